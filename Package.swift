@@ -1,0 +1,50 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// The pure core and the simulation run thousands of seeded schedules in every test run: compile them
+/// optimized even in debug builds (about 10x faster), keeping the rest debuggable.
+let optimizedEvenInDebug: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
+let package = Package(
+    name: "vigil",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "vigil", targets: ["vigil"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
+    targets: [
+        // Pure core: membership, failure detection, quorum, election. Events and a clock in, actions out.
+        .target(name: "VigilCore", swiftSettings: optimizedEvenInDebug),
+        // Binary wire format and HMAC-SHA256 authentication of every packet.
+        .target(name: "VigilWire", dependencies: [
+            "VigilCore",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // cluster.conf: a TOML-subset parser with line-numbered errors, validation, and the config writer.
+        .target(name: "VigilConfig", dependencies: ["VigilCore"]),
+        // Deterministic in-memory simulation of whole clusters (used by tests and bench/sim-soak).
+        .target(name: "VigilSimulation", dependencies: ["VigilCore"], swiftSettings: optimizedEvenInDebug),
+        // libsystemd: sd_notify and the journal.
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        // The IO shell: UDP transport, timers, control socket, logging, systemd integration.
+        .target(name: "VigilAgent", dependencies: [
+            "VigilCore", "VigilWire", "VigilConfig", "CSystemd",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "vigil", dependencies: [
+            "VigilAgent", "VigilConfig", "VigilWire", "VigilCore", "VigilSimulation",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore", "VigilSimulation"]),
+        .testTarget(name: "VigilWireTests", dependencies: ["VigilWire", "VigilCore"]),
+        .testTarget(name: "VigilConfigTests", dependencies: ["VigilConfig", "VigilCore"]),
+        .testTarget(name: "VigilIntegrationTests", dependencies: ["VigilWire", "VigilCore", "VigilConfig"]),
+    ]
+)

@@ -1,0 +1,282 @@
+import Crypto
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import VigilConfig
+import VigilCore
+import VigilWire
+
+/// How `vigil agent` was asked to run.
+public struct AgentOptions: Sendable {
+    public var config: ClusterConfig
+    public var node: String
+    public var socketPath: String
+    public var stateDir: String
+    public var logLevel: Logger.Level
+    /// Skip the root-owner check on the key file (for unprivileged development only).
+    public var allowNonRootKey = false
+
+    public init(config: ClusterConfig, node: String, socketPath: String, stateDir: String, logLevel: Logger.Level) {
+        self.config = config
+        self.node = node
+        self.socketPath = socketPath
+        self.stateDir = stateDir
+        self.logLevel = logLevel
+    }
+}
+
+/// The running agent: the IO shell around one `ClusterNode`.
+///
+/// Everything mutable is confined to a single NIO event loop thread (`loop`): UDP reads, timers, control
+/// requests and signals are all hopped onto it, so the core is driven strictly sequentially.
+public final class Agent: @unchecked Sendable {
+    public static let version = "0.1.0"
+
+    let options: AgentOptions
+    let spec: ClusterSpec
+    let key: SymmetricKey
+    let group: MultiThreadedEventLoopGroup
+    let loop: EventLoop
+    let logger: Logger
+    let store: ElectionStore
+    let startedAt: Instant
+    var core: ClusterNode
+    var channels: [Channel] = []
+    var peerAddresses: [String: [SocketAddress]] = [:]
+    var timer: Scheduled<Void>?
+    var control: ControlServer?
+    var realtime = false
+    var memoryLocked = false
+    var lastStatusLine = ""
+    let exitPromise: EventLoopPromise<Int32>
+    var exiting = false
+
+    public init(options: AgentOptions, logger: Logger) throws {
+        self.options = options
+        self.spec = options.config.spec
+        self.logger = logger
+        guard spec.node(named: options.node) != nil else {
+            throw AgentError("this node is \"\(options.node)\" but \(options.config.file) has no [[node]] of that name; " +
+                             "known nodes: \(spec.nodes.map(\.name).joined(separator: ", ")); pass --node NAME")
+        }
+        do {
+            key = try ClusterKey.load(path: options.config.keyFile, requireRootOwner: !options.allowNonRootKey).symmetricKey
+        } catch {
+            throw AgentError("refusing to start: \(error)")
+        }
+        store = ElectionStore(stateDir: options.stateDir, cluster: spec.name, node: options.node)
+        let persisted: ElectionRecord?
+        do { persisted = try store.load() } catch {
+            throw AgentError("cannot read the election record \(store.path): \(error); remove it only if this node is not running elsewhere")
+        }
+
+        // Realtime and locked memory before any thread exists, so the event loop thread inherits them.
+        (realtime, memoryLocked) = Self.hardenProcess(options.config, logger: logger)
+
+        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        loop = group.next()
+        exitPromise = loop.makePromise(of: Int32.self)
+        startedAt = Monotonic.now()
+        // Incarnation: wall-clock microseconds at start, so a restart always carries a larger one.
+        var tv = timeval()
+        gettimeofday(&tv, nil)
+        let incarnation = UInt64(tv.tv_sec) * 1_000_000 + UInt64(tv.tv_usec)
+        core = ClusterNode(spec: spec, me: options.node, incarnation: incarnation, now: startedAt, persisted: persisted)
+    }
+
+    /// Binds the links and the control socket, then runs until a controlled leave or a fatal error.
+    /// Returns the process exit code.
+    public func run() throws -> Int32 {
+        let me = spec.node(named: options.node)!
+        for node in spec.nodes where node.name != me.name {
+            peerAddresses[node.name] = try node.addresses.map { try SocketAddress(ipAddress: $0, port: options.config.port) }
+        }
+        for (link, address) in me.addresses.enumerated() {
+            let handler = DatagramInbound(agent: self, link: link)
+            let channel = try DatagramBootstrap(group: group)
+                .channelOption(.socketOption(.so_reuseaddr), value: 1)
+                .channelInitializer { ch in
+                    ch.eventLoop.makeCompletedFuture { try ch.pipeline.syncOperations.addHandler(handler) }
+                }
+                .bind(host: address, port: options.config.port).wait()
+            channels.append(channel)
+        }
+        control = try ControlServer.start(path: options.socketPath, group: group, agent: self)
+        logger.notice("vigil \(Self.version) agent for node \(me.name) of cluster \(spec.name): \(me.addresses.count) link(s) on port \(options.config.port), interval \(spec.timing.interval.compactDescription), deadtime \(spec.timing.deadtime.compactDescription), quorum \(spec.quorumVotes) of \(spec.totalVotes) votes, term \(core.term)")
+        installSignalHandlers()
+        loop.execute { self.onTick() }
+        if let wd = Systemd.watchdogInterval() {
+            // Petted from the event loop itself: a stuck loop stops the petting and systemd restarts us.
+            loop.scheduleRepeatedTask(initialDelay: .zero, delay: .nanoseconds(wd.nanoseconds / 2)) { _ in
+                Systemd.notify("WATCHDOG=1")
+            }
+        }
+        Systemd.notify("READY=1\nSTATUS=starting: waiting for peers")
+        let code = try exitPromise.futureResult.wait()
+        try? group.syncShutdownGracefully()
+        return code
+    }
+
+    // MARK: - Process hardening
+
+    static func hardenProcess(_ c: ClusterConfig, logger: Logger) -> (Bool, Bool) {
+        var rt = false
+        var locked = false
+        if c.realtime {
+            var param = sched_param(sched_priority: Int32(c.realtimePriority))
+            if sched_setscheduler(0, SCHED_FIFO, &param) == 0 {
+                rt = true
+            } else {
+                logger.warning("realtime scheduling (SCHED_FIFO \(c.realtimePriority)) refused: \(String(cString: strerror(errno))); heartbeats may be late under CPU load")
+            }
+        }
+        if c.lockMemory {
+            // MCL_ONFAULT (4): lock pages as they are touched instead of populating every mapping (thread stacks!).
+            if mlockall(MCL_CURRENT | MCL_FUTURE | 4) == 0 {
+                locked = true
+            } else {
+                logger.warning("locking memory (mlockall) refused: \(String(cString: strerror(errno))); the agent may be paged out under memory pressure")
+            }
+        }
+        return (rt, locked)
+    }
+
+    // MARK: - Events (all on `loop`)
+
+    func onTick() {
+        let now = Monotonic.now()
+        execute(core.tick(now: now))
+        reschedule(now: now)
+    }
+
+    func onDatagram(_ bytes: ByteBuffer, from source: SocketAddress, link: Int) {
+        let now = Monotonic.now()
+        let src = source.description
+        let actions: [Action]
+        switch WireCodec.decode(bytes.readableBytesView, key: key, clusterID: spec.clusterID) {
+        case let .success(msg): actions = core.receive(msg, onLink: link, source: src, now: now)
+        case let .failure(reason): actions = core.recordDrop(reason, source: src, now: now)
+        }
+        execute(actions)
+        reschedule(now: now)
+    }
+
+    func reschedule(now: Instant) {
+        guard !exiting else { return }
+        timer?.cancel()
+        timer = loop.scheduleTask(deadline: Monotonic.deadline(core.nextWakeup(after: now))) { self.onTick() }
+    }
+
+    /// Executes the core's actions in order. A failed persist stops the batch: nothing that depends on the
+    /// record (a vote, a claim) may leave this node unless it is on disk.
+    func execute(_ actions: [Action]) {
+        var touched = Set<Int>()
+        for action in actions {
+            switch action {
+            case let .send(msg, to, link):
+                guard let addr = peerAddresses[to]?[link], link < channels.count else { continue }
+                let bytes = WireCodec.encode(msg, key: key)
+                let buffer = channels[link].allocator.buffer(bytes: bytes)
+                channels[link].write(AddressedEnvelope(remoteAddress: addr, data: buffer), promise: nil)
+                touched.insert(link)
+            case let .persist(record):
+                do {
+                    try store.save(record)
+                } catch {
+                    logger.critical("cannot persist the election record: \(error); holding back votes and claims")
+                    break
+                }
+            case let .log(level, text):
+                logger.log(level: level.swiftLog, "\(text)")
+            case .event:
+                updateStatusLine()
+            }
+        }
+        for link in touched { channels[link].flush() }
+    }
+
+    func updateStatusLine() {
+        let c = core.coordinator.isEmpty ? "none" : core.coordinator
+        let line = "term \(core.term), coordinator \(c), \(core.quorate ? "quorate" : "NO QUORUM"), \(core.members.count)/\(spec.nodes.count) members"
+        guard line != lastStatusLine else { return }
+        lastStatusLine = line
+        Systemd.notify("STATUS=\(line)")
+    }
+
+    // MARK: - Control
+
+    /// The status report, with the agent's own facts. Must run on `loop`.
+    func statusReport() -> StatusReport {
+        let now = Monotonic.now()
+        var r = core.status(now: now)
+        r.agent = .init(pid: getpid(), version: Self.version, uptimeMs: (now - startedAt).milliseconds,
+                        realtime: realtime, memoryLocked: memoryLocked,
+                        interval: spec.timing.interval.compactDescription,
+                        deadtime: spec.timing.deadtime.compactDescription)
+        return r
+    }
+
+    /// Controlled leave: announce it on every link, wait for the packets to be written, then exit.
+    func leave(reason: String) {
+        guard !exiting else { return }
+        logger.notice("controlled leave: \(reason)")
+        Systemd.notify("STOPPING=1\nSTATUS=leaving the cluster")
+        execute(core.leave(now: Monotonic.now()))
+        exiting = true
+        timer?.cancel()
+        // Give the kernel a moment to put the leave packets on the wire before the sockets close.
+        loop.scheduleTask(in: .milliseconds(20)) {
+            let closes = self.channels.map { $0.close() } + [self.control?.close() ?? self.loop.makeSucceededVoidFuture()]
+            EventLoopFuture.andAllComplete(closes, on: self.loop).whenComplete { _ in self.exitPromise.succeed(0) }
+        }
+    }
+
+    var signalSources: [DispatchSourceSignal] = []
+
+    func installSignalHandlers() {
+        for sig in [SIGTERM, SIGINT] {
+            signal(sig, SIG_IGN)
+            let src = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            src.setEventHandler { [loop] in
+                loop.execute { self.leave(reason: sig == SIGTERM ? "SIGTERM" : "SIGINT") }
+            }
+            src.resume()
+            signalSources.append(src)
+        }
+    }
+}
+
+/// Reads datagrams from one link's socket and hands them to the agent (already on its event loop).
+final class DatagramInbound: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    let agent: Agent
+    let link: Int
+
+    init(agent: Agent, link: Int) {
+        self.agent = agent
+        self.link = link
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let env = unwrapInboundIn(data)
+        agent.onDatagram(env.data, from: env.remoteAddress, link: link)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // ICMP errors (port unreachable, no route) on a UDP socket are expected while a peer is down.
+        agent.logger.debug("link \(link): \(error)")
+    }
+}
+
+extension VigilCore.LogLevel {
+    var swiftLog: Logger.Level {
+        switch self {
+        case .debug: .debug
+        case .info: .info
+        case .notice: .notice
+        case .warning: .warning
+        case .error: .error
+        }
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import VigilCore
+
+/// The root-only Unix control socket: one request line in (`status` or `leave`), one response out, then close.
+final class ControlServer: @unchecked Sendable {
+    let channel: Channel
+    let path: String
+
+    init(channel: Channel, path: String) {
+        self.channel = channel
+        self.path = path
+    }
+
+    static func start(path: String, group: EventLoopGroup, agent: Agent) throws -> ControlServer {
+        let dir = (path as NSString).deletingLastPathComponent
+        if !dir.isEmpty {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o755])
+        }
+        if FileManager.default.fileExists(atPath: path) {
+            if (try? ControlClient.request(path: path, command: "ping", timeout: .seconds(1))) != nil {
+                throw AgentError("another agent is already listening on \(path); stop it first, or pass --socket PATH")
+            }
+            unlink(path)
+        }
+        let channel = try ServerBootstrap(group: group)
+            .childChannelInitializer { ch in
+                ch.eventLoop.makeCompletedFuture { try ch.pipeline.syncOperations.addHandler(ControlHandler(agent: agent)) }
+            }
+            .bind(unixDomainSocketPath: path).wait()
+        chmod(path, 0o600)
+        return ControlServer(channel: channel, path: path)
+    }
+
+    func close() -> EventLoopFuture<Void> {
+        unlink(path)
+        return channel.close()
+    }
+}
+
+/// Serves one control request per connection.
+final class ControlHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    let agent: Agent
+    var request: [UInt8] = []
+
+    init(agent: Agent) { self.agent = agent }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var buf = unwrapInboundIn(data)
+        request += buf.readBytes(length: buf.readableBytes) ?? []
+        guard let nl = request.firstIndex(of: 0x0A) else {
+            if request.count > 4096 { context.close(promise: nil) }
+            return
+        }
+        let command = String(decoding: request[..<nl], as: UTF8.self).trimmingCharacters(in: .whitespaces)
+        let reply: String
+        var leaveAfterReply = false
+        switch command {
+        case "ping":
+            reply = "pong\n"
+        case "status":
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            let data = (try? enc.encode(agent.statusReport())) ?? Data("{}".utf8)
+            reply = String(decoding: data, as: UTF8.self) + "\n"
+        case "leave":
+            reply = "leaving\n"
+            leaveAfterReply = true
+        default:
+            reply = "error: unknown command '\(command)'; expected status, leave or ping\n"
+        }
+        let out = context.channel.allocator.buffer(string: reply)
+        let channel = context.channel
+        let agent = self.agent
+        context.writeAndFlush(wrapOutboundOut(out)).whenComplete { [leaveAfterReply] _ in
+            channel.close(promise: nil)
+            if leaveAfterReply { agent.leave(reason: "vigil leave") }
+        }
+    }
+}
+
+/// A tiny blocking client for the control socket (used by the CLI and the tests; no event loop needed).
+public enum ControlClient {
+    public static func request(path: String, command: String, timeout: Duration = .seconds(5)) throws -> String {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw AgentError("socket: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var tv = timeval(tv_sec: Int(timeout.nanoseconds / 1_000_000_000), tv_usec: Int(timeout.nanoseconds % 1_000_000_000 / 1000))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else { throw AgentError("socket path too long: \(path)") }
+        withUnsafeMutableBytes(of: &addr.sun_path) { p in
+            p.copyBytes(from: bytes)
+            p[bytes.count] = 0
+        }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard rc == 0 else {
+            throw AgentError("cannot reach the agent at \(path): \(String(cString: strerror(errno))) (is `vigil agent` running? is this root?)")
+        }
+        let line = Array((command + "\n").utf8)
+        guard write(fd, line, line.count) == line.count else { throw AgentError("cannot send to \(path)") }
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = read(fd, &chunk, chunk.count)
+            if n < 0 { throw AgentError("no answer from the agent at \(path) within \(timeout)") }
+            if n == 0 { break }
+            out += chunk[0..<n]
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

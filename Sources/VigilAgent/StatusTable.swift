@@ -1,0 +1,41 @@
+import VigilCore
+
+/// Renders a `StatusReport` as the human-readable table of `vigil status`.
+public enum StatusTable {
+    public static func render(_ r: StatusReport) -> String {
+        var out = "cluster \(r.cluster)   node \(r.node) (\(r.role))   term \(r.term)   coordinator \(r.coordinator ?? "none")\n"
+        out += "quorum: \(r.quorate ? "yes" : "NO") (\(r.quorum.votes) of \(r.quorum.total) votes present, \(r.quorum.needed) needed, policy \(r.quorum.policy))\n"
+        if let a = r.agent {
+            out += "agent: pid \(a.pid), vigil \(a.version), up \(Int(a.uptimeMs / 1000)) s, interval \(a.interval), deadtime \(a.deadtime), realtime \(a.realtime ? "yes" : "no"), memory locked \(a.memoryLocked ? "yes" : "no")\n"
+        }
+        out += "\n"
+        var rows = [["NODE", "STATE", "VOTES", "LINK", "ADDRESS", "LINK STATE", "LAST HEARD"]]
+        for n in r.nodes {
+            for (i, l) in n.links.enumerated() {
+                let name = i == 0 ? n.name + (n.isSelf ? " *" : "") + (n.name == r.coordinator ? " (C)" : "") : ""
+                let heard = l.lastHeardMs.map { $0 < 10_000 ? "\(Int($0)) ms ago" : "\(Int($0 / 1000)) s ago" } ?? (n.isSelf ? "" : "never")
+                rows.append([name, i == 0 ? n.state : "", i == 0 ? "\(n.votes)" : "", "\(i)", l.address, l.state, heard])
+            }
+        }
+        let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
+        for row in rows {
+            out += zip(row, widths).map { $0.padding(toLength: $1) }.joined(separator: "  ")
+                .trimmingTrailingSpaces() + "\n"
+        }
+        let c = r.counters
+        let drops = c.dropped.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+        out += "\npackets: received \(c.received), accepted \(c.accepted), sent \(c.sent), dropped \(c.droppedTotal)"
+        out += drops.isEmpty ? "\n" : " (\(drops.joined(separator: ", ")))\n"
+        out += "(* this node, (C) coordinator)\n"
+        return out
+    }
+}
+
+extension String {
+    func padding(toLength n: Int) -> String { count >= n ? self : self + String(repeating: " ", count: n - count) }
+    func trimmingTrailingSpaces() -> String {
+        var s = self
+        while s.last == " " { s.removeLast() }
+        return s
+    }
+}

@@ -1,0 +1,80 @@
+import VigilCore
+
+/// Writes a valid, fully commented cluster.conf (`vigil config init`); cluster.conf.example is its output.
+public enum ConfigWriter {
+    /// A node for `render`: name and one address per link.
+    public struct Node: Sendable {
+        public var name: String
+        public var addresses: [String]
+        public var votes: Int
+        public init(name: String, addresses: [String], votes: Int = 1) {
+            self.name = name
+            self.addresses = addresses
+            self.votes = votes
+        }
+    }
+
+    public static func render(cluster: String, nodes: [Node], keyFile: String, profile: String = "safe",
+                              port: Int = 694, stateDir: String? = nil, socket: String? = nil,
+                              timings: [String: String] = [:]) -> String {
+        let safe = TimingSpec.safe, fast = TimingSpec.fast
+        let t = profile == "fast" ? fast : safe
+        func d(_ x: Duration) -> String { x.compactDescription }
+        func q(_ s: String) -> String { "\"\(s)\"" }
+        func timing(_ key: String, _ def: String) -> String {
+            timings[key].map { "\(key) = \(q($0))" } ?? "# \(key) = \(q(def))"
+        }
+        var out = """
+        # Vigil cluster configuration (TOML subset). Written by `vigil config init`.
+        # Copy it, identical, to every node. Every key is documented in docs/configuration.md.
+
+        [cluster]
+        # Cluster name: 1-63 letters, digits, '.', '_' or '-'. Its hash is carried in every packet.
+        name = \(q(cluster))
+        # Shared secret that signs every packet (HMAC-SHA256). Create it with `vigil keygen PATH`;
+        # the agent refuses a key file that is not owned by root with mode 0600.
+        key_file = \(q(keyFile))
+        # UDP port on every link. 694 is the registered ha-cluster port (Heartbeat's too).
+        port = \(port)
+        # Timing profile, the defaults for the four timings below:
+        #   "safe": interval \(d(safe.interval)), warntime \(d(safe.warntime)), deadtime \(d(safe.deadtime)), initdead \(d(safe.initdead))
+        #   "fast": interval \(d(fast.interval)), warntime \(d(fast.warntime)), deadtime \(d(fast.deadtime)), initdead \(d(fast.initdead)) (wants realtime = true)
+        profile = \(q(profile))
+        # Override single timings here. Durations need a unit: "us", "ms", "s" or "m".
+        \(timing("interval", d(t.interval)))   # heartbeat period on every link
+        \(timing("warntime", d(t.warntime)))   # silence before a peer is "suspect" and a late heartbeat is logged
+        \(timing("deadtime", d(t.deadtime)))   # silence on every link before a peer is dead; more than 2 x interval
+        \(timing("initdead", d(t.initdead)))   # grace after start-up for slow peers; at least deadtime
+        # "majority": a partition acts only with a strict majority of all configured votes.
+        # "ignore": every partition acts on its own (unsafe: split brain without fencing).
+        quorum = "majority"
+        # Run the agent SCHED_FIFO at realtime_priority and lock its memory, so that load cannot starve
+        # heartbeats. Where the kernel refuses, the agent says so and runs without.
+        realtime = true
+        realtime_priority = 50
+        lock_memory = true
+        # Where the election record (term and vote) survives restarts.
+        state_dir = \(q(stateDir ?? "/var/lib/vigil"))
+        # Control socket for `vigil status` and `vigil leave` (root only).
+        socket = \(q(socket ?? "/run/vigil/vigil.sock"))
+
+        # One [[node]] table per member.
+        #   name:      the node's name; the agent finds itself by hostname unless started with --node NAME
+        #   addresses: one heartbeat address per link (LAN), in the same link order on every node; two
+        #              LANs give redundant links, and a peer is alive while any link carries its heartbeats
+        #   votes:     its weight in quorum (default 1; 0 for a member that must never decide quorum)
+
+        """
+        for n in nodes {
+            out += """
+
+            [[node]]
+            name = \(q(n.name))
+            addresses = [\(n.addresses.map(q).joined(separator: ", "))]
+            votes = \(n.votes)
+
+            """
+        }
+        return out
+    }
+}

@@ -1,0 +1,50 @@
+/// Severity of a log line the core asks the shell to write.
+public enum LogLevel: String, Sendable, Codable, Comparable {
+    case debug, info, notice, warning, error
+
+    private var rank: Int {
+        switch self {
+        case .debug: 0
+        case .info: 1
+        case .notice: 2
+        case .warning: 3
+        case .error: 4
+        }
+    }
+    public static func < (a: LogLevel, b: LogLevel) -> Bool { a.rank < b.rank }
+}
+
+/// The part of the election state that must survive a restart (Raft's persistent state):
+/// a node that forgot its vote could vote twice in one term.
+public struct ElectionRecord: Hashable, Sendable, Codable {
+    /// The highest term this node has adopted.
+    public var term: UInt64
+    /// The highest term in which this node has cast a vote.
+    public var votedTerm: UInt64
+    /// Whom it voted for in `votedTerm`.
+    public var votedFor: String
+
+    public init(term: UInt64 = 0, votedTerm: UInt64 = 0, votedFor: String = "") {
+        self.term = term
+        self.votedTerm = votedTerm
+        self.votedFor = votedFor
+    }
+}
+
+/// A change worth telling the outside world about (status line, event timeline, tests).
+public enum ClusterEvent: Hashable, Sendable {
+    case memberChanged(node: String, from: MemberState, to: MemberState)
+    case linkChanged(node: String, link: Int, up: Bool)
+    case quorumChanged(quorate: Bool)
+    case coordinatorChanged(term: UInt64, coordinator: String?)
+}
+
+/// What the core asks its IO shell to do, in order.
+public enum Action: Hashable, Sendable {
+    /// Send `message` to node `to` on link `link`.
+    case send(Message, to: String, link: Int)
+    /// Durably store the election record *before* executing any later action.
+    case persist(ElectionRecord)
+    case log(LogLevel, String)
+    case event(ClusterEvent)
+}

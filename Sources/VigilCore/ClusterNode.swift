@@ -1,0 +1,623 @@
+/// The membership, failure-detection, quorum and election state machine of one node.
+///
+/// Pure: it owns no sockets, threads or clocks. The shell feeds it events (`tick`, `receive`, `recordDrop`,
+/// `leave`) with the current `Instant` and executes the returned `Action`s in order. `nextWakeup()` tells the
+/// shell when the next timer-driven event is due.
+///
+/// Election (see docs/protocol.md): Raft-style terms and one vote per term, persisted before it is granted.
+/// A node stands only while it is quorate and sees no live coordinator; a candidate does not adopt its
+/// proposed term until it has a quorum of votes; a voter refuses while it still sees a live coordinator.
+public struct ClusterNode: Sendable {
+    /// This node's role in the election.
+    public enum Role: Hashable, Sendable, CustomStringConvertible {
+        case follower
+        case candidate(term: UInt64, since: Instant, votes: Set<String>)
+        case coordinator
+
+        public var description: String {
+            switch self {
+            case .follower: "follower"
+            case .candidate: "candidate"
+            case .coordinator: "coordinator"
+            }
+        }
+    }
+
+    struct Peer: Sendable {
+        let spec: NodeSpec
+        var state: MemberState = .unknown
+        var incarnation: UInt64 = 0
+        var windows: [ReplayWindow]
+        var linkLastHeard: [Instant?]
+        var linkUp: [Bool]
+        var lastHeard: Instant?
+        var view: [ViewEntry] = []
+        var term: UInt64 = 0
+        var coordinator: String = ""
+        var nextSequence: [UInt64]
+
+        init(spec: NodeSpec, links: Int) {
+            self.spec = spec
+            windows = Array(repeating: ReplayWindow(), count: links)
+            linkLastHeard = Array(repeating: nil, count: links)
+            linkUp = Array(repeating: false, count: links)
+            nextSequence = Array(repeating: 1, count: links)
+        }
+    }
+
+    struct DropLogState: Sendable {
+        var lastLogged: Instant?
+        var suppressed: Int = 0
+    }
+
+    public let spec: ClusterSpec
+    public let me: String
+    public let incarnation: UInt64
+    public let started: Instant
+    let myVotes: Int
+    var peers: [String: Peer] = [:]
+    /// Peer names in a fixed order, so that iteration (and so action order) is deterministic.
+    let peerNames: [String]
+
+    public private(set) var election: ElectionRecord
+    public private(set) var coordinator: String = ""
+    public private(set) var role: Role = .follower
+    public private(set) var quorate: Bool = false
+    public private(set) var counters = PacketCounters()
+    public private(set) var leaving = false
+    var pendingRequest: (term: UInt64, candidate: String)?
+    var eligibleSince: Instant?
+    var lastHeartbeatSent: Instant?
+    var dropLog: [DropReason: DropLogState] = [:]
+
+    /// How long drop log lines for one reason are suppressed after one is written.
+    public static let dropLogInterval: Duration = .seconds(10)
+
+    public var term: UInt64 { election.term }
+
+    public init(spec: ClusterSpec, me: String, incarnation: UInt64, now: Instant, persisted: ElectionRecord? = nil) {
+        precondition(spec.node(named: me) != nil, "\(me) is not a configured node")
+        self.spec = spec
+        self.me = me
+        self.incarnation = incarnation
+        self.started = now
+        self.myVotes = spec.node(named: me)?.votes ?? 0
+        self.election = persisted ?? ElectionRecord()
+        var names: [String] = []
+        for node in spec.nodes where node.name != me {
+            peers[node.name] = Peer(spec: node, links: spec.linkCount)
+            names.append(node.name)
+        }
+        peerNames = names
+        quorate = computeQuorate()
+    }
+
+    // MARK: - Queries
+
+    /// The state of `node` in this node's view (this node itself is always alive).
+    public func state(of node: String) -> MemberState {
+        if node == me { return leaving ? .left : .alive }
+        return peers[node]?.state ?? .unknown
+    }
+
+    /// Members (alive or suspect), including this node, sorted by name.
+    public var members: [String] {
+        ([me] + peerNames.filter { peers[$0]!.state.isMember }).sorted()
+    }
+
+    public var isCoordinator: Bool { role == .coordinator }
+
+    /// The earliest instant at which `tick` has work to do.
+    /// Never earlier than `now`: an overdue heartbeat is due at `now`; other deadlines count only if after `now`.
+    public func nextWakeup(after now: Instant) -> Instant {
+        let t = spec.timing
+        var next = max(now, (lastHeartbeatSent ?? now) + t.interval)
+        func consider(_ i: Instant) { if i > now { next = min(next, i) } }
+        for name in peerNames {
+            let p = peers[name]!
+            switch p.state {
+            case .alive:
+                if let h = p.lastHeard { consider(h + t.warntime); consider(h + t.deadtime) }
+            case .suspect:
+                if let h = p.lastHeard { consider(h + t.deadtime) }
+            case .unknown:
+                consider(started + t.initdead)
+            case .dead, .left:
+                break
+            }
+            for (i, up) in p.linkUp.enumerated() where up {
+                if let h = p.linkLastHeard[i] { consider(h + t.deadtime) }
+            }
+        }
+        if case let .candidate(_, since, _) = role { consider(since + t.electionTimeout) }
+        if let standAt = standTime() { consider(standAt) }
+        if let g = graceEnd() { consider(g) }
+        return next
+    }
+
+    // MARK: - Events
+
+    /// Timer event: send due heartbeats, age peers, run the election.
+    public mutating func tick(now: Instant) -> [Action] {
+        var out: [Action] = []
+        guard !leaving else { return out }
+        agePeers(now: now, into: &out)
+        if lastHeartbeatSent.map({ now >= $0 + spec.timing.interval }) ?? true {
+            broadcastHeartbeat(now: now, into: &out)
+        }
+        evaluate(now: now, into: &out)
+        return out
+    }
+
+    /// A packet the shell could not decode or authenticate: count it and maybe log it.
+    public mutating func recordDrop(_ reason: DropReason, source: String, now: Instant) -> [Action] {
+        counters.received += 1
+        var out: [Action] = []
+        drop(reason, source: source, now: now, into: &out)
+        return out
+    }
+
+    /// An authenticated, decoded message that arrived on local link `link`.
+    public mutating func receive(_ msg: Message, onLink link: Int, source: String, now: Instant) -> [Action] {
+        counters.received += 1
+        var out: [Action] = []
+        guard !leaving else { return out }
+        guard msg.sender != me, var peer = peers[msg.sender] else {
+            drop(.unknownSender, source: source, now: now, into: &out)
+            return out
+        }
+        guard msg.clusterID == spec.clusterID else {
+            drop(.wrongCluster, source: source, now: now, into: &out)
+            return out
+        }
+        guard (msg.destination == me || msg.destination.isEmpty), Int(msg.link) == link,
+              link >= 0, link < spec.linkCount else {
+            drop(.misdirected, source: source, now: now, into: &out)
+            return out
+        }
+        if msg.incarnation < peer.incarnation {
+            drop(.replay, source: source, now: now, into: &out)
+            return out
+        }
+        if msg.incarnation > peer.incarnation {
+            if peer.incarnation != 0 {
+                out.append(.log(.notice, "\(msg.sender) restarted (new incarnation \(msg.incarnation))"))
+                if coordinator == msg.sender {
+                    setCoordinator("", now: now, into: &out, reason: "\(msg.sender) restarted")
+                }
+            }
+            peer.incarnation = msg.incarnation
+            peer.windows = Array(repeating: ReplayWindow(), count: spec.linkCount)
+        }
+        switch peer.windows[link].check(msg.sequence) {
+        case .accept: break
+        case .duplicate:
+            peers[msg.sender] = peer
+            drop(.duplicate, source: source, now: now, into: &out)
+            return out
+        case .tooOld:
+            peers[msg.sender] = peer
+            drop(.replay, source: source, now: now, into: &out)
+            return out
+        }
+        counters.accepted += 1
+
+        // Liveness: any authenticated, fresh message proves the sender and this link alive.
+        let previous = peer.state
+        if let last = peer.lastHeard, previous == .suspect {
+            let gap = now - last
+            out.append(.log(.notice, "heartbeat from \(msg.sender) resumed after \(fmt(gap))"))
+        }
+        peer.lastHeard = now
+        peer.linkLastHeard[link] = now
+        if !peer.linkUp[link], msg.kind != .leave {
+            peer.linkUp[link] = true
+            out.append(.log(.info, "link \(link) (\(addr(peer.spec, link))) to \(msg.sender) is up"))
+            out.append(.event(.linkChanged(node: msg.sender, link: link, up: true)))
+        }
+        peer.view = msg.view
+        peer.term = msg.term
+        peer.coordinator = msg.coordinator
+        if msg.kind == .leave {
+            peer.state = .left
+            peer.linkUp = peer.linkUp.map { _ in false }
+            peers[msg.sender] = peer
+            if previous != .left {
+                out.append(.log(.notice, "\(msg.sender) left the cluster (controlled leave)"))
+                out.append(.event(.memberChanged(node: msg.sender, from: previous, to: .left)))
+            }
+            if coordinator == msg.sender { setCoordinator("", now: now, into: &out, reason: "\(msg.sender) left") }
+            recomputeQuorum(now: now, into: &out)
+            evaluate(now: now, into: &out)
+            return out
+        }
+        if previous != .alive {
+            peer.state = .alive
+            let verb = switch previous {
+            case .unknown: "joined"
+            case .dead: "is back"
+            case .left: "rejoined"
+            default: "is alive again"
+            }
+            out.append(.log(previous == .suspect ? .info : .notice, "\(msg.sender) \(verb)"))
+            out.append(.event(.memberChanged(node: msg.sender, from: previous, to: .alive)))
+        }
+        peers[msg.sender] = peer
+        recomputeQuorum(now: now, into: &out)
+
+        switch msg.kind {
+        case .voteRequest:
+            handleVoteRequest(from: msg.sender, term: msg.term, now: now, into: &out)
+        case .voteGrant:
+            adoptTermIfNewer(msg, now: now, into: &out)
+            handleVoteGrant(from: msg.sender, term: msg.term, candidate: msg.candidate, now: now, into: &out)
+        case .heartbeat, .leave:
+            adoptTermIfNewer(msg, now: now, into: &out)
+            learnCoordinator(from: msg, now: now, into: &out)
+        }
+        evaluate(now: now, into: &out)
+        return out
+    }
+
+    /// Controlled leave: tell every peer on every link, twice (a lost packet must not cost a deadtime).
+    public mutating func leave(now: Instant) -> [Action] {
+        var out: [Action] = []
+        guard !leaving else { return out }
+        if role == .coordinator || coordinator == me {
+            out.append(.log(.notice, "stepping down as coordinator of term \(term): leaving"))
+        }
+        role = .follower
+        setCoordinator("", now: now, into: &out, reason: "this node is leaving")
+        leaving = true
+        out.append(.log(.notice, "leaving the cluster"))
+        for _ in 0..<2 {
+            for name in peerNames {
+                for link in 0..<linkCount(for: name) {
+                    out.append(send(.leave, to: name, link: link))
+                }
+            }
+        }
+        return out
+    }
+
+    // MARK: - Failure detection
+
+    mutating func agePeers(now: Instant, into out: inout [Action]) {
+        let t = spec.timing
+        for name in peerNames {
+            var p = peers[name]!
+            let before = p.state
+            for i in 0..<p.linkUp.count where p.linkUp[i] {
+                if let h = p.linkLastHeard[i], now - h >= t.deadtime {
+                    p.linkUp[i] = false
+                    out.append(.log(.warning, "link \(i) (\(addr(p.spec, i))) to \(name) is down: silent for \(fmt(now - h))"))
+                    out.append(.event(.linkChanged(node: name, link: i, up: false)))
+                }
+            }
+            switch p.state {
+            case .alive, .suspect:
+                guard let h = p.lastHeard else { break }
+                let silence = now - h
+                if silence >= t.deadtime {
+                    p.state = .dead
+                    out.append(.log(.warning, "\(name) is dead: silent for \(fmt(silence)) on every link (deadtime \(t.deadtime.compactDescription))"))
+                } else if silence >= t.warntime, p.state == .alive {
+                    p.state = .suspect
+                    out.append(.log(.warning, "late heartbeat from \(name): \(fmt(silence)) since the last one (interval \(t.interval.compactDescription), warntime \(t.warntime.compactDescription))"))
+                }
+            case .unknown:
+                if now - started >= t.initdead {
+                    p.state = .dead
+                    out.append(.log(.warning, "\(name) is dead: not heard within initdead \(t.initdead.compactDescription)"))
+                }
+            case .dead, .left:
+                break
+            }
+            peers[name] = p
+            if p.state != before {
+                out.append(.event(.memberChanged(node: name, from: before, to: p.state)))
+                if !p.state.isMember, coordinator == name {
+                    setCoordinator("", now: now, into: &out, reason: "\(name) is \(p.state)")
+                }
+            }
+        }
+        recomputeQuorum(now: now, into: &out)
+    }
+
+    func computeQuorate() -> Bool {
+        if spec.quorum == .ignore { return true }
+        return memberVotes() >= spec.quorumVotes
+    }
+
+    func memberVotes() -> Int {
+        myVotes + peerNames.reduce(0) { $0 + (peers[$1]!.state.isMember ? peers[$1]!.spec.votes : 0) }
+    }
+
+    /// Votes a candidate needs: a strict majority of configured votes (or, with `quorum = ignore`,
+    /// the votes of every member it currently sees).
+    func votesNeeded() -> Int {
+        spec.quorum == .ignore ? memberVotes() : spec.quorumVotes
+    }
+
+    mutating func recomputeQuorum(now: Instant, into out: inout [Action]) {
+        let q = computeQuorate()
+        guard q != quorate else { return }
+        quorate = q
+        let v = memberVotes()
+        out.append(.log(q ? .notice : .warning,
+                        q ? "quorum gained: \(v) of \(spec.totalVotes) votes (need \(spec.quorumVotes))"
+                          : "quorum lost: \(v) of \(spec.totalVotes) votes (need \(spec.quorumVotes))"))
+        out.append(.event(.quorumChanged(quorate: q)))
+    }
+
+    // MARK: - Election
+
+    /// Whether this node currently sees a live coordinator other than `except`.
+    func hasLiveCoordinator(except: String = "") -> Bool {
+        guard !coordinator.isEmpty, coordinator != except else { return false }
+        return coordinator == me ? role == .coordinator : (peers[coordinator]?.state.isMember ?? false)
+    }
+
+    mutating func setCoordinator(_ name: String, now: Instant, into out: inout [Action], reason: String) {
+        guard name != coordinator else { return }
+        let old = coordinator
+        coordinator = name
+        if name.isEmpty {
+            out.append(.log(.notice, "no coordinator in term \(term) (was \(old)): \(reason)"))
+        } else {
+            out.append(.log(.notice, "coordinator of term \(term) is \(name)\(name == me ? " (this node)" : "")"))
+        }
+        out.append(.event(.coordinatorChanged(term: term, coordinator: name.isEmpty ? nil : name)))
+    }
+
+    /// Adopt a newer term from any message except a vote request (those go through the voting rules).
+    mutating func adoptTermIfNewer(_ msg: Message, now: Instant, into out: inout [Action]) {
+        guard msg.term > term else { return }
+        adoptTerm(msg.term, now: now, into: &out, because: "\(msg.sender) is in term \(msg.term)")
+    }
+
+    mutating func adoptTerm(_ newTerm: UInt64, now: Instant, into out: inout [Action], because: String) {
+        if role == .coordinator {
+            out.append(.log(.warning, "stepping down as coordinator of term \(term): \(because)"))
+        }
+        if case let .candidate(t, _, _) = role, t >= newTerm {
+            // Still a candidate for a later term; keep going.
+        } else {
+            role = .follower
+        }
+        election.term = newTerm
+        let old = coordinator
+        coordinator = ""
+        if !old.isEmpty {
+            out.append(.event(.coordinatorChanged(term: newTerm, coordinator: nil)))
+        }
+        out.append(.persist(election))
+    }
+
+    /// Learn who coordinates the sender's term, from the coordinator itself or from a follower's report.
+    mutating func learnCoordinator(from msg: Message, now: Instant, into out: inout [Action]) {
+        guard msg.term == term, !msg.coordinator.isEmpty, coordinator.isEmpty, quorate else { return }
+        if msg.coordinator == me {
+            return  // a stale report of our own reign; our role is authoritative
+        }
+        guard peers[msg.coordinator]?.state.isMember ?? false else { return }
+        if role == .coordinator {
+            out.append(.log(.error, "\(msg.coordinator) claims term \(term), which this node coordinates"))
+            return
+        }
+        if case let .candidate(t, _, _) = role {
+            out.append(.log(.info, "abandoning candidacy for term \(t): \(msg.coordinator) coordinates term \(term)"))
+            role = .follower
+        }
+        setCoordinator(msg.coordinator, now: now, into: &out, reason: "")
+    }
+
+    mutating func handleVoteRequest(from candidate: String, term requested: UInt64, now: Instant, into out: inout [Action]) {
+        guard requested >= term, requested > election.votedTerm || election.votedFor == candidate else {
+            return  // an old or already-decided term: no answer; the candidate times out
+        }
+        if hasLiveCoordinator(except: candidate) || !quorate {
+            // Sticky: keep following the live coordinator; answer later if it dies.
+            pendingRequest = (requested, candidate)
+            return
+        }
+        grantVote(to: candidate, term: requested, now: now, into: &out)
+    }
+
+    mutating func grantVote(to candidate: String, term requested: UInt64, now: Instant, into out: inout [Action]) {
+        pendingRequest = nil
+        if requested > term {
+            adoptTerm(requested, now: now, into: &out, because: "\(candidate) stands in term \(requested)")
+        }
+        election.votedTerm = requested
+        election.votedFor = candidate
+        out.append(.persist(election))
+        out.append(.log(.info, "voting for \(candidate) in term \(requested)"))
+        for link in 0..<linkCount(for: candidate) {
+            out.append(send(.voteGrant, to: candidate, link: link, term: requested, candidate: candidate))
+        }
+    }
+
+    mutating func handleVoteGrant(from voter: String, term granted: UInt64, candidate: String, now: Instant, into out: inout [Action]) {
+        guard case .candidate(let t, let since, var votes) = role, t == granted, candidate == me else { return }
+        votes.insert(voter)
+        role = .candidate(term: t, since: since, votes: votes)
+        if voteWeight(votes) >= votesNeeded() { becomeCoordinator(term: t, now: now, into: &out) }
+    }
+
+    func voteWeight(_ voters: Set<String>) -> Int {
+        voters.reduce(0) { $0 + (spec.node(named: $1)?.votes ?? 0) }
+    }
+
+    mutating func becomeCoordinator(term won: UInt64, now: Instant, into out: inout [Action]) {
+        election.term = won
+        role = .coordinator
+        out.append(.persist(election))
+        coordinator = ""
+        setCoordinator(me, now: now, into: &out, reason: "")
+        out.append(.log(.notice, "elected coordinator of term \(won) with \(memberVotes()) of \(spec.totalVotes) votes present"))
+        broadcastHeartbeat(now: now, into: &out)
+    }
+
+    /// The grace after start-up: a node stands only once it has heard every peer, or initdead has passed.
+    func graceEnd() -> Instant? {
+        let allHeard = peerNames.allSatisfy { peers[$0]!.state != .unknown }
+        return allHeard ? nil : started + spec.timing.initdead
+    }
+
+    /// When this node will stand for election, if it is eligible now.
+    func standTime() -> Instant? {
+        guard let since = eligibleSince, role == .follower else { return nil }
+        let rank = members.firstIndex(of: me) ?? 0
+        let proposed = max(term, election.votedTerm) + 1
+        // A deterministic per-node, per-term jitter keeps two nodes with different views from colliding forever.
+        let jitter = Int(fnv1a32("\(me)/\(proposed)") % 3)
+        return since + spec.timing.standDelayPerRank * (rank * 2 + (rank == 0 ? 0 : jitter))
+    }
+
+    mutating func evaluate(now: Instant, into out: inout [Action]) {
+        guard !leaving else { return }
+        if !quorate {
+            if role == .coordinator {
+                out.append(.log(.warning, "stepping down as coordinator of term \(term): quorum lost"))
+            }
+            role = .follower
+            eligibleSince = nil
+            setCoordinator("", now: now, into: &out, reason: "no quorum")
+            return
+        }
+        if !coordinator.isEmpty, !hasLiveCoordinator() {
+            setCoordinator("", now: now, into: &out, reason: "\(coordinator) is \(state(of: coordinator))")
+        }
+        // A vote we held back while the old coordinator lived.
+        if let pending = pendingRequest {
+            if pending.term < term || (pending.term <= election.votedTerm && election.votedFor != pending.candidate)
+                || !(peers[pending.candidate]?.state.isMember ?? false) {
+                pendingRequest = nil
+            } else if !hasLiveCoordinator(except: pending.candidate) {
+                grantVote(to: pending.candidate, term: pending.term, now: now, into: &out)
+            }
+        }
+        if case let .candidate(t, since, _) = role, now - since >= spec.timing.electionTimeout {
+            out.append(.log(.info, "election for term \(t) timed out"))
+            role = .follower
+            eligibleSince = now
+        }
+        guard role == .follower, coordinator.isEmpty else {
+            eligibleSince = nil
+            return
+        }
+        if let g = graceEnd(), now < g {
+            eligibleSince = nil
+            return
+        }
+        if eligibleSince == nil { eligibleSince = now }
+        if let at = standTime(), now >= at { stand(now: now, into: &out) }
+    }
+
+    mutating func stand(now: Instant, into out: inout [Action]) {
+        let proposed = max(term, election.votedTerm) + 1
+        eligibleSince = nil
+        election.votedTerm = proposed
+        election.votedFor = me
+        role = .candidate(term: proposed, since: now, votes: [me])
+        out.append(.persist(election))
+        out.append(.log(.info, "standing for coordinator in term \(proposed)"))
+        if voteWeight([me]) >= votesNeeded() {
+            becomeCoordinator(term: proposed, now: now, into: &out)
+            return
+        }
+        for name in peerNames where peers[name]!.state.isMember {
+            for link in 0..<linkCount(for: name) {
+                out.append(send(.voteRequest, to: name, link: link, term: proposed, candidate: me))
+            }
+        }
+    }
+
+    // MARK: - Sending
+
+    func linkCount(for peer: String) -> Int {
+        min(spec.node(named: me)?.addresses.count ?? 0, peers[peer]?.spec.addresses.count ?? 0)
+    }
+
+    mutating func broadcastHeartbeat(now: Instant, into out: inout [Action]) {
+        lastHeartbeatSent = now
+        let v = view
+        for name in peerNames {
+            for link in 0..<linkCount(for: name) {
+                out.append(send(.heartbeat, to: name, link: link, view: v))
+            }
+        }
+    }
+
+    /// The current membership view, as carried in every message.
+    public var view: [ViewEntry] {
+        spec.nodes.map { ViewEntry(node: $0.name, state: state(of: $0.name)) }
+    }
+
+    mutating func send(_ kind: MessageKind, to peer: String, link: Int, term explicitTerm: UInt64? = nil,
+                       candidate: String = "", view v: [ViewEntry]? = nil) -> Action {
+        let seq = peers[peer]!.nextSequence[link]
+        peers[peer]!.nextSequence[link] = seq + 1
+        counters.sent += 1
+        let msg = Message(kind: kind, clusterID: spec.clusterID, sender: me, incarnation: incarnation,
+                          sequence: seq, link: UInt8(link), destination: peer, term: explicitTerm ?? term,
+                          coordinator: coordinator, candidate: candidate, senderQuorate: quorate, view: v ?? view)
+        return .send(msg, to: peer, link: link)
+    }
+
+    // MARK: - Drops
+
+    mutating func drop(_ reason: DropReason, source: String, now: Instant, into out: inout [Action]) {
+        counters.dropped[reason.rawValue, default: 0] += 1
+        var st = dropLog[reason] ?? DropLogState()
+        if let last = st.lastLogged, now - last < Self.dropLogInterval {
+            st.suppressed += 1
+        } else {
+            let more = st.suppressed > 0 ? " (\(st.suppressed) more since the last report)" : ""
+            out.append(.log(.warning, "dropped packet from \(source): \(reason.rawValue)\(more)"))
+            st.lastLogged = now
+            st.suppressed = 0
+        }
+        dropLog[reason] = st
+    }
+
+    // MARK: - Status
+
+    /// A snapshot for `vigil status`.
+    public func status(now: Instant) -> StatusReport {
+        var nodes: [StatusReport.Node] = []
+        for n in spec.nodes {
+            if n.name == me {
+                nodes.append(.init(name: n.name, state: state(of: me).description, votes: n.votes,
+                                   incarnation: incarnation, isSelf: true,
+                                   links: n.addresses.map { .init(address: $0, state: "local", lastHeardMs: nil) }))
+                continue
+            }
+            let p = peers[n.name]!
+            let links = n.addresses.enumerated().map { i, a in
+                StatusReport.Link(address: a, state: i < p.linkUp.count && p.linkUp[i] ? "up" : "down",
+                                  lastHeardMs: (i < p.linkLastHeard.count ? p.linkLastHeard[i] : nil).map { (now - $0).milliseconds })
+            }
+            nodes.append(.init(name: n.name, state: p.state.description, votes: n.votes,
+                               incarnation: p.incarnation == 0 ? nil : p.incarnation, isSelf: false, links: links))
+        }
+        return StatusReport(cluster: spec.name, node: me, incarnation: incarnation, term: term,
+                            coordinator: coordinator.isEmpty ? nil : coordinator, role: role.description,
+                            quorate: quorate,
+                            quorum: .init(votes: memberVotes(), needed: spec.quorumVotes, total: spec.totalVotes,
+                                          policy: spec.quorum.rawValue),
+                            nodes: nodes, counters: counters, agent: nil)
+    }
+
+    func fmt(_ d: Duration) -> String { String(format1: d.milliseconds) + " ms" }
+    func addr(_ n: NodeSpec, _ i: Int) -> String { i < n.addresses.count ? n.addresses[i] : "?" }
+}
+
+extension String {
+    /// One decimal place, without Foundation.
+    init(format1 v: Double) {
+        let tenths = Int((v * 10).rounded())
+        self = "\(tenths / 10).\(abs(tenths % 10))"
+    }
+}

@@ -1,0 +1,110 @@
+/// What a message is for.
+public enum MessageKind: UInt8, Sendable, CaseIterable {
+    /// Periodic liveness beacon carrying the sender's view, term and coordinator.
+    case heartbeat = 1
+    /// The sender is leaving in a controlled way (SIGTERM, `vigil leave`): mark it `left` at once.
+    case leave = 2
+    /// The sender stands for coordinator in `term` and asks for the receiver's vote.
+    case voteRequest = 3
+    /// The sender grants its vote in `term` to `candidate`.
+    case voteGrant = 4
+}
+
+/// A member's state as one node sees it.
+public enum MemberState: UInt8, Sendable, Codable, CaseIterable, CustomStringConvertible {
+    /// Never heard from since this node started (and still within initdead).
+    case unknown = 0
+    case alive = 1
+    /// Heartbeats are later than warntime; still counted as a member.
+    case suspect = 2
+    /// Silent for deadtime (or never heard within initdead).
+    case dead = 3
+    /// Announced a controlled leave.
+    case left = 4
+
+    public var description: String {
+        switch self {
+        case .unknown: "unknown"
+        case .alive: "alive"
+        case .suspect: "suspect"
+        case .dead: "dead"
+        case .left: "left"
+        }
+    }
+
+    /// Alive and suspect members count towards quorum.
+    public var isMember: Bool { self == .alive || self == .suspect }
+}
+
+/// One entry of a sender's membership view.
+public struct ViewEntry: Hashable, Sendable {
+    public var node: String
+    public var state: MemberState
+    public init(node: String, state: MemberState) { self.node = node; self.state = state }
+}
+
+/// A decoded, authenticated cluster message. The wire codec turns it into bytes and back.
+public struct Message: Hashable, Sendable {
+    public var kind: MessageKind
+    public var clusterID: UInt32
+    public var sender: String
+    /// Identifies one run of the sender's agent; larger means newer.
+    public var incarnation: UInt64
+    /// Per (sender, destination, link) sequence number, starting at 1 for every incarnation.
+    public var sequence: UInt64
+    /// The link this copy was sent on; a copy received on another link is dropped.
+    public var link: UInt8
+    /// The node this copy is addressed to (empty: any node, for multicast).
+    public var destination: String
+    /// The sender's current coordinator term.
+    public var term: UInt64
+    /// Who the sender believes coordinates in `term` (empty if nobody).
+    public var coordinator: String
+    /// For vote requests and grants: the candidate.
+    public var candidate: String
+    /// Whether the sender is quorate in its own view.
+    public var senderQuorate: Bool
+    /// The sender's membership view.
+    public var view: [ViewEntry]
+
+    public init(kind: MessageKind, clusterID: UInt32, sender: String, incarnation: UInt64, sequence: UInt64,
+                link: UInt8, destination: String, term: UInt64, coordinator: String, candidate: String = "",
+                senderQuorate: Bool, view: [ViewEntry]) {
+        self.kind = kind
+        self.clusterID = clusterID
+        self.sender = sender
+        self.incarnation = incarnation
+        self.sequence = sequence
+        self.link = link
+        self.destination = destination
+        self.term = term
+        self.coordinator = coordinator
+        self.candidate = candidate
+        self.senderQuorate = senderQuorate
+        self.view = view
+    }
+}
+
+/// Why an incoming packet was dropped. Every reason has its own counter.
+public enum DropReason: String, Sendable, CaseIterable, Codable, Error {
+    /// Shorter than the fixed header plus signature.
+    case truncated
+    /// Not a Vigil packet at all.
+    case badMagic = "bad_magic"
+    /// A protocol version this agent does not speak.
+    case unknownVersion = "unknown_version"
+    /// Another cluster's packet (cluster id differs).
+    case wrongCluster = "wrong_cluster"
+    /// HMAC-SHA256 did not verify under the cluster key.
+    case badSignature = "bad_signature"
+    /// Authenticated, but the body does not parse.
+    case malformed
+    /// Sender is not a configured node, or is this node itself.
+    case unknownSender = "unknown_sender"
+    /// Addressed to another node, or sent on another link than it arrived on.
+    case misdirected
+    /// An older incarnation of the sender, or a sequence number older than the replay window.
+    case replay
+    /// A sequence number already seen in the replay window.
+    case duplicate
+}

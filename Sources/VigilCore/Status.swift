@@ -1,0 +1,83 @@
+/// The documented `vigil status --json` object (see docs/status.md). Produced by the core, enriched by the agent.
+public struct StatusReport: Codable, Sendable, Hashable {
+    /// One heartbeat link to a node.
+    public struct Link: Codable, Sendable, Hashable {
+        public var address: String
+        /// "up", "down", or "local" for this node's own addresses.
+        public var state: String
+        /// Milliseconds since the last authenticated packet on this link (nil: never).
+        public var lastHeardMs: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case address, state
+            case lastHeardMs = "last_heard_ms"
+        }
+    }
+
+    /// One configured node as this node sees it.
+    public struct Node: Codable, Sendable, Hashable {
+        public var name: String
+        /// alive | suspect | dead | left | unknown
+        public var state: String
+        public var votes: Int
+        public var incarnation: UInt64?
+        public var isSelf: Bool
+        public var links: [Link]
+
+        enum CodingKeys: String, CodingKey {
+            case name, state, votes, incarnation, links
+            case isSelf = "self"
+        }
+    }
+
+    /// Vote arithmetic behind `quorate`.
+    public struct Quorum: Codable, Sendable, Hashable {
+        public var votes: Int
+        public var needed: Int
+        public var total: Int
+        public var policy: String
+    }
+
+    /// Facts about the agent process (filled by the agent, not the core).
+    public struct Agent: Codable, Sendable, Hashable {
+        public var pid: Int32
+        public var version: String
+        public var uptimeMs: Double
+        public var realtime: Bool
+        public var memoryLocked: Bool
+        public var interval: String
+        public var deadtime: String
+
+        public init(pid: Int32, version: String, uptimeMs: Double, realtime: Bool, memoryLocked: Bool,
+                    interval: String, deadtime: String) {
+            self.pid = pid
+            self.version = version
+            self.uptimeMs = uptimeMs
+            self.realtime = realtime
+            self.memoryLocked = memoryLocked
+            self.interval = interval
+            self.deadtime = deadtime
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case pid, version, realtime, interval, deadtime
+            case uptimeMs = "uptime_ms"
+            case memoryLocked = "memory_locked"
+        }
+    }
+
+    public var cluster: String
+    public var node: String
+    public var incarnation: UInt64
+    public var term: UInt64
+    public var coordinator: String?
+    /// follower | candidate | coordinator
+    public var role: String
+    public var quorate: Bool
+    public var quorum: Quorum
+    public var nodes: [Node]
+    public var counters: PacketCounters
+    public var agent: Agent?
+
+    public func node(_ name: String) -> Node? { nodes.first { $0.name == name } }
+}

@@ -1,0 +1,347 @@
+import VigilCore
+
+/// SplitMix64: a tiny, fast, seedable PRNG, so every simulated schedule is reproducible from its seed.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func chance(_ p: Double) -> Bool { Double(next() >> 11) / Double(1 << 53) < p }
+    mutating func int(_ r: ClosedRange<Int>) -> Int { Int.random(in: r, using: &self) }
+    mutating func ns(_ r: ClosedRange<Int64>) -> Int64 { Int64.random(in: r, using: &self) }
+}
+
+/// Parameters of one simulated run.
+public struct SimulationParameters: Sendable {
+    public var seed: UInt64
+    public var nodeCount: Int
+    public var timing: TimingSpec
+    /// How long the random fault schedule runs before everything heals.
+    public var chaos: Duration
+    /// How long after healing the cluster must have converged to exactly one coordinator.
+    public var convergenceBound: Duration
+
+    public init(seed: UInt64, nodeCount: Int? = nil, timing: TimingSpec = SimulationParameters.defaultTiming,
+                chaos: Duration = .seconds(6)) {
+        self.seed = seed
+        var rng = SplitMix64(seed: seed ^ 0xA5A5_5A5A)
+        self.nodeCount = nodeCount ?? rng.int(3...16)
+        self.timing = timing
+        self.chaos = chaos
+        // After healing: the slowest path is a restarted node's initdead grace, a deadtime for stale
+        // views to clear, and a few election rounds.
+        self.convergenceBound = timing.initdead + timing.deadtime * 2 + timing.electionTimeout * 4
+    }
+
+    public static let defaultTiming = TimingSpec(interval: .milliseconds(100), warntime: .milliseconds(300),
+                                                 deadtime: .milliseconds(500), initdead: .seconds(1))
+}
+
+/// What a simulated run found.
+public struct SimulationResult: Sendable, CustomStringConvertible {
+    public var seed: UInt64
+    public var nodeCount: Int
+    public var violations: [String] = []
+    /// Time from heal until exactly one agreed coordinator (nil: not within the bound).
+    public var convergence: Duration?
+    public var events: Int = 0
+    public var messages: Int = 0
+    public var elections: Int = 0
+    public var highestTerm: UInt64 = 0
+
+    public var ok: Bool { violations.isEmpty }
+    public var description: String {
+        let conv = convergence.map { "\(Int($0.milliseconds)) ms" } ?? "none"
+        return "seed \(seed) nodes \(nodeCount): \(ok ? "ok" : "FAILED") convergence \(conv) terms \(highestTerm) " +
+            "messages \(messages)" + (ok ? "" : "\n  " + violations.prefix(5).joined(separator: "\n  "))
+    }
+}
+
+/// A deterministic discrete-event simulation of a whole cluster of `ClusterNode`s.
+///
+/// The network loses, delays, duplicates and reorders messages and partitions nodes; nodes crash (keeping
+/// their persisted election record, as a disk would) and restart with a new incarnation. Invariants are
+/// checked after every event: at most one coordinator per term, and no coordinator without quorum.
+public struct Simulation {
+    enum EventKind {
+        case deliver(Message, to: String, link: Int)
+        case timer(node: String, generation: Int)
+        case crash(String)
+        case leave(String)
+        case restart(String)
+        case partition([String: Int])
+        case netQuality(loss: Double, duplicate: Double)
+        case heal
+    }
+
+    struct Event {
+        var at: Instant
+        var order: Int
+        var kind: EventKind
+    }
+
+    public let parameters: SimulationParameters
+    let spec: ClusterSpec
+    var rng: SplitMix64
+    var now = Instant(nanoseconds: 1_000_000_000)
+    var queue = EventHeap()
+    var order = 0
+    var nodes: [String: ClusterNode] = [:]
+    var disks: [String: ElectionRecord] = [:]
+    var generations: [String: Int] = [:]
+    var incarnations: UInt64 = 1000
+    var group: [String: Int] = [:]
+    var loss = 0.0
+    var duplicate = 0.0
+    var termOwner: [UInt64: String] = [:]
+    var result: SimulationResult
+    var healedAt: Instant?
+    var maxDelayNs: Int64 = 2_000_000
+
+    public init(_ parameters: SimulationParameters) {
+        self.parameters = parameters
+        let names = (1...parameters.nodeCount).map { "n\($0)" }
+        spec = ClusterSpec(name: "sim", nodes: names.map { NodeSpec(name: $0, addresses: ["a-\($0)", "b-\($0)"]) },
+                           timing: parameters.timing)
+        rng = SplitMix64(seed: parameters.seed)
+        result = SimulationResult(seed: parameters.seed, nodeCount: parameters.nodeCount)
+    }
+
+    /// Runs the whole schedule: chaos, heal, then the convergence check.
+    public mutating func run() -> SimulationResult {
+        for n in spec.nodes {
+            // Nodes start within one second of each other, as after a power-on.
+            schedule(at: now + .nanoseconds(rng.ns(0...1_000_000_000)), .restart(n.name))
+        }
+        planChaos()
+        let healAt = now + .seconds(1) + parameters.chaos
+        schedule(at: healAt, .heal)
+        let end = healAt + parameters.convergenceBound
+        while let ev = queue.pop(), ev.at <= end {
+            now = ev.at
+            result.events += 1
+            handle(ev.kind)
+            if !result.violations.isEmpty { break }
+            if let healed = healedAt, converged() {
+                result.convergence = now - healed
+                break
+            }
+        }
+        if result.violations.isEmpty, result.convergence == nil {
+            result.violations.append("no single agreed coordinator within \(parameters.convergenceBound.compactDescription) after heal: " + describeState())
+        }
+        result.highestTerm = nodes.values.map(\.term).max() ?? 0
+        return result
+    }
+
+    mutating func planChaos() {
+        let start = now + .seconds(1)
+        let chaosNs = parameters.chaos.nanoseconds
+        let faults = rng.int(2...12)
+        for _ in 0..<faults {
+            let at = start + .nanoseconds(rng.ns(0...chaosNs))
+            let victim = "n\(rng.int(1...parameters.nodeCount))"
+            switch rng.int(0...6) {
+            case 0, 1:
+                schedule(at: at, .crash(victim))
+                schedule(at: at + .nanoseconds(rng.ns(100_000_000...3_000_000_000)), .restart(victim))
+            case 6:
+                schedule(at: at, .leave(victim))
+                schedule(at: at + .nanoseconds(rng.ns(100_000_000...3_000_000_000)), .restart(victim))
+            case 2, 3:
+                var g: [String: Int] = [:]
+                let parts = rng.int(2...3)
+                for n in spec.nodes { g[n.name] = rng.int(0...(parts - 1)) }
+                schedule(at: at, .partition(g))
+                schedule(at: at + .nanoseconds(rng.ns(200_000_000...3_000_000_000)), .partition([:]))
+            default:
+                schedule(at: at, .netQuality(loss: Double(rng.int(0...30)) / 100, duplicate: Double(rng.int(0...10)) / 100))
+            }
+        }
+    }
+
+    mutating func schedule(at: Instant, _ kind: EventKind) {
+        order += 1
+        queue.push(Event(at: at, order: order, kind: kind))
+    }
+
+    mutating func handle(_ kind: EventKind) {
+        switch kind {
+        case let .deliver(msg, to, link):
+            guard nodes[to] != nil else { return }
+            apply(to, nodes[to]!.receive(msg, onLink: link, source: msg.sender, now: now))
+        case let .timer(node, gen):
+            guard nodes[node] != nil, generations[node] == gen else { return }
+            apply(node, nodes[node]!.tick(now: now))
+        case let .leave(node):
+            // A controlled leave: announce it, then the process exits.
+            guard nodes[node] != nil else { return }
+            apply(node, nodes[node]!.leave(now: now))
+            nodes[node] = nil
+            generations[node, default: 0] += 1
+        case let .crash(node):
+            nodes[node] = nil
+            generations[node, default: 0] += 1
+        case let .restart(node):
+            guard nodes[node] == nil else { return }
+            incarnations += 1
+            nodes[node] = ClusterNode(spec: spec, me: node, incarnation: incarnations, now: now, persisted: disks[node])
+            apply(node, nodes[node]!.tick(now: now))
+        case let .partition(g):
+            group = g
+        case let .netQuality(l, d):
+            loss = l
+            duplicate = d
+        case .heal:
+            group = [:]
+            loss = 0
+            duplicate = 0
+            maxDelayNs = 2_000_000
+            healedAt = now
+            for n in spec.nodes where nodes[n.name] == nil {
+                schedule(at: now, .restart(n.name))
+            }
+        }
+    }
+
+    mutating func apply(_ node: String, _ actions: [Action]) {
+        for a in actions {
+            switch a {
+            case let .send(msg, to, link):
+                result.messages += 1
+                if (group[node] ?? 0) != (group[to] ?? 0) { continue }
+                if healedAt == nil, rng.chance(loss) { continue }
+                let copies = healedAt == nil && rng.chance(duplicate) ? 2 : 1
+                for _ in 0..<copies {
+                    // Occasional long delays reorder messages.
+                    let delay = rng.chance(0.02) && healedAt == nil ? rng.ns(0...50_000_000) : rng.ns(50_000...maxDelayNs)
+                    schedule(at: now + .nanoseconds(delay), .deliver(msg, to: to, link: link))
+                }
+            case let .persist(record):
+                disks[node] = record
+            case .log:
+                break
+            case let .event(e):
+                if case .coordinatorChanged(_, let c) = e, c == node { result.elections += 1 }
+            }
+        }
+        if let n = nodes[node] {
+            check(n)
+            generations[node, default: 0] += 1
+            schedule(at: n.nextWakeup(after: now), .timer(node: node, generation: generations[node]!))
+        }
+    }
+
+    mutating func check(_ n: ClusterNode) {
+        if case .candidate = n.role, !n.quorate {
+            result.violations.append("\(now): \(n.me) is a candidate without quorum")
+        }
+        guard n.isCoordinator else { return }
+        if let owner = termOwner[n.term], owner != n.me {
+            result.violations.append("\(now): two coordinators in term \(n.term): \(owner) and \(n.me)")
+        }
+        termOwner[n.term] = n.me
+        if !n.quorate {
+            result.violations.append("\(now): \(n.me) coordinates term \(n.term) without quorum")
+        }
+        if (disks[n.me]?.term ?? 0) < n.term {
+            result.violations.append("\(now): \(n.me) coordinates term \(n.term) before persisting it")
+        }
+    }
+
+    func converged() -> Bool {
+        guard nodes.count == spec.nodes.count else { return false }
+        let coordinators = nodes.values.filter(\.isCoordinator)
+        guard coordinators.count == 1, let c = coordinators.first else { return false }
+        return nodes.values.allSatisfy { $0.coordinator == c.me && $0.term == c.term && $0.quorate }
+    }
+
+    func describeState() -> String {
+        nodes.keys.sorted().map { k in
+            let n = nodes[k]!
+            return "\(k)[\(n.role) term \(n.term) coord \(n.coordinator.isEmpty ? "-" : n.coordinator) q \(n.quorate) members \(n.members.count)]"
+        }.joined(separator: " ")
+    }
+
+    // MARK: - Coordinator failover bound
+
+    /// Starts a clean cluster, waits for a coordinator, kills it, and returns how long until a new one
+    /// (with a higher term) is in place and agreed — or a violation description.
+    public static func measureFailover(seed: UInt64, nodeCount: Int, timing: TimingSpec) -> (Duration?, String?) {
+        var params = SimulationParameters(seed: seed, nodeCount: nodeCount, timing: timing, chaos: .zero)
+        params.convergenceBound = .seconds(30)
+        var sim = Simulation(params)
+        sim.maxDelayNs = 500_000
+        for n in sim.spec.nodes { sim.schedule(at: sim.now, .restart(n.name)) }
+        let deadline = sim.now + timing.initdead + .seconds(5)
+        var killedAt: Instant?
+        var oldTerm: UInt64 = 0
+        let killDelay = Duration.nanoseconds(sim.rng.ns(0...timing.interval.nanoseconds * 3))
+        var stableSince: Instant?
+        while let ev = sim.queue.pop(), ev.at <= deadline + .seconds(5) {
+            sim.now = ev.at
+            sim.handle(ev.kind)
+            if let v = sim.result.violations.first { return (nil, v) }
+            if killedAt == nil {
+                if sim.converged() {
+                    if stableSince == nil { stableSince = sim.now }
+                    if sim.now - stableSince! >= timing.deadtime + killDelay {
+                        let c = sim.nodes.values.first(where: \.isCoordinator)!
+                        oldTerm = c.term
+                        killedAt = sim.now
+                        sim.handle(.crash(c.me))
+                    }
+                } else {
+                    stableSince = nil
+                }
+            } else if let k = killedAt {
+                let survivors = sim.nodes.values
+                if let c = survivors.first(where: \.isCoordinator), c.term > oldTerm,
+                   survivors.allSatisfy({ $0.coordinator == c.me }) {
+                    return (sim.now - k, nil)
+                }
+            }
+        }
+        return (nil, killedAt == nil ? "never converged before the kill" : "no new coordinator after the kill")
+    }
+}
+
+/// A binary min-heap of simulation events ordered by (time, insertion order): deterministic tie-breaking.
+struct EventHeap {
+    private var items: [Simulation.Event] = []
+
+    mutating func push(_ e: Simulation.Event) {
+        items.append(e)
+        var i = items.count - 1
+        while i > 0 {
+            let p = (i - 1) / 2
+            if less(items[i], items[p]) { items.swapAt(i, p); i = p } else { break }
+        }
+    }
+
+    mutating func pop() -> Simulation.Event? {
+        guard !items.isEmpty else { return nil }
+        items.swapAt(0, items.count - 1)
+        let top = items.removeLast()
+        var i = 0
+        while true {
+            let l = 2 * i + 1, r = l + 1
+            var m = i
+            if l < items.count, less(items[l], items[m]) { m = l }
+            if r < items.count, less(items[r], items[m]) { m = r }
+            if m == i { break }
+            items.swapAt(i, m)
+            i = m
+        }
+        return top
+    }
+
+    private func less(_ a: Simulation.Event, _ b: Simulation.Event) -> Bool {
+        a.at == b.at ? a.order < b.order : a.at < b.at
+    }
+}

@@ -1,0 +1,70 @@
+import Crypto
+import VigilCore
+
+/// The binary wire format of Vigil packets (documented in docs/protocol.md).
+///
+/// Layout, all integers big-endian:
+/// ```
+///  0  4  magic "VIGL"          20  8  sequence
+///  4  1  version (1)           28  8  term
+///  5  1  kind                  36  …  sender, destination, coordinator, candidate (u8 length + UTF-8 each)
+///  6  1  link                   …  …  view: u8 count, then per node: u8 length + name, u8 state
+///  7  1  flags (bit 0 quorate)  …     (end of body)
+///  8  4  cluster id           end-32 32 HMAC-SHA256 over every byte before it
+/// 12  8  incarnation
+/// ```
+public enum WireCodec {
+    public static let magic: [UInt8] = Array("VIGL".utf8)
+    public static let version: UInt8 = 1
+    public static let fixedHeader = 36
+    public static let macLength = 32
+    /// Smallest possible packet: header, four empty strings, an empty view, the MAC.
+    public static let minimumLength = fixedHeader + 4 + 1 + macLength
+    /// Largest packet an agent will build or accept (fits a standard Ethernet MTU with IP/UDP headers).
+    public static let maximumLength = 1452
+
+    /// Encodes and signs `message`. Names longer than 255 bytes are a programming error (config validation forbids them).
+    public static func encode(_ m: Message, key: SymmetricKey) -> [UInt8] {
+        var b: [UInt8] = []
+        b.reserveCapacity(96 + m.view.count * 12)
+        b += magic
+        b.append(version)
+        b.append(m.kind.rawValue)
+        b.append(m.link)
+        b.append(m.senderQuorate ? 1 : 0)
+        WireFormat.appendBE(&b, m.clusterID)
+        WireFormat.appendBE(&b, m.incarnation)
+        WireFormat.appendBE(&b, m.sequence)
+        WireFormat.appendBE(&b, m.term)
+        for s in [m.sender, m.destination, m.coordinator, m.candidate] { WireFormat.appendString(&b, s) }
+        b.append(UInt8(m.view.count))
+        for e in m.view {
+            WireFormat.appendString(&b, e.node)
+            b.append(e.state.rawValue)
+        }
+        let mac = HMAC<SHA256>.authenticationCode(for: b, using: key)
+        b += Array(mac)
+        return b
+    }
+
+    /// Decodes and authenticates a packet, or says why it must be dropped.
+    public static func decode(_ bytes: some Collection<UInt8>, key: SymmetricKey, clusterID: UInt32) -> Result<Message, DropReason> {
+        let b = Array(bytes)
+        guard b.count >= minimumLength else {
+            return .failure(b.count >= 4 && Array(b[0..<4]) != magic ? .badMagic : .truncated)
+        }
+        guard Array(b[0..<4]) == magic else { return .failure(.badMagic) }
+        guard b[4] == version else { return .failure(.unknownVersion) }
+        guard b.count <= maximumLength else { return .failure(.malformed) }
+        let cluster = UInt32(b[8]) << 24 | UInt32(b[9]) << 16 | UInt32(b[10]) << 8 | UInt32(b[11])
+        guard cluster == clusterID else { return .failure(.wrongCluster) }
+        let body = b[0..<(b.count - macLength)]
+        let mac = b[(b.count - macLength)...]
+        guard HMAC<SHA256>.isValidAuthenticationCode(Array(mac), authenticating: body, using: key) else {
+            return .failure(.badSignature)
+        }
+        // Authenticated from here on; a parse failure is a sender bug, not an attack.
+        guard let msg = WireFormat.parse(b, end: b.count - macLength) else { return .failure(.malformed) }
+        return .success(msg)
+    }
+}

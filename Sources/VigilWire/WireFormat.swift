@@ -1,0 +1,72 @@
+import VigilCore
+
+/// The packet body layout without the cryptography: building blocks for `WireCodec` and the body parser that
+/// runs after a packet has been authenticated (kept free of Crypto so libFuzzer can drive it directly).
+public enum WireFormat {
+    /// Parses bytes `[0, end)` of an (already authenticated) packet into a message, or nil if malformed.
+    public static func parse(_ b: [UInt8], end: Int) -> Message? {
+        guard end >= 36, end <= b.count else { return nil }
+        var r = Reader(bytes: b, end: end)
+        r.offset = 8
+        let cluster: UInt32 = r.readBE()
+        guard let kind = MessageKind(rawValue: b[5]) else { return nil }
+        let link = b[6]
+        let flags = b[7]
+        let incarnation: UInt64 = r.readBE()
+        let sequence: UInt64 = r.readBE()
+        let term: UInt64 = r.readBE()
+        guard let sender = r.readString(), let destination = r.readString(),
+              let coordinator = r.readString(), let candidate = r.readString(),
+              let count = r.readByte() else { return nil }
+        var view: [ViewEntry] = []
+        view.reserveCapacity(Int(count))
+        for _ in 0..<count {
+            guard let name = r.readString(), let raw = r.readByte(), let state = MemberState(rawValue: raw) else {
+                return nil
+            }
+            view.append(ViewEntry(node: name, state: state))
+        }
+        guard r.offset == r.end, !sender.isEmpty else { return nil }
+        return Message(kind: kind, clusterID: cluster, sender: sender, incarnation: incarnation,
+                       sequence: sequence, link: link, destination: destination, term: term,
+                       coordinator: coordinator, candidate: candidate, senderQuorate: flags & 1 != 0, view: view)
+    }
+
+    static func appendBE<T: FixedWidthInteger>(_ b: inout [UInt8], _ v: T) {
+        var be = v.bigEndian
+        withUnsafeBytes(of: &be) { b += $0 }
+    }
+
+    static func appendString(_ b: inout [UInt8], _ s: String) {
+        let u = Array(s.utf8.prefix(255))
+        b.append(UInt8(u.count))
+        b += u
+    }
+
+    struct Reader {
+        let bytes: [UInt8]
+        let end: Int
+        var offset = 0
+
+        mutating func readBE<T: FixedWidthInteger>() -> T {
+            var v: T = 0
+            for _ in 0..<MemoryLayout<T>.size {
+                v = v << 8 | T(bytes[offset])
+                offset += 1
+            }
+            return v
+        }
+
+        mutating func readByte() -> UInt8? {
+            guard offset < end else { return nil }
+            defer { offset += 1 }
+            return bytes[offset]
+        }
+
+        mutating func readString() -> String? {
+            guard let n = readByte(), offset + Int(n) <= end else { return nil }
+            defer { offset += Int(n) }
+            return String(validating: bytes[offset..<(offset + Int(n))], as: UTF8.self)
+        }
+    }
+}

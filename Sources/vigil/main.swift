@@ -1,0 +1,224 @@
+import ArgumentParser
+import Foundation
+import Logging
+import VigilAgent
+import VigilConfig
+import VigilCore
+import VigilSimulation
+import VigilWire
+
+/// `vigil`: the cluster agent and its command-line tools.
+struct Vigil: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vigil",
+        abstract: "High-availability cluster agent: heartbeats, membership, quorum and a coordinator.",
+        version: Agent.version,
+        subcommands: [AgentCommand.self, Status.self, Leave.self, Keygen.self, ConfigCommand.self,
+                      Simulate.self, Debug.self]
+    )
+}
+
+/// Options shared by commands that read cluster.conf.
+struct ConfigOption: ParsableArguments {
+    @Option(name: .long, help: "Cluster configuration file.")
+    var config: String = ClusterConfig.defaultPath
+
+    func load() throws -> ClusterConfig {
+        guard let text = try? String(contentsOfFile: config, encoding: .utf8) else {
+            throw ValidationError("cannot read \(config); create one with `vigil config init`")
+        }
+        do {
+            return try ConfigLoader.load(text: text, file: config)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+}
+
+struct AgentCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "agent", abstract: "Run the cluster agent in the foreground.")
+
+    @OptionGroup var options: ConfigOption
+    @Option(help: "This node's name in the config (default: the hostname).") var node: String?
+    @Option(help: "Control socket path (default: the config's socket).") var socket: String?
+    @Option(help: "Directory for the election record (default: the config's state_dir).") var stateDir: String?
+    @Option(help: "Log level: debug, info, notice, warning, error.") var logLevel: String = "info"
+
+    func run() throws {
+        let config = try options.load()
+        let me = node ?? hostname()
+        guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level \(logLevel)") }
+        let logger = makeLogger(node: me, level: level)
+        var opts = AgentOptions(config: config, node: me, socketPath: socket ?? config.socket,
+                                stateDir: stateDir ?? config.stateDir, logLevel: level)
+        opts.allowNonRootKey = ProcessInfo.processInfo.environment["VIGIL_ALLOW_NONROOT_KEY"] == "1"
+        do {
+            let agent = try Agent(options: opts, logger: logger)
+            let code = try agent.run()
+            Foundation.exit(code)
+        } catch let e as AgentError {
+            logger.critical("\(e.description)")
+            Foundation.exit(1)
+        }
+    }
+
+    func hostname() -> String {
+        var buf = [CChar](repeating: 0, count: 256)
+        gethostname(&buf, buf.count)
+        let full = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return String(full.split(separator: ".").first ?? Substring(full))
+    }
+
+    func makeLogger(node: String, level: Logger.Level) -> Logger {
+        let journal = Systemd.journalAvailable
+        let stderrToJournal = Systemd.stderrIsJournal
+        LoggingSystem.bootstrap { label in
+            var handlers: [LogHandler] = []
+            if !(journal && stderrToJournal) { handlers.append(StreamLogHandler.standardError(label: label)) }
+            if journal { handlers.append(JournalLogHandler(identifier: "vigil")) }
+            var h = MultiplexLogHandler(handlers)
+            h.logLevel = level
+            return h
+        }
+        var logger = Logger(label: "vigil")
+        logger[metadataKey: "node"] = "\(node)"
+        return logger
+    }
+}
+
+/// Finds the control socket: --socket, else the config's socket if the config is readable, else the default.
+struct SocketOption: ParsableArguments {
+    @Option(help: "Control socket path.") var socket: String?
+    @Option(help: "Cluster configuration file (to find the socket).") var config: String = ClusterConfig.defaultPath
+
+    func path() -> String {
+        if let s = socket { return s }
+        if let text = try? String(contentsOfFile: config, encoding: .utf8),
+           let c = try? ConfigLoader.load(text: text, file: config) { return c.socket }
+        return "/run/vigil/vigil.sock"
+    }
+}
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show membership, quorum, coordinator and link health.")
+    @OptionGroup var where_: SocketOption
+    @Flag(help: "Print the documented JSON object instead of a table.") var json = false
+
+    func run() throws {
+        let reply: String
+        do { reply = try ControlClient.request(path: where_.path(), command: "status") } catch {
+            throw ValidationError("\(error)")
+        }
+        if json { print(reply, terminator: ""); return }
+        let report = try JSONDecoder().decode(StatusReport.self, from: Data(reply.utf8))
+        print(StatusTable.render(report), terminator: "")
+    }
+}
+
+struct Leave: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Leave the cluster in a controlled way and stop the agent (peers react at once).")
+    @OptionGroup var where_: SocketOption
+
+    func run() throws {
+        do { print(try ControlClient.request(path: where_.path(), command: "leave"), terminator: "") } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+}
+
+struct Keygen: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Write a fresh random cluster key (mode 0600).")
+    @Argument(help: "Where to write the key.") var path: String
+    @Flag(help: "Replace an existing file.") var force = false
+
+    func run() throws {
+        do { try ClusterKey.generate(path: path, force: force) } catch { throw ValidationError("\(error)") }
+        print("wrote \(path) (mode 0600); copy it to every node, owner root")
+    }
+}
+
+struct ConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "config", abstract: "Write or check cluster.conf.",
+                                                    subcommands: [Init.self, Check.self])
+
+    struct Init: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write a valid, commented cluster.conf.")
+        @Option(help: "Cluster name.") var cluster: String
+        @Option(name: .customLong("node"), help: "NAME=ADDR[,ADDR...] (one address per link); repeat per node.") var nodes: [String]
+        @Option(help: "Key file path (create it with `vigil keygen`).") var keyFile: String = "/etc/vigil/authkey"
+        @Option(help: "Timing profile: safe or fast.") var profile: String = "safe"
+        @Option(help: "UDP port.") var port: Int = 694
+        @Option(help: "state_dir to write.") var stateDir: String?
+        @Option(help: "socket to write.") var socket: String?
+        @Option(help: "Write here instead of standard output.") var output: String?
+        @Option(help: "Override the profile's interval (e.g. 50ms).") var interval: String?
+        @Option(help: "Override the profile's warntime.") var warntime: String?
+        @Option(help: "Override the profile's deadtime.") var deadtime: String?
+        @Option(help: "Override the profile's initdead.") var initdead: String?
+
+        func run() throws {
+            var parsed: [ConfigWriter.Node] = []
+            for n in nodes {
+                let parts = n.split(separator: "=", maxSplits: 1)
+                guard parts.count == 2 else { throw ValidationError("--node \(n): expected NAME=ADDR[,ADDR...]") }
+                parsed.append(.init(name: String(parts[0]), addresses: parts[1].split(separator: ",").map(String.init)))
+            }
+            let text = ConfigWriter.render(cluster: cluster, nodes: parsed, keyFile: keyFile, profile: profile,
+                                           port: port, stateDir: stateDir, socket: socket,
+                                           timings: ["interval": interval, "warntime": warntime,
+                                                     "deadtime": deadtime, "initdead": initdead].compactMapValues { $0 })
+            // Never write a config the agent would refuse.
+            do { _ = try ConfigLoader.load(text: text, file: output ?? "<generated>") } catch {
+                throw ValidationError("the resulting config would be invalid: \(error)")
+            }
+            if let out = output {
+                try text.write(toFile: out, atomically: true, encoding: .utf8)
+                print("wrote \(out)")
+            } else {
+                print(text, terminator: "")
+            }
+        }
+    }
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Validate cluster.conf and print what it means.")
+        @OptionGroup var options: ConfigOption
+
+        func run() throws {
+            let c = try options.load()
+            let t = c.spec.timing
+            print("\(options.config): ok")
+            print("cluster \(c.spec.name): \(c.spec.nodes.count) nodes, \(c.spec.linkCount) link(s), port \(c.port), quorum \(c.spec.quorum.rawValue) (\(c.spec.quorumVotes) of \(c.spec.totalVotes) votes)")
+            print("timing (\(c.profile)): interval \(t.interval.compactDescription), warntime \(t.warntime.compactDescription), deadtime \(t.deadtime.compactDescription), initdead \(t.initdead.compactDescription)")
+        }
+    }
+}
+
+struct Simulate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run seeded whole-cluster simulations (deterministic; reproduce a failure from its seed).")
+    @Option(help: "First seed.") var seed: UInt64 = 1
+    @Option(help: "Number of seeds.") var count: Int = 1
+    @Option(help: "Nodes (default: 3...16 drawn from the seed).") var nodes: Int?
+    @Option(help: "Seconds of chaos before the heal.") var chaos: Int = 6
+    @Flag(help: "Print every seed's result.") var verbose = false
+
+    func run() throws {
+        var failed = 0
+        var convergence: [Double] = []
+        let start = Date()
+        for s in seed..<(seed + UInt64(count)) {
+            var sim = Simulation(SimulationParameters(seed: s, nodeCount: nodes, chaos: .seconds(chaos)))
+            let r = sim.run()
+            if !r.ok { failed += 1 }
+            if let c = r.convergence { convergence.append(c.milliseconds) }
+            if verbose || !r.ok { print(r) }
+        }
+        convergence.sort()
+        let med = convergence.isEmpty ? 0 : convergence[convergence.count / 2]
+        print("\(count) seeds from \(seed): \(count - failed) passed, \(failed) failed; convergence after heal ms min/median/max " +
+              "\(Int(convergence.first ?? 0))/\(Int(med))/\(Int(convergence.last ?? 0)); \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
+        if failed > 0 { throw ExitCode(1) }
+    }
+}
+
+Vigil.main()

@@ -1,0 +1,339 @@
+import Testing
+@testable import VigilCore
+
+/// Drives one `ClusterNode` by hand: crafts messages from its peers with correct sequence numbers.
+struct Harness {
+    var node: ClusterNode
+    var now = Instant(nanoseconds: 1_000_000_000)
+    var seq: [String: UInt64] = [:]
+    var incarnation: [String: UInt64] = [:]
+    var actions: [Action] = []
+
+    init(nodes: [String] = ["a", "b", "c"], me: String = "a", timing: TimingSpec = .safe, votes: [String: Int] = [:],
+         persisted: ElectionRecord? = nil, quorum: QuorumPolicy = .majority) {
+        let spec = ClusterSpec(name: "t", nodes: nodes.map { NodeSpec(name: $0, addresses: ["addr-\($0)"], votes: votes[$0] ?? 1) },
+                               timing: timing, quorum: quorum)
+        node = ClusterNode(spec: spec, me: me, incarnation: 1, now: now, persisted: persisted)
+    }
+
+    mutating func advance(_ d: Duration) -> [Action] {
+        now = now + d
+        actions = node.tick(now: now)
+        return actions
+    }
+
+    func message(_ kind: MessageKind = .heartbeat, from: String, term: UInt64 = 0, coordinator: String = "",
+                 candidate: String = "", sequence: UInt64? = nil, incarnation inc: UInt64? = nil) -> Message {
+        Message(kind: kind, clusterID: node.spec.clusterID, sender: from, incarnation: inc ?? incarnation[from] ?? 7,
+                sequence: sequence ?? (seq[from] ?? 0) + 1, link: 0, destination: node.me, term: term,
+                coordinator: coordinator, candidate: candidate, senderQuorate: true, view: [])
+    }
+
+    @discardableResult
+    mutating func deliver(_ m: Message) -> [Action] {
+        if m.sequence > seq[m.sender] ?? 0 { seq[m.sender] = m.sequence }
+        actions = node.receive(m, onLink: 0, source: "test", now: now)
+        return actions
+    }
+
+    @discardableResult
+    mutating func heartbeat(from: String, term: UInt64 = 0, coordinator: String = "") -> [Action] {
+        deliver(message(from: from, term: term, coordinator: coordinator))
+    }
+
+    static func logs(_ a: [Action]) -> [String] { a.compactMap { if case let .log(_, s) = $0 { s } else { nil } } }
+    static func sends(_ a: [Action], kind: MessageKind) -> [(Message, String)] {
+        a.compactMap { if case let .send(m, to, _) = $0, m.kind == kind { (m, to) } else { nil } }
+    }
+    static func persists(_ a: [Action]) -> [ElectionRecord] { a.compactMap { if case let .persist(r) = $0 { r } else { nil } } }
+}
+
+@Suite struct FailureDetectionTests {
+    let timing = TimingSpec(interval: .milliseconds(100), warntime: .milliseconds(300), deadtime: .milliseconds(500),
+                            initdead: .seconds(2))
+
+    @Test func silentPeerIsSuspectAtWarntimeAndDeadAtDeadtime() {
+        var h = Harness(timing: timing)
+        h.heartbeat(from: "b")
+        h.heartbeat(from: "c")
+        #expect(h.node.state(of: "b") == .alive)
+        _ = h.advance(.milliseconds(299))
+        #expect(h.node.state(of: "b") == .alive)
+        _ = h.advance(.milliseconds(1))
+        #expect(h.node.state(of: "b") == .suspect)
+        #expect(Harness.logs(h.actions).contains { $0.contains("late heartbeat from b: 300.0 ms") })
+        _ = h.advance(.milliseconds(199))
+        #expect(h.node.state(of: "b") == .suspect)
+        _ = h.advance(.milliseconds(1))
+        #expect(h.node.state(of: "b") == .dead)
+        #expect(Harness.logs(h.actions).contains { $0.contains("b is dead: silent for 500.0 ms") })
+    }
+
+    @Test func heartbeatOnTimeKeepsPeerAliveAndLateOneResumes() {
+        var h = Harness(timing: timing)
+        for _ in 0..<10 {
+            h.heartbeat(from: "b")
+            _ = h.advance(.milliseconds(100))
+            #expect(h.node.state(of: "b") == .alive)
+        }
+        _ = h.advance(.milliseconds(250))
+        #expect(h.node.state(of: "b") == .suspect)
+        let a = h.heartbeat(from: "b")
+        #expect(h.node.state(of: "b") == .alive)
+        #expect(Harness.logs(a).contains { $0.contains("resumed after 350.0 ms") })
+    }
+
+    @Test func initdeadGivesUnheardPeersGrace() {
+        var h = Harness(timing: timing)
+        _ = h.advance(.milliseconds(1999))
+        #expect(h.node.state(of: "b") == .unknown)
+        _ = h.advance(.milliseconds(1))
+        #expect(h.node.state(of: "b") == .dead)
+    }
+
+    @Test func nextWakeupIsTheEarliestDeadlineAndNeverInThePast() {
+        var h = Harness(timing: timing)
+        _ = h.advance(.zero)
+        h.heartbeat(from: "b")
+        // Next heartbeat due in 100 ms; b's warntime in 300 ms.
+        #expect(h.node.nextWakeup(after: h.now) == h.now + .milliseconds(100))
+        // An overdue heartbeat is due at once, never in the past.
+        let far = h.now + .seconds(100)
+        #expect(h.node.nextWakeup(after: far) == far)
+    }
+
+    @Test func heartbeatsGoToEveryPeerOnEveryLink() {
+        let spec = ClusterSpec(name: "t", nodes: ["a", "b", "c"].map { NodeSpec(name: $0, addresses: ["x-\($0)", "y-\($0)"]) }, timing: timing)
+        var n = ClusterNode(spec: spec, me: "a", incarnation: 1, now: .zero)
+        let sent = n.tick(now: .zero).compactMap { if case let .send(m, to, link) = $0 { "\(to)/\(link)/\(m.sequence)" } else { nil } }
+        #expect(Set(sent) == ["b/0/1", "b/1/1", "c/0/1", "c/1/1"])
+    }
+
+    @Test func linkGoesDownWhileThePeerStaysAliveOnTheOther() {
+        let spec = ClusterSpec(name: "t", nodes: ["a", "b"].map { NodeSpec(name: $0, addresses: ["x-\($0)", "y-\($0)"]) }, timing: timing)
+        var n = ClusterNode(spec: spec, me: "a", incarnation: 1, now: .zero)
+        var t = Instant.zero
+        func msg(_ seq: UInt64, link: UInt8) -> Message {
+            Message(kind: .heartbeat, clusterID: spec.clusterID, sender: "b", incarnation: 1, sequence: seq, link: link,
+                    destination: "a", term: 0, coordinator: "", senderQuorate: true, view: [])
+        }
+        _ = n.receive(msg(1, link: 0), onLink: 0, source: "", now: t)
+        _ = n.receive(msg(1, link: 1), onLink: 1, source: "", now: t)
+        for s in UInt64(2)...10 {
+            t = t + .milliseconds(100)
+            _ = n.tick(now: t)
+            _ = n.receive(msg(s, link: 1), onLink: 1, source: "", now: t)  // only link 1 carries heartbeats now
+        }
+        let st = n.status(now: t)
+        #expect(st.node("b")?.state == "alive")
+        #expect(st.node("b")?.links.map(\.state) == ["down", "up"])
+    }
+}
+
+@Suite struct QuorumTests {
+    @Test func strictMajorityOfConfiguredVotes() {
+        let spec = ClusterSpec(name: "t", nodes: (1...4).map { NodeSpec(name: "n\($0)", addresses: ["a"]) }, timing: .safe)
+        #expect(spec.quorumVotes == 3)
+        let five = ClusterSpec(name: "t", nodes: (1...5).map { NodeSpec(name: "n\($0)", addresses: ["a"]) }, timing: .safe)
+        #expect(five.quorumVotes == 3)
+        let weighted = ClusterSpec(name: "t", nodes: [NodeSpec(name: "a", addresses: ["a"], votes: 3),
+                                                       NodeSpec(name: "b", addresses: ["b"], votes: 1),
+                                                       NodeSpec(name: "c", addresses: ["c"], votes: 0)], timing: .safe)
+        #expect(weighted.totalVotes == 4)
+        #expect(weighted.quorumVotes == 3)
+    }
+
+    @Test func quorumFollowsMembershipWithWeights() {
+        var h = Harness(nodes: ["a", "b", "c", "d"], me: "a", votes: ["a": 1, "b": 1, "c": 2, "d": 0])
+        #expect(!h.node.quorate)                 // 1 of 4
+        h.heartbeat(from: "d")
+        #expect(!h.node.quorate)                 // d has no votes
+        h.heartbeat(from: "b")
+        #expect(!h.node.quorate)                 // 2 of 4, need 3
+        h.heartbeat(from: "c")
+        #expect(h.node.quorate)                  // 4 of 4
+        #expect(h.node.status(now: h.now).quorum.votes == 4)
+    }
+
+    @Test func quorumIgnoreIsAlwaysQuorate() {
+        let h = Harness(nodes: ["a", "b"], quorum: .ignore)
+        #expect(h.node.quorate)
+    }
+}
+
+@Suite struct ElectionTests {
+    let timing = TimingSpec(interval: .milliseconds(100), warntime: .milliseconds(300), deadtime: .milliseconds(500),
+                            initdead: .seconds(2))
+
+    @Test func lowestNamedNodeStandsOnceAllPeersAreHeardAndWinsWithAQuorumOfVotes() {
+        var h = Harness(timing: timing)
+        h.heartbeat(from: "b")
+        #expect(Harness.sends(h.actions, kind: .voteRequest).isEmpty)  // c not heard yet: still in start-up grace
+        h.heartbeat(from: "c")
+        let requests = Harness.sends(h.actions, kind: .voteRequest)
+        #expect(Set(requests.map(\.1)) == ["b", "c"])
+        #expect(requests.allSatisfy { $0.0.term == 1 })
+        #expect(h.node.term == 0)  // a candidate does not adopt its proposed term before it wins
+        #expect(Harness.persists(h.actions).last == ElectionRecord(term: 0, votedTerm: 1, votedFor: "a"))
+        h.deliver(h.message(.voteGrant, from: "b", term: 1, candidate: "a"))
+        #expect(h.node.isCoordinator)
+        #expect(h.node.term == 1)
+        #expect(h.node.coordinator == "a")
+        // The win is persisted before the claim goes out.
+        let persistIndex = h.actions.firstIndex { if case .persist = $0 { true } else { false } }!
+        let claimIndex = h.actions.firstIndex { if case let .send(m, _, _) = $0 { m.coordinator == "a" } else { false } }!
+        #expect(persistIndex < claimIndex)
+    }
+
+    @Test func votesOncePerTerm() {
+        var h = Harness(me: "c", timing: timing)
+        h.heartbeat(from: "a")
+        h.heartbeat(from: "b")
+        h.deliver(h.message(.voteRequest, from: "b", term: 5, candidate: "b"))
+        #expect(Harness.sends(h.actions, kind: .voteGrant).map(\.1) == ["b"])
+        #expect(h.node.election == ElectionRecord(term: 5, votedTerm: 5, votedFor: "b"))
+        h.deliver(h.message(.voteRequest, from: "a", term: 5, candidate: "a"))
+        #expect(Harness.sends(h.actions, kind: .voteGrant).isEmpty)
+        // The same candidate asking again (a retransmission) gets the same answer.
+        h.deliver(h.message(.voteRequest, from: "b", term: 5, candidate: "b"))
+        #expect(Harness.sends(h.actions, kind: .voteGrant).map(\.1) == ["b"])
+    }
+
+    @Test func aRestartedNodeRemembersItsVote() {
+        var h = Harness(me: "c", timing: timing, persisted: ElectionRecord(term: 5, votedTerm: 5, votedFor: "b"))
+        h.heartbeat(from: "a")
+        h.heartbeat(from: "b")
+        h.deliver(h.message(.voteRequest, from: "a", term: 5, candidate: "a"))
+        #expect(Harness.sends(h.actions, kind: .voteGrant).isEmpty)
+        h.deliver(h.message(.voteRequest, from: "a", term: 6, candidate: "a"))
+        #expect(Harness.sends(h.actions, kind: .voteGrant).map(\.1) == ["a"])
+    }
+
+    @Test func voterRefusesWhileItSeesALiveCoordinatorAndGrantsWhenItDies() {
+        var h = Harness(me: "c", timing: timing)
+        h.heartbeat(from: "a", term: 3, coordinator: "a")
+        h.heartbeat(from: "b", term: 3, coordinator: "a")
+        #expect(h.node.coordinator == "a")
+        h.deliver(h.message(.voteRequest, from: "b", term: 4, candidate: "b"))
+        #expect(Harness.sends(h.actions, kind: .voteGrant).isEmpty)
+        #expect(h.node.term == 3)  // not disrupted
+        // b keeps beating; a falls silent until it is dead: the held-back vote goes out then.
+        var granted: [(Message, String)] = []
+        for _ in 0..<6 {
+            granted += Harness.sends(h.advance(.milliseconds(100)), kind: .voteGrant)
+            granted += Harness.sends(h.heartbeat(from: "b", term: 3, coordinator: "a"), kind: .voteGrant)
+        }
+        #expect(h.node.state(of: "a") == .dead)
+        #expect(granted.map(\.1) == ["b"])
+        #expect(h.node.term == 4)
+    }
+
+    @Test func neverObeysACoordinatorOfAnOlderTerm() {
+        var h = Harness(me: "c", timing: timing)
+        h.heartbeat(from: "a", term: 7, coordinator: "a")
+        h.heartbeat(from: "b", term: 7, coordinator: "a")
+        #expect(h.node.coordinator == "a")
+        h.deliver(h.message(.voteRequest, from: "b", term: 8, candidate: "b"))
+        _ = h.advance(.milliseconds(600))  // a dies, the held-back vote goes to b for term 8
+        h.heartbeat(from: "b", term: 8, coordinator: "b")
+        #expect(h.node.coordinator == "b")
+        // a comes back still claiming term 7: ignored.
+        h.heartbeat(from: "a", term: 7, coordinator: "a")
+        #expect(h.node.coordinator == "b")
+        #expect(h.node.term == 8)
+    }
+
+    @Test func coordinatorStepsDownOnAHigherTermAndOnQuorumLoss() {
+        var h = Harness(timing: timing)
+        h.heartbeat(from: "b")
+        h.heartbeat(from: "c")
+        h.deliver(h.message(.voteGrant, from: "b", term: 1, candidate: "a"))
+        #expect(h.node.isCoordinator)
+        h.heartbeat(from: "b", term: 2, coordinator: "b")
+        #expect(!h.node.isCoordinator)
+        #expect(h.node.coordinator == "b")
+        #expect(h.node.term == 2)
+
+        var lone = Harness(timing: timing)
+        lone.heartbeat(from: "b")
+        lone.heartbeat(from: "c")
+        lone.deliver(lone.message(.voteGrant, from: "c", term: 1, candidate: "a"))
+        #expect(lone.node.isCoordinator)
+        _ = lone.advance(.milliseconds(600))  // b and c silent: quorum lost
+        #expect(!lone.node.quorate)
+        #expect(!lone.node.isCoordinator)
+        #expect(lone.node.coordinator == "")
+    }
+
+    @Test func controlledLeaveIsAnnouncedAndSeenAtOnce() {
+        var h = Harness(timing: timing)
+        h.heartbeat(from: "b", term: 2, coordinator: "b")
+        h.heartbeat(from: "c", term: 2, coordinator: "b")
+        #expect(h.node.coordinator == "b")
+        h.deliver(h.message(.leave, from: "b", term: 2, coordinator: "b"))
+        #expect(h.node.state(of: "b") == .left)
+        #expect(h.node.coordinator == "")
+        // a is first in line among the remaining members and still quorate (a + c): it stands right away.
+        #expect(Harness.sends(h.actions, kind: .voteRequest).map(\.1) == ["c"])
+
+        var leaver = Harness(timing: timing)
+        let out = leaver.node.leave(now: leaver.now)
+        #expect(Harness.sends(out, kind: .leave).count == 4)  // 2 peers x 1 link x 2 copies
+        #expect(leaver.node.tick(now: leaver.now + .seconds(1)).isEmpty)
+    }
+}
+
+@Suite struct PacketFilterTests {
+    @Test func replayWindowAcceptsOnceAndToleratesReordering() {
+        var w = ReplayWindow()
+        #expect(w.check(5) == .accept)
+        #expect(w.check(5) == .duplicate)
+        #expect(w.check(3) == .accept)
+        #expect(w.check(3) == .duplicate)
+        #expect(w.check(100) == .accept)
+        #expect(w.check(37) == .accept)      // 63 behind: still inside the window
+        #expect(w.check(36) == .tooOld)      // 64 behind: outside
+        #expect(w.check(0) == .tooOld)
+    }
+
+    @Test func dropsAreCountedPerReasonAndNeverChangeMembership() {
+        var h = Harness()
+        h.heartbeat(from: "b")
+        let before = h.node.status(now: h.now)
+        // Replay of an old sequence, a duplicate, an older incarnation, an unknown sender, a misdirected copy.
+        h.deliver(h.message(from: "b", sequence: 1))
+        h.deliver(h.message(from: "b", sequence: 0))
+        h.deliver(h.message(from: "b", incarnation: 3))
+        h.deliver(h.message(from: "mallory"))
+        var wrongDest = h.message(from: "b")
+        wrongDest.destination = "c"
+        h.deliver(wrongDest)
+        var otherCluster = h.message(from: "b")
+        otherCluster.clusterID ^= 1
+        h.deliver(otherCluster)
+        let c = h.node.counters
+        #expect(c.dropped(.duplicate) == 1)
+        #expect(c.dropped(.replay) == 2)
+        #expect(c.dropped(.unknownSender) == 1)
+        #expect(c.dropped(.misdirected) == 1)
+        #expect(c.dropped(.wrongCluster) == 1)
+        #expect(c.accepted == 1)
+        #expect(c.received == 7)
+        #expect(h.node.status(now: h.now).nodes == before.nodes)
+    }
+
+    @Test func dropLogsAreRateLimited() {
+        var h = Harness()
+        var lines = 0
+        for i in 0..<100 {
+            h.now = h.now + .milliseconds(50)
+            lines += Harness.logs(h.node.recordDrop(.badSignature, source: "x", now: h.now)).count
+            _ = i
+        }
+        // 5 s of drops: one line at the start only (the interval is 10 s).
+        #expect(lines == 1)
+        h.now = h.now + .seconds(10)
+        let next = Harness.logs(h.node.recordDrop(.badSignature, source: "x", now: h.now))
+        #expect(next.count == 1 && next[0].contains("99 more"))
+    }
+}

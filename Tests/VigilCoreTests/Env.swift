@@ -1,0 +1,5 @@
+import Foundation
+
+enum ProcessInfoShim {
+    static func environment(_ key: String) -> String? { ProcessInfo.processInfo.environment[key] }
+}
