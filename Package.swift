@@ -45,6 +45,6 @@ let package = Package(
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore", "VigilSimulation"]),
         .testTarget(name: "VigilWireTests", dependencies: ["VigilWire", "VigilCore"]),
         .testTarget(name: "VigilConfigTests", dependencies: ["VigilConfig", "VigilCore"]),
-        .testTarget(name: "VigilIntegrationTests", dependencies: ["VigilWire", "VigilCore", "VigilConfig"]),
+        .testTarget(name: "VigilIntegrationTests", dependencies: ["VigilAgent", "VigilCore"]),
     ]
 )

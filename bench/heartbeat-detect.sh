@@ -5,8 +5,10 @@
 #   On a testbed of N network namespaces joined by a bridge, N real Heartbeat
 #   3.0.6 daemons (Debian package `heartbeat`, `crm no`, ucast media, sha1
 #   authkeys, no resources) run as a cluster. Each run:
-#     1. waits (bounded) until every node reports every other node `active`
-#        (`cl_status nodestatus` inside that node's namespaces);
+#     1. waits (bounded) for steady state: every node reports every other node
+#        `active` (`cl_status nodestatus` inside that node's namespaces), every
+#        node has logged "Initial resource acquisition complete", and every
+#        node is >= 8 s old (see STARTUP_GRACE), then a settle time;
 #     2. hard-fails one node (victims rotate over the nodes): in one small
 #        Python helper it takes t0 = CLOCK_MONOTONIC, SIGKILLs every process in
 #        the victim's network namespace and sets the victim's eth0 down with a
@@ -21,6 +23,11 @@
 #        nodes see all nodes `active` again.
 #   This is "hard failure -> every survivor has declared the peer dead", i.e.
 #   detection only: no resource scripts, no takeover time.
+#   What shapes it: a survivor declares a peer dead once deadtime has passed
+#   since the peer's last heartbeat (sent up to one keepalive before t0), but
+#   heartbeat only checks for timeouts from its polled main-loop source, at
+#   most every 250 ms (POLL_INTERVAL in heartbeat.c) and only when its loop
+#   wakes. Expect roughly deadtime - keepalive .. deadtime + ~300 ms per survivor.
 #
 # Usage
 #   bench/heartbeat-detect.sh [--nodes N] [--runs R] [--keepalive T]

@@ -132,14 +132,29 @@ public final class Agent: @unchecked Sendable {
             }
         }
         if c.lockMemory {
+            // With a finite RLIMIT_MEMLOCK and no CAP_IPC_LOCK, MCL_FUTURE would make allocations fail once the
+            // limit is reached: raise the limit first, and lock only current pages if that is refused.
+            var unlimited = rlimit(rlim_cur: RLIM_INFINITY, rlim_max: RLIM_INFINITY)
+            let future = setrlimit(__rlimit_resource_t(RLIMIT_MEMLOCK.rawValue), &unlimited) == 0 || hasCapability(14)
+            if !future {
+                logger.warning("RLIMIT_MEMLOCK is finite and cannot be raised: locking current memory only (set LimitMEMLOCK=infinity)")
+            }
             // MCL_ONFAULT (4): lock pages as they are touched instead of populating every mapping (thread stacks!).
-            if mlockall(MCL_CURRENT | MCL_FUTURE | 4) == 0 {
+            if mlockall(MCL_CURRENT | (future ? MCL_FUTURE | 4 : 0)) == 0 {
                 locked = true
             } else {
                 logger.warning("locking memory (mlockall) refused: \(String(cString: strerror(errno))); the agent may be paged out under memory pressure")
             }
         }
         return (rt, locked)
+    }
+
+    /// Whether this process holds capability `bit` (CAP_IPC_LOCK is 14), read from /proc/self/status.
+    static func hasCapability(_ bit: Int) -> Bool {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("CapEff:") }),
+              let value = UInt64(line.dropFirst(7).trimmingCharacters(in: .whitespaces), radix: 16) else { return false }
+        return value >> bit & 1 == 1
     }
 
     // MARK: - Events (all on `loop`)
@@ -152,7 +167,7 @@ public final class Agent: @unchecked Sendable {
 
     func onDatagram(_ bytes: ByteBuffer, from source: SocketAddress, link: Int) {
         let now = Monotonic.now()
-        let src = source.description
+        let src = source.ipAddress.map { "\($0):\(source.port ?? 0)" } ?? source.description
         let actions: [Action]
         switch WireCodec.decode(bytes.readableBytesView, key: key, clusterID: spec.clusterID) {
         case let .success(msg): actions = core.receive(msg, onLink: link, source: src, now: now)

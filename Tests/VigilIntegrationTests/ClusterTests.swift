@@ -1,0 +1,125 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import Testing
+import VigilCore
+
+/// Real agents, real UDP, real network namespaces. Serialized: they share two cores.
+@Suite(.serialized) struct ClusterTests {
+    static let timing = TimingSpec(interval: .milliseconds(50), warntime: .milliseconds(150),
+                                   deadtime: .milliseconds(300), initdead: .seconds(3))
+    /// Scheduling, polling and debug-build slack on a loaded 2-core machine.
+    static let slack: Duration = .milliseconds(250)
+
+    @Test func killedCoordinatorIsReplacedWithinTheBound() throws {
+        let tb = try Testbed(name: "kill", timing: Self.timing)
+        defer { tb.down() }
+        try tb.start()
+        #expect(tb.wait(for: tb.nodes, timeout: .seconds(10)) { Testbed.agreedCoordinator($0) != nil } != nil,
+                "no coordinator: \(tb.log("n1"))")
+        let (old, oldTerm) = Testbed.agreedCoordinator(tb.nodes.reduce(into: [:]) { $0[$1] = tb.status($1) })!
+        let survivors = tb.nodes.filter { $0 != old }
+        try tb.signal(old, SIGKILL)
+        let elapsed = tb.wait(for: survivors, timeout: .seconds(5)) { s in
+            guard let (c, term) = Testbed.agreedCoordinator(s) else { return false }
+            return c != old && term > oldTerm && s.values.allSatisfy { $0.node(old)?.state == "dead" }
+        }
+        #expect(elapsed != nil, "no new coordinator after killing \(old)")
+        if let e = elapsed {
+            print("killed coordinator \(old): new coordinator agreed after \(e) (bound deadtime + interval = 350 ms + slack)")
+            #expect(e <= Self.timing.deadtime + Self.timing.interval + Self.slack)
+        }
+    }
+
+    @Test func partitionedNodeLosesQuorumAndHealsBackIntoOneCoordinator() throws {
+        let tb = try Testbed(name: "part", timing: Self.timing)
+        defer { tb.down() }
+        try tb.start()
+        #expect(tb.wait(for: tb.nodes, timeout: .seconds(10)) { Testbed.agreedCoordinator($0) != nil } != nil)
+        try tb.cut("n3")
+        let minority = tb.wait(for: ["n3"], timeout: .seconds(3)) { s in
+            let n3 = s["n3"]!
+            return !n3.quorate && n3.coordinator == nil && n3.role != "coordinator"
+        }
+        #expect(minority != nil, "n3 still claims quorum or a coordinator: \(String(describing: tb.status("n3")))")
+        let majority = tb.wait(for: ["n1", "n2"], timeout: .seconds(3)) { s in
+            Testbed.agreedCoordinator(s) != nil && s.values.allSatisfy { $0.node("n3")?.state == "dead" }
+        }
+        #expect(majority != nil, "the majority has no coordinator")
+        // n3 must stay without quorum while cut off (no coordinator claims from it).
+        usleep(500_000)
+        #expect(tb.status("n3")?.role != "coordinator")
+        try tb.heal("n3")
+        let healed = tb.wait(for: tb.nodes, timeout: .seconds(5)) { Testbed.agreedCoordinator($0) != nil }
+        #expect(healed != nil, "no single coordinator after the heal")
+    }
+
+    @Test func sigtermIsSeenAsLeftAtOnce() throws {
+        // A long deadtime proves the peers react to the announcement, not to silence.
+        let timing = TimingSpec(interval: .milliseconds(50), warntime: .seconds(2), deadtime: .seconds(4), initdead: .seconds(5))
+        let tb = try Testbed(name: "leave", timing: timing)
+        defer { tb.down() }
+        try tb.start()
+        #expect(tb.wait(for: tb.nodes, timeout: .seconds(10)) { Testbed.agreedCoordinator($0) != nil } != nil)
+        try tb.signal("n2", SIGTERM)
+        let seen = tb.wait(for: ["n1", "n3"], timeout: .seconds(2)) { s in s.values.allSatisfy { $0.node("n2")?.state == "left" } }
+        #expect(seen != nil, "peers did not see n2 leave")
+        if let elapsed = seen {
+            print("SIGTERM to n2: peers saw 'left' after \(elapsed) (deadtime \(timing.deadtime))")
+            #expect(elapsed < .milliseconds(500))
+        }
+        #expect(tb.log("n2").contains("controlled leave: SIGTERM"))
+    }
+
+    @Test func craftedPacketsAreDroppedAndCountedWithoutChangingMembership() throws {
+        let tb = try Testbed(name: "bad", timing: Self.timing)
+        defer { tb.down() }
+        try tb.start()
+        #expect(tb.wait(for: tb.nodes, timeout: .seconds(10)) { Testbed.agreedCoordinator($0) != nil } != nil)
+        let before = try #require(tb.status("n2"))
+        let n1Incarnation = try #require(before.node("n1")?.incarnation)
+        let conf = tb.run + "/cluster.conf"
+        func inject(_ kind: String, _ count: Int, _ extra: [String] = []) throws {
+            _ = try tb.sh(["exec", "outsider", Testbed.binary, "debug", "inject", "--config", conf, "--to", "10.77.0.2",
+                           "--kind", kind, "--count", "\(count)"] + extra)
+        }
+        try inject("garbage", 5)
+        try inject("truncated", 3)
+        try inject("bad-version", 2)
+        try inject("wrong-cluster", 2)
+        try inject("wrong-key", 4)
+        // A replay: correctly signed by the cluster key, but from n1's previous run (an older incarnation),
+        // as a capture from before n1's last restart would be.
+        try inject("replay", 3, ["--sender", "n1", "--destination", "n2", "--incarnation", "\(n1Incarnation - 1)", "--sequence", "1"])
+        let dropped = tb.wait(for: ["n2"], timeout: .seconds(3)) { s in
+            let d = s["n2"]!.counters.dropped
+            return (d["bad_magic"]! + d["truncated"]!) >= 8 && d["unknown_version"]! >= 2 && d["wrong_cluster"]! >= 2
+                && d["bad_signature"]! >= 4 && d["replay"]! >= 3
+        }
+        let after = try #require(tb.status("n2"))
+        #expect(dropped != nil, "counters: \(after.counters.dropped)")
+        let d = after.counters.dropped
+        #expect(d["bad_magic"]! + d["truncated"]! == 8)
+        #expect(d["unknown_version"] == 2 && d["wrong_cluster"] == 2 && d["bad_signature"] == 4 && d["replay"] == 3)
+        #expect(after.term == before.term && after.coordinator == before.coordinator)
+        #expect(after.nodes.map(\.state) == before.nodes.map(\.state))
+        #expect(tb.status("n2")?.agent?.pid == before.agent?.pid, "the agent restarted or crashed")
+        #expect(tb.log("n2").contains("dropped packet from 10.77.0.250"))
+    }
+
+    @Test func redundantLinksKeepAPeerAliveWhenOneLinkFails() throws {
+        let tb = try Testbed(name: "links", nodes: 3, links: 2, timing: Self.timing)
+        defer { tb.down() }
+        try tb.start()
+        #expect(tb.wait(for: tb.nodes, timeout: .seconds(10)) { Testbed.agreedCoordinator($0) != nil } != nil)
+        // Link 0 of n3 down at the bridge: n3 stays alive through link 1.
+        _ = try tb.sh("exec", "n3", "ip", "link", "set", "eth0", "down")
+        let linkDown = tb.wait(for: ["n1"], timeout: .seconds(3)) { s in
+            s["n1"]!.node("n3")?.links.map(\.state) == ["down", "up"]
+        }
+        #expect(linkDown != nil, "\(String(describing: tb.status("n1")?.node("n3")))")
+        #expect(tb.status("n1")?.node("n3")?.state == "alive")
+        #expect(tb.log("n1").contains("link 0 (10.77.0.3) to n3 is down"))
+    }
+}
