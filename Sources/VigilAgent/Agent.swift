@@ -134,7 +134,7 @@ public final class Agent: @unchecked Sendable {
         if c.lockMemory {
             // With a finite RLIMIT_MEMLOCK and no CAP_IPC_LOCK, MCL_FUTURE would make allocations fail once the
             // limit is reached: raise the limit first, and lock only current pages if that is refused.
-            var unlimited = rlimit(rlim_cur: RLIM_INFINITY, rlim_max: RLIM_INFINITY)
+            var unlimited = rlimit(rlim_cur: rlim_t.max, rlim_max: rlim_t.max)  // RLIM_INFINITY
             let future = setrlimit(__rlimit_resource_t(__RLIMIT_MEMLOCK.rawValue), &unlimited) == 0 || hasCapability(14)
             if !future {
                 logger.warning("RLIMIT_MEMLOCK is finite and cannot be raised: locking current memory only (set LimitMEMLOCK=infinity)")
