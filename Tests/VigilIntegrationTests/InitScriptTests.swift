@@ -1,0 +1,29 @@
+import Foundation
+import Testing
+import VigilCore
+
+/// packaging/init.d/vigil with its LSB exit codes, run for real inside a testbed node's namespace.
+@Suite(.serialized) struct InitScriptTests {
+    @Test func startStatusStopFollowLSB() throws {
+        let tb = try Testbed(name: "initd", nodes: 2, timing: ClusterTests.timing)
+        defer { tb.down() }
+        let script = Testbed.repo + "/packaging/init.d/vigil"
+        let env = ["VIGIL_BIN=\(Testbed.binary)", "VIGIL_CONFIG=\(tb.run)/cluster.conf", "VIGIL_SOCKET=\(tb.run)/n1.sock",
+                   "VIGIL_PIDFILE=\(tb.run)/n1.pid", "VIGIL_LOG=\(tb.run)/n1.log",
+                   "VIGIL_OPTS=--node n1 --state-dir \(tb.run)/n1.state"]
+        func initd(_ action: String) throws -> Int32 {
+            let (code, _) = try Testbed.spawn(["/usr/sbin/ip", "netns", "exec", "vt-initd-n1", "/usr/bin/env"] + env + ["/bin/sh", script, action], env: [:])
+            return code
+        }
+        #expect(try initd("status") == 3)
+        #expect(try initd("start") == 0)
+        #expect(tb.status("n1")?.node == "n1")
+        #expect(try initd("start") == 0)   // already running: still success
+        #expect(try initd("status") == 0)
+        #expect(try initd("stop") == 0)
+        #expect(tb.status("n1") == nil)
+        #expect(try initd("status") == 3)
+        #expect(try initd("stop") == 0)    // already stopped: still success
+        #expect(tb.log("n1").contains("controlled leave: SIGTERM"))
+    }
+}
