@@ -12,6 +12,13 @@ public struct StatusReport: Codable, Sendable, Hashable {
             case address, state
             case lastHeardMs = "last_heard_ms"
         }
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(address, forKey: .address)
+            try c.encode(state, forKey: .state)
+            try c.encode(lastHeardMs, forKey: .lastHeardMs)  // explicit null when never heard
+        }
     }
 
     /// One configured node as this node sees it.
@@ -27,6 +34,16 @@ public struct StatusReport: Codable, Sendable, Hashable {
         enum CodingKeys: String, CodingKey {
             case name, state, votes, incarnation, links
             case isSelf = "self"
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(name, forKey: .name)
+            try c.encode(state, forKey: .state)
+            try c.encode(votes, forKey: .votes)
+            try c.encode(incarnation, forKey: .incarnation)
+            try c.encode(isSelf, forKey: .isSelf)
+            try c.encode(links, forKey: .links)
         }
     }
 
@@ -80,4 +97,24 @@ public struct StatusReport: Codable, Sendable, Hashable {
     public var agent: Agent?
 
     public func node(_ name: String) -> Node? { nodes.first { $0.name == name } }
+
+    enum CodingKeys: String, CodingKey {
+        case cluster, node, incarnation, term, coordinator, role, quorate, quorum, nodes, counters, agent
+    }
+
+    /// Every documented key is always present; absent values are `null`, never a missing key.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(cluster, forKey: .cluster)
+        try c.encode(node, forKey: .node)
+        try c.encode(incarnation, forKey: .incarnation)
+        try c.encode(term, forKey: .term)
+        try c.encode(coordinator, forKey: .coordinator)
+        try c.encode(role, forKey: .role)
+        try c.encode(quorate, forKey: .quorate)
+        try c.encode(quorum, forKey: .quorum)
+        try c.encode(nodes, forKey: .nodes)
+        try c.encode(counters, forKey: .counters)
+        try c.encode(agent, forKey: .agent)
+    }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import VigilCore
 
@@ -335,5 +336,24 @@ struct Harness {
         h.now = h.now + .seconds(10)
         let next = Harness.logs(h.node.recordDrop(.badSignature, source: "x", now: h.now))
         #expect(next.count == 1 && next[0].contains("99 more"))
+    }
+}
+
+@Suite struct StatusJSONTests {
+    @Test func documentedKeysArePresentEvenWhenEmpty() throws {
+        let h = Harness()
+        let data = try JSONEncoderShim.encode(h.node.status(now: h.now))
+        let obj = try #require(JSONObjectShim.parse(data))
+        for key in ["cluster", "node", "term", "coordinator", "quorate", "nodes", "counters", "role", "quorum", "agent"] {
+            #expect(obj.keys.contains(key), "missing \(key)")
+        }
+        #expect(obj["coordinator"] is NSNull)
+        let nodes = try #require(obj["nodes"] as? [[String: Any]])
+        let b = try #require(nodes.first { $0["name"] as? String == "b" })
+        #expect(b["state"] as? String == "unknown")
+        let link = try #require((b["links"] as? [[String: Any]])?.first)
+        #expect(link["last_heard_ms"] is NSNull && link["address"] as? String == "addr-b" && link["state"] as? String == "down")
+        let counters = try #require(obj["counters"] as? [String: Any])
+        #expect((counters["dropped"] as? [String: Int])?["bad_signature"] == 0)
     }
 }

@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# fuzz.sh - coverage-guided libFuzzer runs of Vigil's two pure-Swift parsers
+#
+# Targets
+#   config  ConfigLoader.load(text:file:) (Sources/VigilConfig: TOML-subset parser plus validation).
+#           Harness: bench/fuzz/FuzzConfig.swift. Never crash; every ConfigError names a line that exists
+#           (1 ... number of "\n" + 1; the +1 is the empty line after a final newline, where EOF errors land).
+#   wire    WireFormat.parse(_:end:) (Sources/VigilWire/WireFormat.swift), the packet body parser that runs
+#           after the HMAC check. Harness: bench/fuzz/FuzzWire.swift. Never crash; honours `end`; a parsed
+#           message has a sender and re-encodes (as WireCodec.encode does) to the input bytes.
+#
+# How
+#   Plain swiftc, no SwiftPM (so it never touches .build). Per target, the needed sources are copied into
+#   .build-fuzz/src-<target>/ with their `import VigilCore` lines removed, and compiled together with the
+#   harness as ONE module, with -sanitize=fuzzer,address (libFuzzer + ASan + edge coverage), -O -g, Swift 6
+#   mode. ld.gold prints "Cannot export local symbol '__asan_...'" warnings; they are harmless and filtered.
+#   A binary is rebuilt only when a source, the harness, the flags or the compiler changed (sha256 stamp).
+#   Corpora live in .build-fuzz/corpus-<target>/ and grow across runs; the seeds are (re)written each run:
+#   cluster.conf.example and variants plus a few broken configs, and hand-made packet bodies following the
+#   layout in WireCodec.swift's header comment. Crash reproducers go to .build-fuzz/artifacts-<target>/,
+#   full libFuzzer output to .build-fuzz/logs/<target>.log.
+#
+# Usage
+#   bench/fuzz.sh [--seconds N] [--only config|wire]
+#     --seconds N   fuzzing time per target (libFuzzer -max_total_time), default 60
+#     --only T      build and run one target
+#   Environment: FUZZ_DIR (default <repo>/.build-fuzz), FUZZ_NICE (niceness of compiles and runs, default 15),
+#   SWIFTC (default swiftc), FUZZ_ARGS (extra libFuzzer flags for both targets).
+#
+# Output: one line per target, e.g.
+#   fuzz config: 60 s, 1234567 execs, cov 1234, ft 5678, corpus 456 inputs, 0 crashes
+#   Exits 1 if any target crashed (or hit a leak/timeout/OOM), after printing the reproducer path, the
+#   libFuzzer/ASan report (Swift symbols demangled) and the command that replays it. Exits 2 on a build error.
+#
+# Replay an input:  .build-fuzz/fuzz-config FILE...      (VIGIL_FUZZ_SHOW=1 prints every config error)
+set -euo pipefail
+
+seconds=60
+only=""
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --seconds) seconds="${2:?--seconds needs a value}"; shift 2 ;;
+        --only) only="${2:?--only needs config or wire}"; shift 2 ;;
+        -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+        *) echo "fuzz.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
+    esac
+done
+[[ "$seconds" =~ ^[0-9]+$ && "$seconds" -gt 0 ]] || { echo "fuzz.sh: --seconds wants a positive integer" >&2; exit 2; }
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+out="${FUZZ_DIR:-$repo/.build-fuzz}"
+nice_level="${FUZZ_NICE:-15}"
+swiftc="${SWIFTC:-swiftc}"
+flags=(-swift-version 6 -O -g -parse-as-library -sanitize=fuzzer,address)
+read -r -a extra_args <<< "${FUZZ_ARGS:-}"
+mkdir -p "$out/logs"
+
+# ---------------------------------------------------------------------------------------------------------
+# build <target> <harness> <sources...>: one libFuzzer binary $out/fuzz-<target>
+build() {
+    local target="$1" harness="$2"; shift 2
+    local bin="$out/fuzz-$target" src="$out/src-$target" stamp="$out/fuzz-$target.stamp" log="$out/logs/build-$target.log"
+    local hash
+    hash="$( { "$swiftc" --version 2>&1; echo "${flags[*]}"; cat "$harness" "$@"; } | sha256sum | cut -c1-64)"
+    if [[ -x "$bin" && -f "$stamp" && "$(cat "$stamp")" == "$hash" ]]; then
+        echo "build $target: up to date ($bin)"
+        return
+    fi
+    rm -rf "$src" "$stamp"
+    mkdir -p "$src"
+    local f
+    for f in "$@"; do sed '/^import VigilCore$/d' "$f" > "$src/$(basename "$f")"; done
+    cp "$harness" "$src/"
+    local t0=$SECONDS
+    if ! nice -n "$nice_level" "$swiftc" "${flags[@]}" -module-name "Fuzz_$target" "$src"/*.swift -o "$bin" > "$log" 2>&1; then
+        grep -v "Cannot export local symbol '__asan" "$log" >&2 || true
+        echo "fuzz.sh: building fuzz-$target failed (log: $log)" >&2
+        exit 2
+    fi
+    echo "$hash" > "$stamp"
+    local noise
+    noise="$(grep -c "Cannot export local symbol" "$log" || true)"
+    echo "build $target: $((SECONDS - t0)) s ($bin; $noise harmless ld.gold '__asan' export warnings)"
+    grep -v "Cannot export local symbol" "$log" | grep -E "warning|error" >&2 || true
+}
+
+# ---------------------------------------------------------------------------------------------------------
+# Seeds. Names start with "seed-", so rerunning overwrites them instead of piling up copies.
+hex2bin() {  # hex digits (spaces and newlines ignored) -> bytes on stdout
+    local h="${1//[[:space:]]/}" i
+    for ((i = 0; i < ${#h}; i += 2)); do printf "\\x${h:i:2}"; done
+}
+str() {  # a wire string: u8 length, then the UTF-8 bytes, as hex
+    printf '%02x' "$(printf '%s' "$1" | wc -c)"
+    printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'
+}
+
+seed_config() {
+    local c="$out/corpus-config"
+    mkdir -p "$c"
+    local ex="$repo/cluster.conf.example"
+    cp "$ex" "$c/seed-example.conf"
+    sed 's/$/\r/' "$ex" > "$c/seed-example-crlf.conf"
+    printf '%s' "$(cat "$ex")" > "$c/seed-example-no-final-newline.conf"
+    : > "$c/seed-empty.conf"
+    # Smallest valid file, fast profile with every timing and an IPv6 link.
+    printf '[cluster]\nname = "c"\nprofile = "fast"\ninterval = "10ms"\nwarntime = "0.03s"\ndeadtime = "50000us"\ninitdead = "1m"\nquorum = "ignore"\nrealtime = false\nrealtime_priority = 1\nlock_memory = false\n[[node]]\nname = "a"\naddresses = ["fe80::1"]\nvotes = 0\n[[node]]\nname = "b"\naddresses = [\n  "::1", # comment\n]\n' > "$c/seed-fast.conf"
+    # Broken: no [cluster]; [node] instead of [[node]]; unterminated array at EOF.
+    printf '[[node]]\nname = "a"\naddresses = ["10.0.0.1"]\n[node]\n' > "$c/seed-no-cluster.conf"
+    printf '[cluster]\nname = "x"\n[[node]]\nname = "a"\naddresses = ["10.0.0.1",\n' > "$c/seed-unterminated-array.conf"
+    # Broken timings (deadtime not > 2 x interval); a misspelt key.
+    printf '[cluster]\nname = "x"\ninterval = "1s"\ndeadtime = "1.5s"\n[[node]]\nname = "a"\naddresses = ["10.0.0.1"]\n' > "$c/seed-bad-timing.conf"
+    printf '[cluster]\nnmae = "x"\n' > "$c/seed-misspelt.conf"
+    # The TOML subset's edges, one per file since each stops at its first error: escapes, literal strings,
+    # numbers, nested arrays, and what it refuses (inline tables, dotted and quoted keys, multi-line strings,
+    # duplicate keys and tables, bad escapes). Written with printf %s, so backslashes stay literal.
+    local i=0 line
+    for line in 'k = "\u00e9\t\"\\\n\r"' "l = 'lit'" 'f = 1_000.5e3' 'i = -0x1' 'n = +1_000' \
+                'q = [1, [2, "3"], true, false, 1.5]' 't = {a = 1}' 'd.e = 1' 'm = """x"""' "m = '''x'''" \
+                '"quoted" = 1' 'k = "\x"' 'k = "\ud800"'; do
+        printf '%s\n' "$line" > "$c/seed-subset-$((i++)).conf"
+    done
+    printf 'k = 1\nk = 2\n' > "$c/seed-subset-duplicate-key.conf"
+    printf '[a]\n[a]\n' > "$c/seed-subset-duplicate-table.conf"
+    # Duplicate nodes and addresses, unequal link counts, an over-long name.
+    printf '[cluster]\nname = "x"\n[[node]]\nname = "a"\naddresses = ["10.0.0.1", "10.1.0.1"]\n[[node]]\nname = "a"\naddresses = ["10.0.0.1"]\n[[node]]\nname = "%s"\naddresses = ["300.1.1.1"]\n' \
+        "$(printf 'n%.0s' {1..70})" > "$c/seed-duplicates.conf"
+}
+
+# libFuzzer dictionary for the config target: the keywords mutations are unlikely to spell by chance.
+write_config_dict() {
+    local d="$out/config.dict" w
+    : > "$d"
+    for w in '[cluster]' '[[node]]' name key_file port profile interval warntime deadtime initdead quorum \
+             realtime realtime_priority lock_memory state_dir socket addresses votes '"safe"' '"fast"' \
+             '"majority"' '"ignore"' true false ms us s m '\u' '"10.0.0.1"' '"::1"' ' = ' '\n'; do
+        printf '"%s"\n' "$(printf '%s' "$w" | sed 's/\\/\\\\/g; s/"/\\"/g')" >> "$d"
+    done
+}
+
+seed_wire() {
+    local c="$out/corpus-wire"
+    mkdir -p "$c"
+    # Header: magic "VIGL", version 1, kind, link, flags, cluster id, incarnation, sequence, term (WireCodec.swift).
+    local hdr_hb="5649474c 01 01 00 01 deadbeef 0000000000000007 000000000000002a 0000000000000003"
+    local hdr_vote="5649474c 01 03 01 00 deadbeef 0000000000000001 0000000000000001 0000000000000004"
+    local hdr_leave="5649474c 01 02 01 00 deadbeef ffffffffffffffff 0000000000000001 0000000000000000"
+    # heartbeat from node1 to anyone, coordinator node1, view of three nodes (alive, suspect, dead)
+    hex2bin "$hdr_hb $(str node1) $(str '') $(str node1) $(str '') 03 $(str node1) 01 $(str node2) 02 $(str node3) 03" \
+        > "$c/seed-heartbeat.bin"
+    # vote request from node2 to node3 on link 1, candidate node2, empty view
+    hex2bin "$hdr_vote $(str node2) $(str node3) $(str '') $(str node2) 00" > "$c/seed-vote-request.bin"
+    # leave from a UTF-8-named node, view with a left and an unknown entry
+    hex2bin "$hdr_leave $(str 'nœud-é') $(str '') $(str '') $(str '') 02 $(str 'nœud-é') 04 $(str x) 00" > "$c/seed-leave.bin"
+}
+
+# ---------------------------------------------------------------------------------------------------------
+# run <target> [libFuzzer flags...]: fuzz for $seconds, print the summary line; returns 1 on a finding.
+run() {
+    local target="$1"; shift
+    local bin="$out/fuzz-$target" corpus="$out/corpus-$target" log="$out/logs/$target.log"
+    local artifacts="$out/artifacts-$target/"
+    mkdir -p "$artifacts"
+    local rc=0 t0=$SECONDS
+    # SWIFT_BACKTRACE=enable=no: on a trap, Swift's own crash handler reads the stack from a helper thread,
+    # which ASan reports as a stack-buffer-underflow on top of the real failure; libFuzzer's deadly-signal
+    # handler prints the stack instead. LeakSanitizer stays on (libFuzzer reports a leaking input as a
+    # finding); the Swift runtime's never-freed caches gave no false reports here.
+    SWIFT_BACKTRACE=enable=no \
+        nice -n "$nice_level" "$bin" -max_total_time="$seconds" -print_final_stats=1 -timeout=10 \
+        -artifact_prefix="$artifacts" "$@" ${extra_args[@]+"${extra_args[@]}"} "$corpus" > "$log" 2>&1 || rc=$?
+    local elapsed=$((SECONDS - t0))
+
+    local execs cov ft units repro
+    execs="$(awk '/^stat::number_of_executed_units:/ {print $2}' "$log" | tail -1)"
+    [[ -n "$execs" ]] || execs="$(grep -oE '^#[0-9]+' "$log" | tail -1 | tr -d '#')"
+    cov="$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | cut -d' ' -f2)"
+    ft="$(grep -oE 'ft: [0-9]+' "$log" | tail -1 | cut -d' ' -f2)"
+    units="$(find "$corpus" -type f | wc -l)"
+    repro="$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -1)"
+    local crashes=0
+    [[ $rc -eq 0 && -z "$repro" ]] || crashes=1
+    echo "fuzz $target: $elapsed s, ${execs:-?} execs, cov ${cov:-?}, ft ${ft:-?}, corpus $units inputs, $crashes crashes"
+    [[ $crashes -eq 0 ]] && return 0
+
+    echo "  libFuzzer exited $rc; reproducer: ${repro:-none written} (full log: $log)"
+    echo "  replay: SWIFT_BACKTRACE=enable=no $bin ${repro:-<input>}"
+    # The report: from the first error banner to the end, Swift symbols demangled.
+    sed -n '/ERROR: \|Fatal error\|==ERROR\|deadly signal\|ALARM: \|out-of-memory/,$p' "$log" \
+        | swift-demangle --simplified 2>/dev/null | sed 's/^/  | /' | head -80
+    [[ -n "$repro" && -f "$repro" ]] && { echo "  input (hex):"; xxd "$repro" | head -40 | sed 's/^/  | /'; }
+    return 1
+}
+
+# ---------------------------------------------------------------------------------------------------------
+core=("$repo"/Sources/VigilCore/*.swift)
+failed=0
+if [[ -z "$only" || "$only" == config ]]; then
+    build config "$repo/bench/fuzz/FuzzConfig.swift" "${core[@]}" "$repo"/Sources/VigilConfig/*.swift
+fi
+if [[ -z "$only" || "$only" == wire ]]; then
+    build wire "$repo/bench/fuzz/FuzzWire.swift" "${core[@]}" "$repo/Sources/VigilWire/WireFormat.swift"
+fi
+if [[ -z "$only" || "$only" == config ]]; then
+    seed_config
+    write_config_dict
+    run config -dict="$out/config.dict" -max_len=8192 || failed=1
+fi
+if [[ -z "$only" || "$only" == wire ]]; then
+    seed_wire
+    # The body of the largest packet an agent accepts (WireCodec.maximumLength 1452 minus the 32-byte MAC).
+    run wire -max_len=1420 || failed=1
+fi
+exit $failed
