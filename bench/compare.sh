@@ -27,5 +27,5 @@ for line in sys.stdin:
     d = dict(re.findall(r"(\w+)=([^ ]+)", line))
     who = line.split()[0]
     iv = d.get("interval", d.get("keepalive", "?")); dt = d.get("deadtime", "?")
-    print(f"| {who} | {iv} | {dt} | {d[\"min\"]} | {d[\"median\"]} | {d[\"max\"]} | {d[\"runs\"]} |")
+    print("| %s | %s | %s | %s | %s | %s | %s |" % (who, iv, dt, d["min"], d["median"], d["max"], d["runs"]))
 '

@@ -117,7 +117,7 @@ def main():
     finally:
         tb(a.name, "down", check=False)
     t = [l for l in conf.splitlines() if l.startswith(("interval", "deadtime"))]
-    label = " ".join(x.replace(" ", "").replace('"', "") for x in t) or "defaults"
+    label = " ".join(x.split("#")[0].replace(" ", "").replace('"', "") for x in t) or "defaults"
     print(f"vigil profile={a.profile} {label} detection_ms min={min(results):.1f} "
           f"median={statistics.median(results):.1f} max={max(results):.1f} runs={len(results)}")
 

@@ -32,7 +32,9 @@
 #   Exits 1 if any target crashed (or hit a leak/timeout/OOM), after printing the reproducer path, the
 #   libFuzzer/ASan report (Swift symbols demangled) and the command that replays it. Exits 2 on a build error.
 #
-# Replay an input:  .build-fuzz/fuzz-config FILE...      (VIGIL_FUZZ_SHOW=1 prints every config error)
+# Replay inputs:  SWIFT_BACKTRACE=enable=no .build-fuzz/fuzz-config FILE...
+#   (VIGIL_FUZZ_SHOW=1 also prints every config error; SWIFT_BACKTRACE=enable=no keeps Swift's crash handler
+#   from tripping ASan, see run() below.)
 set -euo pipefail
 
 seconds=60
@@ -46,6 +48,7 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 [[ "$seconds" =~ ^[0-9]+$ && "$seconds" -gt 0 ]] || { echo "fuzz.sh: --seconds wants a positive integer" >&2; exit 2; }
+[[ -z "$only" || "$only" == config || "$only" == wire ]] || { echo "fuzz.sh: --only wants config or wire" >&2; exit 2; }
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="${FUZZ_DIR:-$repo/.build-fuzz}"
@@ -132,10 +135,12 @@ write_config_dict() {
     local d="$out/config.dict" w
     : > "$d"
     for w in '[cluster]' '[[node]]' name key_file port profile interval warntime deadtime initdead quorum \
-             realtime realtime_priority lock_memory state_dir socket addresses votes '"safe"' '"fast"' \
-             '"majority"' '"ignore"' true false ms us s m '\u' '"10.0.0.1"' '"::1"' ' = ' '\n'; do
+             transport multicast_group realtime realtime_priority lock_memory state_dir socket addresses votes \
+             '"safe"' '"fast"' '"majority"' '"ignore"' '"unicast"' '"multicast"' '"239.255.6.94"' \
+             true false ms us s m '\u' '"10.0.0.1"' '"::1"' ' = '; do
         printf '"%s"\n' "$(printf '%s' "$w" | sed 's/\\/\\\\/g; s/"/\\"/g')" >> "$d"
     done
+    echo '"\x0A["' >> "$d"   # a newline, then a table header
 }
 
 seed_wire() {
@@ -185,10 +190,20 @@ run() {
 
     echo "  libFuzzer exited $rc; reproducer: ${repro:-none written} (full log: $log)"
     echo "  replay: SWIFT_BACKTRACE=enable=no $bin ${repro:-<input>}"
-    # The report: from the first error banner to the end, Swift symbols demangled.
-    sed -n '/ERROR: \|Fatal error\|==ERROR\|deadly signal\|ALARM: \|out-of-memory/,$p' "$log" \
-        | swift-demangle --simplified 2>/dev/null | sed 's/^/  | /' | head -80
-    [[ -n "$repro" && -f "$repro" ]] && { echo "  input (hex):"; xxd "$repro" | head -40 | sed 's/^/  | /'; }
+    # The report from the first error banner on, Swift symbols demangled; the top of the stack is enough
+    # (a recursion repeats the same two frames thousands of times), then the SUMMARY line.
+    local report
+    report="$(sed -n '/ERROR: \|Fatal error\|==ERROR\|deadly signal\|ALARM: \|out-of-memory/,$p' "$log" \
+        | swift-demangle --simplified 2>/dev/null)" || true
+    head -n 24 <<< "$report" | sed 's/^/  | /'
+    if [[ $(wc -l <<< "$report") -gt 24 ]]; then
+        echo "  | ..."
+        grep -m1 '^SUMMARY' <<< "$report" | sed 's/^/  | /' || true
+    fi
+    if [[ -n "$repro" && -f "$repro" ]]; then
+        echo "  input: $(wc -c < "$repro") bytes, first 256 in hex:"
+        head -c 256 "$repro" | xxd | sed 's/^/  | /'
+    fi
     return 1
 }
 
@@ -204,7 +219,9 @@ fi
 if [[ -z "$only" || "$only" == config ]]; then
     seed_config
     write_config_dict
-    run config -dict="$out/config.dict" -max_len=8192 || failed=1
+    # Real configs are a few KB; the 64 KB limit leaves room for the pathological (deeply nested arrays, long
+    # lines) and libFuzzer grows input length gradually anyway (-len_control).
+    run config -dict="$out/config.dict" -max_len=65536 || failed=1
 fi
 if [[ -z "$only" || "$only" == wire ]]; then
     seed_wire

@@ -43,6 +43,9 @@ public final class Agent: @unchecked Sendable {
     let startedAt: Instant
     var core: ClusterNode
     var channels: [Channel] = []
+    /// transport = "multicast": per link, the group's address and the socket that receives it.
+    var groupAddresses: [SocketAddress] = []
+    var multicastChannels: [Channel] = []
     var peerAddresses: [String: [SocketAddress]] = [:]
     var timer: Scheduled<Void>?
     var control: ControlServer?
@@ -101,6 +104,9 @@ public final class Agent: @unchecked Sendable {
                 }
                 .bind(host: address, port: options.config.port).wait()
             channels.append(channel)
+            if spec.transport == .multicast {
+                try joinMulticast(link: link, localAddress: address, sender: channel)
+            }
         }
         control = try ControlServer.start(path: options.socketPath, group: group, agent: self)
         logger.notice("vigil \(Self.version) agent for node \(me.name) of cluster \(spec.name): \(me.addresses.count) link(s) on port \(options.config.port), interval \(spec.timing.interval.compactDescription), deadtime \(spec.timing.deadtime.compactDescription), quorum \(spec.quorumVotes) of \(spec.totalVotes) votes, term \(core.term)")
@@ -116,6 +122,37 @@ public final class Agent: @unchecked Sendable {
         let code = try exitPromise.futureResult.wait()
         try? group.syncShutdownGracefully()
         return code
+    }
+
+    /// Multicast on one link: the unicast socket also sends to the group (IP_MULTICAST_IF = the link's
+    /// address, TTL 1, no loopback); a second socket bound to the group receives, joined on the link's
+    /// interface only. Every link has its own group, so copies can never cross links.
+    func joinMulticast(link: Int, localAddress: String, sender: Channel) throws {
+        guard let provider = sender as? SocketOptionProvider else { throw AgentError("multicast: socket options unavailable") }
+        var ifAddr = in_addr()
+        guard inet_pton(AF_INET, localAddress, &ifAddr) == 1 else {
+            throw AgentError("multicast needs IPv4 link addresses; link \(link) is \(localAddress)")
+        }
+        try provider.setIPMulticastIF(ifAddr).wait()
+        try provider.setIPMulticastTTL(1).wait()
+        try provider.setIPMulticastLoop(0).wait()
+        let groupIP = options.config.multicastGroup(link: link)
+        let group = try SocketAddress(ipAddress: groupIP, port: options.config.port)
+        guard let device = try System.enumerateDevices().first(where: { $0.address?.ipAddress == localAddress }) else {
+            throw AgentError("multicast: no network interface has this node's link \(link) address \(localAddress)")
+        }
+        let handler = DatagramInbound(agent: self, link: link)
+        let receiver = try DatagramBootstrap(group: self.group)
+            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            .channelInitializer { ch in
+                ch.eventLoop.makeCompletedFuture { try ch.pipeline.syncOperations.addHandler(handler) }
+            }
+            .bind(host: groupIP, port: options.config.port).wait()
+        guard let multicast = receiver as? MulticastChannel else { throw AgentError("multicast: channel cannot join groups") }
+        try multicast.joinGroup(group, device: device).wait()
+        groupAddresses.append(group)
+        multicastChannels.append(receiver)
+        logger.info("link \(link): heartbeats by multicast to \(groupIP) on \(device.name)")
     }
 
     // MARK: - Process hardening
@@ -187,10 +224,11 @@ public final class Agent: @unchecked Sendable {
     /// record (a vote, a claim) may leave this node unless it is on disk.
     func execute(_ actions: [Action]) {
         var touched = Set<Int>()
-        for action in actions {
+        batch: for action in actions {
             switch action {
             case let .send(msg, to, link):
-                guard let addr = peerAddresses[to]?[link], link < channels.count else { continue }
+                let target = to.isEmpty ? (link < groupAddresses.count ? groupAddresses[link] : nil) : peerAddresses[to]?[link]
+                guard let addr = target, link < channels.count else { continue }
                 let bytes = WireCodec.encode(msg, key: key)
                 let buffer = channels[link].allocator.buffer(bytes: bytes)
                 channels[link].write(AddressedEnvelope(remoteAddress: addr, data: buffer), promise: nil)
@@ -200,7 +238,7 @@ public final class Agent: @unchecked Sendable {
                     try store.save(record)
                 } catch {
                     logger.critical("cannot persist the election record: \(error); holding back votes and claims")
-                    break
+                    break batch
                 }
             case let .log(level, text):
                 logger.log(level: level.swiftLog, "\(text)")
@@ -242,7 +280,8 @@ public final class Agent: @unchecked Sendable {
         timer?.cancel()
         // Give the kernel a moment to put the leave packets on the wire before the sockets close.
         loop.scheduleTask(in: .milliseconds(20)) {
-            let closes = self.channels.map { $0.close() } + [self.control?.close() ?? self.loop.makeSucceededVoidFuture()]
+            let closes = (self.channels + self.multicastChannels).map { $0.close() }
+                + [self.control?.close() ?? self.loop.makeSucceededVoidFuture()]
             EventLoopFuture.andAllComplete(closes, on: self.loop).whenComplete { _ in self.exitPromise.succeed(0) }
         }
     }

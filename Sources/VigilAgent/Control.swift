@@ -25,6 +25,9 @@ final class ControlServer: @unchecked Sendable {
             }
             unlink(path)
         }
+        // Created with mode 0600 from the start: no window in which others could connect.
+        let oldMask = umask(0o177)
+        defer { umask(oldMask) }
         let channel = try ServerBootstrap(group: group)
             .childChannelInitializer { ch in
                 ch.eventLoop.makeCompletedFuture { try ch.pipeline.syncOperations.addHandler(ControlHandler(agent: agent)) }
@@ -56,7 +59,7 @@ final class ControlHandler: ChannelInboundHandler, @unchecked Sendable {
             if request.count > 4096 { context.close(promise: nil) }
             return
         }
-        let command = String(decoding: request[..<nl], as: UTF8.self).trimmingCharacters(in: .whitespaces)
+        let command = String(decoding: request[..<nl], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         let reply: String
         var leaveAfterReply = false
         switch command {

@@ -30,6 +30,9 @@ public struct ElectionStore: Sendable {
         guard ok, synced, rename(tmp, path) == 0 else {
             throw AgentError("cannot write \(path): \(String(cString: strerror(errno)))")
         }
+        // The rename is durable only once the directory is synced.
+        let dfd = open(dir, O_RDONLY | O_DIRECTORY)
+        if dfd >= 0 { fsync(dfd); close(dfd) }
     }
 }
 

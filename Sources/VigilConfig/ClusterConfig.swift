@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import VigilCore
 
 /// Everything in cluster.conf: the core's `ClusterSpec` plus the agent's own settings.
@@ -11,18 +14,22 @@ public struct ClusterConfig: Sendable, Equatable {
     public var realtime: Bool = true
     public var realtimePriority: Int = 50
     public var lockMemory: Bool = true
+    /// Base multicast group: link i uses this address plus i in the last octet.
+    public var multicastGroup: String = "239.255.6.94"
     public var stateDir: String = "/var/lib/vigil"
     public var socket: String = "/run/vigil/vigil.sock"
 
     public static let defaultPath = "/etc/vigil/cluster.conf"
     /// The widest a node name may be (it travels in every packet).
     public static let maxNameLength = 63
+    /// The most nodes a cluster may have (Heartbeat's MAXNODE is 100; a view must fit one packet).
+    public static let maxNodes = 64
 }
 
 /// Loads and validates cluster.conf. Unknown keys are errors; every error names file, line and expectation.
 public enum ConfigLoader {
     static let clusterKeys = ["name", "key_file", "port", "profile", "interval", "warntime", "deadtime", "initdead",
-                              "quorum", "realtime", "realtime_priority",
+                              "quorum", "transport", "multicast_group", "realtime", "realtime_priority",
                               "lock_memory", "state_dir", "socket"]
     static let nodeKeys = ["name", "addresses", "votes"]
 
@@ -61,6 +68,12 @@ public enum ConfigLoader {
             case "interval", "warntime", "deadtime", "initdead":
                 durations[e.key] = (try duration(e, err), e.line)
             case "quorum": c.spec.quorum = QuorumPolicy(rawValue: try choice(e, err, ["majority", "ignore"]))!
+            case "transport": c.spec.transport = Transport(rawValue: try choice(e, err, ["unicast", "multicast"]))!
+            case "multicast_group":
+                c.multicastGroup = try string(e, err)
+                guard isMulticastIPv4(c.multicastGroup) else {
+                    throw err(e.line, "multicast_group: expected an IPv4 multicast address (224.0.0.0 to 239.255.255.255), got \"\(c.multicastGroup)\"")
+                }
             case "realtime": c.realtime = try bool(e, err)
             case "realtime_priority": c.realtimePriority = try int(e, err, in: 1...99)
             case "lock_memory": c.lockMemory = try bool(e, err)
@@ -132,6 +145,16 @@ public enum ConfigLoader {
                 throw err(t.line, "node \(n) has \(a.count) address(es) but \(first.name) has \(first.addresses.count); every node needs one address per link (heartbeat LAN)")
             }
             c.spec.nodes.append(NodeSpec(name: n, addresses: a, votes: votes))
+        }
+        if c.spec.transport == .multicast, let last = Int(c.multicastGroup.split(separator: ".").last ?? ""),
+           last + c.spec.linkCount - 1 > 255 {
+            throw err(ct.line, "multicast_group \(c.multicastGroup): link \(c.spec.linkCount - 1) would need last octet \(last + c.spec.linkCount - 1); choose a base that leaves room for one group per link")
+        }
+        if c.spec.transport == .multicast, let v6 = c.spec.nodes.first(where: { $0.addresses.contains { !isIPv4($0) } }) {
+            throw err(nodeTables[c.spec.nodes.firstIndex(of: v6)!].line, "transport = \"multicast\" needs IPv4 link addresses; node \(v6.name) has \(v6.addresses.filter { !isIPv4($0) }.joined(separator: ", "))")
+        }
+        guard c.spec.nodes.count <= ClusterConfig.maxNodes else {
+            throw err(nodeTables[ClusterConfig.maxNodes].line, "too many nodes: at most \(ClusterConfig.maxNodes) are supported")
         }
         guard c.spec.totalVotes > 0 else { throw err(nodeTables[0].line, "the nodes have no votes at all; give at least one node votes = 1") }
         let maxName = c.spec.nodes.map(\.name.utf8.count).max() ?? 0
@@ -236,9 +259,24 @@ public func isIPv4(_ s: String) -> Bool {
     }
 }
 
-/// Whether `s` is an IPv4 address or a plausible IPv6 literal (hex groups and colons).
+/// Whether `s` is an IPv4 dotted quad or an IPv6 literal (checked with inet_pton).
 public func isIPAddress(_ s: String) -> Bool {
     if isIPv4(s) { return true }
-    guard s.contains(":"), s.count <= 45 else { return false }
-    return s.allSatisfy { $0.isHexDigit || $0 == ":" || $0 == "." }
+    var buf = in6_addr()
+    return s.contains(":") && inet_pton(AF_INET6, s, &buf) == 1
+}
+
+/// Whether `s` is an IPv4 multicast address (224.0.0.0/4).
+func isMulticastIPv4(_ s: String) -> Bool {
+    guard isIPv4(s), let first = Int(s.split(separator: ".")[0]) else { return false }
+    return (224...239).contains(first)
+}
+
+extension ClusterConfig {
+    /// The multicast group of link `link`: the base group with `link` added to its last octet.
+    public func multicastGroup(link: Int) -> String {
+        var parts = multicastGroup.split(separator: ".").map(String.init)
+        parts[3] = String((Int(parts[3]) ?? 0) + link)
+        return parts.joined(separator: ".")
+    }
 }

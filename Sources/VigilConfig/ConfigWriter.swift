@@ -32,7 +32,7 @@ public enum ConfigWriter {
         # Cluster name: 1-63 letters, digits, '.', '_' or '-'. Its hash is carried in every packet.
         name = \(q(cluster))
         # Shared secret that signs every packet (HMAC-SHA256). Create it with `vigil keygen PATH`;
-        # the agent refuses a key file that is not owned by root with mode 0600.
+        # the agent refuses a key file that is not owned by root or that group or others may access.
         key_file = \(q(keyFile))
         # UDP port on every link. 694 is the registered ha-cluster port (Heartbeat's too).
         port = \(port)
@@ -48,6 +48,11 @@ public enum ConfigWriter {
         # "majority": a partition acts only with a strict majority of all configured votes.
         # "ignore": every partition acts on its own (unsafe: split brain without fencing).
         quorum = "majority"
+        # "unicast": every heartbeat goes to every peer address on every link (works on any LAN).
+        # "multicast": one heartbeat per link to multicast_group (+ the link index in the last octet);
+        # vote requests, grants and leaves stay unicast. Saves packets in larger clusters.
+        transport = "unicast"
+        # multicast_group = "239.255.6.94"
         # Run the agent SCHED_FIFO at realtime_priority and lock its memory, so that load cannot starve
         # heartbeats. Where the kernel refuses, the agent says so and runs without.
         realtime = true
@@ -62,7 +67,7 @@ public enum ConfigWriter {
         #   name:      the node's name; the agent finds itself by hostname unless started with --node NAME
         #   addresses: one heartbeat address per link (LAN), in the same link order on every node; two
         #              LANs give redundant links, and a peer is alive while any link carries its heartbeats
-        #   votes:     its weight in quorum (default 1; 0 for a member that must never decide quorum)
+        #   votes:     its weight in quorum (default 1; 0 for a member that adds nothing to quorum)
 
         """
         for n in nodes {

@@ -56,6 +56,9 @@ public struct TOMLSubsetParser {
     let file: String
     var i = 0
     var line = 1
+    /// Current array nesting: bounded, so hostile input cannot overflow the stack (found by libFuzzer).
+    var depth = 0
+    static let maxArrayDepth = 4
 
     public init(text: String, file: String) {
         bytes = Array(text.utf8)
@@ -226,6 +229,10 @@ public struct TOMLSubsetParser {
         while let c = peek, Self.isBare(c) || c == UInt8(ascii: "+") || c == UInt8(ascii: ".") { i += 1 }
         let raw = String(decoding: bytes[start..<i], as: UTF8.self)
         let text = raw.replacingUnderscores()
+        let digits = text.drop { $0 == "+" || $0 == "-" }
+        if raw.hasPrefix("_") || raw.hasSuffix("_") || raw.contains("__") || (digits.count > 1 && digits.hasPrefix("0") && !digits.contains(".")) {
+            throw fail("'\(raw)' is not a valid number (no leading zeros; '_' only between digits)")
+        }
         if let v = Int64(text) { return .integer(v) }
         if text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }), let d = Double(text), d.isFinite {
             return .float(d)
@@ -235,6 +242,9 @@ public struct TOMLSubsetParser {
     }
 
     mutating func array() throws(ConfigError) -> TOMLValue {
+        guard depth < Self.maxArrayDepth else { throw fail("arrays nested more than \(Self.maxArrayDepth) deep are not supported") }
+        depth += 1
+        defer { depth -= 1 }
         let startLine = line
         i += 1
         var items: [TOMLValue] = []

@@ -41,7 +41,7 @@ public enum ClusterEvent: Hashable, Sendable {
 
 /// What the core asks its IO shell to do, in order.
 public enum Action: Hashable, Sendable {
-    /// Send `message` to node `to` on link `link`.
+    /// Send `message` to node `to` on link `link` (`to` empty: to the link's multicast group).
     case send(Message, to: String, link: Int)
     /// Durably store the election record *before* executing any later action.
     case persist(ElectionRecord)

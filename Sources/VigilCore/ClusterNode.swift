@@ -28,6 +28,8 @@ public struct ClusterNode: Sendable {
         var state: MemberState = .unknown
         var incarnation: UInt64 = 0
         var windows: [ReplayWindow]
+        /// Windows for the peer's multicast copies (destination ""), a sequence space of their own.
+        var broadcastWindows: [ReplayWindow]
         var linkLastHeard: [Instant?]
         var linkUp: [Bool]
         var lastHeard: Instant?
@@ -39,6 +41,7 @@ public struct ClusterNode: Sendable {
         init(spec: NodeSpec, links: Int) {
             self.spec = spec
             windows = Array(repeating: ReplayWindow(), count: links)
+            broadcastWindows = windows
             linkLastHeard = Array(repeating: nil, count: links)
             linkUp = Array(repeating: false, count: links)
             nextSequence = Array(repeating: 1, count: links)
@@ -68,6 +71,8 @@ public struct ClusterNode: Sendable {
     var pendingRequest: (term: UInt64, candidate: String)?
     var eligibleSince: Instant?
     var lastHeartbeatSent: Instant?
+    /// Per-link sequence numbers of multicast copies.
+    var broadcastSequence: [UInt64]
     var dropLog: [DropReason: DropLogState] = [:]
 
     /// How long drop log lines for one reason are suppressed after one is written.
@@ -83,6 +88,7 @@ public struct ClusterNode: Sendable {
         self.started = now
         self.myVotes = spec.node(named: me)?.votes ?? 0
         self.election = persisted ?? ElectionRecord()
+        self.broadcastSequence = Array(repeating: 1, count: spec.linkCount)
         var names: [String] = []
         for node in spec.nodes where node.name != me {
             peers[node.name] = Peer(spec: node, links: spec.linkCount)
@@ -170,7 +176,8 @@ public struct ClusterNode: Sendable {
             drop(.wrongCluster, source: source, now: now, into: &out)
             return out
         }
-        guard (msg.destination == me || msg.destination.isEmpty), Int(msg.link) == link,
+        let broadcast = msg.destination.isEmpty
+        guard msg.destination == me || (broadcast && spec.transport == .multicast), Int(msg.link) == link,
               link >= 0, link < spec.linkCount else {
             drop(.misdirected, source: source, now: now, into: &out)
             return out
@@ -179,7 +186,8 @@ public struct ClusterNode: Sendable {
             drop(.replay, source: source, now: now, into: &out)
             return out
         }
-        if msg.incarnation > peer.incarnation {
+        let newIncarnation = msg.incarnation > peer.incarnation
+        if newIncarnation {
             if peer.incarnation != 0 {
                 out.append(.log(.notice, "\(msg.sender) restarted (new incarnation \(msg.incarnation))"))
                 if coordinator == msg.sender {
@@ -188,8 +196,10 @@ public struct ClusterNode: Sendable {
             }
             peer.incarnation = msg.incarnation
             peer.windows = Array(repeating: ReplayWindow(), count: spec.linkCount)
+            peer.broadcastWindows = peer.windows
         }
-        switch peer.windows[link].check(msg.sequence) {
+        let verdict = broadcast ? peer.broadcastWindows[link].check(msg.sequence) : peer.windows[link].check(msg.sequence)
+        switch verdict {
         case .accept: break
         case .duplicate:
             peers[msg.sender] = peer
@@ -201,6 +211,13 @@ public struct ClusterNode: Sendable {
             return out
         }
         counters.accepted += 1
+
+        // A node that left comes back only with a new incarnation: a copy sent before its leave that
+        // arrives after it (reordering, another link) must not revive it.
+        if peer.state == .left, msg.kind != .leave, !newIncarnation {
+            peers[msg.sender] = peer
+            return out
+        }
 
         // Liveness: any authenticated, fresh message proves the sender and this link alive.
         let previous = peer.state
@@ -220,6 +237,9 @@ public struct ClusterNode: Sendable {
         peer.coordinator = msg.coordinator
         if msg.kind == .leave {
             peer.state = .left
+            for (i, up) in peer.linkUp.enumerated() where up {
+                out.append(.event(.linkChanged(node: msg.sender, link: i, up: false)))
+            }
             peer.linkUp = peer.linkUp.map { _ in false }
             peers[msg.sender] = peer
             if previous != .left {
@@ -253,6 +273,10 @@ public struct ClusterNode: Sendable {
             handleVoteGrant(from: msg.sender, term: msg.term, candidate: msg.candidate, now: now, into: &out)
         case .heartbeat, .leave:
             adoptTermIfNewer(msg, now: now, into: &out)
+            if msg.sender == coordinator, msg.term == term, msg.coordinator != msg.sender {
+                // Our coordinator says it no longer coordinates (it lost quorum in its own view).
+                setCoordinator("", now: now, into: &out, reason: "\(msg.sender) stepped down")
+            }
             learnCoordinator(from: msg, now: now, into: &out)
         }
         evaluate(now: now, into: &out)
@@ -352,10 +376,13 @@ public struct ClusterNode: Sendable {
 
     // MARK: - Election
 
-    /// Whether this node currently sees a live coordinator other than `except`.
+    /// Whether this node currently sees a live coordinator other than `except`: a member whose own latest
+    /// message still claims the current term.
     func hasLiveCoordinator(except: String = "") -> Bool {
         guard !coordinator.isEmpty, coordinator != except else { return false }
-        return coordinator == me ? role == .coordinator : (peers[coordinator]?.state.isMember ?? false)
+        if coordinator == me { return role == .coordinator }
+        guard let p = peers[coordinator], p.state.isMember else { return false }
+        return p.coordinator == coordinator && p.term == term
     }
 
     mutating func setCoordinator(_ name: String, now: Instant, into out: inout [Action], reason: String) {
@@ -400,7 +427,9 @@ public struct ClusterNode: Sendable {
         if msg.coordinator == me {
             return  // a stale report of our own reign; our role is authoritative
         }
-        guard peers[msg.coordinator]?.state.isMember ?? false else { return }
+        // Hearsay counts only while the named node's own latest message still claims this term.
+        guard let claimant = peers[msg.coordinator], claimant.state.isMember,
+              claimant.coordinator == msg.coordinator, claimant.term == term else { return }
         if role == .coordinator {
             out.append(.log(.error, "\(msg.coordinator) claims term \(term), which this node coordinates"))
             return
@@ -543,6 +572,18 @@ public struct ClusterNode: Sendable {
     mutating func broadcastHeartbeat(now: Instant, into out: inout [Action]) {
         lastHeartbeatSent = now
         let v = view
+        if spec.transport == .multicast {
+            for link in 0..<(spec.node(named: me)?.addresses.count ?? 0) {
+                let seq = broadcastSequence[link]
+                broadcastSequence[link] = seq + 1
+                counters.sent += 1
+                let msg = Message(kind: .heartbeat, clusterID: spec.clusterID, sender: me, incarnation: incarnation,
+                                  sequence: seq, link: UInt8(link), destination: "", term: term,
+                                  coordinator: coordinator, senderQuorate: quorate, view: v)
+                out.append(.send(msg, to: "", link: link))
+            }
+            return
+        }
         for name in peerNames {
             for link in 0..<linkCount(for: name) {
                 out.append(send(.heartbeat, to: name, link: link, view: v))

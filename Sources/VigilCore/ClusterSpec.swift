@@ -41,6 +41,14 @@ public struct TimingSpec: Hashable, Sendable {
     public var standDelayPerRank: Duration { interval * 2 }
 }
 
+/// How heartbeats travel on each link.
+public enum Transport: String, Hashable, Sendable, Codable {
+    /// One copy to every peer's address on the link (the default; works on any routed or switched LAN).
+    case unicast
+    /// One copy to the link's multicast group; vote requests, grants and leaves stay unicast.
+    case multicast
+}
+
 /// Whether a partition needs a strict majority of votes to act.
 public enum QuorumPolicy: String, Hashable, Sendable, Codable {
     /// Quorum is a strict majority of all configured votes (the default, and the only safe choice without fencing).
@@ -55,12 +63,15 @@ public struct ClusterSpec: Hashable, Sendable {
     public var nodes: [NodeSpec]
     public var timing: TimingSpec
     public var quorum: QuorumPolicy
+    public var transport: Transport
 
-    public init(name: String, nodes: [NodeSpec], timing: TimingSpec, quorum: QuorumPolicy = .majority) {
+    public init(name: String, nodes: [NodeSpec], timing: TimingSpec, quorum: QuorumPolicy = .majority,
+                transport: Transport = .unicast) {
         self.name = name
         self.nodes = nodes
         self.timing = timing
         self.quorum = quorum
+        self.transport = transport
     }
 
     /// Number of links (the most addresses any node has).

@@ -97,6 +97,8 @@ public enum DropReason: String, Sendable, CaseIterable, Codable, Error {
     case wrongCluster = "wrong_cluster"
     /// HMAC-SHA256 did not verify under the cluster key.
     case badSignature = "bad_signature"
+    /// Larger than the biggest packet an agent builds (checked before authentication).
+    case oversize
     /// Authenticated, but the body does not parse.
     case malformed
     /// Sender is not a configured node, or is this node itself.

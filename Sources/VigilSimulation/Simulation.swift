@@ -75,6 +75,8 @@ public struct Simulation {
         case leave(String)
         case restart(String)
         case partition([String: Int])
+        /// A one-way cut: the node hears nothing (its own packets still go out), as with an inbound firewall rule.
+        case deaf(String, Bool)
         case netQuality(loss: Double, duplicate: Double)
         case heal
     }
@@ -96,6 +98,7 @@ public struct Simulation {
     var generations: [String: Int] = [:]
     var incarnations: UInt64 = 1000
     var group: [String: Int] = [:]
+    var deafNodes: Set<String> = []
     var loss = 0.0
     var duplicate = 0.0
     var termOwner: [UInt64: String] = [:]
@@ -106,8 +109,9 @@ public struct Simulation {
     public init(_ parameters: SimulationParameters) {
         self.parameters = parameters
         let names = (1...parameters.nodeCount).map { "n\($0)" }
+        // Odd seeds heartbeat by multicast, even seeds by unicast.
         spec = ClusterSpec(name: "sim", nodes: names.map { NodeSpec(name: $0, addresses: ["a-\($0)", "b-\($0)"]) },
-                           timing: parameters.timing)
+                           timing: parameters.timing, transport: parameters.seed % 2 == 1 ? .multicast : .unicast)
         rng = SplitMix64(seed: parameters.seed)
         result = SimulationResult(seed: parameters.seed, nodeCount: parameters.nodeCount)
     }
@@ -146,13 +150,17 @@ public struct Simulation {
         for _ in 0..<faults {
             let at = start + .nanoseconds(rng.ns(0...chaosNs))
             let victim = "n\(rng.int(1...parameters.nodeCount))"
-            switch rng.int(0...6) {
+            switch rng.int(0...7) {
             case 0, 1:
                 schedule(at: at, .crash(victim))
                 schedule(at: at + .nanoseconds(rng.ns(100_000_000...3_000_000_000)), .restart(victim))
             case 6:
+                // A controlled leave; the node is started again later with a new incarnation.
                 schedule(at: at, .leave(victim))
                 schedule(at: at + .nanoseconds(rng.ns(100_000_000...3_000_000_000)), .restart(victim))
+            case 7:
+                schedule(at: at, .deaf(victim, true))
+                schedule(at: at + .nanoseconds(rng.ns(200_000_000...3_000_000_000)), .deaf(victim, false))
             case 2, 3:
                 var g: [String: Int] = [:]
                 let parts = rng.int(2...3)
@@ -194,11 +202,14 @@ public struct Simulation {
             apply(node, nodes[node]!.tick(now: now))
         case let .partition(g):
             group = g
+        case let .deaf(node, on):
+            if on { deafNodes.insert(node) } else { deafNodes.remove(node) }
         case let .netQuality(l, d):
             loss = l
             duplicate = d
         case .heal:
             group = [:]
+            deafNodes = []
             loss = 0
             duplicate = 0
             maxDelayNs = 2_000_000
@@ -214,13 +225,16 @@ public struct Simulation {
             switch a {
             case let .send(msg, to, link):
                 result.messages += 1
-                if (group[node] ?? 0) != (group[to] ?? 0) { continue }
-                if healedAt == nil, rng.chance(loss) { continue }
-                let copies = healedAt == nil && rng.chance(duplicate) ? 2 : 1
-                for _ in 0..<copies {
-                    // Occasional long delays reorder messages.
-                    let delay = rng.chance(0.02) && healedAt == nil ? rng.ns(0...50_000_000) : rng.ns(50_000...maxDelayNs)
-                    schedule(at: now + .nanoseconds(delay), .deliver(msg, to: to, link: link))
+                // A multicast copy (to "") reaches every other node, each with its own loss and delay.
+                for dest in to.isEmpty ? spec.nodes.map(\.name).filter({ $0 != node }) : [to] {
+                    if (group[node] ?? 0) != (group[dest] ?? 0) || deafNodes.contains(dest) { continue }
+                    if healedAt == nil, rng.chance(loss) { continue }
+                    let copies = healedAt == nil && rng.chance(duplicate) ? 2 : 1
+                    for _ in 0..<copies {
+                        // Occasional long delays reorder messages.
+                        let delay = rng.chance(0.02) && healedAt == nil ? rng.ns(0...50_000_000) : rng.ns(50_000...maxDelayNs)
+                        schedule(at: now + .nanoseconds(delay), .deliver(msg, to: dest, link: link))
+                    }
                 }
             case let .persist(record):
                 disks[node] = record

@@ -15,7 +15,7 @@ public struct ClusterKey: Sendable {
         public let description: String
     }
 
-    /// Loads a key file, refusing one that is not a root-owned regular file of mode 0600 (or stricter).
+    /// Loads a key file, refusing one that is not a root-owned regular file without group or other permissions.
     public static func load(path: String, requireRootOwner: Bool = true) throws -> ClusterKey {
         var st = stat()
         guard lstat(path, &st) == 0 else {

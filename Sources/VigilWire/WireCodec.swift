@@ -23,7 +23,8 @@ public enum WireCodec {
     /// Largest packet an agent will build or accept (fits a standard Ethernet MTU with IP/UDP headers).
     public static let maximumLength = 1452
 
-    /// Encodes and signs `message`. Names longer than 255 bytes are a programming error (config validation forbids them).
+    /// Encodes and signs `message`. Config validation keeps names to 63 bytes and views to 64 nodes;
+    /// beyond 255 of either the encoder truncates rather than trap.
     public static func encode(_ m: Message, key: SymmetricKey) -> [UInt8] {
         var b: [UInt8] = []
         b.reserveCapacity(96 + m.view.count * 12)
@@ -37,8 +38,8 @@ public enum WireCodec {
         WireFormat.appendBE(&b, m.sequence)
         WireFormat.appendBE(&b, m.term)
         for s in [m.sender, m.destination, m.coordinator, m.candidate] { WireFormat.appendString(&b, s) }
-        b.append(UInt8(m.view.count))
-        for e in m.view {
+        b.append(UInt8(min(m.view.count, 255)))
+        for e in m.view.prefix(255) {
             WireFormat.appendString(&b, e.node)
             b.append(e.state.rawValue)
         }
@@ -55,7 +56,7 @@ public enum WireCodec {
         }
         guard Array(b[0..<4]) == magic else { return .failure(.badMagic) }
         guard b[4] == version else { return .failure(.unknownVersion) }
-        guard b.count <= maximumLength else { return .failure(.malformed) }
+        guard b.count <= maximumLength else { return .failure(.oversize) }
         let cluster = UInt32(b[8]) << 24 | UInt32(b[9]) << 16 | UInt32(b[10]) << 8 | UInt32(b[11])
         guard cluster == clusterID else { return .failure(.wrongCluster) }
         let body = b[0..<(b.count - macLength)]

@@ -188,7 +188,7 @@ struct ConfigCommand: ParsableCommand {
             let c = try options.load()
             let t = c.spec.timing
             print("\(options.config): ok")
-            print("cluster \(c.spec.name): \(c.spec.nodes.count) nodes, \(c.spec.linkCount) link(s), port \(c.port), quorum \(c.spec.quorum.rawValue) (\(c.spec.quorumVotes) of \(c.spec.totalVotes) votes)")
+            print("cluster \(c.spec.name): \(c.spec.nodes.count) nodes, \(c.spec.linkCount) link(s), \(c.spec.transport.rawValue), port \(c.port), quorum \(c.spec.quorum.rawValue) (\(c.spec.quorumVotes) of \(c.spec.totalVotes) votes)")
             print("timing (\(c.profile)): interval \(t.interval.compactDescription), warntime \(t.warntime.compactDescription), deadtime \(t.deadtime.compactDescription), initdead \(t.initdead.compactDescription)")
         }
     }

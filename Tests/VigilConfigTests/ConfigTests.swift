@@ -83,6 +83,11 @@ import VigilCore
         ("[cluster]\nname = \"x\"\n", 1, "no [[node]] tables"),
         ("# only a comment\n", 1, "missing [cluster] table"),
         ("[cluster]\nname = \"x\"\ninitdead = \"1s\"\n", 3, "initdead (1s) must be at least deadtime (2s)"),
+        // Found by libFuzzer (bench/fuzz.sh): unbounded nesting overflowed the stack.
+        ("[cluster]\nq = " + String(repeating: "[", count: 50_000) + "\n", 2, "arrays nested more than 4 deep"),
+        ("[cluster]\nname = \"x\"\nport = 0694\n", 3, "not a valid number"),
+        ("[cluster]\nname = \"x\"\n[[node]]\nname = \"a\"\naddresses = [\"::::\"]\n", 5, "expected IPv4 or IPv6 address strings"),
+        ("[cluster]\nname = \"x\"\ntransport = \"multicast\"\nmulticast_group = \"10.0.0.1\"\n", 4, "expected an IPv4 multicast address"),
     ])
     func errorsNameFileLineAndExpectation(text: String, line: Int, fragment: String) {
         let e = error(text)

@@ -266,6 +266,34 @@ struct Harness {
         #expect(lone.node.coordinator == "")
     }
 
+    @Test func followersDropACoordinatorThatSaysItSteppedDown() {
+        var h = Harness(me: "c", timing: timing)
+        h.heartbeat(from: "a", term: 3, coordinator: "a")
+        h.heartbeat(from: "b", term: 3, coordinator: "a")
+        #expect(h.node.coordinator == "a")
+        // a lost quorum in its own view (it hears nobody) but its heartbeats still arrive, now without a claim.
+        h.heartbeat(from: "a", term: 3, coordinator: "")
+        #expect(h.node.coordinator == "")
+        // b's stale report must not reinstate a while a's own messages do not claim it.
+        h.heartbeat(from: "b", term: 3, coordinator: "a")
+        #expect(h.node.coordinator == "")
+        // So a vote request from b is granted at once.
+        h.deliver(h.message(.voteRequest, from: "b", term: 4, candidate: "b"))
+        #expect(Harness.sends(h.actions, kind: .voteGrant).map(\.1) == ["b"])
+    }
+
+    @Test func aCopyFromBeforeTheLeaveDoesNotReviveTheNode() {
+        var h = Harness(timing: timing)
+        h.heartbeat(from: "b")
+        let early = h.message(from: "b")          // sent before the leave, delivered after it
+        h.deliver(h.message(.leave, from: "b", sequence: early.sequence + 1))
+        #expect(h.node.state(of: "b") == .left)
+        h.deliver(early)
+        #expect(h.node.state(of: "b") == .left)
+        h.deliver(h.message(from: "b", incarnation: 99))  // a restart comes back with a new incarnation
+        #expect(h.node.state(of: "b") == .alive)
+    }
+
     @Test func controlledLeaveIsAnnouncedAndSeenAtOnce() {
         var h = Harness(timing: timing)
         h.heartbeat(from: "b", term: 2, coordinator: "b")
@@ -355,5 +383,38 @@ struct Harness {
         #expect(link["last_heard_ms"] is NSNull && link["address"] as? String == "addr-b" && link["state"] as? String == "down")
         let counters = try #require(obj["counters"] as? [String: Any])
         #expect((counters["dropped"] as? [String: Int])?["bad_signature"] == 0)
+    }
+}
+
+@Suite struct MulticastReceiveTests {
+    func spec(_ t: Transport) -> ClusterSpec {
+        ClusterSpec(name: "t", nodes: ["a", "b", "c"].map { NodeSpec(name: $0, addresses: ["x-\($0)"]) }, timing: .safe, transport: t)
+    }
+
+    func copy(_ spec: ClusterSpec, seq: UInt64, to dest: String) -> Message {
+        Message(kind: .heartbeat, clusterID: spec.clusterID, sender: "b", incarnation: 5, sequence: seq, link: 0,
+                destination: dest, term: 0, coordinator: "", senderQuorate: true, view: [])
+    }
+
+    @Test func multicastCopiesHaveTheirOwnSequenceSpaceAndNeedMulticastTransport() {
+        let m = spec(.multicast)
+        var n = ClusterNode(spec: m, me: "a", incarnation: 1, now: .zero)
+        _ = n.receive(copy(m, seq: 1, to: ""), onLink: 0, source: "", now: .zero)
+        _ = n.receive(copy(m, seq: 1, to: "a"), onLink: 0, source: "", now: .zero)   // same number, other space
+        _ = n.receive(copy(m, seq: 1, to: ""), onLink: 0, source: "", now: .zero)    // a true duplicate
+        #expect(n.counters.accepted == 2 && n.counters.dropped(.duplicate) == 1)
+
+        let u = spec(.unicast)
+        var v = ClusterNode(spec: u, me: "a", incarnation: 1, now: .zero)
+        _ = v.receive(copy(u, seq: 1, to: ""), onLink: 0, source: "", now: .zero)
+        #expect(v.counters.dropped(.misdirected) == 1 && v.state(of: "b") == .unknown)
+    }
+
+    @Test func multicastSendsOneHeartbeatPerLink() {
+        let m = ClusterSpec(name: "t", nodes: ["a", "b", "c"].map { NodeSpec(name: $0, addresses: ["x-\($0)", "y-\($0)"]) },
+                            timing: .safe, transport: .multicast)
+        var n = ClusterNode(spec: m, me: "a", incarnation: 1, now: .zero)
+        let sends = n.tick(now: .zero).compactMap { if case let .send(msg, to, link) = $0 { "\(to)|\(link)|\(msg.destination)" } else { nil } }
+        #expect(sends == ["|0|", "|1|"])
     }
 }

@@ -122,4 +122,44 @@ import VigilCore
         #expect(tb.status("n1")?.node("n3")?.state == "alive")
         #expect(tb.log("n1").contains("link 0 (10.77.0.3) to n3 is down"))
     }
+
+    @Test func multicastHeartbeatsOnTwoLinks() throws {
+        let tb = try Testbed(name: "mcast", nodes: 3, links: 2, timing: Self.timing, transport: "multicast")
+        defer { tb.down() }
+        try tb.start()
+        #expect(tb.wait(for: tb.nodes, timeout: .seconds(10)) { s in
+            Testbed.agreedCoordinator(s) != nil
+                && s.values.allSatisfy { r in r.nodes.filter { !$0.isSelf }.allSatisfy { $0.links.map(\.state) == ["up", "up"] } }
+        } != nil, "no coordinator with both links up: \(tb.log("n1"))")
+        #expect(tb.log("n1").contains("heartbeats by multicast to 239.255.6.95"))
+        // One copy per link per interval instead of one per peer per link: about half as many sent as received.
+        let s = try #require(tb.status("n1"))
+        let ratio = Double(s.counters.sent) / Double(max(1, s.counters.accepted))
+        #expect(ratio < 0.75, "sent \(s.counters.sent), accepted \(s.counters.accepted)")
+        let (old, oldTerm) = try #require(Testbed.agreedCoordinator(tb.nodes.reduce(into: [:]) { $0[$1] = tb.status($1) }))
+        try tb.signal(old, SIGKILL)
+        let survivors = tb.nodes.filter { $0 != old }
+        #expect(tb.wait(for: survivors, timeout: .seconds(5)) { s in
+            guard let (c, term) = Testbed.agreedCoordinator(s) else { return false }
+            return c != old && term > oldTerm
+        } != nil)
+    }
+
+    @Test func deafCoordinatorStepsDownAndTheOthersElectANewOne() throws {
+        let tb = try Testbed(name: "deaf", timing: Self.timing)
+        defer { tb.down() }
+        try tb.start()
+        #expect(tb.wait(for: tb.nodes, timeout: .seconds(10)) { Testbed.agreedCoordinator($0) != nil } != nil)
+        let (old, oldTerm) = try #require(Testbed.agreedCoordinator(tb.nodes.reduce(into: [:]) { $0[$1] = tb.status($1) }))
+        // One-way cut: the coordinator hears nothing, but its own heartbeats still reach the others.
+        _ = try tb.sh("exec", old, "nft", "add table inet deaf; add chain inet deaf in { type filter hook input priority 0; }; add rule inet deaf in udp dport 694 drop")
+        let others = tb.nodes.filter { $0 != old }
+        let elapsed = tb.wait(for: others, timeout: .seconds(5)) { s in
+            guard let (c, term) = Testbed.agreedCoordinator(s) else { return false }
+            return c != old && term > oldTerm
+        }
+        #expect(elapsed != nil, "the others kept following the deaf coordinator: \(String(describing: tb.status(others[0])))")
+        let deaf = try #require(tb.status(old))
+        #expect(!deaf.quorate && deaf.role != "coordinator")
+    }
 }

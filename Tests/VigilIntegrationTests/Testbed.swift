@@ -21,13 +21,13 @@ final class Testbed {
     let run: String
     let timing: TimingSpec
 
-    init(name: String, nodes count: Int = 3, links: Int = 1, timing: TimingSpec) throws {
+    init(name: String, nodes count: Int = 3, links: Int = 1, timing: TimingSpec, transport: String = "unicast") throws {
         self.name = name
         self.nodes = (1...count).map { "n\($0)" }
         self.run = "/tmp/vigil-testbed-\(name)"
         self.timing = timing
         try Self.requireRoot()
-        try sh("up", "--nodes", "\(count)", "--links", "\(links)",
+        try sh("up", "--nodes", "\(count)", "--links", "\(links)", "--transport", transport,
                "--interval", timing.interval.compactDescription, "--warntime", timing.warntime.compactDescription,
                "--deadtime", timing.deadtime.compactDescription, "--initdead", timing.initdead.compactDescription)
     }

@@ -33,6 +33,7 @@ import VigilCore
         var v = good; v[4] = 2
         #expect(reason(v) == .unknownVersion)
         #expect(reason(good, cluster: fnv1a32("other")) == .wrongCluster)
+        #expect(reason(good + Array(repeating: 0, count: 1500)) == .oversize)
         #expect(reason(good, key: SymmetricKey(size: .bits256)) == .badSignature)
         var flipped = good; flipped[30] ^= 1
         #expect(reason(flipped) == .badSignature)
