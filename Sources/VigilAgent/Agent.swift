@@ -41,6 +41,7 @@ public final class Agent: @unchecked Sendable {
     let logger: Logger
     let store: ElectionStore
     let startedAt: Instant
+    let clusterID: UInt32
     var core: ClusterNode
     var channels: [Channel] = []
     /// transport = "multicast": per link, the group's address and the socket that receives it.
@@ -68,6 +69,7 @@ public final class Agent: @unchecked Sendable {
         } catch {
             throw AgentError("refusing to start: \(error)")
         }
+        clusterID = spec.clusterID
         store = ElectionStore(stateDir: options.stateDir, cluster: spec.name, node: options.node)
         let persisted: ElectionRecord?
         do { persisted = try store.load() } catch {
@@ -204,11 +206,12 @@ public final class Agent: @unchecked Sendable {
 
     func onDatagram(_ bytes: ByteBuffer, from source: SocketAddress, link: Int) {
         let now = Monotonic.now()
-        let src = source.ipAddress.map { "\($0):\(source.port ?? 0)" } ?? source.description
+        func src() -> String { source.ipAddress.map { "\($0):\(source.port ?? 0)" } ?? source.description }
         let actions: [Action]
-        switch WireCodec.decode(bytes.readableBytesView, key: key, clusterID: spec.clusterID) {
-        case let .success(msg): actions = core.receive(msg, onLink: link, source: src, now: now)
-        case let .failure(reason): actions = core.recordDrop(reason, source: src, now: now)
+        switch WireCodec.decode(bytes.getBytes(at: bytes.readerIndex, length: bytes.readableBytes) ?? [], key: key,
+                                clusterID: clusterID) {
+        case let .success(msg): actions = core.receive(msg, onLink: link, source: src(), now: now)
+        case let .failure(reason): actions = core.recordDrop(reason, source: src(), now: now)
         }
         execute(actions)
         reschedule(now: now)

@@ -58,6 +58,10 @@ public struct ClusterNode: Sendable {
     public let incarnation: UInt64
     public let started: Instant
     let myVotes: Int
+    // Derived from `spec` once: these are consulted for every packet.
+    let clusterID: UInt32
+    let links: Int
+    let myLinks: Int
     var peers: [String: Peer] = [:]
     /// Peer names in a fixed order, so that iteration (and so action order) is deterministic.
     let peerNames: [String]
@@ -87,6 +91,9 @@ public struct ClusterNode: Sendable {
         self.incarnation = incarnation
         self.started = now
         self.myVotes = spec.node(named: me)?.votes ?? 0
+        self.clusterID = spec.clusterID
+        self.links = spec.linkCount
+        self.myLinks = spec.node(named: me)?.addresses.count ?? 0
         self.election = persisted ?? ElectionRecord()
         self.broadcastSequence = Array(repeating: 1, count: spec.linkCount)
         var names: [String] = []
@@ -156,7 +163,8 @@ public struct ClusterNode: Sendable {
     }
 
     /// A packet the shell could not decode or authenticate: count it and maybe log it.
-    public mutating func recordDrop(_ reason: DropReason, source: String, now: Instant) -> [Action] {
+    /// `source` is only evaluated when a log line is written.
+    public mutating func recordDrop(_ reason: DropReason, source: @autoclosure () -> String, now: Instant) -> [Action] {
         counters.received += 1
         var out: [Action] = []
         drop(reason, source: source, now: now, into: &out)
@@ -164,7 +172,8 @@ public struct ClusterNode: Sendable {
     }
 
     /// An authenticated, decoded message that arrived on local link `link`.
-    public mutating func receive(_ msg: Message, onLink link: Int, source: String, now: Instant) -> [Action] {
+    /// `source` (the sender's address, for logs) is only evaluated when a log line is written.
+    public mutating func receive(_ msg: Message, onLink link: Int, source: @autoclosure () -> String, now: Instant) -> [Action] {
         counters.received += 1
         var out: [Action] = []
         guard !leaving else { return out }
@@ -172,13 +181,13 @@ public struct ClusterNode: Sendable {
             drop(.unknownSender, source: source, now: now, into: &out)
             return out
         }
-        guard msg.clusterID == spec.clusterID else {
+        guard msg.clusterID == clusterID else {
             drop(.wrongCluster, source: source, now: now, into: &out)
             return out
         }
         let broadcast = msg.destination.isEmpty
         guard msg.destination == me || (broadcast && spec.transport == .multicast), Int(msg.link) == link,
-              link >= 0, link < spec.linkCount else {
+              link >= 0, link < links else {
             drop(.misdirected, source: source, now: now, into: &out)
             return out
         }
@@ -195,7 +204,7 @@ public struct ClusterNode: Sendable {
                 }
             }
             peer.incarnation = msg.incarnation
-            peer.windows = Array(repeating: ReplayWindow(), count: spec.linkCount)
+            peer.windows = Array(repeating: ReplayWindow(), count: links)
             peer.broadcastWindows = peer.windows
         }
         let verdict = broadcast ? peer.broadcastWindows[link].check(msg.sequence) : peer.windows[link].check(msg.sequence)
@@ -566,18 +575,18 @@ public struct ClusterNode: Sendable {
     // MARK: - Sending
 
     func linkCount(for peer: String) -> Int {
-        min(spec.node(named: me)?.addresses.count ?? 0, peers[peer]?.spec.addresses.count ?? 0)
+        min(myLinks, peers[peer]?.spec.addresses.count ?? 0)
     }
 
     mutating func broadcastHeartbeat(now: Instant, into out: inout [Action]) {
         lastHeartbeatSent = now
         let v = view
         if spec.transport == .multicast {
-            for link in 0..<(spec.node(named: me)?.addresses.count ?? 0) {
+            for link in 0..<myLinks {
                 let seq = broadcastSequence[link]
                 broadcastSequence[link] = seq + 1
                 counters.sent += 1
-                let msg = Message(kind: .heartbeat, clusterID: spec.clusterID, sender: me, incarnation: incarnation,
+                let msg = Message(kind: .heartbeat, clusterID: clusterID, sender: me, incarnation: incarnation,
                                   sequence: seq, link: UInt8(link), destination: "", term: term,
                                   coordinator: coordinator, senderQuorate: quorate, view: v)
                 out.append(.send(msg, to: "", link: link))
@@ -601,7 +610,7 @@ public struct ClusterNode: Sendable {
         let seq = peers[peer]!.nextSequence[link]
         peers[peer]!.nextSequence[link] = seq + 1
         counters.sent += 1
-        let msg = Message(kind: kind, clusterID: spec.clusterID, sender: me, incarnation: incarnation,
+        let msg = Message(kind: kind, clusterID: clusterID, sender: me, incarnation: incarnation,
                           sequence: seq, link: UInt8(link), destination: peer, term: explicitTerm ?? term,
                           coordinator: coordinator, candidate: candidate, senderQuorate: quorate, view: v ?? view)
         return .send(msg, to: peer, link: link)
@@ -609,14 +618,14 @@ public struct ClusterNode: Sendable {
 
     // MARK: - Drops
 
-    mutating func drop(_ reason: DropReason, source: String, now: Instant, into out: inout [Action]) {
+    mutating func drop(_ reason: DropReason, source: () -> String, now: Instant, into out: inout [Action]) {
         counters.dropped[reason.rawValue, default: 0] += 1
         var st = dropLog[reason] ?? DropLogState()
         if let last = st.lastLogged, now - last < Self.dropLogInterval {
             st.suppressed += 1
         } else {
             let more = st.suppressed > 0 ? " (\(st.suppressed) more since the last report)" : ""
-            out.append(.log(.warning, "dropped packet from \(source): \(reason.rawValue)\(more)"))
+            out.append(.log(.warning, "dropped packet from \(source()): \(reason.rawValue)\(more)"))
             st.lastLogged = now
             st.suppressed = 0
         }

@@ -49,8 +49,7 @@ public enum WireCodec {
     }
 
     /// Decodes and authenticates a packet, or says why it must be dropped.
-    public static func decode(_ bytes: some Collection<UInt8>, key: SymmetricKey, clusterID: UInt32) -> Result<Message, DropReason> {
-        let b = Array(bytes)
+    public static func decode(_ b: [UInt8], key: SymmetricKey, clusterID: UInt32) -> Result<Message, DropReason> {
         guard b.count >= minimumLength else {
             return .failure(b.count >= 4 && Array(b[0..<4]) != magic ? .badMagic : .truncated)
         }
