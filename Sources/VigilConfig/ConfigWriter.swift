@@ -2,19 +2,7 @@ import VigilCore
 
 /// Writes a valid, fully commented cluster.conf (`vigil config init`); cluster.conf.example is its output.
 public enum ConfigWriter {
-    /// A node for `render`: name and one address per link.
-    public struct Node: Sendable {
-        public var name: String
-        public var addresses: [String]
-        public var votes: Int
-        public init(name: String, addresses: [String], votes: Int = 1) {
-            self.name = name
-            self.addresses = addresses
-            self.votes = votes
-        }
-    }
-
-    public static func render(cluster: String, nodes: [Node], keyFile: String, profile: String = "safe",
+    public static func render(cluster: String, nodes: [NodeSpec], keyFile: String, profile: String = "safe",
                               port: Int = 694, stateDir: String? = nil, socket: String? = nil,
                               timings: [String: String] = [:]) -> String {
         let safe = TimingSpec.safe, fast = TimingSpec.fast

@@ -14,7 +14,7 @@ import VigilCore
 /// 12  8  incarnation
 /// ```
 public enum WireCodec {
-    public static let magic: [UInt8] = Array("VIGL".utf8)
+    public static let magic: [UInt8] = Array("VIGL".utf8)  // also written by WireFormat.encodeBody
     public static let version: UInt8 = 1
     public static let fixedHeader = 36
     public static let macLength = 32
@@ -26,25 +26,8 @@ public enum WireCodec {
     /// Encodes and signs `message`. Config validation keeps names to 63 bytes and views to 64 nodes;
     /// beyond 255 of either the encoder truncates rather than trap.
     public static func encode(_ m: Message, key: SymmetricKey) -> [UInt8] {
-        var b: [UInt8] = []
-        b.reserveCapacity(96 + m.view.count * 12)
-        b += magic
-        b.append(version)
-        b.append(m.kind.rawValue)
-        b.append(m.link)
-        b.append(m.senderQuorate ? 1 : 0)
-        WireFormat.appendBE(&b, m.clusterID)
-        WireFormat.appendBE(&b, m.incarnation)
-        WireFormat.appendBE(&b, m.sequence)
-        WireFormat.appendBE(&b, m.term)
-        for s in [m.sender, m.destination, m.coordinator, m.candidate] { WireFormat.appendString(&b, s) }
-        b.append(UInt8(min(m.view.count, 255)))
-        for e in m.view.prefix(255) {
-            WireFormat.appendString(&b, e.node)
-            b.append(e.state.rawValue)
-        }
-        let mac = HMAC<SHA256>.authenticationCode(for: b, using: key)
-        b += Array(mac)
+        var b = WireFormat.encodeBody(m)
+        b += Array(HMAC<SHA256>.authenticationCode(for: b, using: key))
         return b
     }
 

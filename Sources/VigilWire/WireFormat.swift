@@ -3,6 +3,29 @@ import VigilCore
 /// The packet body layout without the cryptography: building blocks for `WireCodec` and the body parser that
 /// runs after a packet has been authenticated (kept free of Crypto so libFuzzer can drive it directly).
 public enum WireFormat {
+    /// The packet without its MAC, laid out as in `WireCodec`'s header comment. Counts above 255 are clamped
+    /// (config validation keeps names to 63 bytes and views to 64 nodes).
+    public static func encodeBody(_ m: Message) -> [UInt8] {
+        var b: [UInt8] = []
+        b.reserveCapacity(96 + m.view.count * 12)
+        b += Array("VIGL".utf8)
+        b.append(1)
+        b.append(m.kind.rawValue)
+        b.append(m.link)
+        b.append(m.senderQuorate ? 1 : 0)
+        appendBE(&b, m.clusterID)
+        appendBE(&b, m.incarnation)
+        appendBE(&b, m.sequence)
+        appendBE(&b, m.term)
+        for s in [m.sender, m.destination, m.coordinator, m.candidate] { appendString(&b, s) }
+        b.append(UInt8(min(m.view.count, 255)))
+        for e in m.view.prefix(255) {
+            appendString(&b, e.node)
+            b.append(e.state.rawValue)
+        }
+        return b
+    }
+
     /// Parses bytes `[0, end)` of an (already authenticated) packet into a message, or nil if malformed.
     public static func parse(_ b: [UInt8], end: Int) -> Message? {
         guard end >= 36, end <= b.count else { return nil }

@@ -157,7 +157,7 @@ struct ConfigCommand: ParsableCommand {
         @Option(help: "Override the profile's initdead.") var initdead: String?
 
         func run() throws {
-            var parsed: [ConfigWriter.Node] = []
+            var parsed: [NodeSpec] = []
             for n in nodes {
                 let parts = n.split(separator: "=", maxSplits: 1)
                 guard parts.count == 2 else { throw ValidationError("--node \(n): expected NAME=ADDR[,ADDR...]") }
