@@ -29,6 +29,8 @@ let package = Package(
         .target(name: "VigilConfig", dependencies: ["VigilCore"]),
         // Deterministic in-memory simulation of whole clusters (used by tests and bench/sim-soak).
         .target(name: "VigilSimulation", dependencies: ["VigilCore"], swiftSettings: optimizedEvenInDebug),
+        // Runs init-style resource agents (start/stop/status) with timeouts, in their own process groups.
+        .target(name: "VigilResources", dependencies: ["VigilCore"]),
         // libsystemd: sd_notify and the journal.
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         // The IO shell: UDP transport, timers, control socket, logging, systemd integration.
@@ -45,6 +47,7 @@ let package = Package(
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore", "VigilSimulation"]),
         .testTarget(name: "VigilWireTests", dependencies: ["VigilWire", "VigilCore"]),
         .testTarget(name: "VigilConfigTests", dependencies: ["VigilConfig", "VigilCore"]),
+        .testTarget(name: "VigilResourcesTests", dependencies: ["VigilResources", "VigilCore"]),
         .testTarget(name: "VigilIntegrationTests", dependencies: ["VigilAgent", "VigilCore"]),
     ]
 )

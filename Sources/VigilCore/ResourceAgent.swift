@@ -1,0 +1,146 @@
+/// One resource in a group: an init-style agent script and its arguments, e.g. `IPaddr2::10.0.0.5/24/eth0`
+/// (Heartbeat's haresources notation) or `vm guest1`.
+public struct ResourceSpec: Hashable, Sendable, Codable, CustomStringConvertible {
+    public var agent: String
+    public var arguments: [String]
+
+    public init(agent: String, arguments: [String] = []) {
+        self.agent = agent
+        self.arguments = arguments
+    }
+
+    /// Parses Heartbeat's `name::arg1::arg2` notation; a bare dotted quad means `IPaddr::ADDR`, as in Heartbeat.
+    public init?(haresources token: String) {
+        guard !token.isEmpty else { return nil }
+        if token.split(separator: ".").count == 4, token.allSatisfy({ $0.isNumber || $0 == "." }) {
+            self.init(agent: "IPaddr", arguments: [token])
+            return
+        }
+        let parts = token.components(separatedByString: "::")
+        guard let name = parts.first, !name.isEmpty, !name.contains("/") else { return nil }
+        self.init(agent: name, arguments: Array(parts.dropFirst()))
+    }
+
+    public var description: String { ([agent] + arguments).joined(separator: "::") }
+}
+
+/// The three operations every resource agent implements (`AGENT [args...] ACTION`, arguments before the action).
+public enum ResourceAction: String, Hashable, Sendable, Codable, CaseIterable {
+    case start, stop, status
+}
+
+/// How a script reports its status.
+public enum StatusConvention: String, Hashable, Sendable, Codable {
+    /// LSB exit codes: 0 running, 3 stopped, anything else an error.
+    case lsb
+    /// Heartbeat-class scripts: the exit code is ignored; stdout decides ("running"/"OK" vs "not running").
+    case heartbeat
+}
+
+/// What a `status` call says about a resource.
+public enum ResourceState: String, Hashable, Sendable, Codable {
+    case running, stopped
+    /// The script failed or answered something it may not (an LSB code other than 0 or 3).
+    case failed
+}
+
+/// What one finished (or killed) operation looked like: the facts the runner observed.
+public struct OperationOutcome: Hashable, Sendable {
+    /// The exit status, or nil if the process was killed by a signal (including the timeout's).
+    public var exitCode: Int32?
+    public var signal: Int32?
+    public var timedOut: Bool
+    public var stdout: String
+    public var duration: Duration
+
+    public init(exitCode: Int32?, signal: Int32? = nil, timedOut: Bool = false, stdout: String = "", duration: Duration = .zero) {
+        self.exitCode = exitCode
+        self.signal = signal
+        self.timedOut = timedOut
+        self.stdout = stdout
+        self.duration = duration
+    }
+
+    /// Whether a start or stop succeeded: exit 0 within the timeout.
+    public var succeeded: Bool { !timedOut && exitCode == 0 }
+
+    /// Interprets a `status` outcome.
+    ///
+    /// LSB: 0 running, 3 stopped; 1 and 2 ("dead, but a PID or lock file remains") count as stopped, as the
+    /// LSB defines them as not running; anything else, a signal or a timeout is `failed`.
+    /// Heartbeat (ResourceManager's we_own_resource): stdout containing "not running" (any case) is stopped;
+    /// else "running" or "OK" is running; anything else is stopped. The exit code is ignored, as Heartbeat does.
+    public func status(_ convention: StatusConvention) -> ResourceState {
+        if timedOut || signal != nil { return .failed }
+        switch convention {
+        case .lsb:
+            switch exitCode {
+            case 0: return .running
+            case 1, 2, 3: return .stopped
+            default: return .failed
+            }
+        case .heartbeat:
+            let text = stdout.lowercased()
+            if text.contains("not running") { return .stopped }
+            if text.contains("running") || stdout.contains("OK") { return .running }
+            return .stopped
+        }
+    }
+}
+
+/// Where resource agents are looked up, in order: configured directories, the installed `resource-agents/`,
+/// Heartbeat's `/etc/ha.d/resource.d`, then `/etc/init.d`.
+public struct AgentSearchPath: Hashable, Sendable {
+    public var directories: [String]
+
+    public init(configured: [String] = [], installed: String = "/usr/local/lib/vigil/resource-agents") {
+        directories = configured + [installed, "/etc/ha.d/resource.d", "/etc/init.d"]
+    }
+
+    /// The candidate paths for `agent`, in lookup order (the shell picks the first executable regular file).
+    public func candidates(for agent: String) -> [String] {
+        directories.map { $0.hasSuffix("/") ? $0 + agent : $0 + "/" + agent }
+    }
+}
+
+/// The environment every agent invocation gets (documented in docs/resource-agents.md).
+public func resourceEnvironment(group: String, resource: ResourceSpec, action: ResourceAction, node: String,
+                                cluster: String, extra: [String: String] = [:]) -> [String: String] {
+    var env = [
+        "VIGIL_CLUSTER": cluster,
+        "VIGIL_NODE": node,
+        "VIGIL_GROUP": group,
+        "VIGIL_RESOURCE": resource.description,
+        "VIGIL_ACTION": action.rawValue,
+        "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "LC_ALL": "C",
+    ]
+    for (k, v) in extra { env[k] = v }
+    return env
+}
+
+extension String {
+    /// Splits on a multi-character separator without Foundation.
+    func components(separatedByString sep: String) -> [String] {
+        var out: [String] = []
+        var rest = Substring(self)
+        while let r = rest.range(of: sep) {
+            out.append(String(rest[..<r.lowerBound]))
+            rest = rest[r.upperBound...]
+        }
+        out.append(String(rest))
+        return out
+    }
+}
+
+extension Substring {
+    func range(of needle: String) -> Range<Index>? {
+        guard !needle.isEmpty else { return nil }
+        var i = startIndex
+        while i < endIndex {
+            if self[i...].hasPrefix(needle) { return i..<index(i, offsetBy: needle.count) }
+            i = index(after: i)
+        }
+        return nil
+    }
+}

@@ -1,0 +1,152 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import VigilCore
+
+/// Runs init-style resource agents: `AGENT [args...] start|stop|status`.
+///
+/// Each run is a new process group with default signal dispositions and stdin from /dev/null; stdout and
+/// stderr are captured together, line by line. The run ends when the script exits, without waiting for
+/// end-of-file, because a `start` that launches a daemon may leave it holding the pipe. At the timeout the
+/// whole process group gets SIGTERM and, after `killGrace`, SIGKILL, and the operation counts as failed.
+public struct ResourceRunner: Sendable {
+    public var searchPath: AgentSearchPath
+    /// Time between SIGTERM and SIGKILL of a timed-out operation's process group.
+    public var killGrace: Duration
+    /// The most output kept per operation (the rest is still passed to the line handler).
+    public static let maxCapturedOutput = 64 * 1024
+
+    public init(searchPath: AgentSearchPath, killGrace: Duration = .seconds(1)) {
+        self.searchPath = searchPath
+        self.killGrace = killGrace
+    }
+
+    /// The first executable regular file named `agent` along the search path.
+    public func locate(_ agent: String) -> String? {
+        guard !agent.isEmpty, !agent.contains("/") else { return nil }
+        for path in searchPath.candidates(for: agent) {
+            var st = stat()
+            if stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG, access(path, X_OK) == 0 { return path }
+        }
+        return nil
+    }
+
+    /// Why an operation could not even be started.
+    public struct LaunchError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Runs one operation and blocks until it has finished or been killed. `onLine` gets every output line.
+    public func run(_ resource: ResourceSpec, _ action: ResourceAction, timeout: Duration,
+                    environment: [String: String], onLine: (String) -> Void = { _ in }) throws(LaunchError) -> OperationOutcome {
+        guard let path = locate(resource.agent) else {
+            throw LaunchError(description: "resource agent '\(resource.agent)' not found in \(searchPath.directories.joined(separator: ", "))")
+        }
+        let argv = [path] + resource.arguments + [action.rawValue]
+        return try spawn(argv: argv, environment: environment, timeout: timeout, onLine: onLine)
+    }
+
+    func spawn(argv: [String], environment: [String: String], timeout: Duration,
+               onLine: (String) -> Void) throws(LaunchError) -> OperationOutcome {
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else { throw LaunchError(description: "pipe: \(errnoText())") }
+        let (readEnd, writeEnd) = (fds[0], fds[1])
+        // Close-on-exec, so no other child (or a concurrent spawn) inherits the pipe's ends.
+        _ = fcntl(readEnd, F_SETFD, FD_CLOEXEC)
+        _ = fcntl(writeEnd, F_SETFD, FD_CLOEXEC)
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, writeEnd, 1)
+        posix_spawn_file_actions_adddup2(&actions, writeEnd, 2)
+
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        // Own process group (so a timeout kills the script and its children), default signal handling
+        // (the agent ignores SIGTERM; a script must not inherit that), and an empty signal mask.
+        var all = sigset_t()
+        sigfillset(&all)
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigdefault(&attr, &all)
+        posix_spawnattr_setsigmask(&attr, &none)
+        posix_spawnattr_setpgroup(&attr, 0)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+
+        let cargv = argv.map { strdup($0) } + [nil]
+        let cenv = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { (cargv + cenv).forEach { free($0) } }
+
+        let started = ContinuousClock.now
+        var pid: pid_t = 0
+        var rc = posix_spawn(&pid, argv[0], &actions, &attr, cargv, cenv)
+        // ETXTBSY: a just-written script can be briefly held open for writing by a concurrently forked
+        // process. Retry a few times, as Go's os/exec does.
+        for _ in 0..<10 where rc == ETXTBSY {
+            usleep(10_000)
+            rc = posix_spawn(&pid, argv[0], &actions, &attr, cargv, cenv)
+        }
+        close(writeEnd)
+        guard rc == 0 else {
+            close(readEnd)
+            throw LaunchError(description: "cannot run \(argv[0]): \(String(cString: strerror(rc)))")
+        }
+        defer { close(readEnd) }
+        _ = fcntl(readEnd, F_SETFL, fcntl(readEnd, F_GETFL) | O_NONBLOCK)
+
+        var captured: [UInt8] = []
+        var partial: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        func drain() {
+            while true {
+                let n = read(readEnd, &buffer, buffer.count)
+                guard n > 0 else { return }
+                if captured.count < Self.maxCapturedOutput { captured += buffer[0..<min(n, Self.maxCapturedOutput - captured.count)] }
+                for byte in buffer[0..<n] {
+                    if byte == 0x0A {
+                        onLine(String(decoding: partial, as: UTF8.self))
+                        partial.removeAll(keepingCapacity: true)
+                    } else if partial.count < 4096 {
+                        partial.append(byte)
+                    }
+                }
+            }
+        }
+
+        var status: Int32 = 0
+        var timedOut = false
+        var killDeadline: ContinuousClock.Instant?
+        let deadline = started + timeout
+        while true {
+            var pfd = pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0)
+            _ = poll(&pfd, 1, 10)
+            drain()
+            let r = waitpid(pid, &status, WNOHANG)
+            if r == pid { break }
+            let now = ContinuousClock.now
+            if !timedOut, now >= deadline {
+                timedOut = true
+                kill(-pid, SIGTERM)
+                killDeadline = now + killGrace
+            } else if let k = killDeadline, now >= k {
+                kill(-pid, SIGKILL)
+                killDeadline = nil
+            }
+        }
+        if timedOut {
+            // The script is gone; its children in the group must not outlive the failed operation.
+            kill(-pid, SIGKILL)
+        }
+        drain()
+        if !partial.isEmpty { onLine(String(decoding: partial, as: UTF8.self)) }
+        let exited = status & 0x7f == 0
+        return OperationOutcome(exitCode: exited ? (status >> 8) & 0xff : nil, signal: exited ? nil : status & 0x7f,
+                                timedOut: timedOut, stdout: String(decoding: captured, as: UTF8.self),
+                                duration: ContinuousClock.now - started)
+    }
+
+    func errnoText() -> String { String(cString: strerror(errno)) }
+}
