@@ -5,6 +5,7 @@ import VigilAgent
 import VigilConfig
 import VigilCore
 import VigilSimulation
+import VigilResources
 import VigilWire
 
 /// `vigil`: the cluster agent and its command-line tools.
@@ -14,7 +15,7 @@ struct Vigil: ParsableCommand {
         abstract: "High-availability cluster agent: heartbeats, membership, quorum and a coordinator.",
         version: Agent.version,
         subcommands: [AgentCommand.self, Status.self, Leave.self, Keygen.self, ConfigCommand.self,
-                      Simulate.self, Debug.self]
+                      ResourceCommand.self, Simulate.self, Debug.self]
     )
 }
 
@@ -25,12 +26,12 @@ struct ConfigOption: ParsableArguments {
 
     func load() throws -> ClusterConfig {
         guard let text = try? String(contentsOfFile: config, encoding: .utf8) else {
-            throw ValidationError("cannot read \(config); create one with `vigil config init`")
+            throw CLIError("cannot read \(config); create one with `vigil config init`")
         }
         do {
             return try ConfigLoader.load(text: text, file: config)
         } catch {
-            throw ValidationError("\(error)")
+            throw CLIError("\(error)")
         }
     }
 }
@@ -107,7 +108,7 @@ struct Status: ParsableCommand {
     func run() throws {
         let reply: String
         do { reply = try ControlClient.request(path: where_.path(), command: "status") } catch {
-            throw ValidationError("\(error)")
+            throw CLIError("\(error)")
         }
         if json { print(reply, terminator: ""); return }
         let report = try JSONDecoder().decode(StatusReport.self, from: Data(reply.utf8))
@@ -121,7 +122,7 @@ struct Leave: ParsableCommand {
 
     func run() throws {
         do { print(try ControlClient.request(path: where_.path(), command: "leave"), terminator: "") } catch {
-            throw ValidationError("\(error)")
+            throw CLIError("\(error)")
         }
     }
 }
@@ -132,7 +133,7 @@ struct Keygen: ParsableCommand {
     @Flag(help: "Replace an existing file.") var force = false
 
     func run() throws {
-        do { try ClusterKey.generate(path: path, force: force) } catch { throw ValidationError("\(error)") }
+        do { try ClusterKey.generate(path: path, force: force) } catch { throw CLIError("\(error)") }
         print("wrote \(path) (mode 0600); copy it to every node, owner root")
     }
 }
@@ -218,6 +219,57 @@ struct Simulate: ParsableCommand {
         print("\(count) seeds from \(seed): \(count - failed) passed, \(failed) failed; convergence after heal ms min/median/max " +
               "\(Int(convergence.first ?? 0))/\(Int(med))/\(Int(convergence.last ?? 0)); \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
         if failed > 0 { throw ExitCode(1) }
+    }
+}
+
+struct ResourceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "resource", abstract: "Work with resource agents.",
+                                                    subcommands: [Run.self])
+
+    /// Runs one agent operation exactly as the cluster will: same lookup, environment, timeout and status rules.
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run AGENT [ARGS...] ACTION as the cluster would, and show how the result is read.",
+            discussion: "Example: vigil resource run --timeout 20s dummy web1 status")
+        @Option(help: "Kill the operation's process group after this long (e.g. 20s).") var timeout: String = "30s"
+        @Option(name: .customLong("dir"), help: "Extra agent directory searched first (repeatable).") var dirs: [String] = []
+        @Option(help: "Resource group name passed as VIGIL_GROUP.") var group: String = "manual"
+        @Argument(help: "AGENT, its arguments, then start|stop|status.") var words: [String]
+
+        func run() throws {
+            guard words.count >= 2, let action = ResourceAction(rawValue: words.last!) else {
+                throw ValidationError("expected AGENT [ARGS...] start|stop|status")
+            }
+            guard let limit = ConfigLoader.parseDuration(timeout) else { throw ValidationError("--timeout: expected a duration like 20s") }
+            let spec = ResourceSpec(agent: words[0], arguments: Array(words.dropFirst().dropLast()))
+            let runner = ResourceRunner(searchPath: AgentSearchPath(configured: dirs, installed: Self.bundledAgents()))
+            let env = resourceEnvironment(group: group, resource: spec, action: action, node: "manual", cluster: "manual")
+            let outcome: OperationOutcome
+            do {
+                outcome = try runner.run(spec, action, timeout: limit, environment: env) { print("  | \($0)") }
+            } catch { throw CLIError("\(error)") }
+            let how = outcome.timedOut ? "timed out after \(timeout), process group killed"
+                : outcome.signal.map { "killed by signal \($0)" } ?? "exit \(outcome.exitCode ?? -1)"
+            print("\(spec) \(action.rawValue): \(how) in \(Int(outcome.duration.milliseconds)) ms")
+            if action == .status {
+                print("read as: \(outcome.status(.lsb).rawValue) (LSB exit code), \(outcome.status(.heartbeat).rawValue) (Heartbeat stdout)")
+            } else {
+                print(outcome.succeeded ? "succeeded" : "FAILED")
+            }
+            if !(action == .status ? outcome.status(.lsb) != .failed : outcome.succeeded) { throw ExitCode(1) }
+        }
+
+        /// resource-agents/ next to the binary's package (development) or the installed copy.
+        static func bundledAgents() -> String {
+            var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+            for _ in 0..<5 {
+                let candidate = dir.appendingPathComponent("resource-agents").path
+                if FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path),
+                   FileManager.default.fileExists(atPath: candidate) { return candidate }
+                dir = dir.deletingLastPathComponent()
+            }
+            return "/usr/local/lib/vigil/resource-agents"
+        }
     }
 }
 
