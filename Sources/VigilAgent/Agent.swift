@@ -55,6 +55,9 @@ public final class Agent: @unchecked Sendable {
     var lastStatusLine = ""
     let exitPromise: EventLoopPromise<Int32>
     var exiting = false
+    /// Set on `loop` once every socket is bound: datagrams that arrive earlier are ignored, so the main
+    /// thread's set-up never races the loop.
+    var ready = false
 
     public init(options: AgentOptions, logger: Logger) throws {
         self.options = options
@@ -86,7 +89,14 @@ public final class Agent: @unchecked Sendable {
         // Incarnation: wall-clock microseconds at start, so a restart always carries a larger one.
         var tv = timeval()
         gettimeofday(&tv, nil)
-        let incarnation = UInt64(tv.tv_sec) * 1_000_000 + UInt64(tv.tv_usec)
+        let clockIncarnation = UInt64(tv.tv_sec) * 1_000_000 + UInt64(tv.tv_usec)
+        let incarnation: UInt64
+        do {
+            // Never smaller than the last run's, even if the clock was stepped back.
+            incarnation = try store.nextIncarnation(clock: clockIncarnation)
+        } catch {
+            throw AgentError("cannot record the incarnation in \(store.path).incarnation: \(error)")
+        }
         core = ClusterNode(spec: spec, me: options.node, incarnation: incarnation, now: startedAt, persisted: persisted)
     }
 
@@ -94,6 +104,7 @@ public final class Agent: @unchecked Sendable {
     /// Returns the process exit code.
     public func run() throws -> Int32 {
         let me = spec.node(named: options.node)!
+        let startTerm = core.term
         for node in spec.nodes where node.name != me.name {
             peerAddresses[node.name] = try node.addresses.map { try SocketAddress(ipAddress: $0, port: options.config.port) }
         }
@@ -111,9 +122,12 @@ public final class Agent: @unchecked Sendable {
             }
         }
         control = try ControlServer.start(path: options.socketPath, group: group, agent: self)
-        logger.notice("vigil \(Self.version) agent for node \(me.name) of cluster \(spec.name): \(me.addresses.count) link(s) on port \(options.config.port), interval \(spec.timing.interval.compactDescription), deadtime \(spec.timing.deadtime.compactDescription), quorum \(spec.quorumVotes) of \(spec.totalVotes) votes, term \(core.term)")
+        logger.notice("vigil \(Self.version) agent for node \(me.name) of cluster \(spec.name): \(me.addresses.count) link(s) on port \(options.config.port), interval \(spec.timing.interval.compactDescription), deadtime \(spec.timing.deadtime.compactDescription), quorum \(spec.quorumVotes) of \(spec.totalVotes) votes, term \(startTerm)")
         installSignalHandlers()
-        loop.execute { self.onTick() }
+        loop.execute {
+            self.ready = true
+            self.onTick()
+        }
         if let wd = Systemd.watchdogInterval() {
             // Petted from the event loop itself: a stuck loop stops the petting and systemd restarts us.
             loop.scheduleRepeatedTask(initialDelay: .zero, delay: .nanoseconds(wd.nanoseconds / 2)) { _ in
@@ -205,6 +219,7 @@ public final class Agent: @unchecked Sendable {
     }
 
     func onDatagram(_ bytes: ByteBuffer, from source: SocketAddress, link: Int) {
+        guard ready else { return }
         let now = Monotonic.now()
         func src() -> String { source.ipAddress.map { "\($0):\(source.port ?? 0)" } ?? source.description }
         let actions: [Action]
@@ -223,11 +238,13 @@ public final class Agent: @unchecked Sendable {
         timer = loop.scheduleTask(deadline: Monotonic.deadline(core.nextWakeup(after: now))) { self.onTick() }
     }
 
-    /// Executes the core's actions in order. A failed persist stops the batch: nothing that depends on the
-    /// record (a vote, a claim) may leave this node unless it is on disk.
+    /// Executes the core's actions in order. A persist immediately followed by another (with only logs and
+    /// events between) is skipped: the later record supersedes it before anything is sent. A failed persist
+    /// is fatal: nothing that depends on the record (a vote, a claim) may leave this node, and the core is
+    /// already ahead of the disk, so the agent exits at once (systemd restarts it from the record on disk).
     func execute(_ actions: [Action]) {
         var touched = Set<Int>()
-        batch: for action in actions {
+        batch: for (index, action) in actions.enumerated() {
             switch action {
             case let .send(msg, to, link):
                 let target = to.isEmpty ? (link < groupAddresses.count ? groupAddresses[link] : nil) : peerAddresses[to]?[link]
@@ -237,11 +254,18 @@ public final class Agent: @unchecked Sendable {
                 channels[link].write(AddressedEnvelope(remoteAddress: addr, data: buffer), promise: nil)
                 touched.insert(link)
             case let .persist(record):
+                let superseded = actions[(index + 1)...].first { a in
+                    if case .send = a { return true }
+                    if case .persist = a { return true }
+                    return false
+                }.map { if case .persist = $0 { true } else { false } } ?? false
+                if superseded { continue }
                 do {
                     try store.save(record)
                 } catch {
-                    logger.critical("cannot persist the election record: \(error); holding back votes and claims")
-                    break batch
+                    logger.critical("cannot persist the election record: \(error); exiting without sending the vote or claim that needed it")
+                    Systemd.notify("STATUS=fatal: cannot persist the election record")
+                    exit(70)
                 }
             case let .log(level, text):
                 logger.log(level: level.swiftLog, "\(text)")

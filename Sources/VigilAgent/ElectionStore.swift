@@ -16,22 +16,36 @@ public struct ElectionStore: Sendable {
         return try JSONDecoder().decode(ElectionRecord.self, from: data)
     }
 
+    /// The incarnation for this run: the larger of the clock's and the last run's + 1, stored (and synced)
+    /// before it is used, so that peers never see an incarnation go backwards after a clock step.
+    public func nextIncarnation(clock: UInt64) throws -> UInt64 {
+        let file = path + ".incarnation"
+        let last = (try? String(contentsOfFile: file, encoding: .utf8)).flatMap { UInt64($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
+        let next = max(clock, last + 1)
+        try writeDurably(Data("\(next)\n".utf8), to: file)
+        return next
+    }
+
     public func save(_ r: ElectionRecord) throws {
+        try writeDurably(try JSONEncoder().encode(r), to: path)
+    }
+
+    /// Temporary file, fdatasync, rename, then fsync of the directory.
+    func writeDurably(_ data: Data, to path: String) throws {
         let dir = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
         let tmp = path + ".tmp"
-        let data = try JSONEncoder().encode(r)
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw AgentError("cannot write \(tmp): \(String(cString: strerror(errno)))") }
         let ok = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) == $0.count }
-        let synced = fsync(fd) == 0
+        let synced = fdatasync(fd) == 0
         close(fd)
         guard ok, synced, rename(tmp, path) == 0 else {
             throw AgentError("cannot write \(path): \(String(cString: strerror(errno)))")
         }
         // The rename is durable only once the directory is synced.
-        let dfd = open(dir, O_RDONLY | O_DIRECTORY)
+        let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dfd >= 0 { fsync(dfd); close(dfd) }
     }
 }

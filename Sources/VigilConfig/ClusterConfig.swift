@@ -256,6 +256,7 @@ public func isIPv4(_ s: String) -> Bool {
     let parts = s.split(separator: ".", omittingEmptySubsequences: false)
     return parts.count == 4 && parts.allSatisfy { p in
         !p.isEmpty && p.count <= 3 && p.allSatisfy(\.isASCII) && p.allSatisfy(\.isNumber) && (Int(p) ?? 256) <= 255
+            && !(p.count > 1 && p.hasPrefix("0"))  // inet_pton refuses leading zeros, so the agent could not bind
     }
 }
 

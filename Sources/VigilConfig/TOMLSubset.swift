@@ -195,7 +195,8 @@ public struct TOMLSubsetParser {
                 case UInt8(ascii: "t"): out.append(0x09)
                 case UInt8(ascii: "r"): out.append(0x0D)
                 case UInt8(ascii: "u"):
-                    guard i + 4 <= bytes.count, let v = UInt32(String(decoding: bytes[i..<(i + 4)], as: UTF8.self), radix: 16),
+                    let hex = String(decoding: bytes[i..<min(i + 4, bytes.count)], as: UTF8.self)
+                    guard i + 4 <= bytes.count, hex.allSatisfy(\.isHexDigit), let v = UInt32(hex, radix: 16),
                           let s = UnicodeScalar(v) else { throw fail("\\u must be followed by 4 hex digits") }
                     i += 4
                     out += Array(String(Character(s)).utf8)

@@ -72,7 +72,7 @@ public struct ClusterNode: Sendable {
     public private(set) var quorate: Bool = false
     public private(set) var counters = PacketCounters()
     public private(set) var leaving = false
-    var pendingRequest: (term: UInt64, candidate: String)?
+    var pendingRequest: (term: UInt64, candidate: String, since: Instant)?
     var eligibleSince: Instant?
     var lastHeartbeatSent: Instant?
     /// Per-link sequence numbers of multicast copies.
@@ -278,7 +278,10 @@ public struct ClusterNode: Sendable {
         case .voteRequest:
             handleVoteRequest(from: msg.sender, term: msg.term, now: now, into: &out)
         case .voteGrant:
-            adoptTermIfNewer(msg, now: now, into: &out)
+            // A grant for our own candidacy does not make us adopt its term: that happens only on winning.
+            if case let .candidate(t, _, _) = role, t == msg.term, msg.candidate == me {} else {
+                adoptTermIfNewer(msg, now: now, into: &out)
+            }
             handleVoteGrant(from: msg.sender, term: msg.term, candidate: msg.candidate, now: now, into: &out)
         case .heartbeat, .leave:
             adoptTermIfNewer(msg, now: now, into: &out)
@@ -456,7 +459,7 @@ public struct ClusterNode: Sendable {
         }
         if hasLiveCoordinator(except: candidate) || !quorate {
             // Sticky: keep following the live coordinator; answer later if it dies.
-            pendingRequest = (requested, candidate)
+            pendingRequest = (requested, candidate, now)
             return
         }
         grantVote(to: candidate, term: requested, now: now, into: &out)
@@ -529,8 +532,9 @@ public struct ClusterNode: Sendable {
         }
         // A vote we held back while the old coordinator lived.
         if let pending = pendingRequest {
+            // A held-back request expires with its candidacy (the candidate has timed out by then).
             if pending.term < term || (pending.term <= election.votedTerm && election.votedFor != pending.candidate)
-                || !(peers[pending.candidate]?.state.isMember ?? false) {
+                || !(peers[pending.candidate]?.state.isMember ?? false) || now - pending.since > spec.timing.electionTimeout {
                 pendingRequest = nil
             } else if !hasLiveCoordinator(except: pending.candidate) {
                 grantVote(to: pending.candidate, term: pending.term, now: now, into: &out)

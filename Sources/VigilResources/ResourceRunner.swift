@@ -100,9 +100,11 @@ public struct ResourceRunner: Sendable {
         var captured: [UInt8] = []
         var partial: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
+        var eof = false
         func drain() {
-            while true {
+            while !eof {
                 let n = read(readEnd, &buffer, buffer.count)
+                if n == 0 { eof = true }
                 guard n > 0 else { return }
                 if captured.count < Self.maxCapturedOutput { captured += buffer[0..<min(n, Self.maxCapturedOutput - captured.count)] }
                 for byte in buffer[0..<n] {
@@ -121,11 +123,22 @@ public struct ResourceRunner: Sendable {
         var killDeadline: ContinuousClock.Instant?
         let deadline = started + timeout
         while true {
-            var pfd = pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0)
-            _ = poll(&pfd, 1, 10)
-            drain()
+            if eof {
+                usleep(10_000)  // the output is closed (POLLHUP would return at once): just wait for the exit
+            } else {
+                var pfd = pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0)
+                _ = poll(&pfd, 1, 10)
+                drain()
+            }
             let r = waitpid(pid, &status, WNOHANG)
             if r == pid { break }
+            if r < 0, errno != EINTR {
+                // Someone else reaped it (or SIGCHLD is ignored): the outcome is unknown, so it failed.
+                kill(-pid, SIGKILL)
+                return OperationOutcome(exitCode: nil, signal: nil, timedOut: timedOut,
+                                        stdout: String(decoding: captured, as: UTF8.self) + "\n(vigil: lost track of the process: \(errnoText()))",
+                                        duration: ContinuousClock.now - started)
+            }
             let now = ContinuousClock.now
             if !timedOut, now >= deadline {
                 timedOut = true

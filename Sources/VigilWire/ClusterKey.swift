@@ -41,7 +41,7 @@ public struct ClusterKey: Sendable {
     public static func parse(_ text: String, path: String) throws -> ClusterKey {
         let lines = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty && !$0.hasPrefix("#") }
-        guard lines.count == 1, let hex = lines.first, hex.count % 2 == 0, hex.count >= 32 else {
+        guard lines.count == 1, let hex = lines.first, hex.count % 2 == 0, hex.count >= 32, hex.allSatisfy(\.isHexDigit) else {
             throw LoadError(description: "key file \(path): expected one line of at least 32 hex digits (as written by vigil keygen)")
         }
         var bytes: [UInt8] = []

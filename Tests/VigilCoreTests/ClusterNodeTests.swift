@@ -215,15 +215,18 @@ struct Harness {
         h.heartbeat(from: "a", term: 3, coordinator: "a")
         h.heartbeat(from: "b", term: 3, coordinator: "a")
         #expect(h.node.coordinator == "a")
-        h.deliver(h.message(.voteRequest, from: "b", term: 4, candidate: "b"))
-        #expect(Harness.sends(h.actions, kind: .voteGrant).isEmpty)
-        #expect(h.node.term == 3)  // not disrupted
-        // b keeps beating; a falls silent until it is dead: the held-back vote goes out then.
+        // a falls silent; b keeps beating and, 300 ms in (b's view of a is older), stands for term 4.
         var granted: [(Message, String)] = []
-        for _ in 0..<6 {
+        for i in 0..<6 {
             granted += Harness.sends(h.advance(.milliseconds(100)), kind: .voteGrant)
             granted += Harness.sends(h.heartbeat(from: "b", term: 3, coordinator: "a"), kind: .voteGrant)
+            if i == 2 {
+                h.deliver(h.message(.voteRequest, from: "b", term: 4, candidate: "b"))
+                #expect(Harness.sends(h.actions, kind: .voteGrant).isEmpty)  // held back: a still counts as alive
+                #expect(h.node.term == 3)  // not disrupted
+            }
         }
+        // When a is dead (500 ms), the held-back vote goes out.
         #expect(h.node.state(of: "a") == .dead)
         #expect(granted.map(\.1) == ["b"])
         #expect(h.node.term == 4)
@@ -264,6 +267,34 @@ struct Harness {
         #expect(!lone.node.quorate)
         #expect(!lone.node.isCoordinator)
         #expect(lone.node.coordinator == "")
+    }
+
+    @Test func aHeldBackVoteRequestExpiresWithTheCandidacy() {
+        var h = Harness(me: "c", timing: timing)
+        h.heartbeat(from: "a", term: 3, coordinator: "a")
+        h.heartbeat(from: "b", term: 3, coordinator: "a")
+        h.deliver(h.message(.voteRequest, from: "b", term: 4, candidate: "b"))   // held back: a is alive
+        // b keeps beating for longer than the election timeout, then a dies: the stale request is not granted.
+        var granted = 0
+        for i in 0..<12 {
+            granted += Harness.sends(h.advance(.milliseconds(100)), kind: .voteGrant).count
+            granted += Harness.sends(h.heartbeat(from: "b", term: 3, coordinator: "a"), kind: .voteGrant).count
+            if i < 3 { h.heartbeat(from: "a", term: 3, coordinator: "a") }
+        }
+        #expect(h.node.state(of: "a") == .dead)
+        #expect(granted == 0)
+        #expect(h.node.election.votedTerm == 0 || h.node.election.votedFor == "c")
+    }
+
+    @Test func aCandidateKeepsItsTermUntilItWins() {
+        let five = ["a", "b", "c", "d", "e"]
+        var h = Harness(nodes: five, timing: timing)
+        for p in five.dropFirst() { h.heartbeat(from: p) }
+        #expect(h.node.role != .follower)
+        h.deliver(h.message(.voteGrant, from: "b", term: 1, candidate: "a"))   // 2 of 5: not yet
+        #expect(h.node.term == 0 && !h.node.isCoordinator)
+        h.deliver(h.message(.voteGrant, from: "c", term: 1, candidate: "a"))   // 3 of 5: won
+        #expect(h.node.term == 1 && h.node.isCoordinator)
     }
 
     @Test func followersDropACoordinatorThatSaysItSteppedDown() {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VigilAgent
 import VigilCore
 
 /// packaging/init.d/vigil with its LSB exit codes, run for real inside a testbed node's namespace.
@@ -25,5 +26,20 @@ import VigilCore
         #expect(try initd("status") == 3)
         #expect(try initd("stop") == 0)    // already stopped: still success
         #expect(tb.log("n1").contains("controlled leave: SIGTERM"))
+    }
+}
+
+/// The agent's on-disk state (no namespaces needed).
+@Suite struct ElectionStoreTests {
+    @Test func incarnationsNeverGoBackwardsAndRecordsRoundTrip() throws {
+        let dir = NSTemporaryDirectory() + "vigil-store-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = ElectionStore(stateDir: dir, cluster: "c", node: "n1")
+        #expect(try store.nextIncarnation(clock: 1_000) == 1_000)
+        #expect(try store.nextIncarnation(clock: 500) == 1_001)    // the clock was stepped back
+        #expect(try store.nextIncarnation(clock: 5_000) == 5_000)
+        #expect(try store.load() == nil)
+        try store.save(ElectionRecord(term: 4, votedTerm: 5, votedFor: "n2"))
+        #expect(try store.load() == ElectionRecord(term: 4, votedTerm: 5, votedFor: "n2"))
     }
 }

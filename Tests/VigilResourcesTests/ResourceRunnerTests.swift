@@ -99,6 +99,21 @@ import VigilCore
         #expect(o.signal == SIGTERM && o.exitCode == nil)
     }
 
+    @Test func aScriptThatClosesItsOutputIsWaitedForWithoutSpinning() throws {
+        let s = try Scripts()
+        try s.add("quiet", "exec >/dev/null 2>&1; sleep 0.5; exit 0")
+        func threadCPU() -> Double {
+            var u = rusage()
+            getrusage(__rusage_who_t(1), &u)  // RUSAGE_THREAD: the runner runs on this thread
+            return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
+        }
+        let before = threadCPU()
+        let o = try run(s, "quiet", .start)
+        let used = threadCPU() - before
+        #expect(o.succeeded && o.duration >= .milliseconds(450))
+        #expect(used < 0.2, "the runner used \(used) s of CPU while waiting 0.5 s")
+    }
+
     @Test func lookupOrderAndMissingAgents() throws {
         let s = try Scripts()
         try s.add("x", "echo first", in: "a")
