@@ -16,7 +16,7 @@ import VigilCore
         let tb = try Testbed(name: "kill", timing: Self.timing)
         defer { tb.down() }
         try tb.start()
-        #expect(tb.wait(for: tb.nodes, timeout: .seconds(10)) { Testbed.agreedCoordinator($0) != nil } != nil,
+        #expect(tb.wait(for: tb.nodes, timeout: .seconds(10)) { Testbed.fullyConverged($0) } != nil,
                 "no coordinator: \(tb.log("n1"))")
         let (old, oldTerm) = Testbed.agreedCoordinator(tb.nodes.reduce(into: [:]) { $0[$1] = tb.status($1) })!
         let survivors = tb.nodes.filter { $0 != old }
@@ -36,7 +36,7 @@ import VigilCore
         let tb = try Testbed(name: "part", timing: Self.timing)
         defer { tb.down() }
         try tb.start()
-        #expect(tb.wait(for: tb.nodes, timeout: .seconds(10)) { Testbed.agreedCoordinator($0) != nil } != nil)
+        #expect(tb.wait(for: tb.nodes, timeout: .seconds(10)) { Testbed.fullyConverged($0) } != nil)
         try tb.cut("n3")
         let minority = tb.wait(for: ["n3"], timeout: .seconds(3)) { s in
             let n3 = s["n3"]!
@@ -61,7 +61,7 @@ import VigilCore
         let tb = try Testbed(name: "leave", timing: timing)
         defer { tb.down() }
         try tb.start()
-        #expect(tb.wait(for: tb.nodes, timeout: .seconds(10)) { Testbed.agreedCoordinator($0) != nil } != nil)
+        #expect(tb.wait(for: tb.nodes, timeout: .seconds(10)) { Testbed.fullyConverged($0) } != nil)
         try tb.signal("n2", SIGTERM)
         let seen = tb.wait(for: ["n1", "n3"], timeout: .seconds(2)) { s in s.values.allSatisfy { $0.node("n2")?.state == "left" } }
         #expect(seen != nil, "peers did not see n2 leave")
@@ -76,7 +76,7 @@ import VigilCore
         let tb = try Testbed(name: "bad", timing: Self.timing)
         defer { tb.down() }
         try tb.start()
-        #expect(tb.wait(for: tb.nodes, timeout: .seconds(10)) { Testbed.agreedCoordinator($0) != nil } != nil)
+        #expect(tb.wait(for: tb.nodes, timeout: .seconds(10)) { Testbed.fullyConverged($0) } != nil)
         let before = try #require(tb.status("n2"))
         let n1Incarnation = try #require(before.node("n1")?.incarnation)
         let conf = tb.run + "/cluster.conf"
@@ -112,7 +112,7 @@ import VigilCore
         let tb = try Testbed(name: "links", nodes: 3, links: 2, timing: Self.timing)
         defer { tb.down() }
         try tb.start()
-        #expect(tb.wait(for: tb.nodes, timeout: .seconds(10)) { Testbed.agreedCoordinator($0) != nil } != nil)
+        #expect(tb.wait(for: tb.nodes, timeout: .seconds(10)) { Testbed.fullyConverged($0) } != nil)
         // Link 0 of n3 down at the bridge: n3 stays alive through link 1.
         _ = try tb.sh("exec", "n3", "ip", "link", "set", "eth0", "down")
         let linkDown = tb.wait(for: ["n1"], timeout: .seconds(3)) { s in
@@ -149,7 +149,7 @@ import VigilCore
         let tb = try Testbed(name: "deaf", timing: Self.timing)
         defer { tb.down() }
         try tb.start()
-        #expect(tb.wait(for: tb.nodes, timeout: .seconds(10)) { Testbed.agreedCoordinator($0) != nil } != nil)
+        #expect(tb.wait(for: tb.nodes, timeout: .seconds(10)) { Testbed.fullyConverged($0) } != nil)
         let (old, oldTerm) = try #require(Testbed.agreedCoordinator(tb.nodes.reduce(into: [:]) { $0[$1] = tb.status($1) }))
         // One-way cut: the coordinator hears nothing, but its own heartbeats still reach the others.
         _ = try tb.sh("exec", old, "nft", "add table inet deaf; add chain inet deaf in { type filter hook input priority 0; }; add rule inet deaf in udp dport 694 drop")

@@ -83,6 +83,12 @@ final class Testbed {
         return (c, first.term)
     }
 
+    /// An agreed coordinator and full membership: every node sees every other node alive. Tests start from
+    /// here; a coordinator alone can be agreed (with a majority) before the last node has been heard by all.
+    static func fullyConverged(_ s: [String: StatusReport]) -> Bool {
+        agreedCoordinator(s) != nil && s.values.allSatisfy { r in r.nodes.allSatisfy { $0.state == "alive" } }
+    }
+
     func log(_ node: String) -> String { (try? String(contentsOfFile: "\(run)/\(node).log", encoding: .utf8)) ?? "" }
 
     @discardableResult
