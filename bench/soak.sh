@@ -5,18 +5,22 @@
 # Counts, from the agents' own logs: false deaths ("is dead"), coordinator changes (elections after the
 # first), late-heartbeat warnings, and link-down events. Target: 0 false deaths, 0 coordinator changes.
 #
-#   bench/soak.sh [--minutes 10] [--loss 2] [--profile fast] [--no-realtime]
+#   bench/soak.sh [--minutes 10] [--loss 2] [--profile fast] [--no-realtime] [--rt-hogs]
+#
+# --rt-hogs runs the busy loops at SCHED_FIFO priority 10 (below the agent's 50): a misbehaving realtime
+# task. The kernel's RT throttling still leaves normal tasks 5 % of each second, in one block.
 #
 # Needs root and a release build; VIGIL_BIN overrides the binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-minutes=10 loss=2 profile=fast realtime=yes name=bsoak
+minutes=10 loss=2 profile=fast realtime=yes name=bsoak hogprio=
 while [ $# -gt 0 ]; do
   case "$1" in
     --minutes) minutes=$2; shift 2 ;;
     --loss) loss=$2; shift 2 ;;
     --profile) profile=$2; shift 2 ;;
     --no-realtime) realtime=no; shift ;;
+    --rt-hogs) hogprio=10; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -48,8 +52,14 @@ sleep 1
 base_elections=$(cat $run/n*.log | grep -c "elected coordinator" || true)
 base_lines=$(for i in 1 2 3; do wc -l < $run/n$i.log; done | paste -sd' ')
 
-for _ in 1 2 3 4; do (while :; do :; done) & hogs+=($!); done
-echo "soak: profile $profile, loss $loss %, realtime $realtime, 4 CPU hogs on $(nproc) cores, $minutes min"
+hogs_kind="normal-priority"
+if [ -n "$hogprio" ]; then
+  hogs_kind="SCHED_FIFO $hogprio"
+  for _ in 1 2; do chrt -f "$hogprio" sh -c 'while :; do :; done' & hogs+=($!); done
+else
+  for _ in 1 2 3 4; do (while :; do :; done) & hogs+=($!); done
+fi
+echo "soak: profile $profile, loss $loss %, realtime $realtime, ${#hogs[@]} $hogs_kind CPU hogs on $(nproc) cores, $minutes min"
 start=$(date +%s)
 sleep $((minutes * 60))
 for p in "${hogs[@]}"; do kill "$p"; done
@@ -63,4 +73,4 @@ count() { printf '%s' "$during" | grep -c "$1" || true; }
 dropped=$(for i in 1 2 3; do ip netns exec vt-$name-n$i nft list table inet vigil_soak | grep -o 'packets [0-9]*' | awk '{print $2}'; done | awk '{s+=$1} END {print s+0}')
 received=$(for i in 1 2 3; do $tb status --name $name n$i --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["counters"]["accepted"])'; done | awk '{s+=$1} END {print s+0}')
 echo "soak: ${elapsed}s, packets accepted $received, dropped by nft $dropped"
-echo "soak profile=$profile loss=${loss}% realtime=$realtime minutes=$minutes false_deaths=$(count ' is dead') coordinator_changes=$(count 'elected coordinator') late_warnings=$(count 'late heartbeat') link_down=$(count 'is down')"
+echo "soak profile=$profile loss=${loss}% realtime=$realtime hogs=${hogprio:+rt}${hogprio:-normal} minutes=$minutes false_deaths=$(count ' is dead') coordinator_changes=$(count 'elected coordinator') late_warnings=$(count 'late heartbeat') link_down=$(count 'is down')"
