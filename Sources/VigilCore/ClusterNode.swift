@@ -393,8 +393,13 @@ public struct ClusterNode: Sendable {
     func hasLiveCoordinator(except: String = "") -> Bool {
         guard !coordinator.isEmpty, coordinator != except else { return false }
         if coordinator == me { return role == .coordinator }
-        guard let p = peers[coordinator], p.state.isMember else { return false }
-        return p.coordinator == coordinator && p.term == term
+        return claimsCurrentTerm(coordinator)
+    }
+
+    /// Whether `node` is a member whose own latest message claims to coordinate the current term.
+    func claimsCurrentTerm(_ node: String) -> Bool {
+        guard let p = peers[node], p.state.isMember else { return false }
+        return p.coordinator == node && p.term == term
     }
 
     mutating func setCoordinator(_ name: String, now: Instant, into out: inout [Action], reason: String) {
@@ -440,8 +445,7 @@ public struct ClusterNode: Sendable {
             return  // a stale report of our own reign; our role is authoritative
         }
         // Hearsay counts only while the named node's own latest message still claims this term.
-        guard let claimant = peers[msg.coordinator], claimant.state.isMember,
-              claimant.coordinator == msg.coordinator, claimant.term == term else { return }
+        guard claimsCurrentTerm(msg.coordinator) else { return }
         if role == .coordinator {
             out.append(.log(.error, "\(msg.coordinator) claims term \(term), which this node coordinates"))
             return
@@ -586,15 +590,7 @@ public struct ClusterNode: Sendable {
         lastHeartbeatSent = now
         let v = view
         if spec.transport == .multicast {
-            for link in 0..<myLinks {
-                let seq = broadcastSequence[link]
-                broadcastSequence[link] = seq + 1
-                counters.sent += 1
-                let msg = Message(kind: .heartbeat, clusterID: clusterID, sender: me, incarnation: incarnation,
-                                  sequence: seq, link: UInt8(link), destination: "", term: term,
-                                  coordinator: coordinator, senderQuorate: quorate, view: v)
-                out.append(.send(msg, to: "", link: link))
-            }
+            for link in 0..<myLinks { out.append(send(.heartbeat, to: "", link: link, view: v)) }
             return
         }
         for name in peerNames {
@@ -611,8 +607,15 @@ public struct ClusterNode: Sendable {
 
     mutating func send(_ kind: MessageKind, to peer: String, link: Int, term explicitTerm: UInt64? = nil,
                        candidate: String = "", view v: [ViewEntry]? = nil) -> Action {
-        let seq = peers[peer]!.nextSequence[link]
-        peers[peer]!.nextSequence[link] = seq + 1
+        // `peer` empty: a multicast copy to the link's group, with its own sequence space.
+        let seq: UInt64
+        if peer.isEmpty {
+            seq = broadcastSequence[link]
+            broadcastSequence[link] = seq + 1
+        } else {
+            seq = peers[peer]!.nextSequence[link]
+            peers[peer]!.nextSequence[link] = seq + 1
+        }
         counters.sent += 1
         let msg = Message(kind: kind, clusterID: clusterID, sender: me, incarnation: incarnation,
                           sequence: seq, link: UInt8(link), destination: peer, term: explicitTerm ?? term,

@@ -12,11 +12,12 @@ public struct ResourceSpec: Hashable, Sendable, Codable, CustomStringConvertible
     /// Parses Heartbeat's `name::arg1::arg2` notation; a bare dotted quad means `IPaddr::ADDR`, as in Heartbeat.
     public init?(haresources token: String) {
         guard !token.isEmpty else { return nil }
+        // Heartbeat's ResourceManager matches the glob [0-9]*.[0-9]*.[0-9]*.[0-9]* here, not a valid address.
         if token.split(separator: ".").count == 4, token.allSatisfy({ $0.isNumber || $0 == "." }) {
             self.init(agent: "IPaddr", arguments: [token])
             return
         }
-        let parts = token.components(separatedByString: "::")
+        let parts = token.split(separator: "::", omittingEmptySubsequences: false).map(String.init)
         guard let name = parts.first, !name.isEmpty, !name.contains("/") else { return nil }
         self.init(agent: name, arguments: Array(parts.dropFirst()))
     }
@@ -117,30 +118,4 @@ public func resourceEnvironment(group: String, resource: ResourceSpec, action: R
     ]
     for (k, v) in extra { env[k] = v }
     return env
-}
-
-extension String {
-    /// Splits on a multi-character separator without Foundation.
-    func components(separatedByString sep: String) -> [String] {
-        var out: [String] = []
-        var rest = Substring(self)
-        while let r = rest.range(of: sep) {
-            out.append(String(rest[..<r.lowerBound]))
-            rest = rest[r.upperBound...]
-        }
-        out.append(String(rest))
-        return out
-    }
-}
-
-extension Substring {
-    func range(of needle: String) -> Range<Index>? {
-        guard !needle.isEmpty else { return nil }
-        var i = startIndex
-        while i < endIndex {
-            if self[i...].hasPrefix(needle) { return i..<index(i, offsetBy: needle.count) }
-            i = index(after: i)
-        }
-        return nil
-    }
 }

@@ -14,8 +14,8 @@ import VigilCore
 /// 12  8  incarnation
 /// ```
 public enum WireCodec {
-    public static let magic: [UInt8] = Array("VIGL".utf8)  // also written by WireFormat.encodeBody
-    public static let version: UInt8 = 1
+    public static let magic = WireFormat.magic
+    public static let version = WireFormat.version
     public static let fixedHeader = 36
     public static let macLength = 32
     /// Smallest possible packet: header, four empty strings, an empty view, the MAC.

@@ -3,13 +3,16 @@ import VigilCore
 /// The packet body layout without the cryptography: building blocks for `WireCodec` and the body parser that
 /// runs after a packet has been authenticated (kept free of Crypto so libFuzzer can drive it directly).
 public enum WireFormat {
+    public static let magic: [UInt8] = Array("VIGL".utf8)
+    public static let version: UInt8 = 1
+
     /// The packet without its MAC, laid out as in `WireCodec`'s header comment. Counts above 255 are clamped
     /// (config validation keeps names to 63 bytes and views to 64 nodes).
     public static func encodeBody(_ m: Message) -> [UInt8] {
         var b: [UInt8] = []
         b.reserveCapacity(96 + m.view.count * 12)
-        b += Array("VIGL".utf8)
-        b.append(1)
+        b += magic
+        b.append(version)
         b.append(m.kind.rawValue)
         b.append(m.link)
         b.append(m.senderQuorate ? 1 : 0)

@@ -385,10 +385,9 @@ struct Harness {
     @Test func dropLogsAreRateLimited() {
         var h = Harness()
         var lines = 0
-        for i in 0..<100 {
+        for _ in 0..<100 {
             h.now = h.now + .milliseconds(50)
             lines += Harness.logs(h.node.recordDrop(.badSignature, source: "x", now: h.now)).count
-            _ = i
         }
         // 5 s of drops: one line at the start only (the interval is 10 s).
         #expect(lines == 1)
