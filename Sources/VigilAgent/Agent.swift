@@ -271,9 +271,15 @@ public final class Agent: @unchecked Sendable {
                 logger.log(level: level.swiftLog, "\(text)")
             case .event:
                 updateStatusLine()
+            case let .runOperation(op):
+                runOperation(op)
             }
         }
         for link in touched { channels[link].flush() }
+    }
+
+    func runOperation(_ op: ResourceOperation) {
+        logger.warning("TODO \(op)")
     }
 
     func updateStatusLine() {

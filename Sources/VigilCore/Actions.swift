@@ -37,6 +37,10 @@ public enum ClusterEvent: Hashable, Sendable {
     case linkChanged(node: String, link: Int, up: Bool)
     case quorumChanged(quorate: Bool)
     case coordinatorChanged(term: UInt64, coordinator: String?)
+    /// A group reached a new phase on this node.
+    case groupChanged(group: String, phase: GroupPhase)
+    /// This node entered or left standby (the shell persists it).
+    case standbyChanged(Bool)
 }
 
 /// What the core asks its IO shell to do, in order.
@@ -47,4 +51,6 @@ public enum Action: Hashable, Sendable {
     case persist(ElectionRecord)
     case log(LogLevel, String)
     case event(ClusterEvent)
+    /// Run a resource agent operation and report back with `ClusterNode.operationDone`.
+    case runOperation(ResourceOperation)
 }

@@ -78,13 +78,16 @@ public struct ClusterNode: Sendable {
     /// Per-link sequence numbers of multicast copies.
     var broadcastSequence: [UInt64]
     var dropLog: [DropReason: DropLogState] = [:]
+    /// Resource groups: this node's execution state, peers' reports, the assignment table (Placement.swift).
+    var groups: GroupsState
 
     /// How long drop log lines for one reason are suppressed after one is written.
     public static let dropLogInterval: Duration = .seconds(10)
 
     public var term: UInt64 { election.term }
 
-    public init(spec: ClusterSpec, me: String, incarnation: UInt64, now: Instant, persisted: ElectionRecord? = nil) {
+    public init(spec: ClusterSpec, me: String, incarnation: UInt64, now: Instant, persisted: ElectionRecord? = nil,
+                standby: Bool = false) {
         precondition(spec.node(named: me) != nil, "\(me) is not a configured node")
         self.spec = spec
         self.me = me
@@ -96,6 +99,7 @@ public struct ClusterNode: Sendable {
         self.myLinks = spec.node(named: me)?.addresses.count ?? 0
         self.election = persisted ?? ElectionRecord()
         self.broadcastSequence = Array(repeating: 1, count: spec.linkCount)
+        self.groups = GroupsState(groups: spec.groups.count, standby: standby)
         var names: [String] = []
         for node in spec.nodes where node.name != me {
             peers[node.name] = Peer(spec: node, links: spec.linkCount)
@@ -145,6 +149,7 @@ public struct ClusterNode: Sendable {
         if case let .candidate(_, since, _) = role { consider(since + t.electionTimeout) }
         if let standAt = standTime() { consider(standAt) }
         if let g = graceEnd() { consider(g) }
+        if let m = nextGroupWakeup() { consider(m) }
         return next
     }
 
@@ -155,10 +160,11 @@ public struct ClusterNode: Sendable {
         var out: [Action] = []
         guard !leaving else { return out }
         agePeers(now: now, into: &out)
+        evaluate(now: now, into: &out)
+        afterGroupEvent(now: now, into: &out)
         if lastHeartbeatSent.map({ now >= $0 + spec.timing.interval }) ?? true {
             broadcastHeartbeat(now: now, into: &out)
         }
-        evaluate(now: now, into: &out)
         return out
     }
 
@@ -251,6 +257,7 @@ public struct ClusterNode: Sendable {
             }
             peer.linkUp = peer.linkUp.map { _ in false }
             peers[msg.sender] = peer
+            absorbGroups(msg, newIncarnation: newIncarnation, now: now, into: &out)
             if previous != .left {
                 out.append(.log(.notice, "\(msg.sender) left the cluster (controlled leave)"))
                 out.append(.event(.memberChanged(node: msg.sender, from: previous, to: .left)))
@@ -258,6 +265,7 @@ public struct ClusterNode: Sendable {
             if coordinator == msg.sender { setCoordinator("", now: now, into: &out, reason: "\(msg.sender) left") }
             recomputeQuorum(now: now, into: &out)
             evaluate(now: now, into: &out)
+            afterGroupEvent(now: now, into: &out)
             return out
         }
         if previous != .alive {
@@ -273,6 +281,7 @@ public struct ClusterNode: Sendable {
         }
         peers[msg.sender] = peer
         recomputeQuorum(now: now, into: &out)
+        absorbGroups(msg, newIncarnation: newIncarnation, now: now, into: &out)
 
         switch msg.kind {
         case .voteRequest:
@@ -290,8 +299,16 @@ public struct ClusterNode: Sendable {
                 setCoordinator("", now: now, into: &out, reason: "\(msg.sender) stepped down")
             }
             learnCoordinator(from: msg, now: now, into: &out)
+        case .request:
+            if let r = AdminRequest(text: msg.request) {
+                out.append(.log(.info, "request from \(msg.sender): \(r)"))
+                out += handle(r, from: msg.sender, now: now)
+            } else {
+                out.append(.log(.warning, "unknown request from \(msg.sender): \"\(msg.request)\""))
+            }
         }
         evaluate(now: now, into: &out)
+        afterGroupEvent(now: now, into: &out)
         return out
     }
 
@@ -606,7 +623,7 @@ public struct ClusterNode: Sendable {
     }
 
     mutating func send(_ kind: MessageKind, to peer: String, link: Int, term explicitTerm: UInt64? = nil,
-                       candidate: String = "", view v: [ViewEntry]? = nil) -> Action {
+                       candidate: String = "", view v: [ViewEntry]? = nil, request: String = "") -> Action {
         // `peer` empty: a multicast copy to the link's group, with its own sequence space.
         let seq: UInt64
         if peer.isEmpty {
@@ -619,7 +636,11 @@ public struct ClusterNode: Sendable {
         counters.sent += 1
         let msg = Message(kind: kind, clusterID: clusterID, sender: me, incarnation: incarnation,
                           sequence: seq, link: UInt8(link), destination: peer, term: explicitTerm ?? term,
-                          coordinator: coordinator, candidate: candidate, senderQuorate: quorate, view: v ?? view)
+                          coordinator: coordinator, candidate: candidate, senderQuorate: quorate, view: v ?? view,
+                          report: outgoingReport(),
+                          assignments: role == .coordinator && !spec.groups.isEmpty
+                              ? groups.table.map { $0 ?? Assignment(owner: "", epoch: 0) } : [],
+                          request: request)
         return .send(msg, to: peer, link: link)
     }
 
@@ -664,7 +685,8 @@ public struct ClusterNode: Sendable {
                             quorate: quorate,
                             quorum: .init(votes: memberVotes(), needed: spec.quorumVotes, total: spec.totalVotes,
                                           policy: spec.quorum.rawValue),
-                            nodes: nodes, counters: counters, agent: nil)
+                            nodes: nodes, counters: counters, agent: nil, standby: inStandby,
+                            groups: groupStatus())
     }
 
     func fmt(_ d: Duration) -> String { String(format1: d.milliseconds) + " ms" }

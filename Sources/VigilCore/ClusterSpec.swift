@@ -64,14 +64,32 @@ public struct ClusterSpec: Hashable, Sendable {
     public var timing: TimingSpec
     public var quorum: QuorumPolicy
     public var transport: Transport
+    /// Resource groups, in configuration order (the order also decides placement ties).
+    public var groups: [GroupSpec]
+    public var fencing: FencingPolicy
+    public var noQuorum: NoQuorumPolicy
 
     public init(name: String, nodes: [NodeSpec], timing: TimingSpec, quorum: QuorumPolicy = .majority,
-                transport: Transport = .unicast) {
+                transport: Transport = .unicast, groups: [GroupSpec] = [], fencing: FencingPolicy = .required,
+                noQuorum: NoQuorumPolicy = .stop) {
         self.name = name
         self.nodes = nodes
         self.timing = timing
         self.quorum = quorum
         self.transport = transport
+        self.groups = groups
+        self.fencing = fencing
+        self.noQuorum = noQuorum
+    }
+
+    public func group(named name: String) -> GroupSpec? { groups.first { $0.name == name } }
+
+    /// A fingerprint of the group configuration, carried in every report: nodes whose group lists differ
+    /// ignore each other's reports and assignments (and say so) instead of acting on mismatched indices.
+    public var groupsDigest: UInt32 {
+        fnv1a32(groups.map { g in
+            "\(g.name)|\(g.home ?? "")|\(g.resources.map(\.description).joined(separator: " "))"
+        }.joined(separator: "\n"))
     }
 
     /// Number of links (the most addresses any node has).

@@ -8,6 +8,8 @@ public enum MessageKind: UInt8, Sendable, CaseIterable {
     case voteRequest = 3
     /// The sender grants its vote in `term` to `candidate`.
     case voteGrant = 4
+    /// An administrative request (`AdminRequest` text in `request`) for the receiver to carry out.
+    case request = 5
 }
 
 /// A member's state as one node sees it.
@@ -66,10 +68,20 @@ public struct Message: Hashable, Sendable {
     public var senderQuorate: Bool
     /// The sender's membership view.
     public var view: [ViewEntry]
+    /// The sender's own standby flag and group phases (nil in packets from a node without groups support).
+    public var report: NodeReport?
+    /// The coordinator's placement decisions, one per group (empty from everyone else).
+    public var assignments: [Assignment]
+    /// For `.request`: the request text.
+    public var request: String
 
     public init(kind: MessageKind, clusterID: UInt32, sender: String, incarnation: UInt64, sequence: UInt64,
                 link: UInt8, destination: String, term: UInt64, coordinator: String, candidate: String = "",
-                senderQuorate: Bool, view: [ViewEntry]) {
+                senderQuorate: Bool, view: [ViewEntry], report: NodeReport? = nil, assignments: [Assignment] = [],
+                request: String = "") {
+        self.report = report
+        self.assignments = assignments
+        self.request = request
         self.kind = kind
         self.clusterID = clusterID
         self.sender = sender

@@ -95,11 +95,15 @@ public struct StatusReport: Codable, Sendable, Hashable {
     public var nodes: [Node]
     public var counters: PacketCounters
     public var agent: Agent?
+    /// This node is in standby (by `vigil standby`, or shutting down).
+    public var standby: Bool = false
+    /// Every configured group as this node sees it.
+    public var groups: [GroupStatus] = []
 
     public func node(_ name: String) -> Node? { nodes.first { $0.name == name } }
 
     enum CodingKeys: String, CodingKey {
-        case cluster, node, incarnation, term, coordinator, role, quorate, quorum, nodes, counters, agent
+        case cluster, node, incarnation, term, coordinator, role, quorate, quorum, nodes, counters, agent, standby, groups
     }
 
     /// Every documented key is always present; absent values are `null`, never a missing key.
@@ -116,5 +120,7 @@ public struct StatusReport: Codable, Sendable, Hashable {
         try c.encode(nodes, forKey: .nodes)
         try c.encode(counters, forKey: .counters)
         try c.encode(agent, forKey: .agent)
+        try c.encode(standby, forKey: .standby)
+        try c.encode(groups, forKey: .groups)
     }
 }

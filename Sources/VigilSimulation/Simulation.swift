@@ -25,6 +25,14 @@ public struct SimulationParameters: Sendable {
     public var chaos: Duration
     /// How long after healing the cluster must have converged to exactly one coordinator.
     public var convergenceBound: Duration
+    /// Resource groups (0: membership only). Chosen per seed by `withGroups`.
+    public var groupCount = 0
+    public var fencing: FencingPolicy = .required
+    /// Faults include partitions, deaf nodes and packet loss (with `fencing = none` a node that only looks dead
+    /// has its groups started elsewhere: double starts by design, so those runs have crashes only).
+    public var partitions = true
+    /// Print every node's log lines (to debug one seed).
+    public var trace = false
 
     public init(seed: UInt64, nodeCount: Int? = nil, timing: TimingSpec = SimulationParameters.defaultTiming,
                 chaos: Duration = .seconds(6)) {
@@ -36,6 +44,18 @@ public struct SimulationParameters: Sendable {
         // After healing: the slowest path is a restarted node's initdead grace, a deadtime for stale
         // views to clear, and a few election rounds.
         self.convergenceBound = timing.initdead + timing.deadtime * 2 + timing.electionTimeout * 4
+    }
+
+    /// The same seed with resource groups, admin requests (standby, move) and resource faults added.
+    public static func withGroups(seed: UInt64, fencing: FencingPolicy = .required) -> SimulationParameters {
+        var p = SimulationParameters(seed: seed)
+        var rng = SplitMix64(seed: seed ^ 0x5EED_9A0B)
+        p.nodeCount = rng.int(2...6)
+        p.groupCount = rng.int(1...4)
+        p.fencing = fencing
+        p.partitions = fencing == .required
+        p.convergenceBound = p.convergenceBound + .seconds(2)
+        return p
     }
 
     public static let defaultTiming = TimingSpec(interval: .milliseconds(100), warntime: .milliseconds(300),
@@ -79,6 +99,13 @@ public struct Simulation {
         case deaf(String, Bool)
         case netQuality(loss: Double, duplicate: Double)
         case heal
+        /// A resource operation the node asked for finishes.
+        case operationDone(node: String, incarnation: UInt64, op: ResourceOperation)
+        /// A running resource dies on its own (the monitor should notice).
+        case resourceDies(node: String, group: Int)
+        case admin(node: String, AdminRequest)
+        /// A controlled shutdown: hand groups over, then leave.
+        case shutdown(String)
     }
 
     struct Event {
@@ -105,14 +132,25 @@ public struct Simulation {
     var result: SimulationResult
     var healedAt: Instant?
     var maxDelayNs: Int64 = 2_000_000
+    /// The truth about resources: per node, per group, the resource indices that may be active.
+    var active: [String: [Int: Set<Int>]] = [:]
+    var shuttingDown: [String: Instant] = [:]
 
     public init(_ parameters: SimulationParameters) {
         self.parameters = parameters
         let names = (1...parameters.nodeCount).map { "n\($0)" }
         // Odd seeds heartbeat by multicast, even seeds by unicast.
-        spec = ClusterSpec(name: "sim", nodes: names.map { NodeSpec(name: $0, addresses: ["a-\($0)", "b-\($0)"]) },
-                           timing: parameters.timing, transport: parameters.seed % 2 == 1 ? .multicast : .unicast)
         rng = SplitMix64(seed: parameters.seed)
+        var groups: [GroupSpec] = []
+        for gi in 0..<parameters.groupCount {
+            let resources = (0..<rng.int(1...3)).map { ResourceSpec(agent: "r", arguments: ["g\(gi)", "\($0)"]) }
+            groups.append(GroupSpec(name: "g\(gi)", home: rng.chance(0.7) ? names[rng.int(0...(names.count - 1))] : nil,
+                                    resources: resources, autoFailback: rng.chance(0.5), maxRestarts: 1,
+                                    monitorInterval: .milliseconds(300)))
+        }
+        spec = ClusterSpec(name: "sim", nodes: names.map { NodeSpec(name: $0, addresses: ["a-\($0)", "b-\($0)"]) },
+                           timing: parameters.timing, transport: parameters.seed % 2 == 1 ? .multicast : .unicast,
+                           groups: groups, fencing: parameters.fencing)
         result = SimulationResult(seed: parameters.seed, nodeCount: parameters.nodeCount)
     }
 
@@ -131,13 +169,13 @@ public struct Simulation {
             result.events += 1
             handle(ev.kind)
             if !result.violations.isEmpty { break }
-            if let healed = healedAt, converged() {
+            if let healed = healedAt, converged(), spec.groups.isEmpty || groupsSettled() {
                 result.convergence = now - healed
                 break
             }
         }
         if result.violations.isEmpty, result.convergence == nil {
-            result.violations.append("no single agreed coordinator within \(parameters.convergenceBound.compactDescription) after heal: " + describeState())
+            result.violations.append("no single agreed coordinator\(spec.groups.isEmpty ? "" : " with every group running once") within \(parameters.convergenceBound.compactDescription) after heal: " + describeState() + (spec.groups.isEmpty ? "" : " " + describeGroups()))
         }
         result.highestTerm = nodes.values.map(\.term).max() ?? 0
         return result
@@ -150,26 +188,53 @@ public struct Simulation {
         for _ in 0..<faults {
             let at = start + .nanoseconds(rng.ns(0...chaosNs))
             let victim = "n\(rng.int(1...parameters.nodeCount))"
+            if parameters.groupCount > 0, rng.chance(0.5) {
+                planGroupFault(at: at, victim: victim)
+                continue
+            }
             switch rng.int(0...7) {
             case 0, 1:
                 schedule(at: at, .crash(victim))
                 schedule(at: at + .nanoseconds(rng.ns(100_000_000...3_000_000_000)), .restart(victim))
             case 6:
                 // A controlled leave; the node is started again later with a new incarnation.
-                schedule(at: at, .leave(victim))
+                schedule(at: at, spec.groups.isEmpty ? .leave(victim) : .shutdown(victim))
                 schedule(at: at + .nanoseconds(rng.ns(100_000_000...3_000_000_000)), .restart(victim))
-            case 7:
+            case 7 where parameters.partitions:
                 schedule(at: at, .deaf(victim, true))
                 schedule(at: at + .nanoseconds(rng.ns(200_000_000...3_000_000_000)), .deaf(victim, false))
-            case 2, 3:
+            case 2 where parameters.partitions, 3 where parameters.partitions:
                 var g: [String: Int] = [:]
                 let parts = rng.int(2...3)
                 for n in spec.nodes { g[n.name] = rng.int(0...(parts - 1)) }
                 schedule(at: at, .partition(g))
                 schedule(at: at + .nanoseconds(rng.ns(200_000_000...3_000_000_000)), .partition([:]))
             default:
-                schedule(at: at, .netQuality(loss: Double(rng.int(0...30)) / 100, duplicate: Double(rng.int(0...10)) / 100))
+                // Without partitions (the `fencing = none` runs) there is no loss either: only real crashes may
+                // look like deaths, as that policy assumes.
+                schedule(at: at, .netQuality(loss: parameters.partitions ? Double(rng.int(0...30)) / 100 : 0,
+                                             duplicate: Double(rng.int(0...10)) / 100))
             }
+        }
+    }
+
+    mutating func planGroupFault(at: Instant, victim: String) {
+        let g = rng.int(0...(parameters.groupCount - 1))
+        switch rng.int(0...6) {
+        case 0:
+            schedule(at: at, .admin(node: victim, .standby(node: victim)))
+            schedule(at: at + .nanoseconds(rng.ns(200_000_000...2_000_000_000)), .admin(node: victim, .unstandby(node: victim)))
+        case 1:
+            schedule(at: at, .admin(node: victim, .move(group: "g\(g)", node: "n\(rng.int(1...parameters.nodeCount))")))
+        case 2:
+            schedule(at: at, .admin(node: victim, .unmove(group: "g\(g)")))
+        case 3, 4:
+            schedule(at: at, .resourceDies(node: victim, group: g))
+        case 5:
+            schedule(at: at, .shutdown(victim))
+            schedule(at: at + .nanoseconds(rng.ns(1_000_000_000...3_000_000_000)), .restart(victim))
+        default:
+            schedule(at: at, .admin(node: victim, .takeover(node: victim, all: rng.chance(0.5))))
         }
     }
 
@@ -179,6 +244,12 @@ public struct Simulation {
     }
 
     mutating func handle(_ kind: EventKind) {
+        if parameters.trace {
+            switch kind {
+            case .deliver, .timer, .operationDone: break
+            default: print("\(now) SIM \(kind)")
+            }
+        }
         switch kind {
         case let .deliver(msg, to, link):
             guard nodes[to] != nil else { return }
@@ -191,10 +262,13 @@ public struct Simulation {
             guard nodes[node] != nil else { return }
             apply(node, nodes[node]!.leave(now: now))
             nodes[node] = nil
+            shuttingDown[node] = nil
             generations[node, default: 0] += 1
         case let .crash(node):
             nodes[node] = nil
             generations[node, default: 0] += 1
+            active[node] = nil  // the machine is gone, and its resources with it
+            shuttingDown[node] = nil
         case let .restart(node):
             guard nodes[node] == nil else { return }
             incarnations += 1
@@ -207,6 +281,31 @@ public struct Simulation {
         case let .netQuality(l, d):
             loss = l
             duplicate = d
+        case let .operationDone(node, inc, op):
+            guard nodes[node]?.incarnation == inc else { return }
+            let gi = spec.groups.firstIndex { $0.name == op.group }!
+            var result = OperationResult.succeeded
+            switch op.action {
+            case .start:
+                active[node, default: [:]][gi, default: []].insert(op.resourceIndex)
+                if rng.chance(0.03) { result = .failed("injected start failure") }
+            case .stop:
+                active[node, default: [:]][gi, default: []].remove(op.resourceIndex)
+            case .status:
+                result = active[node]?[gi]?.contains(op.resourceIndex) == true ? .succeeded : .stopped
+            }
+            apply(node, nodes[node]!.operationDone(op.id, result: result, now: now))
+        case let .resourceDies(node, gi):
+            guard nodes[node] != nil, var set = active[node]?[gi], !set.isEmpty else { return }
+            set.removeFirst()
+            active[node]![gi] = set
+        case let .admin(node, request):
+            guard nodes[node] != nil else { return }
+            apply(node, nodes[node]!.handle(request, from: node, now: now))
+        case let .shutdown(node):
+            guard nodes[node] != nil, shuttingDown[node] == nil else { return }
+            shuttingDown[node] = now
+            apply(node, nodes[node]!.beginShutdown(now: now))
         case .heal:
             group = [:]
             deafNodes = []
@@ -216,6 +315,9 @@ public struct Simulation {
             healedAt = now
             for n in spec.nodes where nodes[n.name] == nil {
                 schedule(at: now, .restart(n.name))
+            }
+            for n in spec.nodes {
+                schedule(at: now + .milliseconds(1), .admin(node: n.name, .unstandby(node: n.name)))
             }
         }
     }
@@ -238,11 +340,25 @@ public struct Simulation {
                 }
             case let .persist(record):
                 disks[node] = record
-            case .log:
-                break
+            case let .log(level, text):
+                if parameters.trace { print("\(now) \(node) \(level): \(text)") }
             case let .event(e):
                 if case .coordinatorChanged(_, let c) = e, c == node { result.elections += 1 }
+            case let .runOperation(op):
+                if op.action == .start {
+                    // A start may leave the resource running from its first instant.
+                    active[node, default: [:]][spec.groups.firstIndex { $0.name == op.group }!, default: []].insert(op.resourceIndex)
+                }
+                let delay = rng.chance(0.1) ? rng.ns(50_000_000...400_000_000) : rng.ns(1_000_000...30_000_000)
+                schedule(at: now + .nanoseconds(delay),
+                         .operationDone(node: node, incarnation: nodes[node]?.incarnation ?? 0, op: op))
             }
+        }
+        checkGroups()
+        if let since = shuttingDown[node], let n = nodes[node], n.readyToLeave || now - since > .seconds(5) {
+            shuttingDown[node] = nil
+            handle(.leave(node))
+            return
         }
         if let n = nodes[node] {
             check(n)
@@ -266,6 +382,33 @@ public struct Simulation {
         if (disks[n.me]?.term ?? 0) < n.term {
             result.violations.append("\(now): \(n.me) coordinates term \(n.term) before persisting it")
         }
+    }
+
+    /// The placement invariant: no group may be active on two nodes at once.
+    mutating func checkGroups() {
+        for gi in spec.groups.indices {
+            let holders = active.keys.sorted().filter { !(active[$0]?[gi]?.isEmpty ?? true) }
+            if holders.count > 1 {
+                result.violations.append("\(now): group g\(gi) active on \(holders.joined(separator: " and ")): " + describeGroups())
+            }
+        }
+    }
+
+    /// After the heal: every group runs on exactly one node, and the coordinator's table agrees.
+    func groupsSettled() -> Bool {
+        guard let c = nodes.values.first(where: \.isCoordinator) else { return false }
+        for (gi, g) in spec.groups.enumerated() {
+            let holders = active.keys.filter { !(active[$0]?[gi]?.isEmpty ?? true) }
+            let running = nodes.values.filter { $0.localPhases[g.name] == .running }.map(\.me)
+            guard holders.count == 1, running == holders, c.groupStatus()[gi].owner == holders[0] else { return false }
+        }
+        return true
+    }
+
+    func describeGroups() -> String {
+        nodes.keys.sorted().map { k in
+            "\(k)\(nodes[k]!.inStandby ? "(standby)" : "")[" + spec.groups.map { "\($0.name):\(nodes[k]!.localPhases[$0.name]!)" }.joined(separator: " ") + "]"
+        }.joined(separator: " ") + " active=\(active.filter { !$0.value.values.allSatisfy(\.isEmpty) })"
     }
 
     func converged() -> Bool {

@@ -4,7 +4,7 @@ import VigilCore
 /// runs after a packet has been authenticated (kept free of Crypto so libFuzzer can drive it directly).
 public enum WireFormat {
     public static let magic: [UInt8] = Array("VIGL".utf8)
-    public static let version: UInt8 = 1
+    public static let version: UInt8 = 2
 
     /// The packet without its MAC, laid out as in `WireCodec`'s header comment. Counts above 255 are clamped
     /// (config validation keeps names to 63 bytes and views to 64 nodes).
@@ -26,6 +26,31 @@ public enum WireFormat {
             appendString(&b, e.node)
             b.append(e.state.rawValue)
         }
+        // Groups (version 2): the sender's report, the coordinator's assignments, a request's text.
+        if let r = m.report {
+            b.append(1)
+            appendBE(&b, r.digest)
+            b.append(r.standby ? 1 : 0)
+            appendBE(&b, r.version)
+            b.append(UInt8(min(r.groups.count, 255)))
+            for g in r.groups.prefix(255) {
+                b.append(g.phase.rawValue)
+                appendBE(&b, g.ackEpoch)
+                b.append(g.failures)
+                b.append(g.handedOver ? 1 : 0)
+            }
+        } else {
+            b.append(0)
+        }
+        b.append(UInt8(min(m.assignments.count, 255)))
+        for a in m.assignments.prefix(255) {
+            appendString(&b, a.owner)
+            appendBE(&b, a.epoch)
+            b.append((a.go ? 1 : 0) | (a.stay ? 2 : 0))
+            appendString(&b, a.source)
+            appendString(&b, a.preferred)
+        }
+        appendString(&b, m.request)
         return b
     }
 
@@ -52,10 +77,43 @@ public enum WireFormat {
             }
             view.append(ViewEntry(node: name, state: state))
         }
+        guard let hasReport = r.readByte(), hasReport <= 1 else { return nil }
+        var report: NodeReport?
+        if hasReport == 1 {
+            guard r.remaining >= 14 else { return nil }
+            let digest: UInt32 = r.readBE()
+            let standby = r.readByte()!
+            let version: UInt64 = r.readBE()
+            let n = r.readByte()!
+            guard standby <= 1, r.remaining >= Int(n) * 11 else { return nil }
+            var groups: [GroupReport] = []
+            groups.reserveCapacity(Int(n))
+            for _ in 0..<n {
+                guard let phase = GroupPhase(rawValue: r.readByte()!) else { return nil }
+                let ack: UInt64 = r.readBE()
+                let failures = r.readByte()!
+                let gflags = r.readByte()!
+                guard gflags <= 1 else { return nil }
+                groups.append(GroupReport(phase: phase, ackEpoch: ack, failures: failures, handedOver: gflags == 1))
+            }
+            report = NodeReport(digest: digest, standby: standby == 1, version: version, groups: groups)
+        }
+        guard let assignmentCount = r.readByte() else { return nil }
+        var assignments: [Assignment] = []
+        for _ in 0..<assignmentCount {
+            guard let owner = r.readString(), r.remaining >= 9 else { return nil }
+            let epoch: UInt64 = r.readBE()
+            let aflags = r.readByte()!
+            guard aflags <= 3, let source = r.readString(), let preferred = r.readString() else { return nil }
+            assignments.append(Assignment(owner: owner, epoch: epoch, go: aflags & 1 != 0, source: source,
+                                          preferred: preferred, stay: aflags & 2 != 0))
+        }
+        guard let request = r.readString() else { return nil }
         guard r.offset == r.end, !sender.isEmpty else { return nil }
         return Message(kind: kind, clusterID: cluster, sender: sender, incarnation: incarnation,
                        sequence: sequence, link: link, destination: destination, term: term,
-                       coordinator: coordinator, candidate: candidate, senderQuorate: flags & 1 != 0, view: view)
+                       coordinator: coordinator, candidate: candidate, senderQuorate: flags & 1 != 0, view: view,
+                       report: report, assignments: assignments, request: request)
     }
 
     static func appendBE<T: FixedWidthInteger>(_ b: inout [UInt8], _ v: T) {
@@ -82,6 +140,8 @@ public enum WireFormat {
             }
             return v
         }
+
+        var remaining: Int { end - offset }
 
         mutating func readByte() -> UInt8? {
             guard offset < end else { return nil }

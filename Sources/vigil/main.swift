@@ -201,14 +201,25 @@ struct Simulate: ParsableCommand {
     @Option(help: "Number of seeds.") var count: Int = 1
     @Option(help: "Nodes (default: 3...16 drawn from the seed).") var nodes: Int?
     @Option(help: "Seconds of chaos before the heal.") var chaos: Int = 6
+    @Flag(help: "Add resource groups, admin requests and resource faults (2...6 nodes), and check that no group ever runs twice.")
+    var groups = false
+    @Option(help: "With --groups: fencing policy, required or none (none: no partitions in the schedule).")
+    var fencing: String = "required"
     @Flag(help: "Print every seed's result.") var verbose = false
+    @Flag(help: "Print every node's log lines (for one seed).") var trace = false
 
     func run() throws {
         var failed = 0
         var convergence: [Double] = []
         let start = Date()
         for s in seed..<(seed + UInt64(count)) {
-            var sim = Simulation(SimulationParameters(seed: s, nodeCount: nodes, chaos: .seconds(chaos)))
+            var params = SimulationParameters(seed: s, nodeCount: nodes, chaos: .seconds(chaos))
+            if groups {
+                params = SimulationParameters.withGroups(seed: s, fencing: FencingPolicy(rawValue: fencing) ?? .required)
+                if let n = nodes { params.nodeCount = n }
+            }
+            params.trace = trace
+            var sim = Simulation(params)
             let r = sim.run()
             if !r.ok { failed += 1 }
             if let c = r.convergence { convergence.append(c.milliseconds) }

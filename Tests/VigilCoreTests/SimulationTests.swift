@@ -25,6 +25,21 @@ import VigilSimulation
         #expect(failures.isEmpty, "\(failures.count) seeds failed; first: \(failures.first ?? "")")
     }
 
+    /// Groups, admin requests, resource failures and node faults: no group is ever active on two nodes, and
+    /// after the heal every group runs exactly once.
+    @Test(arguments: [FencingPolicy.required, .none])
+    func placementNeverRunsAGroupTwice(fencing: FencingPolicy) {
+        var failures: [String] = []
+        let seeds = Self.seeds.prefix(fencing == .required ? 600 : 300)
+        for seed in seeds {
+            var sim = Simulation(SimulationParameters.withGroups(seed: seed, fencing: fencing))
+            let r = sim.run()
+            if !r.ok { failures.append(r.description) }
+        }
+        print("placement simulation (fencing \(fencing.rawValue)): \(seeds.count) seeds, \(failures.count) failed")
+        #expect(failures.isEmpty, "\(failures.count) seeds failed; first: \(failures.first ?? "")")
+    }
+
     @Test func newCoordinatorWithinDeadtimePlusOneInterval() {
         let timing = SimulationParameters.defaultTiming
         var worst: Duration = .zero

@@ -1,0 +1,646 @@
+/// Resource groups in the core: the node side (run operations to reach what the coordinator assigned,
+/// report the phase of every group in every heartbeat) and the coordinator side (choose one owner per group,
+/// let it start only once every other node has confirmed the group stopped).
+///
+/// Safety argument (docs/architecture.md): a node starts group G only on an assignment `(owner: me, go)` of
+/// epoch e. The coordinator sets `go` only when every other member reported G `stopped` with ackEpoch >= e,
+/// and every non-member either last reported G stopped or (with `fencing = none`) is assumed stopped. A node
+/// that has seen epoch e for G never starts G under an epoch <= e unless that epoch names it, and epochs of a
+/// newer coordinator are larger than every older one (`term << 32`).
+
+/// One group's state on this node.
+struct LocalGroup: Sendable {
+    enum Sequence: Sendable, Equatable {
+        case probe
+        case start(reason: String, peer: String)
+        case stop(reason: String, peer: String, then: GroupPhase)
+        case monitor
+    }
+
+    var phase: GroupPhase = .unknown
+    var ackEpoch: UInt64 = 0
+    var failures: UInt8 = 0
+    var handedOver = false
+    var sequence: Sequence?
+    /// Resource index of the operation in flight, and its id.
+    var step = 0
+    var inFlight: UInt64?
+    /// During a probe or monitor: something was found running (probe) or not running (monitor).
+    var found = false
+    /// During a stop: a stop failed.
+    var stopFailed = false
+    var nextMonitor: Instant?
+}
+
+/// Everything the core keeps about groups.
+struct GroupsState: Sendable {
+    var local: [LocalGroup]
+    /// The latest assignment seen for each group (from the coordinator; the coordinator's own decisions).
+    var table: [Assignment?]
+    /// The newest report of each peer (by report version, reset with its incarnation).
+    var reports: [String: NodeReport] = [:]
+    var standby = false
+    /// The agent is shutting down: like standby, and it will leave once its groups are handed over.
+    var shuttingDown = false
+    var nextOperation: UInt64 = 1
+    var nextEpochCounter: UInt64 = 1
+    /// The coordinator's explanation of each group's placement, for status.
+    var notes: [String]
+    /// Report digests that did not match, logged once per peer incarnation.
+    var mismatchLogged: Set<String> = []
+    /// Dead holders assumed stopped under `fencing = none`, logged once per (node, group).
+    var assumedStopped: Set<String> = []
+    /// Per group, per node: the highest epoch known to have named that node owner. A vanished node's last
+    /// "stopped" counts only if it had seen every assignment naming it.
+    var lastNamed: [[String: UInt64]]
+    /// Nodes an administrator confirmed down (`vigil confirm-down`), with the incarnation they had then.
+    var confirmedDown: [String: UInt64] = [:]
+    /// The last report this node sent, to send a heartbeat at once when it changes.
+    var lastSentReport: NodeReport?
+    var lastSentTable: [Assignment?] = []
+
+    init(groups: Int, standby: Bool) {
+        local = Array(repeating: LocalGroup(), count: groups)
+        table = Array(repeating: nil, count: groups)
+        notes = Array(repeating: "", count: groups)
+        lastNamed = Array(repeating: [:], count: groups)
+        self.standby = standby
+    }
+}
+
+extension ClusterNode {
+    // MARK: - Public events and queries
+
+    /// A resource operation finished (the shell ran what a `.runOperation` action asked for).
+    public mutating func operationDone(_ id: UInt64, result: OperationResult, now: Instant) -> [Action] {
+        var out: [Action] = []
+        guard let gi = groups.local.firstIndex(where: { $0.inFlight == id }) else { return out }
+        groups.local[gi].inFlight = nil
+        advance(group: gi, result: result, now: now, into: &out)
+        afterGroupEvent(now: now, into: &out)
+        return out
+    }
+
+    /// An administrative request, from this node's control socket or from a peer's `.request` message.
+    public mutating func handle(_ request: AdminRequest, from: String, now: Instant) -> [Action] {
+        var out: [Action] = []
+        let handler = request.handledBy.isEmpty ? (role == .coordinator ? me : coordinator) : request.handledBy
+        guard handler == me else {
+            // For another node (or the coordinator): forward it, unicast on every link.
+            if handler.isEmpty || peers[handler] == nil {
+                out.append(.log(.warning, "request \"\(request)\" dropped: no coordinator to carry it out"))
+            } else if from == me {
+                for link in 0..<linkCount(for: handler) {
+                    out.append(send(.request, to: handler, link: link, request: request.description))
+                }
+            } else {
+                out.append(.log(.warning, "request \"\(request)\" from \(from) ignored: it is for \(handler)"))
+            }
+            return out
+        }
+        switch request {
+        case .standby, .unstandby:
+            let on = if case .standby = request { true } else { false }
+            if groups.standby != on {
+                groups.standby = on
+                out.append(.log(.notice, on ? "standby (requested by \(from)): handing this node's groups to peers"
+                                            : "unstandby (requested by \(from)): this node may run groups again"))
+                out.append(.event(.standbyChanged(on)))
+            }
+        case let .cleanup(g, _):
+            guard let gi = spec.groups.firstIndex(where: { $0.name == g }) else { break }
+            groups.local[gi].failures = 0
+            if groups.local[gi].phase == .blocked, groups.local[gi].sequence == nil {
+                groups.local[gi].phase = .unknown  // probe again
+            }
+            out.append(.log(.notice, "cleanup of \(g) (requested by \(from)): failures forgotten, probing again"))
+        case let .confirmDown(n):
+            guard let p = peers[n], !p.state.isMember else {
+                out.append(.log(.warning, "confirm-down \(n) refused: it is \(state(of: n)), not down"))
+                break
+            }
+            groups.confirmedDown[n] = p.incarnation
+            out.append(.log(.warning, "\(n) confirmed down by \(from): its groups may start elsewhere"))
+        case .move, .unmove, .takeover:
+            applyPin(request, now: now, into: &out)
+        }
+        afterGroupEvent(now: now, into: &out)
+        return out
+    }
+
+    /// Starts a controlled shutdown: standby, so the coordinator hands this node's groups to peers.
+    /// The shell leaves once `readyToLeave` says so (or its own timeout passes).
+    public mutating func beginShutdown(now: Instant) -> [Action] {
+        var out: [Action] = []
+        guard !groups.shuttingDown else { return out }
+        groups.shuttingDown = true
+        out.append(.log(.notice, "shutting down: handing this node's groups to peers first"))
+        afterGroupEvent(now: now, into: &out)
+        return out
+    }
+
+    /// Whether a shutting-down node may leave now: nothing runs here any more, or what still runs may not move
+    /// (no other node can take it, no quorum, no peer), or a stop failed.
+    public var readyToLeave: Bool {
+        let stopsWithoutQuorum = !quorate && spec.noQuorum == .stop
+        if !stopsWithoutQuorum, !quorate || peerNames.allSatisfy({ !peers[$0]!.state.isMember }) { return true }
+        for (gi, g) in groups.local.enumerated() {
+            if g.sequence != nil { return false }
+            switch g.phase {
+            case .stopped, .blocked: continue
+            case .unknown: return false
+            default:
+                if stopsWithoutQuorum { return false }
+                if let a = groups.table[gi], a.owner == me, a.stay, a.epoch == g.ackEpoch { continue }
+                return false
+            }
+        }
+        return true
+    }
+
+    public var inStandby: Bool { groups.standby || groups.shuttingDown }
+
+    /// The phase of every group on this node.
+    public var localPhases: [String: GroupPhase] {
+        Dictionary(uniqueKeysWithValues: zip(spec.groups.map(\.name), groups.local.map(\.phase)))
+    }
+
+    /// This node's report, as sent in its heartbeats.
+    public var report: NodeReport {
+        NodeReport(digest: spec.groupsDigest, standby: inStandby, version: groups.lastSentReport?.version ?? 0,
+                   groups: groups.local.map {
+                       GroupReport(phase: $0.phase, ackEpoch: $0.ackEpoch, failures: $0.failures, handedOver: $0.handedOver)
+                   })
+    }
+
+    /// Group status lines for `vigil status`.
+    public func groupStatus() -> [GroupStatus] {
+        spec.groups.enumerated().map { gi, g in
+            let a = groups.table[gi]
+            var phases: [String: String] = [:]
+            var failures: [String: Int] = [:]
+            for n in spec.nodes {
+                if let r = groupReport(of: n.name, gi) {
+                    phases[n.name] = r.phase.description
+                    if r.failures > 0 { failures[n.name] = Int(r.failures) }
+                } else {
+                    phases[n.name] = "unknown"
+                }
+            }
+            let owner = a?.owner.isEmpty == false ? a!.owner : nil
+            var state = "stopped"
+            if phases.values.contains("blocked") { state = "blocked" }
+            else if let o = owner {
+                let p = phases[o] ?? "unknown"
+                let elsewhere = phases.contains { $0.key != o && $0.value != "stopped" && $0.value != "unknown" }
+                state = elsewhere ? "moving" : p
+            } else if phases.values.contains(where: { $0 != "stopped" && $0 != "unknown" }) {
+                state = "stopping"
+            }
+            let note = groups.notes[gi]
+            return GroupStatus(name: g.name, owner: owner, state: state,
+                               reason: note.isEmpty ? defaultNote(gi, a) : note, nodes: phases, failures: failures,
+                               epoch: a?.epoch ?? 0, preferred: a?.preferred.isEmpty == false ? a!.preferred : nil,
+                               home: g.home)
+        }
+    }
+
+    func defaultNote(_ gi: Int, _ a: Assignment?) -> String {
+        guard let a else { return "no assignment from a coordinator yet" }
+        if a.owner.isEmpty { return "assigned to no node" }
+        if !a.go { return "assigned to \(a.owner); waiting for the other nodes to confirm the group is stopped" }
+        return "assigned to \(a.owner)"
+    }
+
+    // MARK: - Messages
+
+    /// Records a peer's report and the coordinator's assignments carried by an accepted message.
+    mutating func absorbGroups(_ msg: Message, newIncarnation: Bool, now: Instant, into out: inout [Action]) {
+        guard !spec.groups.isEmpty else { return }
+        if newIncarnation { groups.reports[msg.sender] = nil }
+        if let r = msg.report {
+            if r.digest != spec.groupsDigest || r.groups.count != spec.groups.count {
+                let key = "\(msg.sender)/\(msg.incarnation)"
+                if !groups.mismatchLogged.contains(key) {
+                    groups.mismatchLogged.insert(key)
+                    out.append(.log(.error, "\(msg.sender) has a different group configuration (digest \(r.digest), here \(spec.groupsDigest)): its reports and assignments are ignored until cluster.conf matches"))
+                }
+                return
+            }
+            if (groups.reports[msg.sender]?.version ?? 0) < r.version { groups.reports[msg.sender] = r }
+        }
+        // Assignments count only from a sender that claims to coordinate; epochs order them.
+        if msg.coordinator == msg.sender, msg.assignments.count == spec.groups.count, msg.report != nil {
+            for (gi, a) in msg.assignments.enumerated() {
+                let cur = groups.table[gi]
+                if cur == nil || a.epoch > cur!.epoch || (a.epoch == cur!.epoch && a != cur!) {
+                    groups.table[gi] = a
+                }
+                noteNamed(gi, a)
+            }
+        }
+    }
+
+    /// The report to put in an outgoing message: its version goes up whenever its content changed since the
+    /// last message, so receivers can keep the newest.
+    mutating func outgoingReport() -> NodeReport {
+        var r = report
+        r.version = groups.lastSentReport?.version ?? 0
+        if r != groups.lastSentReport {
+            r.version += 1
+            groups.lastSentReport = r
+        }
+        if role == .coordinator { groups.lastSentTable = groups.table }
+        return r
+    }
+
+    mutating func noteNamed(_ gi: Int, _ a: Assignment) {
+        guard !a.owner.isEmpty, a.epoch > groups.lastNamed[gi][a.owner] ?? 0 else { return }
+        groups.lastNamed[gi][a.owner] = a.epoch
+    }
+
+    /// The report line of `node` for group `gi` (this node's own state for itself).
+    func groupReport(of node: String, _ gi: Int) -> GroupReport? {
+        if node == me {
+            let g = groups.local[gi]
+            return GroupReport(phase: g.phase, ackEpoch: g.ackEpoch, failures: g.failures, handedOver: g.handedOver)
+        }
+        return groups.reports[node]?.groups[gi]
+    }
+
+    /// Runs after every event: the coordinator places, this node acts, and a changed report or table is sent at once.
+    mutating func afterGroupEvent(now: Instant, into out: inout [Action]) {
+        guard !spec.groups.isEmpty, !leaving else { return }
+        if role == .coordinator { place(now: now, into: &out) }
+        for gi in spec.groups.indices { act(group: gi, now: now, into: &out) }
+        var r = report
+        r.version = groups.lastSentReport?.version ?? 0
+        if r != groups.lastSentReport || (role == .coordinator && groups.table != groups.lastSentTable) {
+            broadcastHeartbeat(now: now, into: &out)
+        }
+    }
+
+    // MARK: - Node side
+
+    /// Decides the next operation for group `gi` when none is in flight.
+    mutating func act(group gi: Int, now: Instant, into out: inout [Action]) {
+        let g = spec.groups[gi]
+        if let a = groups.table[gi], a.epoch > groups.local[gi].ackEpoch { groups.local[gi].ackEpoch = a.epoch }
+        var l = groups.local[gi]
+        guard l.sequence == nil else { return }
+        switch l.phase {
+        case .unknown:
+            begin(gi, .probe, now: now, into: &out)
+            return
+        case .blocked, .starting, .stopping:
+            return
+        case .stopped, .running:
+            break
+        }
+        // What should happen here?
+        enum Want { case run(reason: String, peer: String), stop(reason: String, peer: String), keep }
+        var want = Want.keep
+        if !quorate {
+            if spec.noQuorum == .stop { want = .stop(reason: "quorum-lost", peer: "") }
+        } else if let a = groups.table[gi], a.epoch == l.ackEpoch {
+            if a.owner == me {
+                // Start only on a go from the live coordinator of the current term: an old table is history.
+                if a.go, !coordinator.isEmpty, a.epoch >> 32 == term, Int(l.failures) <= g.maxRestarts,
+                   !(inStandby && !a.stay && l.phase == .stopped) {
+                    let restart = l.failures > 0 && l.phase == .stopped && a.source.isEmpty && l.sequence == nil
+                    want = a.source.isEmpty || a.source == me ? .run(reason: restart ? "restart" : "start", peer: "")
+                                                              : .run(reason: "handover", peer: a.source)
+                }
+            } else {
+                let handover = a.source == me && !a.owner.isEmpty
+                want = .stop(reason: handover ? "handover" : "stop", peer: handover ? a.owner : "")
+            }
+        }
+        switch (want, l.phase) {
+        case let (.run(reason, peer), .stopped):
+            begin(gi, .start(reason: reason, peer: peer), now: now, into: &out)
+        case let (.stop(reason, peer), .running):
+            begin(gi, .stop(reason: reason, peer: peer, then: .stopped), now: now, into: &out)
+        case (_, .running):
+            if g.monitorInterval > .zero, let due = l.nextMonitor, now >= due, quorate {
+                begin(gi, .monitor, now: now, into: &out)
+            } else if l.nextMonitor == nil, g.monitorInterval > .zero {
+                l.nextMonitor = now + g.monitorInterval
+                groups.local[gi] = l
+            }
+        default:
+            break
+        }
+    }
+
+    mutating func begin(_ gi: Int, _ seq: LocalGroup.Sequence, fromStep: Int? = nil, now: Instant, into out: inout [Action]) {
+        let g = spec.groups[gi]
+        var l = groups.local[gi]
+        l.sequence = seq
+        l.found = false
+        l.stopFailed = false
+        switch seq {
+        case .probe, .monitor:
+            l.step = 0
+        case .start:
+            l.step = 0
+            l.phase = .starting
+            l.handedOver = false
+            l.nextMonitor = nil
+        case let .stop(reason, _, _):
+            l.step = fromStep ?? g.resources.count - 1
+            l.phase = .stopping
+            l.nextMonitor = nil
+            l.handedOver = reason == "handover"
+        }
+        groups.local[gi] = l
+        switch seq {
+        case let .start(reason, peer):
+            out.append(.log(.notice, "starting group \(g.name) (\(reason)\(peer.isEmpty ? "" : " from \(peer)"))"))
+            out.append(.event(.groupChanged(group: g.name, phase: .starting)))
+        case let .stop(reason, peer, _):
+            out.append(.log(.notice, "stopping group \(g.name) (\(reason)\(peer.isEmpty ? "" : " to \(peer)"))"))
+            out.append(.event(.groupChanged(group: g.name, phase: .stopping)))
+        case .probe, .monitor:
+            break
+        }
+        issueStep(gi, now: now, into: &out)
+    }
+
+    /// Issues the operation for the current step, or finishes the sequence when there is none left.
+    mutating func issueStep(_ gi: Int, now: Instant, into out: inout [Action]) {
+        let g = spec.groups[gi]
+        var l = groups.local[gi]
+        guard let seq = l.sequence else { return }
+        let action: ResourceAction
+        var reason = ""
+        var peer = ""
+        switch seq {
+        case .probe: action = .status; reason = "probe"
+        case .monitor: action = .status; reason = "monitor"
+        case let .start(r, p): action = .start; reason = r; peer = p
+        case let .stop(r, p, _): action = .stop; reason = r; peer = p
+        }
+        guard l.step >= 0, l.step < g.resources.count else {
+            finish(gi, now: now, into: &out)
+            return
+        }
+        let id = groups.nextOperation
+        groups.nextOperation += 1
+        l.inFlight = id
+        groups.local[gi] = l
+        let address = spec.node(named: peer)?.addresses.first ?? ""
+        out.append(.runOperation(ResourceOperation(id: id, group: g.name, resourceIndex: l.step,
+                                                   resource: g.resources[l.step], action: action,
+                                                   timeout: g.timeouts.timeout(for: action), reason: reason,
+                                                   peer: peer, peerAddress: address)))
+    }
+
+    mutating func advance(group gi: Int, result: OperationResult, now: Instant, into out: inout [Action]) {
+        let g = spec.groups[gi]
+        var l = groups.local[gi]
+        guard let seq = l.sequence else { return }
+        let res = g.resources[l.step]
+        switch seq {
+        case .probe:
+            if result != .stopped {
+                l.found = true
+                if case let .failed(why) = result {
+                    out.append(.log(.warning, "probe of \(g.name)/\(res) failed (\(why)): treating it as possibly running"))
+                }
+            }
+            l.step += 1
+        case .monitor:
+            if result != .succeeded {
+                l.found = true
+                let what = if case let .failed(why) = result { "failed (\(why))" } else { "says stopped" }
+                out.append(.log(.warning, "monitor of \(g.name)/\(res) \(what)"))
+                l.step = g.resources.count  // stop monitoring; finish() restarts the group
+            } else {
+                l.step += 1
+            }
+        case .start:
+            if case let .failed(why) = result {
+                l.failures = l.failures &+ 1
+                out.append(.log(.error, "start of \(g.name)/\(res) failed (\(why)); failure \(l.failures) of \(g.maxRestarts + 1) on this node: stopping what was started"))
+                let failedAt = l.step
+                groups.local[gi] = l
+                // Undo: stop this resource and every one before it, right to left.
+                begin(gi, .stop(reason: "failed-start", peer: "", then: .stopped), fromStep: failedAt, now: now, into: &out)
+                return
+            }
+            l.step += 1
+        case .stop:
+            if case let .failed(why) = result {
+                l.stopFailed = true
+                out.append(.log(.error, "stop of \(g.name)/\(res) failed (\(why)): the group is blocked on this node until it is fenced or cleaned up"))
+            }
+            l.step -= 1
+        }
+        groups.local[gi] = l
+        issueStep(gi, now: now, into: &out)
+    }
+
+    mutating func finish(_ gi: Int, now: Instant, into out: inout [Action]) {
+        let g = spec.groups[gi]
+        var l = groups.local[gi]
+        let seq = l.sequence
+        l.sequence = nil
+        l.inFlight = nil
+        var newPhase = l.phase
+        switch seq {
+        case .probe:
+            newPhase = l.found ? .running : .stopped
+            out.append(.log(.info, "probe: group \(g.name) is \(newPhase) on this node"))
+            if newPhase == .running, g.monitorInterval > .zero { l.nextMonitor = now + g.monitorInterval }
+        case .monitor:
+            l.nextMonitor = now + g.monitorInterval
+            if l.found {
+                l.failures = l.failures &+ 1
+                groups.local[gi] = l
+                out.append(.log(.error, "group \(g.name) failed on this node (failure \(l.failures) of \(g.maxRestarts + 1)): stopping it\(Int(l.failures) <= g.maxRestarts ? " to restart it" : "; it will move")"))
+                begin(gi, .stop(reason: "restart", peer: "", then: .stopped), now: now, into: &out)
+                return
+            }
+        case .start:
+            newPhase = .running
+            if g.monitorInterval > .zero { l.nextMonitor = now + g.monitorInterval }
+            out.append(.log(.notice, "group \(g.name) is running on this node"))
+        case let .stop(reason, _, then):
+            newPhase = l.stopFailed ? .blocked : then
+            if l.stopFailed {
+                l.handedOver = false
+                out.append(.log(.error, "group \(g.name) is BLOCKED on this node: a stop failed; it cannot run anywhere until this node is fenced or `vigil cleanup \(g.name)` after a manual fix"))
+            } else {
+                out.append(.log(.notice, "group \(g.name) is stopped on this node (\(reason))"))
+            }
+        case nil:
+            break
+        }
+        if newPhase != l.phase { out.append(.event(.groupChanged(group: g.name, phase: newPhase))) }
+        l.phase = newPhase
+        groups.local[gi] = l
+    }
+
+    /// The next monitor due on this node (for `nextWakeup`).
+    func nextGroupWakeup() -> Instant? {
+        groups.local.compactMap { $0.sequence == nil && $0.phase == .running ? $0.nextMonitor : nil }.min()
+    }
+
+    // MARK: - Coordinator side
+
+    mutating func applyPin(_ request: AdminRequest, now: Instant, into out: inout [Action]) {
+        func pin(_ gi: Int, _ node: String) {
+            var a = groups.table[gi] ?? Assignment(owner: "", epoch: 0)
+            guard a.preferred != node else { return }
+            a.preferred = node
+            groups.table[gi] = a
+            place(group: gi, now: now, into: &out, forceNewEpoch: false)
+        }
+        switch request {
+        case let .move(g, n):
+            guard let gi = spec.groups.firstIndex(where: { $0.name == g }), spec.node(named: n) != nil else {
+                out.append(.log(.warning, "move \(g) \(n): no such group or node"))
+                return
+            }
+            out.append(.log(.notice, "move: pinning \(g) to \(n)"))
+            pin(gi, n)
+        case let .unmove(g):
+            guard let gi = spec.groups.firstIndex(where: { $0.name == g }) else { return }
+            out.append(.log(.notice, "unmove: \(g) is no longer pinned"))
+            pin(gi, "")
+        case let .takeover(n, all):
+            guard spec.node(named: n) != nil else { return }
+            for (gi, g) in spec.groups.enumerated() where all || g.home == n {
+                out.append(.log(.notice, "takeover: pinning \(g.name) to \(n)"))
+                pin(gi, n)
+            }
+        default:
+            break
+        }
+    }
+
+    mutating func nextEpoch() -> UInt64 {
+        defer { groups.nextEpochCounter += 1 }
+        return term << 32 | groups.nextEpochCounter
+    }
+
+    /// The coordinator's placement pass over every group.
+    mutating func place(now: Instant, into out: inout [Action]) {
+        for gi in spec.groups.indices { place(group: gi, now: now, into: &out, forceNewEpoch: false) }
+    }
+
+    /// Whether `node` may be given groups: a member with a matching report, not in standby, not blocked.
+    func eligible(_ node: String, _ gi: Int) -> Bool {
+        let g = spec.groups[gi]
+        if node == me {
+            return !inStandby && groups.local[gi].phase != .blocked && Int(groups.local[gi].failures) <= g.maxRestarts
+        }
+        guard let p = peers[node], p.state.isMember, let r = groups.reports[node] else { return false }
+        return !r.standby && r.groups[gi].phase != .blocked && Int(r.groups[gi].failures) <= g.maxRestarts
+    }
+
+    func isMember(_ node: String) -> Bool { node == me || (peers[node]?.state.isMember ?? false) }
+
+    mutating func place(group gi: Int, now: Instant, into out: inout [Action], forceNewEpoch: Bool) {
+        let g = spec.groups[gi]
+        let epochBase = term << 32
+        var a = groups.table[gi] ?? Assignment(owner: "", epoch: 0)
+        let inherited = a.epoch < epochBase
+        let names = spec.nodes.map(\.name)
+        let running = names.filter { isMember($0) && groupReport(of: $0, gi)?.phase == .running }
+        let active = names.filter { isMember($0) && (groupReport(of: $0, gi)?.phase.mayBeActive ?? false) }
+
+        // 1. Choose the target.
+        var current = a.owner
+        if inherited, active.count == 1 { current = active[0] }  // a new reign starts from the facts
+        var target = ""
+        var note = ""
+        if !a.preferred.isEmpty, eligible(a.preferred, gi) {
+            target = a.preferred
+            note = "pinned to \(a.preferred)"
+        } else if let h = g.home, g.autoFailback, eligible(h, gi) {
+            target = h
+            note = "on its home node \(h) (auto_failback)"
+        } else if !current.isEmpty, eligible(current, gi) {
+            target = current
+        } else if let r = running.first(where: { eligible($0, gi) }) {
+            target = r
+        } else if let h = g.home, eligible(h, gi) {
+            target = h
+            note = "on its home node \(h)"
+        } else {
+            // Least loaded eligible node, ties in configuration order.
+            let load = Dictionary(grouping: groups.table.compactMap { $0?.owner }, by: { $0 }).mapValues(\.count)
+            target = names.filter { eligible($0, gi) }.min { (load[$0] ?? 0) < (load[$1] ?? 0) } ?? ""
+        }
+        var stay = false
+        if target.isEmpty, running.count == 1, isMember(running[0]), current == running[0] || inherited {
+            // In standby (or failed) but nobody else can take it: it stays where it runs.
+            target = running[0]
+            stay = true
+            note = "stays on \(target): no other node can take it"
+        }
+
+        // 2. A new epoch when the decision changes.
+        if inherited || target != a.owner || stay != a.stay || forceNewEpoch {
+            var source = ""
+            if let r = running.first(where: { $0 != target }) {
+                source = r
+            } else if !a.source.isEmpty, a.source != target, isMember(a.source),
+                      let rep = groupReport(of: a.source, gi), rep.phase == .stopped, rep.handedOver {
+                source = a.source  // a handover whose first target failed: the next one takes over from the same source
+            }
+            let old = a.owner
+            a = Assignment(owner: target, epoch: nextEpoch(), go: false, source: source, preferred: a.preferred, stay: stay)
+            noteNamed(gi, a)
+            if old != target || inherited {
+                out.append(.log(.notice, "placement: \(g.name) -> \(target.isEmpty ? "nowhere" : target)" +
+                                 (source.isEmpty ? "" : " (handover from \(source))") + " [epoch \(a.epoch >> 32).\(a.epoch & 0xffff_ffff)]"))
+            }
+        }
+
+        // 3. go: every other node has confirmed the group stopped after seeing this epoch.
+        if !a.go, !a.owner.isEmpty {
+            var waits: [String] = []
+            for n in names where n != a.owner {
+                if isMember(n) {
+                    guard let r = groupReport(of: n, gi) else { waits.append("\(n) has not reported yet"); continue }
+                    if r.phase == .blocked { waits.append("BLOCKED: a stop failed on \(n); fence it or fix it and run `vigil cleanup \(g.name) \(n)`") }
+                    else if r.phase != .stopped { waits.append("waiting for \(n) to stop it (\(r.phase))") }
+                    else if r.ackEpoch < a.epoch { waits.append("waiting for \(n) to acknowledge") }
+                } else {
+                    // A node that is not a member may still run the group unless its last report says it had
+                    // stopped it after seeing every assignment that named it.
+                    let r = groupReport(of: n, gi)
+                    let safe = r.map { $0.phase == .stopped && $0.ackEpoch >= (groups.lastNamed[gi][n] ?? 0) } ?? false
+                    if safe { continue }
+                    let st = state(of: n)
+                    let what = r.map { "was \($0.phase) it" } ?? "has not reported since this node started"
+                    if let inc = groups.confirmedDown[n], inc == (peers[n]?.incarnation ?? 0) {
+                        continue
+                    } else if st == .left, r != nil {
+                        waits.append("BLOCKED: \(n) left while the group was \(r!.phase) there")
+                    } else if spec.fencing == .none {
+                        let key = "\(n)/\(g.name)/\(peers[n]?.incarnation ?? 0)"
+                        if !groups.assumedStopped.contains(key) {
+                            groups.assumedStopped.insert(key)
+                            out.append(.log(.warning, "fencing = none: assuming \(st) \(n) does not run \(g.name) (UNSAFE if it is only cut off)"))
+                        }
+                    } else {
+                        waits.append("BLOCKED: \(n) is \(st) and \(what); it must be fenced first (no fencing is configured: `vigil confirm-down \(n)` once it is really off, or fencing = \"none\" to accept the risk)")
+                    }
+                }
+            }
+            if waits.isEmpty {
+                a.go = true
+                out.append(.log(.info, "placement: \(g.name) may start on \(a.owner)"))
+            } else {
+                note = waits.joined(separator: "; ")
+            }
+        }
+        if note.isEmpty { note = a.owner.isEmpty ? "no eligible node (all in standby, failed or down)" : "assigned to \(a.owner)" }
+        groups.notes[gi] = note
+        groups.table[gi] = a
+    }
+}

@@ -1,0 +1,87 @@
+/// One resource-agent invocation the core asks the shell to run: `AGENT [args...] ACTION` with a timeout.
+/// The shell runs it (in its own process group) and reports back with `ClusterNode.operationDone`.
+public struct ResourceOperation: Hashable, Sendable, CustomStringConvertible {
+    /// Unique within this agent run; `operationDone` quotes it.
+    public var id: UInt64
+    public var group: String
+    public var resourceIndex: Int
+    public var resource: ResourceSpec
+    public var action: ResourceAction
+    public var timeout: Duration
+    /// Why (VIGIL_REASON): start, stop, restart, handover, probe, monitor, failed-start, quorum-lost, cleanup.
+    public var reason: String
+    /// For a handover: the other side (the target of a stop, the source of a start).
+    public var peer: String
+    public var peerAddress: String
+
+    public init(id: UInt64, group: String, resourceIndex: Int, resource: ResourceSpec, action: ResourceAction,
+                timeout: Duration, reason: String, peer: String = "", peerAddress: String = "") {
+        self.id = id
+        self.group = group
+        self.resourceIndex = resourceIndex
+        self.resource = resource
+        self.action = action
+        self.timeout = timeout
+        self.reason = reason
+        self.peer = peer
+        self.peerAddress = peerAddress
+    }
+
+    /// The VIGIL_* variables specific to this operation (the shell adds the common ones).
+    public var environment: [String: String] {
+        var env = ["VIGIL_REASON": reason]
+        if !peer.isEmpty {
+            env["VIGIL_PEER"] = peer
+            env["VIGIL_PEER_ADDRESS"] = peerAddress
+        }
+        return env
+    }
+
+    public var description: String { "\(group)/\(resource) \(action.rawValue) (\(reason)\(peer.isEmpty ? "" : " \(peer)"))" }
+}
+
+/// The shell's verdict on a finished operation.
+public enum OperationResult: Hashable, Sendable {
+    /// start/stop: exit 0 within the timeout. status: running.
+    case succeeded
+    /// status only: the resource is stopped.
+    case stopped
+    /// A failure, with the reason for the log (exit code, timeout, signal, ...).
+    case failed(String)
+
+    /// Interprets a runner outcome for `action` under the script's status convention.
+    public init(action: ResourceAction, outcome: OperationOutcome, convention: StatusConvention) {
+        func why() -> String {
+            if outcome.timedOut { return "timed out after \(outcome.duration.compactDescription)" }
+            if let s = outcome.signal { return "killed by signal \(s)" }
+            return "exit code \(outcome.exitCode.map(String.init) ?? "?")"
+        }
+        switch action {
+        case .start, .stop:
+            self = outcome.succeeded ? .succeeded : .failed(why())
+        case .status:
+            switch outcome.status(convention) {
+            case .running: self = .succeeded
+            case .stopped: self = .stopped
+            case .failed: self = .failed(why())
+            }
+        }
+    }
+}
+
+/// How one group looks from this node, for `vigil status`.
+public struct GroupStatus: Hashable, Sendable, Codable {
+    public var name: String
+    /// The node the coordinator assigned it to (nil: none).
+    public var owner: String?
+    /// running | starting | stopping | stopped | blocked | moving | unknown
+    public var state: String
+    /// A sentence for people: what the group waits for, or why it is where it is.
+    public var reason: String
+    /// Each node's phase for this group as last reported ("unknown" before its first report).
+    public var nodes: [String: String]
+    public var failures: [String: Int]
+    public var epoch: UInt64
+    public var preferred: String?
+    public var home: String?
+}
