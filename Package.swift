@@ -31,23 +31,28 @@ let package = Package(
         .target(name: "VigilSimulation", dependencies: ["VigilCore"], swiftSettings: optimizedEvenInDebug),
         // Runs init-style resource agents (start/stop/status) with timeouts, in their own process groups.
         .target(name: "VigilResources", dependencies: ["VigilCore"]),
+        // libvirt's C API (Debian libvirt-dev).
+        .systemLibrary(name: "CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
+        // The `vm` resource agent's engine: libvirt lifecycle, live migration with verification (`vigil virt`).
+        .target(name: "VigilVirt", dependencies: ["CLibvirt"]),
         // libsystemd: sd_notify and the journal.
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         // The IO shell: UDP transport, timers, control socket, logging, systemd integration.
         .target(name: "VigilAgent", dependencies: [
-            "VigilCore", "VigilWire", "VigilConfig", "CSystemd",
+            "VigilCore", "VigilWire", "VigilConfig", "VigilResources", "CSystemd",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "vigil", dependencies: [
-            "VigilAgent", "VigilConfig", "VigilWire", "VigilCore", "VigilSimulation", "VigilResources",
+            "VigilAgent", "VigilConfig", "VigilWire", "VigilCore", "VigilSimulation", "VigilResources", "VigilVirt",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore", "VigilSimulation"]),
         .testTarget(name: "VigilWireTests", dependencies: ["VigilWire", "VigilCore"]),
         .testTarget(name: "VigilConfigTests", dependencies: ["VigilConfig", "VigilCore"]),
         .testTarget(name: "VigilResourcesTests", dependencies: ["VigilResources", "VigilCore"]),
+        .testTarget(name: "VigilVirtTests", dependencies: ["VigilVirt"]),
         .testTarget(name: "VigilIntegrationTests", dependencies: ["VigilAgent", "VigilCore"]),
     ]
 )

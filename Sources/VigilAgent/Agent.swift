@@ -5,6 +5,7 @@ import NIOCore
 import NIOPosix
 import VigilConfig
 import VigilCore
+import VigilResources
 import VigilWire
 
 /// How `vigil agent` was asked to run.
@@ -16,6 +17,12 @@ public struct AgentOptions: Sendable {
     public var logLevel: Logger.Level
     /// Skip the root-owner check on the key file (for unprivileged development only).
     public var allowNonRootKey = false
+    /// Working directory of resource agents (VIGIL_RUN_DIR); default: the config's run_dir.
+    public var runDir: String?
+    /// The installed resource-agents directory (searched after the config's agent_dirs).
+    public var installedAgents = "/usr/local/lib/vigil/resource-agents"
+    /// The path of the vigil binary, passed to agents as VIGIL_BIN (the vm agent calls `vigil virt`).
+    public var binary = "/usr/local/sbin/vigil"
 
     public init(config: ClusterConfig, node: String, socketPath: String, stateDir: String, logLevel: Logger.Level) {
         self.config = config
@@ -53,6 +60,13 @@ public final class Agent: @unchecked Sendable {
     var realtime = false
     var memoryLocked = false
     var lastStatusLine = ""
+    let runner: ResourceRunner
+    /// Resource operations run here, off the event loop (each blocks a thread until its script exits).
+    let operationQueue = DispatchQueue(label: "vigil.resource-operations", attributes: .concurrent)
+    var shutdownDeadline: Instant?
+    /// The last live migration's figures, as the vm agent printed them.
+    var lastMigration: String?
+    var standbyFile: String { "\(options.stateDir)/\(spec.name).\(options.node).standby" }
     let exitPromise: EventLoopPromise<Int32>
     var exiting = false
     /// Set on `loop` once every socket is bound: datagrams that arrive earlier are ignored, so the main
@@ -97,7 +111,11 @@ public final class Agent: @unchecked Sendable {
         } catch {
             throw AgentError("cannot record the incarnation in \(store.path).incarnation: \(error)")
         }
-        core = ClusterNode(spec: spec, me: options.node, incarnation: incarnation, now: startedAt, persisted: persisted)
+        runner = ResourceRunner(searchPath: AgentSearchPath(configured: options.config.agentDirs, installed: options.installedAgents))
+        let standby = FileManager.default.fileExists(atPath: "\(options.stateDir)/\(spec.name).\(options.node).standby")
+        if standby { logger.notice("this node is in standby (persisted by `vigil standby`; `vigil unstandby` ends it)") }
+        core = ClusterNode(spec: spec, me: options.node, incarnation: incarnation, now: startedAt, persisted: persisted,
+                           standby: standby)
     }
 
     /// Binds the links and the control socket, then runs until a controlled leave or a fatal error.
@@ -269,17 +287,88 @@ public final class Agent: @unchecked Sendable {
                 }
             case let .log(level, text):
                 logger.log(level: level.swiftLog, "\(text)")
-            case .event:
+            case let .event(e):
+                if case let .standbyChanged(on) = e { persistStandby(on) }
                 updateStatusLine()
             case let .runOperation(op):
                 runOperation(op)
             }
         }
         for link in touched { channels[link].flush() }
+        if shutdownDeadline != nil, !exiting, core.readyToLeave { finishShutdown(reason: "groups handed over") }
     }
 
+    func persistStandby(_ on: Bool) {
+        if on {
+            try? FileManager.default.createDirectory(atPath: options.stateDir, withIntermediateDirectories: true)
+            if !FileManager.default.createFile(atPath: standbyFile, contents: Data("standby\n".utf8)) {
+                logger.error("cannot record standby in \(standbyFile): it will not survive a restart")
+            }
+        } else {
+            unlink(standbyFile)
+        }
+    }
+
+    /// Runs one resource operation on `operationQueue` and feeds the result back to the core on `loop`.
     func runOperation(_ op: ResourceOperation) {
-        logger.warning("TODO \(op)")
+        var env = resourceEnvironment(group: op.group, resource: op.resource, action: op.action, node: options.node,
+                                      cluster: spec.name, extra: op.environment)
+        env["VIGIL_RUN_DIR"] = options.runDir ?? options.config.runDir
+        env["VIGIL_BIN"] = options.binary
+        env["VIGIL_CONFIG"] = options.config.file
+        let tag = "\(op.group)/\(op.resource) \(op.action.rawValue)"
+        let environment = env
+        let runner = self.runner
+        let logger = self.logger
+        if op.action != .status {
+            logger.info("\(tag): running (\(op.reason)\(op.peer.isEmpty ? "" : ", peer \(op.peer) \(op.peerAddress)"), timeout \(op.timeout.compactDescription))")
+        }
+        operationQueue.async {
+            let result: OperationResult
+            let path = runner.locate(op.resource.agent) ?? ""
+            let convention: StatusConvention = path.hasPrefix("/etc/ha.d/resource.d/") ? .heartbeat : .lsb
+            do {
+                let outcome = try runner.run(op.resource, op.action, timeout: op.timeout, environment: environment) { line in
+                    logger.info("[\(tag)] \(line)")
+                    if line.hasPrefix("VIGIL-MIGRATION ") {
+                        let figures = String(line.dropFirst(16))
+                        self.loop.execute { self.lastMigration = figures }
+                    }
+                }
+                result = OperationResult(action: op.action, outcome: outcome, convention: convention)
+                if op.action != .status || result != .stopped && op.reason != "probe" {
+                    logger.log(level: result == .succeeded || op.action == .status && result == .stopped ? .info : .warning,
+                               "\(tag): \(result) in \(Int(outcome.duration.milliseconds)) ms")
+                }
+            } catch {
+                logger.error("\(tag): \(error)")
+                result = .failed("\(error)")
+            }
+            self.loop.execute {
+                let now = Monotonic.now()
+                self.execute(self.core.operationDone(op.id, result: result, now: now))
+                self.reschedule(now: now)
+            }
+        }
+    }
+
+    /// Fills in this node's name where a request line leaves it out ("standby" → "standby n1").
+    func completeRequest(_ line: String) -> String {
+        var w = line.split(separator: " ").map(String.init)
+        switch (w.first ?? "", w.count) {
+        case ("standby", 1), ("unstandby", 1), ("cleanup", 2): w.append(options.node)
+        case ("takeover", 1): w += [options.node, "home"]
+        case ("takeover", 2) where w[1] == "home" || w[1] == "all": w.insert(options.node, at: 1)
+        default: break
+        }
+        return w.joined(separator: " ")
+    }
+
+    /// An administrative request from the control socket. Must run on `loop`.
+    func adminRequest(_ r: AdminRequest) {
+        let now = Monotonic.now()
+        execute(core.handle(r, from: options.node, now: now))
+        reschedule(now: now)
     }
 
     func updateStatusLine() {
@@ -300,7 +389,35 @@ public final class Agent: @unchecked Sendable {
                         realtime: realtime, memoryLocked: memoryLocked,
                         interval: spec.timing.interval.compactDescription,
                         deadtime: spec.timing.deadtime.compactDescription)
+        r.lastMigration = lastMigration
         return r
+    }
+
+    /// Controlled stop (SIGTERM, `vigil leave`, the init script, systemd): hand this node's groups to peers,
+    /// then leave. Gives up waiting after `shutdown_timeout`.
+    func shutdown(reason: String) {
+        guard !exiting else { return }
+        guard shutdownDeadline == nil else {
+            logger.notice("\(reason) again: leaving now without waiting for the handover")
+            finishShutdown(reason: reason)
+            return
+        }
+        let now = Monotonic.now()
+        let timeout = options.config.shutdownTimeout
+        shutdownDeadline = now + timeout
+        logger.notice("controlled stop (\(reason)): handing groups over before leaving (at most \(timeout.compactDescription))")
+        Systemd.notify("STOPPING=1\nSTATUS=handing groups over")
+        execute(core.beginShutdown(now: now))
+        reschedule(now: now)
+        loop.scheduleTask(deadline: Monotonic.deadline(now + timeout)) {
+            guard !self.exiting else { return }
+            self.logger.warning("shutdown_timeout (\(timeout.compactDescription)) passed before every group was handed over: leaving with \(self.core.localPhases.filter { $0.value != .stopped }.keys.sorted().joined(separator: ", ")) not stopped")
+            self.finishShutdown(reason: "shutdown timeout")
+        }
+    }
+
+    func finishShutdown(reason: String) {
+        leave(reason: reason)
     }
 
     /// Controlled leave: announce it on every link, wait for the packets to be written, then exit.
@@ -326,7 +443,7 @@ public final class Agent: @unchecked Sendable {
             signal(sig, SIG_IGN)
             let src = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             src.setEventHandler { [loop] in
-                loop.execute { self.leave(reason: sig == SIGTERM ? "SIGTERM" : "SIGINT") }
+                loop.execute { self.shutdown(reason: sig == SIGTERM ? "SIGTERM" : "SIGINT") }
             }
             src.resume()
             signalSources.append(src)

@@ -71,17 +71,22 @@ final class ControlHandler: ChannelInboundHandler, @unchecked Sendable {
             let data = (try? enc.encode(agent.statusReport())) ?? Data("{}".utf8)
             reply = String(decoding: data, as: UTF8.self) + "\n"
         case "leave":
-            reply = "leaving\n"
+            reply = "leaving: handing groups over first\n"
             leaveAfterReply = true
         default:
-            reply = "error: unknown command '\(command)'; expected status, leave or ping\n"
+            if let r = AdminRequest(text: agent.completeRequest(command)) {
+                reply = "ok: \(r)\n"
+                agent.adminRequest(r)
+            } else {
+                reply = "error: unknown command '\(command)'; expected status, leave, ping, standby NODE, unstandby NODE, move GROUP NODE, unmove GROUP, takeover NODE home|all, cleanup GROUP NODE or confirm-down NODE\n"
+            }
         }
         let out = context.channel.allocator.buffer(string: reply)
         let channel = context.channel
         let agent = self.agent
         context.writeAndFlush(wrapOutboundOut(out)).whenComplete { [leaveAfterReply] _ in
             channel.close(promise: nil)
-            if leaveAfterReply { agent.leave(reason: "vigil leave") }
+            if leaveAfterReply { agent.shutdown(reason: "vigil leave") }
         }
     }
 }

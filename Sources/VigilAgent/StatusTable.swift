@@ -17,17 +17,33 @@ public enum StatusTable {
                 rows.append([name, i == 0 ? n.state : "", i == 0 ? "\(n.votes)" : "", "\(i)", l.address, l.state, heard])
             }
         }
-        let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
-        for row in rows {
-            out += zip(row, widths).map { $0.padding(toLength: $1) }.joined(separator: "  ")
-                .trimmingTrailingSpaces() + "\n"
+        out += table(rows)
+        if !r.groups.isEmpty {
+            out += "\n"
+            var g = [["GROUP", "STATE", "OWNER", "HOME", "NODES", "REASON"]]
+            for x in r.groups {
+                let nodes = x.nodes.sorted { $0.key < $1.key }.filter { $0.value != "stopped" }
+                    .map { "\($0.key):\($0.value)" + (x.failures[$0.key].map { "(\($0) failures)" } ?? "") }
+                g.append([x.name, x.state, x.owner ?? "-", x.home ?? "-", nodes.isEmpty ? "-" : nodes.joined(separator: " "),
+                          x.reason + (x.preferred.map { " [pinned to \($0)]" } ?? "")])
+            }
+            out += table(g)
         }
+        if r.standby { out += "this node is in STANDBY: it runs no groups (`vigil unstandby` ends it)\n" }
+        if let m = r.lastMigration { out += "last live migration into this node: \(m)\n" }
         let c = r.counters
         let drops = c.dropped.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
         out += "\npackets: received \(c.received), accepted \(c.accepted), sent \(c.sent), dropped \(c.droppedTotal)"
         out += drops.isEmpty ? "\n" : " (\(drops.joined(separator: ", ")))\n"
         out += "(* this node, (C) coordinator)\n"
         return out
+    }
+
+    static func table(_ rows: [[String]]) -> String {
+        let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
+        return rows.map { row in
+            zip(row, widths).map { $0.padding(toLength: $1) }.joined(separator: "  ").trimmingTrailingSpaces() + "\n"
+        }.joined()
     }
 }
 

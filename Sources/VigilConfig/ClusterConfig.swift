@@ -18,6 +18,16 @@ public struct ClusterConfig: Sendable, Equatable {
     public var multicastGroup: String = "239.255.6.94"
     public var stateDir: String = "/var/lib/vigil"
     public var socket: String = "/run/vigil/vigil.sock"
+    /// Extra resource-agent directories, searched before the installed ones.
+    public var agentDirs: [String] = []
+    /// Working directory for resource agents (VIGIL_RUN_DIR).
+    public var runDir: String = "/run/vigil"
+    /// How long a stopping agent waits for its groups to be handed over before it leaves anyway.
+    public var shutdownTimeout: Duration = .seconds(300)
+    /// Per node: the libvirt URI of that node's hypervisor (`[[node]] libvirt_uri`), if set.
+    public var libvirtURIs: [String: String] = [:]
+    /// The [virt] table: how the `vm` agent talks to libvirt and migrates.
+    public var virt = VirtSettings()
 
     public static let defaultPath = "/etc/vigil/cluster.conf"
     /// The widest a node name may be (it travels in every packet).
@@ -30,8 +40,13 @@ public struct ClusterConfig: Sendable, Equatable {
 public enum ConfigLoader {
     static let clusterKeys = ["name", "key_file", "port", "profile", "interval", "warntime", "deadtime", "initdead",
                               "quorum", "transport", "multicast_group", "realtime", "realtime_priority",
-                              "lock_memory", "state_dir", "socket"]
-    static let nodeKeys = ["name", "addresses", "votes"]
+                              "lock_memory", "state_dir", "socket", "fencing", "no_quorum", "agent_dirs", "run_dir",
+                              "shutdown_timeout"]
+    static let nodeKeys = ["name", "addresses", "votes", "libvirt_uri"]
+    static let groupKeys = ["name", "home", "resources", "auto_failback", "start_timeout", "stop_timeout", "status_timeout",
+                            "max_restarts", "monitor_interval"]
+    static let virtKeys = ["uri", "peer_uri", "migration_uri", "max_downtime", "auto_converge", "postcopy_after",
+                           "migration_timeout", "liveness", "liveness_timeout", "shutdown_timeout", "definitions"]
 
     /// Parses cluster.conf text (`file` names it in errors).
     public static func load(text: String, file: String) throws(ConfigError) -> ClusterConfig {
@@ -43,13 +58,19 @@ public enum ConfigLoader {
         }
         var clusterTable: TOMLTable?
         var nodeTables: [TOMLTable] = []
+        var groupTables: [TOMLTable] = []
+        var virtTable: TOMLTable?
         for t in tables.dropFirst() {
             switch (t.name, t.isArrayElement) {
             case ("cluster", false): clusterTable = t
             case ("node", true): nodeTables.append(t)
+            case ("group", true): groupTables.append(t)
+            case ("virt", false): virtTable = t
             case ("cluster", true): throw err(t.line, "[[cluster]] must be a single [cluster] table")
+            case ("virt", true): throw err(t.line, "[[virt]] must be a single [virt] table")
             case ("node", false): throw err(t.line, "nodes are an array of tables: write [[node]], not [node]")
-            default: throw err(t.line, "unknown table [\(t.name)]; expected [cluster] or [[node]]")
+            case ("group", false): throw err(t.line, "groups are an array of tables: write [[group]], not [group]")
+            default: throw err(t.line, "unknown table [\(t.name)]; expected [cluster], [[node]], [[group]] or [virt]")
             }
         }
         guard let ct = clusterTable else { throw err(1, "missing [cluster] table") }
@@ -79,6 +100,11 @@ public enum ConfigLoader {
             case "lock_memory": c.lockMemory = try bool(e, err)
             case "state_dir": c.stateDir = try string(e, err)
             case "socket": c.socket = try string(e, err)
+            case "fencing": c.spec.fencing = FencingPolicy(rawValue: try choice(e, err, ["required", "none"]))!
+            case "no_quorum": c.spec.noQuorum = NoQuorumPolicy(rawValue: try choice(e, err, ["stop", "freeze"]))!
+            case "agent_dirs": c.agentDirs = try strings(e, err)
+            case "run_dir": c.runDir = try string(e, err)
+            case "shutdown_timeout": c.shutdownTimeout = try duration(e, err)
             default:
                 throw err(e.line, "unknown key '\(e.key)' in [cluster]\(suggestion(e.key, clusterKeys)); expected one of: \(clusterKeys.joined(separator: ", "))")
             }
@@ -114,6 +140,7 @@ public enum ConfigLoader {
             var nodeName: String?
             var addresses: [String]?
             var votes = 1
+            var libvirtURI: String?
             for e in t.entries {
                 switch e.key {
                 case "name":
@@ -133,6 +160,7 @@ public enum ConfigLoader {
                         addresses!.append(a)
                     }
                 case "votes": votes = try int(e, err, in: 0...255)
+                case "libvirt_uri": libvirtURI = try string(e, err)
                 default:
                     throw err(e.line, "unknown key '\(e.key)' in [[node]]\(suggestion(e.key, nodeKeys)); expected one of: \(nodeKeys.joined(separator: ", "))")
                 }
@@ -145,7 +173,10 @@ public enum ConfigLoader {
                 throw err(t.line, "node \(n) has \(a.count) address(es) but \(first.name) has \(first.addresses.count); every node needs one address per link (heartbeat LAN)")
             }
             c.spec.nodes.append(NodeSpec(name: n, addresses: a, votes: votes))
+            if let u = libvirtURI { c.libvirtURIs[n] = u }
         }
+        try loadGroups(groupTables, into: &c, err)
+        if let vt = virtTable { try loadVirt(vt, into: &c, err) }
         if c.spec.transport == .multicast, let last = Int(c.multicastGroup.split(separator: ".").last ?? ""),
            last + c.spec.linkCount - 1 > 255 {
             throw err(ct.line, "multicast_group \(c.multicastGroup): link \(c.spec.linkCount - 1) would need last octet \(last + c.spec.linkCount - 1); choose a base that leaves room for one group per link")
@@ -165,7 +196,102 @@ public enum ConfigLoader {
         return c
     }
 
+    /// The most groups a cluster may have: every heartbeat carries one report line (and assignment) per group.
+    public static let maxGroups = 32
+
+    static func loadGroups(_ tables: [TOMLTable], into c: inout ClusterConfig, _ err: (Int, String) -> ConfigError) throws(ConfigError) {
+        var seen: [String: Int] = [:]
+        for t in tables {
+            var name: String?
+            var g = GroupSpec(name: "", resources: [])
+            var resourcesLine: Int?
+            for e in t.entries {
+                switch e.key {
+                case "name":
+                    name = try string(e, err)
+                    try checkName(name!, line: e.line, what: "group name", err)
+                case "home":
+                    let h = try string(e, err)
+                    guard c.spec.node(named: h) != nil else {
+                        throw err(e.line, "home: no [[node]] is named \"\(h)\"; expected one of: \(c.spec.nodes.map(\.name).joined(separator: ", "))")
+                    }
+                    g.home = h
+                case "resources":
+                    resourcesLine = e.line
+                    for item in try strings(e, err) {
+                        guard let r = parseResource(item) else {
+                            throw err(e.line, "resources: \"\(item)\" is not a resource; expected \"AGENT [ARGS...]\" like \"vm guest1\", or Heartbeat's \"IPaddr2::10.0.0.5/24/eth0\"")
+                        }
+                        g.resources.append(r)
+                    }
+                case "auto_failback": g.autoFailback = try bool(e, err)
+                case "start_timeout": g.timeouts.start = try duration(e, err)
+                case "stop_timeout": g.timeouts.stop = try duration(e, err)
+                case "status_timeout": g.timeouts.status = try duration(e, err)
+                case "max_restarts": g.maxRestarts = try int(e, err, in: 0...100)
+                case "monitor_interval": g.monitorInterval = try duration(e, err)
+                default:
+                    throw err(e.line, "unknown key '\(e.key)' in [[group]]\(suggestion(e.key, groupKeys)); expected one of: \(groupKeys.joined(separator: ", "))")
+                }
+            }
+            guard let n = name else { throw err(t.line, "[[group]] needs a name, like name = \"web\"") }
+            guard !g.resources.isEmpty else {
+                throw err(resourcesLine ?? t.line, "group \(n) needs resources, like resources = [\"ip 10.0.0.5/24/eth0\", \"vm guest1\"]")
+            }
+            if let other = seen[n] { throw err(t.line, "group \(n) is already defined on line \(other)") }
+            seen[n] = t.line
+            for (k, d) in [("start_timeout", g.timeouts.start), ("stop_timeout", g.timeouts.stop), ("status_timeout", g.timeouts.status)]
+            where d < .milliseconds(100) {
+                throw err(t.entries.first { $0.key == k }?.line ?? t.line, "\(k) (\(d.compactDescription)) is too short; expected at least 100ms")
+            }
+            g.name = n
+            c.spec.groups.append(g)
+        }
+        guard c.spec.groups.count <= maxGroups else {
+            throw err(tables[maxGroups].line, "too many groups: at most \(maxGroups) are supported (each heartbeat reports every group)")
+        }
+    }
+
+    /// "vm guest1" (agent and arguments separated by spaces) or Heartbeat's "IPaddr2::10.0.0.5/24/eth0".
+    public static func parseResource(_ text: String) -> ResourceSpec? {
+        let words = text.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        guard let first = words.first else { return nil }
+        if words.count == 1 { return ResourceSpec(haresources: first) }
+        guard !first.contains("/"), !first.contains("::") else { return nil }
+        return ResourceSpec(agent: first, arguments: Array(words.dropFirst()))
+    }
+
+    static func loadVirt(_ t: TOMLTable, into c: inout ClusterConfig, _ err: (Int, String) -> ConfigError) throws(ConfigError) {
+        for e in t.entries {
+            switch e.key {
+            case "uri": c.virt.uri = try string(e, err)
+            case "peer_uri": c.virt.peerURI = try string(e, err)
+            case "migration_uri": c.virt.migrationURI = try string(e, err)
+            case "max_downtime": c.virt.maxDowntime = try duration(e, err)
+            case "auto_converge": c.virt.autoConverge = try bool(e, err)
+            case "postcopy_after": c.virt.postcopyAfter = try int(e, err, in: 0...1000)
+            case "migration_timeout": c.virt.migrationTimeout = try duration(e, err)
+            case "liveness": c.virt.liveness = try choice(e, err, ["ping", "running"])
+            case "liveness_timeout": c.virt.livenessTimeout = try duration(e, err)
+            case "shutdown_timeout": c.virt.shutdownTimeout = try duration(e, err)
+            case "definitions": c.virt.definitions = try string(e, err)
+            default:
+                throw err(e.line, "unknown key '\(e.key)' in [virt]\(suggestion(e.key, virtKeys)); expected one of: \(virtKeys.joined(separator: ", "))")
+            }
+        }
+    }
+
     // MARK: - Typed accessors
+
+    static func strings(_ e: TOMLEntry, _ err: (Int, String) -> ConfigError) throws(ConfigError) -> [String] {
+        guard case let .array(items) = e.value else { throw err(e.line, "\(e.key): expected an array of strings, got \(describe(e.value))") }
+        var out: [String] = []
+        for i in items {
+            guard case let .string(s) = i else { throw err(e.line, "\(e.key): expected an array of strings, got \(describe(i)) in it") }
+            out.append(s)
+        }
+        return out
+    }
 
     static func string(_ e: TOMLEntry, _ err: (Int, String) -> ConfigError) throws(ConfigError) -> String {
         guard case let .string(s) = e.value else { throw err(e.line, "\(e.key): expected a string in quotes, got \(describe(e.value))") }
@@ -271,6 +397,65 @@ public func isIPAddress(_ s: String) -> Bool {
 func isMulticastIPv4(_ s: String) -> Bool {
     guard isIPv4(s), let first = Int(s.split(separator: ".")[0]) else { return false }
     return (224...239).contains(first)
+}
+
+/// The [virt] table: settings of the `vm` resource agent (`vigil virt`). Documented in docs/configuration.md.
+public struct VirtSettings: Sendable, Equatable {
+    /// This node's libvirt (overridden per node by `[[node]] libvirt_uri`).
+    public var uri = "qemu:///system"
+    /// How to reach a peer's libvirt; {node} and {address} (its first link address) are replaced.
+    /// A peer's `[[node]] libvirt_uri` wins.
+    public var peerURI = "qemu+tcp://{address}/system"
+    /// Where migration data goes ({address}: the destination's first link address).
+    public var migrationURI = "tcp://{address}"
+    /// Max downtime set on the source before every migration.
+    public var maxDowntime: Duration = .milliseconds(30)
+    public var autoConverge = false
+    /// Switch to post-copy after this many pre-copy passes (0: never).
+    public var postcopyAfter = 0
+    public var migrationTimeout: Duration = .seconds(120)
+    /// After a migration or a cold start: "ping" (the address given to the vm agent must answer) or
+    /// "running" (libvirt says running; for guests without an address).
+    public var liveness = "ping"
+    public var livenessTimeout: Duration = .seconds(60)
+    /// Graceful shutdown time of a plain stop before the domain is destroyed.
+    public var shutdownTimeout: Duration = .seconds(60)
+    /// Directory of DOMAIN.xml definitions on shared storage, for cold starts of undefined domains.
+    public var definitions = "/etc/vigil/vm"
+
+    public init() {}
+}
+
+extension ClusterConfig {
+    /// The libvirt URI to reach `node`'s hypervisor from this node (`me`).
+    public func libvirtURI(of node: String, from me: String) -> String {
+        if let u = libvirtURIs[node] { return u }
+        if node == me { return virt.uri }
+        let address = spec.node(named: node)?.addresses.first ?? node
+        return virt.peerURI.replacingPlaceholders(node: node, address: address)
+    }
+
+    /// The migration data URI towards `node`.
+    public func migrationURI(to node: String) -> String {
+        let address = spec.node(named: node)?.addresses.first ?? node
+        return virt.migrationURI.replacingPlaceholders(node: node, address: address)
+    }
+}
+
+extension String {
+    func replacingPlaceholders(node: String, address: String) -> String {
+        let bracketed = address.contains(":") ? "[\(address)]" : address
+        var out = ""
+        var rest = Substring(self)
+        while let r = rest.firstRange(of: "{") {
+            out += rest[..<r.lowerBound]
+            let after = rest[r.upperBound...]
+            if after.hasPrefix("node}") { out += node; rest = after.dropFirst(5) }
+            else if after.hasPrefix("address}") { out += bracketed; rest = after.dropFirst(8) }
+            else { out += "{"; rest = after }
+        }
+        return out + rest
+    }
 }
 
 extension ClusterConfig {

@@ -50,12 +50,56 @@ public enum ConfigWriter {
         state_dir = \(q(stateDir ?? "/var/lib/vigil"))
         # Control socket for `vigil status` and `vigil leave` (root only).
         socket = \(q(socket ?? "/run/vigil/vigil.sock"))
+        # What may be assumed about a node that vanished while running groups:
+        #   "required": its groups wait (blocked) until it is fenced or `vigil confirm-down NODE` (the default)
+        #   "none":     UNSAFE: it is assumed stopped and its groups start elsewhere at once; a node that was
+        #               only cut off then runs them too (for tests and clusters without shared data)
+        fencing = "required"
+        # A node that loses quorum: "stop" its groups (the default) or "freeze" (keep them, start nothing).
+        no_quorum = "stop"
+        # Extra resource-agent directories, searched before the installed resource-agents/,
+        # /etc/ha.d/resource.d and /etc/init.d.
+        # agent_dirs = ["/usr/local/lib/ha-agents"]
+        # Working directory of resource agents (VIGIL_RUN_DIR).
+        run_dir = "/run/vigil"
+        # A stopping agent (SIGTERM, systemd, init script, `vigil leave`) first hands its groups to peers;
+        # after this long it leaves anyway. Keep systemd's TimeoutStopSec above it.
+        shutdown_timeout = "5m"
 
         # One [[node]] table per member.
         #   name:      the node's name; the agent finds itself by hostname unless started with --node NAME
         #   addresses: one heartbeat address per link (LAN), in the same link order on every node; two
         #              LANs give redundant links, and a peer is alive while any link carries its heartbeats
         #   votes:     its weight in quorum (default 1; 0 for a member that adds nothing to quorum)
+        #   libvirt_uri: how to reach this node's libvirt (default: [virt] uri on the node itself, peer_uri
+        #              from the others)
+
+        # Resource groups: [[group]] tables (see docs/resource-agents.md). Resources start left to right and
+        # stop right to left, all on one node. A resource is "AGENT ARG..." or Heartbeat's "AGENT::ARG::ARG".
+        # [[group]]
+        # name = "web"
+        # home = "node1"                 # preferred node (optional)
+        # resources = ["bridge br0", "ip 10.0.0.50/24/br0", "vm web1 10.0.0.51"]
+        # auto_failback = false          # return to home when it is back
+        # start_timeout = "2m"
+        # stop_timeout = "2m"
+        # status_timeout = "30s"
+        # monitor_interval = "10s"       # status checks while running ("0s": none)
+        # max_restarts = 2               # failures on one node before the group moves
+
+        # The vm agent (`vigil virt`): libvirt URIs and live migration.
+        # [virt]
+        # uri = "qemu:///system"                   # this node's libvirt
+        # peer_uri = "qemu+tcp://{address}/system" # a peer's libvirt ({node}, {address}: its first link address)
+        # migration_uri = "tcp://{address}"        # where migration data goes
+        # max_downtime = "30ms"                    # set on the source before every migration
+        # auto_converge = false
+        # postcopy_after = 0                       # switch to post-copy after this many passes (0: never)
+        # migration_timeout = "2m"
+        # liveness = "ping"                        # or "running": what proves a started guest alive
+        # liveness_timeout = "1m"
+        # shutdown_timeout = "1m"                  # graceful shutdown before destroy on a plain stop
+        # definitions = "/etc/vigil/vm"            # DOMAIN.xml for cold starts of undefined domains
 
         """
         for n in nodes {

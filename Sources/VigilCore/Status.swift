@@ -99,11 +99,14 @@ public struct StatusReport: Codable, Sendable, Hashable {
     public var standby: Bool = false
     /// Every configured group as this node sees it.
     public var groups: [GroupStatus] = []
+    /// The last live migration into this node: the vm agent's figures (wall, libvirt total and downtime, data, passes).
+    public var lastMigration: String?
 
     public func node(_ name: String) -> Node? { nodes.first { $0.name == name } }
 
     enum CodingKeys: String, CodingKey {
         case cluster, node, incarnation, term, coordinator, role, quorate, quorum, nodes, counters, agent, standby, groups
+        case lastMigration = "last_migration"
     }
 
     /// Every documented key is always present; absent values are `null`, never a missing key.
@@ -122,5 +125,6 @@ public struct StatusReport: Codable, Sendable, Hashable {
         try c.encode(agent, forKey: .agent)
         try c.encode(standby, forKey: .standby)
         try c.encode(groups, forKey: .groups)
+        try c.encode(lastMigration, forKey: .lastMigration)
     }
 }

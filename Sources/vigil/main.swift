@@ -14,8 +14,9 @@ struct Vigil: ParsableCommand {
         commandName: "vigil",
         abstract: "High-availability cluster agent: heartbeats, membership, quorum and a coordinator.",
         version: Agent.version,
-        subcommands: [AgentCommand.self, Status.self, Leave.self, Keygen.self, ConfigCommand.self,
-                      ResourceCommand.self, Simulate.self, Debug.self]
+        subcommands: [AgentCommand.self, Status.self, Leave.self, Standby.self, Unstandby.self, Move.self, Unmove.self,
+                      Takeover.self, Cleanup.self, ConfirmDown.self, Keygen.self, ConfigCommand.self,
+                      ResourceCommand.self, VirtCommand.self, Simulate.self, Debug.self]
     )
 }
 
@@ -44,6 +45,7 @@ struct AgentCommand: ParsableCommand {
     @Option(help: "Control socket path (default: the config's socket).") var socket: String?
     @Option(help: "Directory for the election record (default: the config's state_dir).") var stateDir: String?
     @Option(help: "Log level: debug, info, notice, warning, error.") var logLevel: String = "info"
+    @Option(help: "Working directory for resource agents, VIGIL_RUN_DIR (default: the config's run_dir).") var runDir: String?
 
     func run() throws {
         let config = try options.load()
@@ -53,6 +55,9 @@ struct AgentCommand: ParsableCommand {
         var opts = AgentOptions(config: config, node: me, socketPath: socket ?? config.socket,
                                 stateDir: stateDir ?? config.stateDir, logLevel: level)
         opts.allowNonRootKey = ProcessInfo.processInfo.environment["VIGIL_ALLOW_NONROOT_KEY"] == "1"
+        opts.runDir = runDir
+        opts.installedAgents = ResourceCommand.Run.bundledAgents()
+        opts.binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
         do {
             let agent = try Agent(options: opts, logger: logger)
             let code = try agent.run()
@@ -125,6 +130,76 @@ struct Leave: ParsableCommand {
             throw CLIError("\(error)")
         }
     }
+}
+
+/// Sends one administrative request line to the local agent and prints its answer.
+func sendRequest(_ where_: SocketOption, _ line: String) throws {
+    let reply: String
+    do { reply = try ControlClient.request(path: where_.path(), command: line) } catch { throw CLIError("\(error)") }
+    print(reply, terminator: "")
+    if reply.hasPrefix("error") { throw ExitCode(1) }
+}
+
+struct Standby: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Put a node in standby: its groups are handed to peers (live migration for VMs). Persists across restarts.",
+        discussion: "Without NODE: this node. Undo with `vigil unstandby`.")
+    @OptionGroup var where_: SocketOption
+    @Argument(help: "The node (default: this node).") var node: String?
+    func run() throws { try sendRequest(where_, "standby \(node ?? "")") }
+}
+
+struct Unstandby: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "End a node's standby: it may run groups again (and takes back its home groups with auto_failback).")
+    @OptionGroup var where_: SocketOption
+    @Argument(help: "The node (default: this node).") var node: String?
+    func run() throws { try sendRequest(where_, "unstandby \(node ?? "")") }
+}
+
+struct Move: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Move a group to a node and pin it there (a controlled handover: VMs live-migrate).",
+        discussion: "The pin stays until `vigil unmove GROUP`; a pinned node in standby or down does not hold the group.")
+    @OptionGroup var where_: SocketOption
+    @Argument(help: "The group.") var group: String
+    @Argument(help: "The node to move it to.") var node: String
+    func run() throws { try sendRequest(where_, "move \(group) \(node)") }
+}
+
+struct Unmove: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Remove a group's pin (it stays where it runs unless auto_failback sends it home).")
+    @OptionGroup var where_: SocketOption
+    @Argument(help: "The group.") var group: String
+    func run() throws { try sendRequest(where_, "unmove \(group)") }
+}
+
+struct Takeover: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Pull groups to this node (Heartbeat's hb_takeover): its home groups, or every group with --all.",
+        discussion: "This pins them here; `vigil unmove GROUP` removes a pin.")
+    @OptionGroup var where_: SocketOption
+    @Flag(help: "Every group, not only those whose home is this node.") var all = false
+    @Argument(help: "The node (default: this node).") var node: String?
+    func run() throws { try sendRequest(where_, "takeover \(node ?? "") \(all ? "all" : "home")") }
+}
+
+struct Cleanup: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Forget a group's failures on a node and probe it again (also clears a failed stop after a manual fix).")
+    @OptionGroup var where_: SocketOption
+    @Argument(help: "The group.") var group: String
+    @Argument(help: "The node (default: this node).") var node: String?
+    func run() throws { try sendRequest(where_, "cleanup \(group) \(node ?? "")") }
+}
+
+struct ConfirmDown: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "confirm-down",
+        abstract: "Confirm that a node which stopped answering is really off, so its groups may start elsewhere.",
+        discussion: "Only for nodes that are not members. Wrong use runs a group twice: check the node is powered off first.")
+    @OptionGroup var where_: SocketOption
+    @Argument(help: "The node.") var node: String
+    func run() throws { try sendRequest(where_, "confirm-down \(node)") }
 }
 
 struct Keygen: ParsableCommand {

@@ -1,0 +1,222 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `vm` resource agent's logic (`vigil virt start|stop|status DOMAIN`), on the libvirt C API.
+///
+/// The handover trick: a stop with reason `handover` leaves the domain running, records the pending handover
+/// and answers "stopped"; the peer's start then live-migrates it from here. Every migration and cold start
+/// is verified (domain running, then the liveness probe) before start reports success.
+public struct VMAgent: Sendable {
+    /// What one call needs to know (from cluster.conf's [virt], the environment the cluster agent passes, flags).
+    public struct Settings: Sendable {
+        public var domain: String
+        /// Address to ping for liveness (nil: only "libvirt says running").
+        public var address: String?
+        public var localURI: String
+        /// For a handover: the peer's name, its libvirt URI as seen from here, and this node's URI and migration
+        /// URI as seen from the peer (peer-to-peer: the source daemon connects to the destination).
+        public var peer: String?
+        public var peerURI: String?
+        public var selfURIFromPeer: String?
+        public var migrationURIToSelf: String?
+        public var reason: String
+        public var runDir: String
+        public var definitions: String
+        public var maxDowntime: Duration = .milliseconds(30)
+        public var autoConverge = false
+        public var postcopyAfter = 0
+        public var migrationTimeout: Duration = .seconds(120)
+        public var livenessTimeout: Duration = .seconds(60)
+        public var shutdownTimeout: Duration = .seconds(60)
+
+        public init(domain: String, localURI: String, reason: String, runDir: String, definitions: String) {
+            self.domain = domain
+            self.localURI = localURI
+            self.reason = reason
+            self.runDir = runDir
+            self.definitions = definitions
+        }
+    }
+
+    /// LSB exit codes.
+    public enum Exit: Int32 { case ok = 0, failed = 1, notRunning = 3, unknown = 4 }
+
+    public let s: Settings
+    let say: @Sendable (String) -> Void
+
+    public init(_ settings: Settings, say: @escaping @Sendable (String) -> Void) {
+        self.s = settings
+        self.say = say
+    }
+
+    var handoverFile: String { "\(s.runDir)/vm-\(s.domain).handover" }
+
+    func pendingHandover() -> String? {
+        (try? String(contentsOfFile: handoverFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    public func status() -> Exit {
+        do {
+            let c = try LibvirtConnection(uri: s.localURI)
+            guard let d = try c.domain(named: s.domain) else { say("\(s.domain): not defined here: stopped"); return .notRunning }
+            let st = try d.state()
+            if st.isActive, let to = pendingHandover() {
+                say("\(s.domain): stopped (handed over to \(to); still \(st) here until \(to) migrates it)")
+                return .notRunning
+            }
+            say("\(s.domain): \(st.isActive ? "running" : "stopped") (\(st))")
+            return st.isActive ? .ok : .notRunning
+        } catch {
+            say("\(s.domain): status unknown: \(error)")
+            return .unknown
+        }
+    }
+
+    public func stop() -> Exit {
+        do {
+            let c = try LibvirtConnection(uri: s.localURI)
+            guard let d = try c.domain(named: s.domain), try d.state().isActive else {
+                try? FileManager.default.removeItem(atPath: handoverFile)
+                say("\(s.domain): stopped (was not running)")
+                return .ok
+            }
+            if s.reason == "handover", let peer = s.peer {
+                try FileManager.default.createDirectory(atPath: s.runDir, withIntermediateDirectories: true)
+                try (peer + "\n").write(toFile: handoverFile, atomically: true, encoding: .utf8)
+                say("\(s.domain): stopped (handover to \(peer): left running here for live migration)")
+                return .ok
+            }
+            try? FileManager.default.removeItem(atPath: handoverFile)
+            say("\(s.domain): shutting down (up to \(s.shutdownTimeout))")
+            try? d.shutdown()
+            let deadline = Date().addingTimeInterval(Double(s.shutdownTimeout.nanoseconds) / 1e9)
+            while Date() < deadline {
+                if try !d.state().isActive { say("\(s.domain): stopped"); return .ok }
+                usleep(200_000)
+            }
+            say("\(s.domain): still running after \(s.shutdownTimeout): destroying it")
+            try d.destroy()
+            say("\(s.domain): stopped (destroyed)")
+            return .ok
+        } catch {
+            say("\(s.domain): stop failed: \(error)")
+            return .failed
+        }
+    }
+
+    public func start() -> Exit {
+        do {
+            let c = try LibvirtConnection(uri: s.localURI)
+            if let d = try c.domain(named: s.domain), try d.state().isActive {
+                if let to = pendingHandover() {
+                    try? FileManager.default.removeItem(atPath: handoverFile)
+                    say("\(s.domain): handover to \(to) cancelled: it never left this node")
+                } else {
+                    say("\(s.domain): already running here")
+                }
+                return verify(d, what: "running guest") ? .ok : .failed
+            }
+            if s.reason == "handover", let peer = s.peer, let peerURI = s.peerURI {
+                if let r = try migrateFrom(peer: peer, peerURI: peerURI, local: c) { return r }
+            }
+            return try coldStart(c)
+        } catch {
+            say("\(s.domain): start failed: \(error)")
+            return .failed
+        }
+    }
+
+    /// Live-migrates the domain from `peer` to here; nil when it is not running there (then: cold start).
+    func migrateFrom(peer: String, peerURI: String, local: LibvirtConnection) throws -> Exit? {
+        let src: LibvirtConnection
+        do { src = try LibvirtConnection(uri: peerURI) } catch {
+            say("\(s.domain): cannot reach \(peer)'s libvirt (\(error)): cold start instead")
+            return nil
+        }
+        guard let sd = try src.domain(named: s.domain), try sd.state().isActive else {
+            say("\(s.domain): not running on \(peer): cold start instead")
+            return nil
+        }
+        guard let dest = s.selfURIFromPeer, let mig = s.migrationURIToSelf else {
+            say("\(s.domain): no URI for this node as seen from \(peer)")
+            return .failed
+        }
+        say("\(s.domain): live migration from \(peer) (max downtime \(s.maxDowntime)\(s.autoConverge ? ", auto-converge" : "")\(s.postcopyAfter > 0 ? ", post-copy after \(s.postcopyAfter) passes" : ""))")
+        let o = MigrationOptions(destinationURI: dest, migrationURI: mig, maxDowntime: s.maxDowntime, autoConverge: s.autoConverge,
+                                 postcopyAfter: s.postcopyAfter, timeout: s.migrationTimeout)
+        let say = self.say
+        let wall: Double
+        do { wall = try sd.migrate(o) { say("\(self.s.domain): \($0)") } } catch {
+            say("\(s.domain): live migration from \(peer) failed: \(error)")
+            return .failed
+        }
+        guard let d = try local.domain(named: s.domain) else {
+            say("\(s.domain): migration reported success but the domain is not here")
+            return .failed
+        }
+        let fig = d.completedJobFigures(wallMs: wall, postcopy: s.postcopyAfter > 0)
+        // One machine-readable line; the cluster agent keeps the last one for `vigil status`.
+        say("VIGIL-MIGRATION domain=\(s.domain) from=\(peer) \(fig.line)")
+        return verify(d, what: "migrated guest") ? .ok : .failed
+    }
+
+    func coldStart(_ c: LibvirtConnection) throws -> Exit {
+        var d = try c.domain(named: s.domain)
+        if d == nil {
+            let path = "\(s.definitions)/\(s.domain).xml"
+            guard let xml = try? String(contentsOfFile: path, encoding: .utf8) else {
+                say("\(s.domain): not defined here and no definition at \(path)")
+                return .failed
+            }
+            d = try c.define(xml: xml)
+            say("\(s.domain): defined from \(path)")
+        }
+        try d!.start()
+        say("\(s.domain): cold start")
+        return verify(d!, what: "cold-started guest") ? .ok : .failed
+    }
+
+    /// The guest is really alive: libvirt says running, and (with an address) it answers ping in time.
+    func verify(_ d: LibvirtDomain, what: String) -> Bool {
+        guard let st = try? d.state(), st == .running else {
+            say("\(s.domain): \(what) is not running (\((try? d.state())?.description ?? "unknown")): FAILED")
+            return false
+        }
+        guard let address = s.address else {
+            say("\(s.domain): \(what) running (no liveness address configured)")
+            return true
+        }
+        let started = Date()
+        let deadline = started.addingTimeInterval(Double(s.livenessTimeout.nanoseconds) / 1e9)
+        while Date() < deadline {
+            if Ping.once(address, timeoutMs: 300) {
+                say("\(s.domain): \(what) alive: \(address) answered after \(Int(Date().timeIntervalSince(started) * 1000)) ms")
+                return true
+            }
+            guard (try? d.state()) == .running else { break }
+        }
+        say("\(s.domain): \(what) is NOT alive: \(address) did not answer within \(s.livenessTimeout) (libvirt says \((try? d.state())?.description ?? "unknown"))")
+        return false
+    }
+}
+
+/// One ICMP echo through the system's ping (raw sockets need privileges ping already has).
+public enum Ping {
+    public static func once(_ address: String, timeoutMs: Int) -> Bool {
+        let argv = ["/bin/ping", "-n", "-q", "-c", "1", "-W", String(format: "%.1f", Double(timeoutMs) / 1000), address]
+        var pid: pid_t = 0
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let cargs = argv.map { strdup($0) } + [nil]
+        defer { cargs.forEach { free($0) } }
+        guard posix_spawn(&pid, argv[0], &actions, nil, cargs, environ) == 0 else { return false }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return status & 0x7f == 0 && (status >> 8) & 0xff == 0
+    }
+}

@@ -1,0 +1,54 @@
+import Testing
+import VigilVirt
+
+/// Lifecycle, state and the migration error path against libvirt's in-process `test:///default` driver
+/// (real libvirt library, no daemon). Live migration itself needs two real daemons: see the virt testbed test.
+@Suite struct LibvirtTestDriverTests {
+    @Test func lifecycleOfTheTestDomain() throws {
+        let c = try LibvirtConnection(uri: "test:///default")
+        let d = try #require(try c.domain(named: "test"))
+        #expect(try d.state() == .running)
+        try d.destroy()
+        #expect(try d.state() == .shutoff)
+        try d.start()
+        #expect(try d.state() == .running)
+        #expect(d.isPersistent)
+    }
+
+    @Test func unknownDomainIsNilNotAnError() throws {
+        let c = try LibvirtConnection(uri: "test:///default")
+        #expect(try c.domain(named: "no-such-domain") == nil)
+    }
+
+    @Test func unreachableDaemonIsAClearError() {
+        do {
+            _ = try LibvirtConnection(uri: "qemu+unix:///system?socket=/nonexistent/libvirt-sock")
+            Issue.record("connected to a socket that does not exist")
+        } catch {
+            #expect(error.description.contains("connect to"))
+        }
+    }
+
+    @Test func defineFromXMLThenStart() throws {
+        let c = try LibvirtConnection(uri: "test:///default")
+        let xml = "<domain type='test'><name>vt-defined</name><memory>65536</memory><os><type>hvm</type></os></domain>"
+        let d = try c.define(xml: xml)
+        #expect(try d.state() == .shutoff)
+        try d.start()
+        #expect(try d.state() == .running)
+        try d.destroy()
+        try d.undefine()
+        #expect(try c.domain(named: "vt-defined") == nil)
+    }
+
+    /// The test driver refuses every migration: the error must come back as a LibvirtError, bounded in time
+    /// (the watcher aborts a hung job at the timeout).
+    @Test func migrationRefusedByTheTestDriverIsAnError() throws {
+        let c = try LibvirtConnection(uri: "test:///default")
+        let d = try #require(try c.domain(named: "test"))
+        let o = MigrationOptions(destinationURI: "test:///default", migrationURI: "tcp://127.0.0.1", maxDowntime: .milliseconds(30),
+                                 autoConverge: false, postcopyAfter: 0, timeout: .seconds(5))
+        #expect(throws: LibvirtError.self) { _ = try d.migrate(o) }
+        #expect(try d.state() == .running)  // still where it was
+    }
+}
