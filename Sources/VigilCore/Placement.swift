@@ -181,7 +181,8 @@ extension ClusterNode {
             var failures: [String: Int] = [:]
             for n in spec.nodes {
                 if let r = groupReport(of: n.name, gi) {
-                    phases[n.name] = r.phase.description
+                    // A vanished node's last report is history: shown as "dead/running", not counted as active.
+                    phases[n.name] = isMember(n.name) ? r.phase.description : "\(state(of: n.name))/\(r.phase)"
                     if r.failures > 0 { failures[n.name] = Int(r.failures) }
                 } else {
                     phases[n.name] = "unknown"
@@ -189,12 +190,12 @@ extension ClusterNode {
             }
             let owner = a?.owner.isEmpty == false ? a!.owner : nil
             var state = "stopped"
-            if phases.values.contains("blocked") { state = "blocked" }
+            if phases.values.contains("blocked") || groups.notes[gi].contains("BLOCKED") { state = "blocked" }
             else if let o = owner {
                 let p = phases[o] ?? "unknown"
-                let elsewhere = phases.contains { $0.key != o && $0.value != "stopped" && $0.value != "unknown" }
+                let elsewhere = phases.contains { $0.key != o && isMember($0.key) && $0.value != "stopped" && $0.value != "unknown" }
                 state = elsewhere ? "moving" : p
-            } else if phases.values.contains(where: { $0 != "stopped" && $0 != "unknown" }) {
+            } else if phases.contains(where: { isMember($0.key) && $0.value != "stopped" && $0.value != "unknown" }) {
                 state = "stopping"
             }
             let note = groups.notes[gi]

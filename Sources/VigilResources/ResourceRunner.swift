@@ -31,6 +31,12 @@ public struct ResourceRunner: Sendable {
         return nil
     }
 
+    /// glibc's posix_spawn_file_actions_addclosefrom_np (2.34+), looked up at run time (it needs _GNU_SOURCE).
+    nonisolated(unsafe) static let addCloseFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? = {
+        guard let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+        return unsafeBitCast(sym, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
+    }()
+
     /// Why an operation could not even be started.
     public struct LaunchError: Error, CustomStringConvertible {
         public let description: String
@@ -61,6 +67,9 @@ public struct ResourceRunner: Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, writeEnd, 1)
         posix_spawn_file_actions_adddup2(&actions, writeEnd, 2)
+        // No other descriptor of the agent (sockets, the control connection, other operations' pipes) leaks into
+        // agents and the daemons they start: a leaked control connection would never see end-of-file.
+        if let closeFrom = Self.addCloseFrom { _ = closeFrom(&actions, 3) }
 
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
@@ -74,7 +83,13 @@ public struct ResourceRunner: Sendable {
         posix_spawnattr_setsigdefault(&attr, &all)
         posix_spawnattr_setsigmask(&attr, &none)
         posix_spawnattr_setpgroup(&attr, 0)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        // Agents run at normal priority even though the cluster agent itself may be SCHED_FIFO: a busy resource
+        // script must never compete with heartbeats at realtime priority.
+        posix_spawnattr_setschedpolicy(&attr, SCHED_OTHER)
+        var normal = sched_param(sched_priority: 0)
+        posix_spawnattr_setschedparam(&attr, &normal)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK
+                                              | POSIX_SPAWN_SETSCHEDULER))
 
         let cargv = argv.map { strdup($0) } + [nil]
         let cenv = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]

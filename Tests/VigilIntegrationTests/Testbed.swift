@@ -21,15 +21,16 @@ final class Testbed {
     let run: String
     let timing: TimingSpec
 
-    init(name: String, nodes count: Int = 3, links: Int = 1, timing: TimingSpec, transport: String = "unicast") throws {
+    init(name: String, nodes count: Int = 3, links: Int = 1, timing: TimingSpec, transport: String = "unicast",
+         extra: [String] = []) throws {
         self.name = name
         self.nodes = (1...count).map { "n\($0)" }
         self.run = "/tmp/vigil-testbed-\(name)"
         self.timing = timing
         try Self.requireRoot()
-        try sh("up", "--nodes", "\(count)", "--links", "\(links)", "--transport", transport,
+        try sh(["up", "--nodes", "\(count)", "--links", "\(links)", "--transport", transport,
                "--interval", timing.interval.compactDescription, "--warntime", timing.warntime.compactDescription,
-               "--deadtime", timing.deadtime.compactDescription, "--initdead", timing.initdead.compactDescription)
+               "--deadtime", timing.deadtime.compactDescription, "--initdead", timing.initdead.compactDescription] + extra)
     }
 
     static func requireRoot() throws {
@@ -52,6 +53,11 @@ final class Testbed {
     func cut(_ node: String) throws { try sh("cut", node) }
     func heal(_ node: String) throws { try sh("heal", node) }
     func inOutsider(_ args: String...) throws -> String { try sh(["exec", "outsider"] + args) }
+
+    /// Sends one control-socket request line to `node`'s agent (standby, move ..., confirm-down ...).
+    func request(_ node: String, _ line: String) throws -> String {
+        try ControlClient.request(path: "\(run)/\(node).sock", command: line, timeout: .seconds(2))
+    }
 
     func status(_ node: String) -> StatusReport? {
         guard let text = try? ControlClient.request(path: "\(run)/\(node).sock", command: "status", timeout: .seconds(2)) else {
