@@ -64,6 +64,7 @@ public final class Agent: @unchecked Sendable {
     /// Resource operations run here, off the event loop (each blocks a thread until its script exits).
     let operationQueue = DispatchQueue(label: "vigil.resource-operations", attributes: .concurrent)
     var shutdownDeadline: Instant?
+    var shutdownReason = ""
     /// The last live migration's figures, as the vm agent printed them.
     var lastMigration: String?
     var standbyFile: String { "\(options.stateDir)/\(spec.name).\(options.node).standby" }
@@ -405,6 +406,7 @@ public final class Agent: @unchecked Sendable {
         let now = Monotonic.now()
         let timeout = options.config.shutdownTimeout
         shutdownDeadline = now + timeout
+        shutdownReason = reason
         logger.notice("controlled stop (\(reason)): handing groups over before leaving (at most \(timeout.compactDescription))")
         Systemd.notify("STOPPING=1\nSTATUS=handing groups over")
         execute(core.beginShutdown(now: now))
@@ -417,7 +419,7 @@ public final class Agent: @unchecked Sendable {
     }
 
     func finishShutdown(reason: String) {
-        leave(reason: reason)
+        leave(reason: shutdownReason.isEmpty ? reason : "\(shutdownReason) (\(reason))")
     }
 
     /// Controlled leave: announce it on every link, wait for the packets to be written, then exit.

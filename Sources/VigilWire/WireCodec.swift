@@ -9,7 +9,7 @@ import VigilCore
 ///  4  1  version (1)           28  8  term
 ///  5  1  kind                  36  …  sender, destination, coordinator, candidate (u8 length + UTF-8 each)
 ///  6  1  link                   …  …  view: u8 count, then per node: u8 length + name, u8 state
-///  7  1  flags (bit 0 quorate)  …     (end of body)
+///  7  1  flags (bit 0 quorate)  …     report, assignments, request (version 2; see WireFormat.encodeBody)
 ///  8  4  cluster id           end-32 32 HMAC-SHA256 over every byte before it
 /// 12  8  incarnation
 /// ```
@@ -18,8 +18,9 @@ public enum WireCodec {
     public static let version = WireFormat.version
     public static let fixedHeader = 36
     public static let macLength = 32
-    /// Smallest possible packet: header, four empty strings, an empty view, the MAC.
-    public static let minimumLength = fixedHeader + 4 + 1 + macLength
+    /// Smallest possible packet: header, four empty strings, an empty view, no report, no assignments, an empty
+    /// request, the MAC.
+    public static let minimumLength = fixedHeader + 4 + 1 + 3 + macLength
     /// Largest packet an agent will build or accept (fits a standard Ethernet MTU with IP/UDP headers).
     public static let maximumLength = 1452
 

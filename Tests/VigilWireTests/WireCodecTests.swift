@@ -19,8 +19,9 @@ import VigilCore
         let m = sample()
         let bytes = WireCodec.encode(m, key: key)
         #expect(try WireCodec.decode(bytes, key: key, clusterID: cluster).get() == m)
-        // header 36, four 5-letter names 4 x 6, view count 1, three view entries 3 x 7, MAC 32
-        #expect(bytes.count == 36 + 24 + 1 + 21 + 32)
+        // header 36, four 5-letter names 4 x 6, view count 1, three view entries 3 x 7, no report (1),
+        // no assignments (1), empty request (1), MAC 32
+        #expect(bytes.count == 36 + 24 + 1 + 21 + 3 + 32)
     }
 
     @Test func everyDropReason() {
@@ -30,7 +31,7 @@ import VigilCore
         }
         #expect(reason(Array(good.prefix(20))) == .truncated)
         #expect(reason(Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n and more padding to pass the minimum length".utf8)) == .badMagic)
-        var v = good; v[4] = 2
+        var v = good; v[4] = 1  // version 1 (before groups) is no longer spoken
         #expect(reason(v) == .unknownVersion)
         #expect(reason(good, cluster: fnv1a32("other")) == .wrongCluster)
         #expect(reason(good + Array(repeating: 0, count: 1500)) == .oversize)
