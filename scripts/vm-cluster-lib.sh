@@ -124,7 +124,8 @@ def cmd_wait(sock, name, node, t0, timeout):
                 return 0
         except Exception as e:  # agent busy or restarting: keep polling until the deadline
             err = e
-        time.sleep(0.02 - (time.time() % 0.02))
+        p = float(os.environ.get("VIGIL_LM_POLL_MS", "20")) / 1000
+        time.sleep(p - (time.time() % p))
     print("timed out after %s s waiting for %s running on %s; last seen: %s%s"
           % (timeout, name, node, json.dumps(last), " (last error: %s)" % err if err else ""), file=sys.stderr)
     return 1
@@ -246,6 +247,7 @@ vc_start_agent() {  # inside the node's namespaces; the sh records the agent's o
     "$VIGIL_BIN" agent --config "$work/cluster.conf" --node "$n" --socket "$(vc_sock "$n")" \
     --state-dir "$work/$n.state" --run-dir "$work/$n.run" > "$work/$n.log" 2>&1 < /dev/null &
   wrapper_pid[$n]=$!
+  disown   # cleanup kills it by PID; no "Killed" job report then
   for _ in $(seq 1 100); do [ -s "$pidfile" ] && break; sleep 0.05; done
   [ -s "$pidfile" ] || vc_fail "agent $n did not start (see $work/$n.log)"
   agent_pid[$n]=$(cat "$pidfile")
@@ -257,6 +259,7 @@ vc_start_pinger() {
   # 100 echo requests a second from the observer, each reply timestamped (-D), line-buffered into the log.
   stdbuf -oL ip netns exec "$OBS_NS" ping -n -D -i 0.01 -W 1 "$GUEST_IP" > "$work/ping.txt" 2>&1 < /dev/null &
   pinger_pid=$!   # stdbuf and ip netns exec both exec: this is ping's PID
+  disown
   local _
   for _ in $(seq 1 100); do grep -q 'bytes from' "$work/ping.txt" 2>/dev/null && return 0; sleep 0.05; done
   vc_fail "the guest does not answer the pinger in $OBS_NS (see $work/ping.txt)"
@@ -354,6 +357,24 @@ vc_migrate() {
   pg=$(vc_py ping "$work/ping.txt" "$t0" "$tdone" "$(awk -v t="$tdone" 'BEGIN { printf "%.6f", t + 1 }')")
   read -r gap lost after <<< "$pg"
   [ "${after:-0}" -ge 10 ] || vc_fail "migration $from -> $to: the guest answered only ${after:-0} pings in the second after the move"
+  # The target runs it for good: no handover marker is left behind there (its monitor would take the guest
+  # for "handed over", i.e. stopped), and vm1 survives the target's next monitor (monitor_interval 2s).
+  [ ! -e "$work/$to.run/vm-$GUEST.handover" ] \
+    || vc_fail "migration $from -> $to: $to runs the guest but its run dir still has a handover marker: $work/$to.run/vm-$GUEST.handover ('$(cat "$work/$to.run/vm-$GUEST.handover" 2>/dev/null)')"
+  local mon0 mon
+  mon0=$(grep -c 'vm1/vm[^ ]* status: succeeded' "$work/$to.log" || true)
+  for _ in $(seq 1 60); do
+    mon=$(grep -c 'vm1/vm[^ ]* status: succeeded' "$work/$to.log" || true)
+    [ "$mon" -gt "$mon0" ] && break
+    grep -q 'monitor of vm1/.* says' "$work/$to.log" && break
+    sleep 0.1
+  done
+  g=$(vc_py get "$(vc_sock "$to")" group:vm1)
+  case "$g" in
+    *'"failures": {}'*'"owner": "'"$to"'"'*'"state": "running"'*) ;;
+    *) vc_fail "migration $from -> $to: vm1 did not survive $to's first monitor: $g ($(grep 'monitor of vm1' "$work/$to.log" | tail -n 1))" ;;
+  esac
+  [ "$mon" -gt "$mon0" ] || vc_fail "migration $from -> $to: no successful monitor of vm1 on $to within 6 s"
   if [ "$dir" = ba ]; then
     vc_vigil unmove vm1 --socket "$(vc_sock a)" > /dev/null || vc_fail "vigil unmove vm1 failed"
   fi

@@ -81,7 +81,7 @@ public enum ConfigWriter {
         # home = "node1"                 # preferred node (optional)
         # resources = ["bridge br0", "ip 10.0.0.50/24/br0", "vm web1 10.0.0.51"]
         # auto_failback = false          # return to home when it is back
-        # start_timeout = "2m"
+        # start_timeout = "5m"           # above [virt] migration_timeout + liveness_timeout
         # stop_timeout = "2m"
         # status_timeout = "30s"
         # monitor_interval = "10s"       # status checks while running ("0s": none)

@@ -31,7 +31,7 @@ public struct OperationTimeouts: Hashable, Sendable {
     public var stop: Duration
     public var status: Duration
 
-    public init(start: Duration = .seconds(120), stop: Duration = .seconds(120), status: Duration = .seconds(30)) {
+    public init(start: Duration = .seconds(300), stop: Duration = .seconds(120), status: Duration = .seconds(30)) {
         self.start = start
         self.stop = stop
         self.status = status

@@ -8,7 +8,7 @@ public struct ResourceOperation: Hashable, Sendable, CustomStringConvertible {
     public var resource: ResourceSpec
     public var action: ResourceAction
     public var timeout: Duration
-    /// Why (VIGIL_REASON): start, stop, restart, handover, probe, monitor, failed-start, quorum-lost, cleanup.
+    /// Why (VIGIL_REASON): start, stop, restart, handover, probe, monitor, failed-start, quorum-lost.
     public var reason: String
     /// For a handover: the other side (the target of a stop, the source of a start).
     public var peer: String
@@ -84,4 +84,20 @@ public struct GroupStatus: Hashable, Sendable, Codable {
     public var epoch: UInt64
     public var preferred: String?
     public var home: String?
+
+    enum CodingKeys: String, CodingKey { case name, owner, state, reason, nodes, failures, epoch, preferred, home }
+
+    /// Every key is always present (null when empty), as everywhere in the status JSON.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(owner, forKey: .owner)
+        try c.encode(state, forKey: .state)
+        try c.encode(reason, forKey: .reason)
+        try c.encode(nodes, forKey: .nodes)
+        try c.encode(failures, forKey: .failures)
+        try c.encode(epoch, forKey: .epoch)
+        try c.encode(preferred, forKey: .preferred)
+        try c.encode(home, forKey: .home)
+    }
 }

@@ -132,8 +132,10 @@ public struct VMAgent: Sendable {
     func migrateFrom(peer: String, peerURI: String, local: LibvirtConnection) throws -> Exit? {
         let src: LibvirtConnection
         do { src = try LibvirtConnection(uri: peerURI) } catch {
-            say("\(s.domain): cannot reach \(peer)'s libvirt (\(error)): cold start instead")
-            return nil
+            // The source said "stopped" for a handover: the guest may well still run there. A cold start here
+            // could run it twice on the shared disk, so the start fails (the group then waits or moves on).
+            say("\(s.domain): cannot reach \(peer)'s libvirt (\(error)); the guest may still run there: NOT cold-starting")
+            return .failed
         }
         guard let sd = try src.domain(named: s.domain), try sd.state().isActive else {
             say("\(s.domain): not running on \(peer): cold start instead")
