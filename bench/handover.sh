@@ -5,7 +5,8 @@
 # vm1 = ["vm vguest 10.88.0.100"], home a; a pinger in vv-obs sending 100 echo requests a second), then
 # --runs migrations alternating a -> b (`vigil standby` on a) and b -> a (`vigil unstandby` on a, then
 # `vigil move vm1 a`, then `vigil unmove vm1`). Every migration gets the test's checks (only the target runs
-# the guest, its disk counter goes on, last_migration is new, pings answered afterwards). Per migration:
+# the guest, its disk counter goes on, last_migration is new, pings answered afterwards, the target's first
+# monitor passes). Per migration:
 #
 #   standby/move -> running+verified ms  from the command to the target agent reporting vm1 running, i.e. its
 #                                        vm start returned after the migration AND the guest answered ping

@@ -10,7 +10,8 @@
 # more), then runs `virt-testbed down`.
 #
 # Environment: VIGIL_BIN (default: the repo's .build/debug/vigil), VIGIL_LM_KEEP=1 keeps the work dir
-# (config, agent logs, ping log) also after success; after a failure it is always kept.
+# (config, agent logs, ping log) also after success; after a failure it is always kept. VIGIL_LM_POLL_MS:
+# status poll period while waiting for a migration to finish (default 20).
 
 : "${prog:=vm-cluster}"
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -112,7 +113,7 @@ def group(st, name):
 
 def cmd_wait(sock, name, node, t0, timeout):
     # Until NAME is running on NODE as NODE itself reports it (its start, with the liveness check, returned ok).
-    # Polls every 20 ms. Prints "<ms since t0> <epoch of the poll that saw it>".
+    # Polls every 20 ms (VIGIL_LM_POLL_MS). Prints "<ms since t0> <epoch of the poll that saw it>".
     t0 = float(t0); deadline = time.time() + float(timeout); last = None; err = None
     while time.time() < deadline:
         try:

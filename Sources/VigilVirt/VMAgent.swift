@@ -118,6 +118,9 @@ public struct VMAgent: Sendable {
                 }
                 return verify(d, what: "running guest") ? .ok : .failed
             }
+            // Not running here: a marker from an earlier handover away from this node is stale (it would make the
+            // next status call the migrated-back guest "handed over").
+            try? FileManager.default.removeItem(atPath: handoverFile)
             if s.reason == "handover", let peer = s.peer, let peerURI = s.peerURI {
                 if let r = try migrateFrom(peer: peer, peerURI: peerURI, local: c) { return r }
             }
