@@ -606,13 +606,14 @@ public struct ClusterNode: Sendable {
     mutating func broadcastHeartbeat(now: Instant, into out: inout [Action]) {
         lastHeartbeatSent = now
         let v = view
+        let g = outgoingGroups()
         if spec.transport == .multicast {
-            for link in 0..<myLinks { out.append(send(.heartbeat, to: "", link: link, view: v)) }
+            for link in 0..<myLinks { out.append(send(.heartbeat, to: "", link: link, view: v, groups: g)) }
             return
         }
         for name in peerNames {
             for link in 0..<linkCount(for: name) {
-                out.append(send(.heartbeat, to: name, link: link, view: v))
+                out.append(send(.heartbeat, to: name, link: link, view: v, groups: g))
             }
         }
     }
@@ -623,7 +624,8 @@ public struct ClusterNode: Sendable {
     }
 
     mutating func send(_ kind: MessageKind, to peer: String, link: Int, term explicitTerm: UInt64? = nil,
-                       candidate: String = "", view v: [ViewEntry]? = nil, request: String = "") -> Action {
+                       candidate: String = "", view v: [ViewEntry]? = nil, groups precomputed: OutgoingGroups? = nil,
+                       request: String = "") -> Action {
         // `peer` empty: a multicast copy to the link's group, with its own sequence space.
         let seq: UInt64
         if peer.isEmpty {
@@ -634,13 +636,11 @@ public struct ClusterNode: Sendable {
             peers[peer]!.nextSequence[link] = seq + 1
         }
         counters.sent += 1
+        let g = precomputed ?? outgoingGroups()
         let msg = Message(kind: kind, clusterID: clusterID, sender: me, incarnation: incarnation,
                           sequence: seq, link: UInt8(link), destination: peer, term: explicitTerm ?? term,
                           coordinator: coordinator, candidate: candidate, senderQuorate: quorate, view: v ?? view,
-                          report: outgoingReport(),
-                          assignments: role == .coordinator && !spec.groups.isEmpty
-                              ? groups.table.map { $0 ?? Assignment(owner: "", epoch: 0) } : [],
-                          request: request)
+                          report: g.report, assignments: g.assignments, request: request)
         return .send(msg, to: peer, link: link)
     }
 

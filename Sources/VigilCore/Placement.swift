@@ -13,7 +13,7 @@ struct LocalGroup: Sendable {
     enum Sequence: Sendable, Equatable {
         case probe
         case start(reason: String, peer: String)
-        case stop(reason: String, peer: String, then: GroupPhase)
+        case stop(reason: String, peer: String)
         case monitor
     }
 
@@ -30,6 +30,12 @@ struct LocalGroup: Sendable {
     /// During a stop: a stop failed.
     var stopFailed = false
     var nextMonitor: Instant?
+}
+
+/// The group part of an outgoing message: this node's report, and the coordinator's assignments.
+struct OutgoingGroups: Sendable {
+    var report: NodeReport
+    var assignments: [Assignment]
 }
 
 /// Everything the core keeps about groups.
@@ -242,17 +248,18 @@ extension ClusterNode {
         }
     }
 
-    /// The report to put in an outgoing message: its version goes up whenever its content changed since the
-    /// last message, so receivers can keep the newest.
-    mutating func outgoingReport() -> NodeReport {
+    /// The report and assignments to put in outgoing messages: the report's version goes up whenever its
+    /// content changed since the last message, so receivers can keep the newest. Built once per broadcast.
+    mutating func outgoingGroups() -> OutgoingGroups {
         var r = report
         r.version = groups.lastSentReport?.version ?? 0
         if r != groups.lastSentReport {
             r.version += 1
             groups.lastSentReport = r
         }
-        if role == .coordinator { groups.lastSentTable = groups.table }
-        return r
+        guard role == .coordinator, !spec.groups.isEmpty else { return OutgoingGroups(report: r, assignments: []) }
+        groups.lastSentTable = groups.table
+        return OutgoingGroups(report: r, assignments: groups.table.map { $0 ?? Assignment(owner: "", epoch: 0) })
     }
 
     mutating func noteNamed(_ gi: Int, _ a: Assignment) {
@@ -321,7 +328,7 @@ extension ClusterNode {
         case let (.run(reason, peer), .stopped):
             begin(gi, .start(reason: reason, peer: peer), now: now, into: &out)
         case let (.stop(reason, peer), .running):
-            begin(gi, .stop(reason: reason, peer: peer, then: .stopped), now: now, into: &out)
+            begin(gi, .stop(reason: reason, peer: peer), now: now, into: &out)
         case (_, .running):
             if g.monitorInterval > .zero, let due = l.nextMonitor, now >= due, quorate {
                 begin(gi, .monitor, now: now, into: &out)
@@ -348,7 +355,7 @@ extension ClusterNode {
             l.phase = .starting
             l.handedOver = false
             l.nextMonitor = nil
-        case let .stop(reason, _, _):
+        case let .stop(reason, _):
             l.step = fromStep ?? g.resources.count - 1
             l.phase = .stopping
             l.nextMonitor = nil
@@ -359,7 +366,7 @@ extension ClusterNode {
         case let .start(reason, peer):
             out.append(.log(.notice, "starting group \(g.name) (\(reason)\(peer.isEmpty ? "" : " from \(peer)"))"))
             out.append(.event(.groupChanged(group: g.name, phase: .starting)))
-        case let .stop(reason, peer, _):
+        case let .stop(reason, peer):
             out.append(.log(.notice, "stopping group \(g.name) (\(reason)\(peer.isEmpty ? "" : " to \(peer)"))"))
             out.append(.event(.groupChanged(group: g.name, phase: .stopping)))
         case .probe, .monitor:
@@ -380,7 +387,7 @@ extension ClusterNode {
         case .probe: action = .status; reason = "probe"
         case .monitor: action = .status; reason = "monitor"
         case let .start(r, p): action = .start; reason = r; peer = p
-        case let .stop(r, p, _): action = .stop; reason = r; peer = p
+        case let .stop(r, p): action = .stop; reason = r; peer = p
         }
         guard l.step >= 0, l.step < g.resources.count else {
             finish(gi, now: now, into: &out)
@@ -427,7 +434,7 @@ extension ClusterNode {
                 let failedAt = l.step
                 groups.local[gi] = l
                 // Undo: stop this resource and every one before it, right to left.
-                begin(gi, .stop(reason: "failed-start", peer: "", then: .stopped), fromStep: failedAt, now: now, into: &out)
+                begin(gi, .stop(reason: "failed-start", peer: ""), fromStep: failedAt, now: now, into: &out)
                 return
             }
             l.step += 1
@@ -460,15 +467,15 @@ extension ClusterNode {
                 l.failures = l.failures &+ 1
                 groups.local[gi] = l
                 out.append(.log(.error, "group \(g.name) failed on this node (failure \(l.failures) of \(g.maxRestarts + 1)): stopping it\(Int(l.failures) <= g.maxRestarts ? " to restart it" : "; it will move")"))
-                begin(gi, .stop(reason: "restart", peer: "", then: .stopped), now: now, into: &out)
+                begin(gi, .stop(reason: "restart", peer: ""), now: now, into: &out)
                 return
             }
         case .start:
             newPhase = .running
             if g.monitorInterval > .zero { l.nextMonitor = now + g.monitorInterval }
             out.append(.log(.notice, "group \(g.name) is running on this node"))
-        case let .stop(reason, _, then):
-            newPhase = l.stopFailed ? .blocked : then
+        case let .stop(reason, _):
+            newPhase = l.stopFailed ? .blocked : .stopped
             if l.stopFailed {
                 l.handedOver = false
                 out.append(.log(.error, "group \(g.name) is BLOCKED on this node: a stop failed; it cannot run anywhere until this node is fenced or `vigil cleanup \(g.name)` after a manual fix"))
