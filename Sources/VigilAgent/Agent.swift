@@ -67,7 +67,6 @@ public final class Agent: @unchecked Sendable {
     var shutdownReason = ""
     /// The last live migration's figures, as the vm agent printed them.
     var lastMigration: String?
-    var standbyFile: String { "\(options.stateDir)/\(spec.name).\(options.node).standby" }
     let exitPromise: EventLoopPromise<Int32>
     var exiting = false
     /// Set on `loop` once every socket is bound: datagrams that arrive earlier are ignored, so the main
@@ -113,7 +112,7 @@ public final class Agent: @unchecked Sendable {
             throw AgentError("cannot record the incarnation in \(store.path).incarnation: \(error)")
         }
         runner = ResourceRunner(searchPath: AgentSearchPath(configured: options.config.agentDirs, installed: options.installedAgents))
-        let standby = FileManager.default.fileExists(atPath: "\(options.stateDir)/\(spec.name).\(options.node).standby")
+        let standby = store.standby
         if standby { logger.notice("this node is in standby (persisted by `vigil standby`; `vigil unstandby` ends it)") }
         core = ClusterNode(spec: spec, me: options.node, incarnation: incarnation, now: startedAt, persisted: persisted,
                            standby: standby)
@@ -300,13 +299,8 @@ public final class Agent: @unchecked Sendable {
     }
 
     func persistStandby(_ on: Bool) {
-        if on {
-            try? FileManager.default.createDirectory(atPath: options.stateDir, withIntermediateDirectories: true)
-            if !FileManager.default.createFile(atPath: standbyFile, contents: Data("standby\n".utf8)) {
-                logger.error("cannot record standby in \(standbyFile): it will not survive a restart")
-            }
-        } else {
-            unlink(standbyFile)
+        do { try store.saveStandby(on) } catch {
+            logger.error("cannot record standby \(on ? "on" : "off") in \(store.standbyPath): \(error); it will not survive a restart")
         }
     }
 

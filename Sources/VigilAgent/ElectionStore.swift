@@ -2,12 +2,26 @@ import Foundation
 import VigilCore
 
 /// Keeps the core's `ElectionRecord` on disk (write to a temporary file, fsync, rename), so that a restarted
-/// agent never votes twice in one term.
+/// agent never votes twice in one term; and the standby flag `vigil standby` sets, so that it survives restarts.
 public struct ElectionStore: Sendable {
     public let path: String
+    /// Present while the node is in standby.
+    public let standbyPath: String
 
     public init(stateDir: String, cluster: String, node: String) {
         path = "\(stateDir)/\(cluster)-\(node).election"
+        standbyPath = "\(stateDir)/\(cluster).\(node).standby"
+    }
+
+    public var standby: Bool { FileManager.default.fileExists(atPath: standbyPath) }
+
+    /// Records (durably) or removes the standby flag.
+    public func saveStandby(_ on: Bool) throws {
+        if on {
+            try writeDurably(Data("standby\n".utf8), to: standbyPath)
+        } else if unlink(standbyPath) != 0, errno != ENOENT {
+            throw AgentError("cannot remove \(standbyPath): \(String(cString: strerror(errno)))")
+        }
     }
 
     public func load() throws -> ElectionRecord? {

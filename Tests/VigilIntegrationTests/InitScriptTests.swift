@@ -42,4 +42,16 @@ import VigilCore
         try store.save(ElectionRecord(term: 4, votedTerm: 5, votedFor: "n2"))
         #expect(try store.load() == ElectionRecord(term: 4, votedTerm: 5, votedFor: "n2"))
     }
+
+    @Test func standbySurvivesARestartUntilCleared() throws {
+        let dir = NSTemporaryDirectory() + "vigil-standby-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(!ElectionStore(stateDir: dir, cluster: "c", node: "n1").standby)
+        try ElectionStore(stateDir: dir, cluster: "c", node: "n1").saveStandby(true)
+        #expect(ElectionStore(stateDir: dir, cluster: "c", node: "n1").standby)   // a new agent run sees it
+        #expect(!ElectionStore(stateDir: dir, cluster: "c", node: "n2").standby)  // per node
+        try ElectionStore(stateDir: dir, cluster: "c", node: "n1").saveStandby(false)
+        #expect(!ElectionStore(stateDir: dir, cluster: "c", node: "n1").standby)
+        try ElectionStore(stateDir: dir, cluster: "c", node: "n1").saveStandby(false)  // already off: fine
+    }
 }
