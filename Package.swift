@@ -34,7 +34,7 @@ let package = Package(
         // libvirt's C API (Debian libvirt-dev).
         .systemLibrary(name: "CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
         // The `vm` resource agent's engine: libvirt lifecycle, live migration with verification (`vigil virt`).
-        .target(name: "VigilVirt", dependencies: ["CLibvirt"]),
+        .target(name: "VigilVirt", dependencies: ["CLibvirt", "VigilCore", "VigilResources"]),
         // libsystemd: sd_notify and the journal.
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         // The IO shell: UDP transport, timers, control socket, logging, systemd integration.
@@ -53,6 +53,7 @@ let package = Package(
         .testTarget(name: "VigilConfigTests", dependencies: ["VigilConfig", "VigilCore"]),
         .testTarget(name: "VigilResourcesTests", dependencies: ["VigilResources", "VigilCore"]),
         .testTarget(name: "VigilVirtTests", dependencies: ["VigilVirt"]),
-        .testTarget(name: "VigilIntegrationTests", dependencies: ["VigilAgent", "VigilCore"]),
+        // agents/: test resource agents the namespace tests run (scripts, not sources).
+        .testTarget(name: "VigilIntegrationTests", dependencies: ["VigilAgent", "VigilCore"], exclude: ["agents"]),
     ]
 )

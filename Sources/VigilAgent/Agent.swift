@@ -320,17 +320,16 @@ public final class Agent: @unchecked Sendable {
         }
         operationQueue.async {
             let result: OperationResult
-            let path = runner.locate(op.resource.agent) ?? ""
-            let convention: StatusConvention = path.hasPrefix("/etc/ha.d/resource.d/") ? .heartbeat : .lsb
             do {
-                let outcome = try runner.run(op.resource, op.action, timeout: op.timeout, environment: environment) { line in
+                let agent = try runner.find(op.resource.agent)
+                let outcome = try runner.run(agent, op.resource, op.action, timeout: op.timeout, environment: environment) { line in
                     logger.info("[\(tag)] \(line)")
                     if line.hasPrefix("VIGIL-MIGRATION ") {
                         let figures = String(line.dropFirst(16))
                         self.loop.execute { self.lastMigration = figures }
                     }
                 }
-                result = OperationResult(action: op.action, outcome: outcome, convention: convention)
+                result = OperationResult(action: op.action, outcome: outcome, convention: agent.convention)
                 if op.action != .status || result != .stopped && op.reason != "probe" {
                     logger.log(level: result == .succeeded || op.action == .status && result == .stopped ? .info : .warning,
                                "\(tag): \(result) in \(Int(outcome.duration.milliseconds)) ms")

@@ -42,18 +42,38 @@ public struct ResourceRunner: Sendable {
         public let description: String
     }
 
+    /// An agent script found on the search path, and how its `status` output is read.
+    public struct LocatedAgent: Sendable {
+        public let path: String
+        /// Heartbeat's stdout convention for scripts from /etc/ha.d/resource.d, LSB exit codes for the rest.
+        public let convention: StatusConvention
+    }
+
+    /// Finds `agent` on the search path, or says where it looked.
+    public func find(_ agent: String) throws(LaunchError) -> LocatedAgent {
+        guard let path = locate(agent) else {
+            throw LaunchError(description: "resource agent '\(agent)' not found in \(searchPath.directories.joined(separator: ", "))")
+        }
+        return LocatedAgent(path: path, convention: path.hasPrefix("/etc/ha.d/resource.d/") ? .heartbeat : .lsb)
+    }
+
     /// Runs one operation and blocks until it has finished or been killed. `onLine` gets every output line.
     public func run(_ resource: ResourceSpec, _ action: ResourceAction, timeout: Duration,
                     environment: [String: String], onLine: (String) -> Void = { _ in }) throws(LaunchError) -> OperationOutcome {
-        guard let path = locate(resource.agent) else {
-            throw LaunchError(description: "resource agent '\(resource.agent)' not found in \(searchPath.directories.joined(separator: ", "))")
-        }
-        let argv = [path] + resource.arguments + [action.rawValue]
-        return try spawn(argv: argv, environment: environment, timeout: timeout, onLine: onLine)
+        try run(find(resource.agent), resource, action, timeout: timeout, environment: environment, onLine: onLine)
     }
 
-    func spawn(argv: [String], environment: [String: String], timeout: Duration,
-               onLine: (String) -> Void) throws(LaunchError) -> OperationOutcome {
+    /// Runs one operation of an agent already found with `find`.
+    public func run(_ agent: LocatedAgent, _ resource: ResourceSpec, _ action: ResourceAction, timeout: Duration,
+                    environment: [String: String], onLine: (String) -> Void = { _ in }) throws(LaunchError) -> OperationOutcome {
+        try run(argv: [agent.path] + resource.arguments + [action.rawValue], environment: environment, timeout: timeout,
+                onLine: onLine)
+    }
+
+    /// Runs any command the way agents run: own process group, normal priority, no inherited descriptors,
+    /// output captured, the group killed at the timeout.
+    public func run(argv: [String], environment: [String: String], timeout: Duration,
+                    onLine: (String) -> Void = { _ in }) throws(LaunchError) -> OperationOutcome {
         var fds: [Int32] = [-1, -1]
         guard pipe(&fds) == 0 else { throw LaunchError(description: "pipe: \(errnoText())") }
         let (readEnd, writeEnd) = (fds[0], fds[1])

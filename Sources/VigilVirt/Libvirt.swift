@@ -1,6 +1,7 @@
 import CLibvirt
 import Foundation
 import Synchronization
+import VigilCore
 
 /// A libvirt error: the call that failed and libvirt's own code and message.
 public struct LibvirtError: Error, CustomStringConvertible, Sendable {
@@ -198,7 +199,7 @@ public final class LibvirtDomain: @unchecked Sendable {
                 usleep(50_000)
                 let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
                 if elapsed > Double(o.timeout.nanoseconds) / 1e9 {
-                    log("migration timed out after \(o.timeout.compactDescriptionForVirt): aborting the job")
+                    log("migration timed out after \(o.timeout.compactDescription): aborting the job")
                     virDomainAbortJob(ptr)
                     return
                 }
@@ -242,17 +243,5 @@ public final class LibvirtDomain: @unchecked Sendable {
         if virTypedParamsGetULLong(p, n, "data_total", &v) == 1 { fig.dataMiB = Double(v) / 1_048_576 }
         if virTypedParamsGetULLong(p, n, "memory_iteration", &v) == 1 { fig.passes = Int(v) }
         return fig
-    }
-}
-
-extension Duration {
-    var compactDescriptionForVirt: String {
-        let ms = nanoseconds / 1_000_000
-        return ms % 1000 == 0 ? "\(ms / 1000)s" : "\(ms)ms"
-    }
-
-    var nanoseconds: Int64 {
-        let (s, atto) = components
-        return s * 1_000_000_000 + atto / 1_000_000_000
     }
 }

@@ -1,4 +1,6 @@
 import Foundation
+import VigilCore
+import VigilResources
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -207,21 +209,13 @@ public struct VMAgent: Sendable {
     }
 }
 
-/// One ICMP echo through the system's ping (raw sockets need privileges ping already has).
+/// One ICMP echo through the system's ping (raw sockets need privileges ping already has), run like an agent.
 public enum Ping {
     public static func once(_ address: String, timeoutMs: Int) -> Bool {
         let argv = ["/bin/ping", "-n", "-q", "-c", "1", "-W", String(format: "%.1f", Double(timeoutMs) / 1000), address]
-        var pid: pid_t = 0
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        let cargs = argv.map { strdup($0) } + [nil]
-        defer { cargs.forEach { free($0) } }
-        guard posix_spawn(&pid, argv[0], &actions, nil, cargs, environ) == 0 else { return false }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        return status & 0x7f == 0 && (status >> 8) & 0xff == 0
+        let runner = ResourceRunner(searchPath: AgentSearchPath(configured: []))
+        let env = ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"]
+        let outcome = try? runner.run(argv: argv, environment: env, timeout: .milliseconds(timeoutMs + 1000))
+        return outcome?.succeeded ?? false
     }
 }
