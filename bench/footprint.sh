@@ -3,18 +3,22 @@
 # and a 16-node cluster at 10 heartbeats/s (interval 100 ms), measured over --seconds after the cluster has
 # converged. Repeats --repeat times per size and prints min/median/max.
 #
-#   bench/footprint.sh [--seconds 60] [--repeat 3] [--sizes "3 16"] [--transport unicast|multicast]
+#   bench/footprint.sh [--seconds 60] [--repeat 3] [--sizes "3 16"] [--transport unicast|multicast] [--groups N]
+#
+# --groups N: N dummy resource groups (one process each, monitored every second; homes n1, n2, ...), so every
+# heartbeat carries N report lines and the coordinator's N assignments.
 #
 # Needs root and a release build; VIGIL_BIN overrides the binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seconds=60 repeat=3 sizes="3 16" name=bfoot transport=unicast
+seconds=60 repeat=3 sizes="3 16" name=bfoot transport=unicast groups=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds=$2; shift 2 ;;
     --repeat) repeat=$2; shift 2 ;;
     --sizes) sizes=$2; shift 2 ;;
     --transport) transport=$2; shift 2 ;;
+    --groups) groups=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -28,7 +32,7 @@ stats() { python3 -c 'import sys,statistics as s; v=[float(x) for x in sys.argv[
 for n in $sizes; do
   rss=() cpu=()
   for r in $(seq 1 "$repeat"); do
-    $tb up --name $name --nodes "$n" --transport "$transport" --interval 100ms --warntime 500ms --deadtime 1s --initdead 10s >/dev/null
+    $tb up --name $name --nodes "$n" --transport "$transport" --interval 100ms --warntime 500ms --deadtime 1s --initdead 10s --groups "$groups" --fencing none >/dev/null
     $tb start --name $name all
     $tb wait --name $name --timeout 60 "len(s)==$n and len({x['coordinator'] for x in s.values()})==1 and None not in {x['coordinator'] for x in s.values()}"
     pid=$($tb pid --name $name n1)
