@@ -10,6 +10,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "vigil", targets: ["vigil"]),
+        .executable(name: "vigil-virt", targets: ["vigil-virt"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -45,7 +46,12 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "vigil", dependencies: [
-            "VigilAgent", "VigilConfig", "VigilWire", "VigilCore", "VigilSimulation", "VigilResources", "VigilVirt",
+            "VigilAgent", "VigilConfig", "VigilWire", "VigilCore", "VigilSimulation", "VigilResources",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // `vigil virt` (the vm agent's engine) as a program of its own: only it links libvirt.
+        .executableTarget(name: "vigil-virt", dependencies: [
+            "VigilVirt", "VigilConfig", "VigilCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore", "VigilSimulation"]),

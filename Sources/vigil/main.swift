@@ -16,7 +16,7 @@ struct Vigil: ParsableCommand {
         version: Agent.version,
         subcommands: [AgentCommand.self, Status.self, Leave.self, Standby.self, Unstandby.self, Move.self, Unmove.self,
                       Takeover.self, Cleanup.self, ConfirmDown.self, Keygen.self, ConfigCommand.self,
-                      ResourceCommand.self, VirtCommand.self, Simulate.self, Debug.self]
+                      ResourceCommand.self, Virt.self, Simulate.self, Debug.self]
     )
 }
 
@@ -200,6 +200,24 @@ struct ConfirmDown: ParsableCommand {
     @OptionGroup var where_: SocketOption
     @Argument(help: "The node.") var node: String
     func run() throws { try sendRequest(where_, "confirm-down \(node)") }
+}
+
+/// `vigil virt ...`: runs `vigil-virt` (installed next to this binary) with the same arguments. The libvirt
+/// engine is a program of its own so that the agent never maps libvirt.
+struct Virt: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Start, stop or check a libvirt domain as a cluster resource (runs vigil-virt; see vigil-virt --help).")
+    @Argument(parsing: .allUnrecognized, help: "start|stop|status DOMAIN [--address ADDR] ...") var arguments: [String] = []
+
+    func run() throws {
+        let me = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        let path = me.deletingLastPathComponent().appendingPathComponent("vigil-virt").path
+        guard access(path, X_OK) == 0 else { throw CLIError("\(path) is missing: install vigil-virt next to vigil") }
+        let argv = [path] + arguments
+        let cargs = argv.map { strdup($0) } + [nil]
+        execv(path, cargs)
+        throw CLIError("cannot run \(path): \(String(cString: strerror(errno)))")
+    }
 }
 
 struct Keygen: ParsableCommand {

@@ -4,10 +4,12 @@ import VigilConfig
 import VigilCore
 import VigilVirt
 
-/// `vigil virt start|stop|status DOMAIN`: the engine of `resource-agents/vm`, on the libvirt C API.
+/// `vigil-virt start|stop|status DOMAIN` (also reached as `vigil virt ...`): the engine of `resource-agents/vm`,
+/// on the libvirt C API. A program of its own so that the agent never maps libvirt and its ~70 libraries
+/// (which `mlockall` would pin in memory).
 struct VirtCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "virt",
+        commandName: "vigil-virt",
         abstract: "Start, stop or check a libvirt domain as a cluster resource (what resource-agents/vm calls).",
         discussion: """
         Reads [virt] and [[node]] libvirt_uri from cluster.conf, and from the environment the cluster agent sets:
@@ -27,7 +29,10 @@ struct VirtCommand: ParsableCommand {
         let path = config ?? env["VIGIL_CONFIG"] ?? ClusterConfig.defaultPath
         var cfg: ClusterConfig?
         if let text = try? String(contentsOfFile: path, encoding: .utf8) {
-            do { cfg = try ConfigLoader.load(text: text, file: path) } catch { throw CLIError("\(error)") }
+            do { cfg = try ConfigLoader.load(text: text, file: path) } catch {
+                FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
+                throw ExitCode(VMAgent.Exit.unknown.rawValue)
+            }
         }
         let me = node ?? env["VIGIL_NODE"] ?? ""
         let virt = cfg?.virt ?? VirtSettings()
@@ -64,3 +69,5 @@ struct VirtCommand: ParsableCommand {
         throw ExitCode(code.rawValue)
     }
 }
+
+VirtCommand.main()
