@@ -297,7 +297,7 @@ public struct Simulation {
             apply(node, nodes[node]!.operationDone(op.id, result: result, now: now))
         case let .resourceDies(node, gi):
             guard nodes[node] != nil, var set = active[node]?[gi], !set.isEmpty else { return }
-            set.removeFirst()
+            set.remove(set.min()!)  // the lowest index: a Set's own order differs between processes
             active[node]![gi] = set
         case let .admin(node, request):
             guard nodes[node] != nil else { return }
