@@ -316,8 +316,13 @@ public struct Simulation {
             for n in spec.nodes where nodes[n.name] == nil {
                 schedule(at: now, .restart(n.name))
             }
+            // As an administrator would after an incident: standby ends, failure counts are cleared (a group
+            // that failed max_restarts + 1 times on every node otherwise rightly stays stopped).
             for n in spec.nodes {
                 schedule(at: now + .milliseconds(1), .admin(node: n.name, .unstandby(node: n.name)))
+                for g in spec.groups {
+                    schedule(at: now + .milliseconds(1), .admin(node: n.name, .cleanup(group: g.name, node: n.name)))
+                }
             }
         }
     }
