@@ -64,6 +64,9 @@ struct GroupsState: Sendable {
     /// The last report this node sent, to send a heartbeat at once when it changes.
     var lastSentReport: NodeReport?
     var lastSentTable: [Assignment?] = []
+    /// Something placement depends on changed (a report, membership, quorum, the coordinator, this node's own
+    /// groups, a request): the coordinator places again. Heartbeats that change nothing cost no placement pass.
+    var placementDue = true
 
     init(groups: Int, standby: Bool) {
         local = Array(repeating: LocalGroup(), count: groups)
@@ -82,6 +85,7 @@ extension ClusterNode {
         var out: [Action] = []
         guard let gi = groups.local.firstIndex(where: { $0.inFlight == id }) else { return out }
         groups.local[gi].inFlight = nil
+        groups.placementDue = true
         advance(group: gi, result: result, now: now, into: &out)
         afterGroupEvent(now: now, into: &out)
         return out
@@ -90,6 +94,7 @@ extension ClusterNode {
     /// An administrative request, from this node's control socket or from a peer's `.request` message.
     public mutating func handle(_ request: AdminRequest, from: String, now: Instant) -> [Action] {
         var out: [Action] = []
+        groups.placementDue = true
         let handler = request.handledBy.isEmpty ? (role == .coordinator ? me : coordinator) : request.handledBy
         guard handler == me else {
             // For another node (or the coordinator): forward it, unicast on every link.
@@ -224,7 +229,10 @@ extension ClusterNode {
     /// Records a peer's report and the coordinator's assignments carried by an accepted message.
     mutating func absorbGroups(_ msg: Message, newIncarnation: Bool, now: Instant, into out: inout [Action]) {
         guard !spec.groups.isEmpty else { return }
-        if newIncarnation { groups.reports[msg.sender] = nil }
+        if newIncarnation {
+            groups.reports[msg.sender] = nil
+            groups.placementDue = true
+        }
         if let r = msg.report {
             if r.digest != spec.groupsDigest || r.groups.count != spec.groups.count {
                 let key = "\(msg.sender)/\(msg.incarnation)"
@@ -234,7 +242,10 @@ extension ClusterNode {
                 }
                 return
             }
-            if (groups.reports[msg.sender]?.version ?? 0) < r.version { groups.reports[msg.sender] = r }
+            if (groups.reports[msg.sender]?.version ?? 0) < r.version {
+                groups.reports[msg.sender] = r
+                groups.placementDue = true
+            }
         }
         // Assignments count only from a sender that claims to coordinate; epochs order them.
         if msg.coordinator == msg.sender, msg.assignments.count == spec.groups.count, msg.report != nil {
@@ -242,6 +253,7 @@ extension ClusterNode {
                 let cur = groups.table[gi]
                 if cur == nil || a.epoch > cur!.epoch || (a.epoch == cur!.epoch && a != cur!) {
                     groups.table[gi] = a
+                    groups.placementDue = true
                 }
                 noteNamed(gi, a)
             }
@@ -279,12 +291,27 @@ extension ClusterNode {
     /// Runs after every event: the coordinator places, this node acts, and a changed report or table is sent at once.
     mutating func afterGroupEvent(now: Instant, into out: inout [Action]) {
         guard !spec.groups.isEmpty, !leaving else { return }
-        if role == .coordinator { place(now: now, into: &out) }
+        if out.contains(where: Self.changesPlacementInputs) { groups.placementDue = true }
+        if role == .coordinator, groups.placementDue {
+            groups.placementDue = false
+            place(now: now, into: &out)
+        }
         for gi in spec.groups.indices { act(group: gi, now: now, into: &out) }
         var r = report
         r.version = groups.lastSentReport?.version ?? 0
-        if r != groups.lastSentReport || (role == .coordinator && groups.table != groups.lastSentTable) {
+        let localChanged = r != groups.lastSentReport
+        if localChanged { groups.placementDue = true }  // this node's own phases feed the next pass
+        if localChanged || (role == .coordinator && groups.table != groups.lastSentTable) {
             broadcastHeartbeat(now: now, into: &out)
+        }
+    }
+
+    /// Events after which the coordinator must place again (membership, quorum, who coordinates).
+    static func changesPlacementInputs(_ a: Action) -> Bool {
+        guard case let .event(e) = a else { return false }
+        switch e {
+        case .memberChanged, .quorumChanged, .coordinatorChanged, .standbyChanged, .groupChanged: return true
+        case .linkChanged: return false
         }
     }
 
