@@ -36,17 +36,23 @@ let package = Package(
         .systemLibrary(name: "CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
         // The `vm` resource agent's engine: libvirt lifecycle, live migration with verification (`vigil virt`).
         .target(name: "VigilVirt", dependencies: ["CLibvirt", "VigilCore", "VigilResources"]),
+        // libiscsi's C API (Debian libiscsi-dev): the userspace iSCSI initiator.
+        .systemLibrary(name: "CISCSI", pkgConfig: "libiscsi", providers: [.apt(["libiscsi-dev"])]),
+        // Shared storage I/O: iSCSI (libiscsi), AoE (raw Ethernet), block devices; the slot-area cycle thread.
+        .target(name: "VigilStorage", dependencies: ["CISCSI", "CLinux", "VigilCore"]),
+        // Linux headers Glibc's module leaves out (AF_PACKET addresses, O_DIRECT, the watchdog ioctl).
+        .systemLibrary(name: "CLinux"),
         // libsystemd: sd_notify and the journal.
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         // The IO shell: UDP transport, timers, control socket, logging, systemd integration.
         .target(name: "VigilAgent", dependencies: [
-            "VigilCore", "VigilWire", "VigilConfig", "VigilResources", "CSystemd",
+            "VigilCore", "VigilWire", "VigilConfig", "VigilResources", "VigilStorage", "CSystemd",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "vigil", dependencies: [
-            "VigilAgent", "VigilConfig", "VigilWire", "VigilCore", "VigilSimulation", "VigilResources",
+            "VigilAgent", "VigilConfig", "VigilWire", "VigilCore", "VigilSimulation", "VigilResources", "VigilStorage",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // `vigil virt` (the vm agent's engine) as a program of its own: only it links libvirt.
@@ -59,6 +65,7 @@ let package = Package(
         .testTarget(name: "VigilConfigTests", dependencies: ["VigilConfig", "VigilCore"]),
         .testTarget(name: "VigilResourcesTests", dependencies: ["VigilResources", "VigilCore"]),
         .testTarget(name: "VigilVirtTests", dependencies: ["VigilVirt"]),
+        .testTarget(name: "VigilStorageTests", dependencies: ["VigilStorage", "VigilCore"]),
         // agents/: test resource agents the namespace tests run (scripts, not sources).
         .testTarget(name: "VigilIntegrationTests", dependencies: ["VigilAgent", "VigilCore"], exclude: ["agents"]),
     ]

@@ -6,6 +6,7 @@ import NIOPosix
 import VigilConfig
 import VigilCore
 import VigilResources
+import VigilStorage
 import VigilWire
 
 /// How `vigil agent` was asked to run.
@@ -72,6 +73,10 @@ public final class Agent: @unchecked Sendable {
     /// Set on `loop` once every socket is bound: datagrams that arrive earlier are ignored, so the main
     /// thread's set-up never races the loop.
     var ready = false
+    /// One thread per shared storage device (`[storage]`), running the core's storage cycles.
+    var storageWorkers: [StorageWorker] = []
+    /// The watchdog device (`[storage] watchdog`), fed while the core says this node is healthy.
+    var watchdog: Watchdog?
 
     public init(options: AgentOptions, logger: Logger) throws {
         self.options = options
@@ -140,6 +145,7 @@ public final class Agent: @unchecked Sendable {
             }
         }
         control = try ControlServer.start(path: options.socketPath, group: group, agent: self)
+        try startStorage()
         logger.notice("vigil \(Self.version) agent for node \(me.name) of cluster \(spec.name): \(me.addresses.count) link(s) on port \(options.config.port), interval \(spec.timing.interval.compactDescription), deadtime \(spec.timing.deadtime.compactDescription), quorum \(spec.quorumVotes) of \(spec.totalVotes) votes, term \(startTerm)")
         installSignalHandlers()
         loop.execute {
@@ -236,6 +242,47 @@ public final class Agent: @unchecked Sendable {
         reschedule(now: now)
     }
 
+    /// Starts one storage thread per device, and opens the watchdog device if one is configured.
+    func startStorage() throws {
+        guard let s = spec.storage else { return }
+        let initiator = s.initiator ?? "iqn.2026-11.org.vigil:\(spec.name).\(options.node)"
+        for (d, text) in s.devices.enumerated() {
+            let url = try StorageURL.parse(text)
+            storageWorkers.append(StorageWorker(url: url, initiator: initiator, timeout: s.ioTimeout, cluster: spec.name,
+                                                nodes: spec.nodes.count, clock: { Monotonic.now() }) { [weak self] _, result in
+                guard let self else { return }
+                self.loop.execute {
+                    guard !self.exiting else { return }
+                    let now = Monotonic.now()
+                    self.execute(self.core.storageCycleDone(device: d, result: result, now: now))
+                    self.reschedule(now: now)
+                }
+            })
+        }
+        logger.notice("shared storage: \(s.devices.joined(separator: ", ")); disk heartbeat every \(s.interval.compactDescription), io_timeout \(s.ioTimeout.compactDescription), watchdog_timeout \(s.watchdogTimeout.compactDescription), msgwait \(s.msgwait.compactDescription), self_fence \(s.selfFence.rawValue)")
+        if let path = s.watchdogDevice {
+            watchdog = try Watchdog(path: path, timeout: s.watchdogTimeout)
+            logger.notice("watchdog \(path) armed with \(watchdog!.seconds) s: a hung agent resets this machine")
+        } else if s.selfFence == .reboot {
+            logger.warning("no watchdog device configured ([storage] watchdog): a hung agent is not reset, and msgwait alone cannot cover it")
+        }
+        if spec.fencing == .none {
+            logger.warning("fencing = \"none\": shared storage is monitored, but nodes that vanish are ASSUMED stopped (unsafe)")
+        }
+    }
+
+    /// Self-fence: reboot at once (sysrq), or only record it (the core stops every group with reason `fence`).
+    func selfFence(_ mode: SelfFenceMode, reason: String) {
+        logger.critical("SELF-FENCE (\(mode.rawValue)): \(reason)")
+        Systemd.notify("STATUS=FENCED: \(reason)")
+        guard mode == .reboot else { return }
+        sync()
+        let fd = open("/proc/sysrq-trigger", O_WRONLY)
+        if fd >= 0, write(fd, "b", 1) == 1 { close(fd); return }
+        logger.critical("cannot reboot through /proc/sysrq-trigger (\(String(cString: strerror(errno)))): stopping every resource instead")
+        if fd >= 0 { close(fd) }
+    }
+
     func onDatagram(_ bytes: ByteBuffer, from source: SocketAddress, link: Int) {
         guard ready else { return }
         let now = Monotonic.now()
@@ -292,8 +339,13 @@ public final class Agent: @unchecked Sendable {
                 updateStatusLine()
             case let .runOperation(op):
                 runOperation(op)
+            case let .storageCycle(c):
+                if c.device < storageWorkers.count { storageWorkers[c.device].submit(c) }
+            case let .selfFence(mode, reason):
+                selfFence(mode, reason: reason)
             }
         }
+        if let w = watchdog, core.watchdogHealthy { w.feed() }
         for link in touched { channels[link].flush() }
         if shutdownDeadline != nil, !exiting, core.readyToLeave { finishShutdown(reason: "groups handed over") }
     }
@@ -422,6 +474,8 @@ public final class Agent: @unchecked Sendable {
         Systemd.notify("STOPPING=1\nSTATUS=leaving the cluster")
         execute(core.leave(now: Monotonic.now()))
         exiting = true
+        watchdog?.disarm()
+        for w in storageWorkers { w.stop() }
         timer?.cancel()
         // Give the kernel a moment to put the leave packets on the wire before the sockets close.
         loop.scheduleTask(in: .milliseconds(20)) {

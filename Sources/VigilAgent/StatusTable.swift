@@ -29,6 +29,23 @@ public enum StatusTable {
             }
             out += table(g)
         }
+        if let st = r.storage {
+            out += "\n"
+            var d = [["STORAGE", "STATE", "CYCLE", "LAST OK", "FAILURES", "ERROR"]]
+            for x in st.devices {
+                d.append([x.url, x.state, x.latencyMs.map { String(format1ms: $0) } ?? "-",
+                          x.lastOkMs.map { "\(Int($0)) ms ago" } ?? "never", "\(x.failures)", x.error ?? ""])
+            }
+            out += table(d)
+            let peers = st.peers.map { "\($0.node) \($0.disk)\($0.fenced ? " (fenced)" : "")" }.joined(separator: ", ")
+            out += "disk heartbeat: \(peers.isEmpty ? "-" : peers); self_fence \(st.selfFence), watchdog \(st.watchdog ?? "none"), msgwait \(Int(st.msgwaitMs)) ms, watchdog_timeout \(Int(st.watchdogTimeoutMs)) ms"
+            out += st.tieBreakWinner.map { ", two-node tie-break winner \($0)" } ?? ""
+            out += "\n"
+            for f in st.fencing {
+                out += "fencing \(f.node): pill \(f.serial) issued \(Int(f.issuedMs)) ms ago" + (f.writtenMs.map { ", written \(Int($0)) ms ago" } ?? ", not yet written") + (f.done.map { ": FENCED (\($0))" } ?? ": waiting") + "\n"
+            }
+            if let why = st.fenced { out += "this node is FENCED: \(why); it runs nothing until the coordinator clears its pill\n" }
+        }
         if r.standby { out += "this node is in STANDBY: it runs no groups (`vigil unstandby` ends it)\n" }
         if let m = r.lastMigration { out += "last live migration into this node: \(m)\n" }
         let c = r.counters
@@ -48,6 +65,7 @@ public enum StatusTable {
 }
 
 extension String {
+    init(format1ms v: Double) { self = v < 10 ? "\(Double(Int(v * 100)) / 100) ms" : "\(Int(v)) ms" }
     func padding(toLength n: Int) -> String { count >= n ? self : self + String(repeating: " ", count: n - count) }
     func trimmingTrailingSpaces() -> String {
         var s = self

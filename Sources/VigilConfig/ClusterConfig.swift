@@ -60,17 +60,20 @@ public enum ConfigLoader {
         var nodeTables: [TOMLTable] = []
         var groupTables: [TOMLTable] = []
         var virtTable: TOMLTable?
+        var storageTable: TOMLTable?
         for t in tables.dropFirst() {
             switch (t.name, t.isArrayElement) {
             case ("cluster", false): clusterTable = t
             case ("node", true): nodeTables.append(t)
             case ("group", true): groupTables.append(t)
             case ("virt", false): virtTable = t
+            case ("storage", false): storageTable = t
+            case ("storage", true): throw err(t.line, "[[storage]] must be a single [storage] table (list several devices in its `devices`)")
             case ("cluster", true): throw err(t.line, "[[cluster]] must be a single [cluster] table")
             case ("virt", true): throw err(t.line, "[[virt]] must be a single [virt] table")
             case ("node", false): throw err(t.line, "nodes are an array of tables: write [[node]], not [node]")
             case ("group", false): throw err(t.line, "groups are an array of tables: write [[group]], not [group]")
-            default: throw err(t.line, "unknown table [\(t.name)]; expected [cluster], [[node]], [[group]] or [virt]")
+            default: throw err(t.line, "unknown table [\(t.name)]; expected [cluster], [[node]], [[group]], [virt] or [storage]")
             }
         }
         guard let ct = clusterTable else { throw err(1, "missing [cluster] table") }
@@ -177,6 +180,7 @@ public enum ConfigLoader {
         }
         try loadGroups(groupTables, into: &c, err)
         if let vt = virtTable { try loadVirt(vt, into: &c, err) }
+        if let st = storageTable { try loadStorage(st, into: &c, err) }
         if c.spec.transport == .multicast, let last = Int(c.multicastGroup.split(separator: ".").last ?? ""),
            last + c.spec.linkCount - 1 > 255 {
             throw err(ct.line, "multicast_group \(c.multicastGroup): link \(c.spec.linkCount - 1) would need last octet \(last + c.spec.linkCount - 1); choose a base that leaves room for one group per link")
@@ -279,6 +283,46 @@ public enum ConfigLoader {
                 throw err(e.line, "unknown key '\(e.key)' in [virt]\(suggestion(e.key, virtKeys)); expected one of: \(virtKeys.joined(separator: ", "))")
             }
         }
+    }
+
+    static let storageKeys = ["devices", "interval", "io_timeout", "watchdog_timeout", "msgwait", "self_fence",
+                              "watchdog", "initiator"]
+
+    static func loadStorage(_ t: TOMLTable, into c: inout ClusterConfig, _ err: (Int, String) -> ConfigError) throws(ConfigError) {
+        var s = StorageSpec(devices: [])
+        var devicesLine = t.line
+        for e in t.entries {
+            switch e.key {
+            case "devices":
+                devicesLine = e.line
+                s.devices = try strings(e, err)
+                for d in s.devices {
+                    do { _ = try StorageURL.parse(d) } catch { throw err(e.line, "storage device \(error)") }
+                }
+                if Set(s.devices).count != s.devices.count { throw err(e.line, "a storage device is listed twice") }
+            case "interval": s.interval = try duration(e, err)
+            case "io_timeout": s.ioTimeout = try duration(e, err)
+            case "watchdog_timeout": s.watchdogTimeout = try duration(e, err)
+            case "msgwait": s.msgwait = try duration(e, err)
+            case "self_fence": s.selfFence = SelfFenceMode(rawValue: try choice(e, err, ["reboot", "stop-resources"]))!
+            case "watchdog": s.watchdogDevice = try string(e, err)
+            case "initiator": s.initiator = try string(e, err)
+            default:
+                throw err(e.line, "unknown key '\(e.key)' in [storage]\(suggestion(e.key, storageKeys)); expected one of: \(storageKeys.joined(separator: ", "))")
+            }
+        }
+        guard !s.devices.isEmpty else { throw err(devicesLine, "[storage] needs devices = [\"iscsi://PORTAL/IQN/LUN\" or \"aoe://IFACE/SHELF.SLOT\", ...]") }
+        guard s.interval > .zero, s.ioTimeout > .zero, s.watchdogTimeout > .zero, s.msgwait > .zero else {
+            throw err(t.line, "[storage] timings must be positive")
+        }
+        if let p = s.timingProblems(deadtime: c.spec.timing.deadtime).first {
+            let key = p.hasPrefix("msgwait") ? "msgwait" : p.hasPrefix("watchdog") ? "watchdog_timeout" : "io_timeout"
+            throw err(t.entries.first { $0.key == key }?.line ?? t.line, p)
+        }
+        if let long = c.spec.nodes.first(where: { $0.name.utf8.count > SlotArea.maxName }) {
+            throw err(t.line, "node name \(long.name) is longer than the \(SlotArea.maxName) bytes a storage slot holds")
+        }
+        c.spec.storage = s
     }
 
     // MARK: - Typed accessors

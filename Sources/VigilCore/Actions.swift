@@ -41,6 +41,12 @@ public enum ClusterEvent: Hashable, Sendable {
     case groupChanged(group: String, phase: GroupPhase)
     /// This node entered or left standby (the shell persists it).
     case standbyChanged(Bool)
+    /// A shared storage device changed health.
+    case storageChanged(device: Int, health: DeviceHealth)
+    /// This node fenced itself (reason), or its fence was lifted (nil).
+    case fenced(reason: String?)
+    /// A vanished peer is now known to be fenced (its pill was acknowledged, or msgwait passed).
+    case peerFenced(node: String)
 }
 
 /// What the core asks its IO shell to do, in order.
@@ -53,4 +59,10 @@ public enum Action: Hashable, Sendable {
     case event(ClusterEvent)
     /// Run a resource agent operation and report back with `ClusterNode.operationDone`.
     case runOperation(ResourceOperation)
+    /// Run one storage cycle (read the slot area, write this node's slot and mailboxes) on the storage thread,
+    /// and report back with `ClusterNode.storageCycleDone`.
+    case storageCycle(StorageCycle)
+    /// This node must fence itself: with `.reboot` the shell reboots the machine now; with `.stopResources`
+    /// the core stops every group itself (reason `fence`) and the shell only records it.
+    case selfFence(SelfFenceMode, reason: String)
 }

@@ -80,6 +80,10 @@ public struct ClusterNode: Sendable {
     var dropLog: [DropReason: DropLogState] = [:]
     /// Resource groups: this node's execution state, peers' reports, the assignment table (Placement.swift).
     var groups: GroupsState
+    /// Shared storage state (nil: no `[storage]` table).
+    var storage: StorageState?
+    /// The coordinator of a term, kept after it dies (the two-node tie-break names it).
+    var termCoordinator: (term: UInt64, name: String) = (0, "")
 
     /// How long drop log lines for one reason are suppressed after one is written.
     public static let dropLogInterval: Duration = .seconds(10)
@@ -106,6 +110,7 @@ public struct ClusterNode: Sendable {
             names.append(node.name)
         }
         peerNames = names
+        if let s = spec.storage { storage = StorageState(devices: s.devices.count, now: now) }
         quorate = computeQuorate()
     }
 
@@ -150,6 +155,7 @@ public struct ClusterNode: Sendable {
         if let standAt = standTime() { consider(standAt) }
         if let g = graceEnd() { consider(g) }
         if let m = nextGroupWakeup() { consider(m) }
+        if let s = nextStorageWakeup() { consider(s) }
         return next
     }
 
@@ -160,6 +166,7 @@ public struct ClusterNode: Sendable {
         var out: [Action] = []
         guard !leaving else { return out }
         agePeers(now: now, into: &out)
+        storageTick(now: now, into: &out)  // may change quorum (two nodes): before the election step
         evaluate(now: now, into: &out)
         afterGroupEvent(now: now, into: &out)
         if lastHeartbeatSent.map({ now >= $0 + spec.timing.interval }) ?? true {
@@ -379,7 +386,7 @@ public struct ClusterNode: Sendable {
 
     func computeQuorate() -> Bool {
         if spec.quorum == .ignore { return true }
-        return memberVotes() >= spec.quorumVotes
+        return memberVotes() >= spec.quorumVotes || (storage != nil && twoNodeTieWinner)
     }
 
     func memberVotes() -> Int {
@@ -389,7 +396,7 @@ public struct ClusterNode: Sendable {
     /// Votes a candidate needs: a strict majority of configured votes (or, with `quorum = ignore`,
     /// the votes of every member it currently sees).
     func votesNeeded() -> Int {
-        spec.quorum == .ignore ? memberVotes() : spec.quorumVotes
+        spec.quorum == .ignore || (storage != nil && twoNodeTieWinner) ? memberVotes() : spec.quorumVotes
     }
 
     mutating func recomputeQuorum(now: Instant, into out: inout [Action]) {
@@ -423,6 +430,7 @@ public struct ClusterNode: Sendable {
         guard name != coordinator else { return }
         let old = coordinator
         coordinator = name
+        if !name.isEmpty { termCoordinator = (term, name) }
         if name.isEmpty {
             out.append(.log(.notice, "no coordinator in term \(term) (was \(old)): \(reason)"))
         } else {
@@ -677,7 +685,7 @@ public struct ClusterNode: Sendable {
                 StatusReport.Link(address: a, state: i < p.linkUp.count && p.linkUp[i] ? "up" : "down",
                                   lastHeardMs: (i < p.linkLastHeard.count ? p.linkLastHeard[i] : nil).map { (now - $0).milliseconds })
             }
-            nodes.append(.init(name: n.name, state: p.state.description, votes: n.votes,
+            nodes.append(.init(name: n.name, state: diskState(n.name) ?? p.state.description, votes: n.votes,
                                incarnation: p.incarnation == 0 ? nil : p.incarnation, isSelf: false, links: links))
         }
         return StatusReport(cluster: spec.name, node: me, incarnation: incarnation, term: term,
@@ -686,7 +694,7 @@ public struct ClusterNode: Sendable {
                             quorum: .init(votes: memberVotes(), needed: spec.quorumVotes, total: spec.totalVotes,
                                           policy: spec.quorum.rawValue),
                             nodes: nodes, counters: counters, agent: nil, standby: inStandby,
-                            groups: groupStatus())
+                            groups: groupStatus(), storage: storageStatus(now: now))
     }
 
     func fmt(_ d: Duration) -> String { String(format1: d.milliseconds) + " ms" }

@@ -68,10 +68,13 @@ public struct ClusterSpec: Hashable, Sendable {
     public var groups: [GroupSpec]
     public var fencing: FencingPolicy
     public var noQuorum: NoQuorumPolicy
+    /// Shared storage: disk heartbeat and poison-pill fencing (nil: none configured).
+    public var storage: StorageSpec?
 
     public init(name: String, nodes: [NodeSpec], timing: TimingSpec, quorum: QuorumPolicy = .majority,
                 transport: Transport = .unicast, groups: [GroupSpec] = [], fencing: FencingPolicy = .required,
-                noQuorum: NoQuorumPolicy = .stop) {
+                noQuorum: NoQuorumPolicy = .stop, storage: StorageSpec? = nil) {
+        self.storage = storage
         self.name = name
         self.nodes = nodes
         self.timing = timing

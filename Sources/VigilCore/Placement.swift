@@ -59,6 +59,10 @@ struct GroupsState: Sendable {
     /// Per group, per node: the highest epoch known to have named that node owner. A vanished node's last
     /// "stopped" counts only if it had seen every assignment naming it.
     var lastNamed: [[String: UInt64]]
+    /// Per group: the highest epoch a member acknowledged that this node never saw as an assignment (an
+    /// intermediate coordinator's, while this node was cut off). Its owner is unknown, so a vanished node is
+    /// safe only if its last report acknowledged at least this epoch.
+    var missed: [UInt64]
     /// Nodes an administrator confirmed down (`vigil confirm-down`), with the incarnation they had then.
     var confirmedDown: [String: UInt64] = [:]
     /// The last report this node sent, to send a heartbeat at once when it changes.
@@ -73,6 +77,7 @@ struct GroupsState: Sendable {
         table = Array(repeating: nil, count: groups)
         notes = Array(repeating: "", count: groups)
         lastNamed = Array(repeating: [:], count: groups)
+        missed = Array(repeating: 0, count: groups)
         self.standby = standby
     }
 }
@@ -169,7 +174,7 @@ extension ClusterNode {
         return true
     }
 
-    public var inStandby: Bool { groups.standby || groups.shuttingDown }
+    public var inStandby: Bool { groups.standby || groups.shuttingDown || isFenced }
 
     /// The phase of every group on this node.
     public var localPhases: [String: GroupPhase] {
@@ -310,7 +315,8 @@ extension ClusterNode {
     static func changesPlacementInputs(_ a: Action) -> Bool {
         guard case let .event(e) = a else { return false }
         switch e {
-        case .memberChanged, .quorumChanged, .coordinatorChanged, .standbyChanged, .groupChanged: return true
+        case .memberChanged, .quorumChanged, .coordinatorChanged, .standbyChanged, .groupChanged,
+             .storageChanged, .fenced, .peerFenced: return true
         case .linkChanged: return false
         }
     }
@@ -335,7 +341,9 @@ extension ClusterNode {
         // What should happen here?
         enum Want { case run(reason: String, peer: String), stop(reason: String, peer: String), keep }
         var want = Want.keep
-        if !quorate {
+        if isFenced {
+            want = .stop(reason: "fence", peer: "")
+        } else if !quorate {
             if spec.noQuorum == .stop { want = .stop(reason: "quorum-lost", peer: "") }
         } else if let a = groups.table[gi], a.epoch == l.ackEpoch {
             if a.owner == me {
@@ -562,6 +570,7 @@ extension ClusterNode {
 
     /// The coordinator's placement pass over every group.
     mutating func place(now: Instant, into out: inout [Action]) {
+        retireFenceOps()
         for gi in spec.groups.indices { place(group: gi, now: now, into: &out, forceNewEpoch: false) }
     }
 
@@ -584,6 +593,9 @@ extension ClusterNode {
         let inherited = a.epoch < epochBase
         let names = spec.nodes.map(\.name)
         let running = names.filter { isMember($0) && groupReport(of: $0, gi)?.phase == .running }
+        // A member acknowledged an epoch this node never saw: some coordinator assigned the group meanwhile.
+        let maxAck = names.filter(isMember).compactMap { groupReport(of: $0, gi)?.ackEpoch }.max() ?? 0
+        if maxAck > a.epoch, maxAck > groups.missed[gi] { groups.missed[gi] = maxAck }
         let active = names.filter { isMember($0) && (groupReport(of: $0, gi)?.phase.mayBeActive ?? false) }
 
         // 1. Choose the target.
@@ -648,12 +660,16 @@ extension ClusterNode {
                     // A node that is not a member may still run the group unless its last report says it had
                     // stopped it after seeing every assignment that named it.
                     let r = groupReport(of: n, gi)
-                    let safe = r.map { $0.phase == .stopped && $0.ackEpoch >= (groups.lastNamed[gi][n] ?? 0) } ?? false
+                    let needed = max(groups.lastNamed[gi][n] ?? 0, groups.missed[gi])
+                    let safe = r.map { $0.phase == .stopped && $0.ackEpoch >= needed } ?? false
                     if safe { continue }
                     let st = state(of: n)
                     let what = r.map { "was \($0.phase) it" } ?? "has not reported since this node started"
                     if let inc = groups.confirmedDown[n], inc == (peers[n]?.incarnation ?? 0) {
                         continue
+                    } else if spec.fencing == .required, storage != nil {
+                        // Shared storage: a poison pill, then the acknowledgement or msgwait.
+                        if let wait = fence(n, now: now, into: &out) { waits.append(wait) } else { continue }
                     } else if st == .left, r != nil {
                         waits.append("BLOCKED: \(n) left while the group was \(r!.phase) there")
                     } else if spec.fencing == .none {

@@ -8,7 +8,8 @@ public struct ResourceOperation: Hashable, Sendable, CustomStringConvertible {
     public var resource: ResourceSpec
     public var action: ResourceAction
     public var timeout: Duration
-    /// Why (VIGIL_REASON): start, stop, restart, handover, probe, monitor, failed-start, quorum-lost.
+    /// Why (VIGIL_REASON): start, stop, restart, handover, probe, monitor, failed-start, quorum-lost, fence (this node
+    /// is being fenced: stop hard and at once, e.g. destroy a VM).
     public var reason: String
     /// For a handover: the other side (the target of a stop, the source of a start).
     public var peer: String

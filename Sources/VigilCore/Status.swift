@@ -101,12 +101,15 @@ public struct StatusReport: Codable, Sendable, Hashable {
     public var groups: [GroupStatus] = []
     /// The last live migration into this node: the vm agent's figures (wall, libvirt total and downtime, data, passes).
     public var lastMigration: String?
+    /// Shared storage: devices, peers on disk, fencing (null without a `[storage]` table).
+    public var storage: StorageStatus?
 
     public func node(_ name: String) -> Node? { nodes.first { $0.name == name } }
 
     enum CodingKeys: String, CodingKey {
         case cluster, node, incarnation, term, coordinator, role, quorate, quorum, nodes, counters, agent, standby, groups
         case lastMigration = "last_migration"
+        case storage
     }
 
     /// Every documented key is always present; absent values are `null`, never a missing key.
@@ -126,5 +129,6 @@ public struct StatusReport: Codable, Sendable, Hashable {
         try c.encode(standby, forKey: .standby)
         try c.encode(groups, forKey: .groups)
         try c.encode(lastMigration, forKey: .lastMigration)
+        try c.encode(storage, forKey: .storage)
     }
 }

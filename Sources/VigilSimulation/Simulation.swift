@@ -31,6 +31,10 @@ public struct SimulationParameters: Sendable {
     /// Faults include partitions, deaf nodes and packet loss (with `fencing = none` a node that only looks dead
     /// has its groups started elsewhere: double starts by design, so those runs have crashes only).
     public var partitions = true
+    /// Shared storage (disk heartbeat, pills) with storage faults and frozen agents in the schedule; 1 or 3
+    /// devices. The model assumes a working watchdog: an agent frozen longer than watchdog_timeout is reset.
+    public var storage = false
+    public var storageDevices = 1
     /// Print every node's log lines (to debug one seed).
     public var trace = false
 
@@ -57,6 +61,21 @@ public struct SimulationParameters: Sendable {
         p.convergenceBound = p.convergenceBound + .seconds(2)
         return p
     }
+
+    /// Groups on shared storage with poison-pill fencing: partitions, storage outages and frozen agents.
+    public static func withStorage(seed: UInt64) -> SimulationParameters {
+        var p = withGroups(seed: seed, fencing: .required)
+        var rng = SplitMix64(seed: seed ^ 0x5707_A6E0)
+        p.storage = true
+        p.storageDevices = rng.chance(0.3) ? 3 : 1
+        p.convergenceBound = p.convergenceBound + .seconds(4)
+        return p
+    }
+
+    /// Storage timings of the simulated clusters.
+    public static let simStorage = StorageSpec(devices: [], interval: .milliseconds(100), ioTimeout: .milliseconds(400),
+                                               watchdogTimeout: .milliseconds(800), msgwait: .milliseconds(1600),
+                                               selfFence: .stopResources)
 
     public static let defaultTiming = TimingSpec(interval: .milliseconds(100), warntime: .milliseconds(300),
                                                  deadtime: .milliseconds(500), initdead: .seconds(1))
@@ -106,6 +125,14 @@ public struct Simulation {
         case admin(node: String, AdminRequest)
         /// A controlled shutdown: hand groups over, then leave.
         case shutdown(String)
+        /// A storage cycle's I/O completes (read and writes happen at this instant).
+        case storageDone(node: String, incarnation: UInt64, cycle: StorageCycle)
+        /// The node loses (or regains) its paths to every device.
+        case storagePath(String, Bool)
+        /// A device goes down (or comes back) for everyone.
+        case deviceDown(Int, Bool)
+        /// The agent stops running (SIGSTOP, a stalled machine) until `until`; its resources keep running.
+        case freeze(String, until: Instant)
     }
 
     struct Event {
@@ -135,6 +162,11 @@ public struct Simulation {
     /// The truth about resources: per node, per group, the resource indices that may be active.
     var active: [String: [Int: Set<Int>]] = [:]
     var shuttingDown: [String: Instant] = [:]
+    /// Shared storage: per device, sector index -> 512 bytes.
+    var sectors: [[Int: [UInt8]]] = []
+    var pathCut: Set<String> = []
+    var devicesDown: Set<Int> = []
+    var frozenUntil: [String: Instant] = [:]
 
     public init(_ parameters: SimulationParameters) {
         self.parameters = parameters
@@ -148,9 +180,19 @@ public struct Simulation {
                                     resources: resources, autoFailback: rng.chance(0.5), maxRestarts: 1,
                                     monitorInterval: .milliseconds(300)))
         }
+        var storage: StorageSpec?
+        if parameters.storage {
+            var st = SimulationParameters.simStorage
+            st.devices = (0..<parameters.storageDevices).map { "sim\($0)" }
+            storage = st
+        }
         spec = ClusterSpec(name: "sim", nodes: names.map { NodeSpec(name: $0, addresses: ["a-\($0)", "b-\($0)"]) },
                            timing: parameters.timing, transport: parameters.seed % 2 == 1 ? .multicast : .unicast,
-                           groups: groups, fencing: parameters.fencing)
+                           groups: groups, fencing: parameters.fencing, storage: storage)
+        if let st = storage {
+            let header = SlotAreaHeader(cluster: "sim", slotCount: names.count, storage: st, created: 0).encoded()
+            sectors = Array(repeating: [0: header], count: st.devices.count)
+        }
         result = SimulationResult(seed: parameters.seed, nodeCount: parameters.nodeCount)
     }
 
@@ -188,6 +230,10 @@ public struct Simulation {
         for _ in 0..<faults {
             let at = start + .nanoseconds(rng.ns(0...chaosNs))
             let victim = "n\(rng.int(1...parameters.nodeCount))"
+            if parameters.storage, rng.chance(0.35) {
+                planStorageFault(at: at, victim: victim)
+                continue
+            }
             if parameters.groupCount > 0, rng.chance(0.5) {
                 planGroupFault(at: at, victim: victim)
                 continue
@@ -215,6 +261,26 @@ public struct Simulation {
                 schedule(at: at, .netQuality(loss: parameters.partitions ? Double(rng.int(0...30)) / 100 : 0,
                                              duplicate: Double(rng.int(0...10)) / 100))
             }
+        }
+    }
+
+    mutating func planStorageFault(at: Instant, victim: String) {
+        switch rng.int(0...3) {
+        case 0:
+            schedule(at: at, .storagePath(victim, false))
+            schedule(at: at + .nanoseconds(rng.ns(200_000_000...3_000_000_000)), .storagePath(victim, true))
+        case 1:
+            let d = rng.int(0...(parameters.storageDevices - 1))
+            schedule(at: at, .deviceDown(d, true))
+            schedule(at: at + .nanoseconds(rng.ns(200_000_000...3_000_000_000)), .deviceDown(d, false))
+        case 2:
+            // A LAN cut of one node while its storage works: partitioned, to be fenced by pill.
+            var g: [String: Int] = [:]
+            for n in spec.nodes { g[n.name] = n.name == victim ? 1 : 0 }
+            schedule(at: at, .partition(g))
+            schedule(at: at + .nanoseconds(rng.ns(500_000_000...4_000_000_000)), .partition([:]))
+        default:
+            schedule(at: at, .freeze(victim, until: at + .nanoseconds(rng.ns(50_000_000...2_500_000_000))))
         }
     }
 
@@ -246,9 +312,13 @@ public struct Simulation {
     mutating func handle(_ kind: EventKind) {
         if parameters.trace {
             switch kind {
-            case .deliver, .timer, .operationDone: break
+            case .deliver, .timer, .operationDone, .storageDone: break
             default: print("\(now) SIM \(kind)")
             }
+        }
+        if let target = Self.target(of: kind), let until = frozenUntil[target], now < until {
+            schedule(at: until, kind)  // a frozen agent handles it when it runs again
+            return
         }
         switch kind {
         case let .deliver(msg, to, link):
@@ -265,6 +335,7 @@ public struct Simulation {
             shuttingDown[node] = nil
             generations[node, default: 0] += 1
         case let .crash(node):
+            frozenUntil[node] = nil
             nodes[node] = nil
             generations[node, default: 0] += 1
             active[node] = nil  // the machine is gone, and its resources with it
@@ -306,9 +377,29 @@ public struct Simulation {
             guard nodes[node] != nil, shuttingDown[node] == nil else { return }
             shuttingDown[node] = now
             apply(node, nodes[node]!.beginShutdown(now: now))
+        case let .storageDone(node, inc, cycle):
+            guard nodes[node]?.incarnation == inc else { return }
+            apply(node, nodes[node]!.storageCycleDone(device: cycle.device, result: runStorage(node, cycle), now: now))
+        case let .storagePath(node, up):
+            if up { pathCut.remove(node) } else { pathCut.insert(node) }
+        case let .deviceDown(d, down):
+            if down { devicesDown.insert(d) } else { devicesDown.remove(d) }
+        case let .freeze(node, until):
+            guard nodes[node] != nil, frozenUntil[node].map({ now >= $0 }) ?? true else { return }
+            let wd = spec.storage?.watchdogTimeout ?? .seconds(3600)
+            if until - now > wd {
+                // The watchdog is not fed: it resets the machine (agent and resources) after watchdog_timeout.
+                frozenUntil[node] = now + wd
+                schedule(at: now + wd, .crash(node))
+                schedule(at: now + wd + .nanoseconds(rng.ns(200_000_000...1_000_000_000)), .restart(node))
+            } else {
+                frozenUntil[node] = until
+            }
         case .heal:
             group = [:]
             deafNodes = []
+            pathCut = []
+            devicesDown = []
             loss = 0
             duplicate = 0
             maxDelayNs = 2_000_000
@@ -357,6 +448,15 @@ public struct Simulation {
                 let delay = rng.chance(0.1) ? rng.ns(50_000_000...400_000_000) : rng.ns(1_000_000...30_000_000)
                 schedule(at: now + .nanoseconds(delay),
                          .operationDone(node: node, incarnation: nodes[node]?.incarnation ?? 0, op: op))
+            case let .storageCycle(c):
+                // Usually fast; sometimes slow (past io_timeout); a cut path or a dead device fails or hangs.
+                var delay = rng.chance(0.05) ? rng.ns(100_000_000...600_000_000) : rng.ns(200_000...5_000_000)
+                if pathCut.contains(node) || devicesDown.contains(c.device) {
+                    delay = rng.chance(0.5) ? rng.ns(1_000_000...50_000_000) : rng.ns(400_000_000...2_000_000_000)
+                }
+                schedule(at: now + .nanoseconds(delay), .storageDone(node: node, incarnation: nodes[node]?.incarnation ?? 0, cycle: c))
+            case .selfFence:
+                break  // stop-resources: the core stops every group itself
             }
         }
         checkGroups()
@@ -408,6 +508,36 @@ public struct Simulation {
             guard holders.count == 1, running == holders, c.groupStatus()[gi].owner == holders[0] else { return false }
         }
         return true
+    }
+
+    /// One storage cycle against the shared sectors: read everything, then write the slot and mailboxes.
+    mutating func runStorage(_ node: String, _ c: StorageCycle) -> StorageCycleResult {
+        let latency = Duration.milliseconds(1)
+        if pathCut.contains(node) || devicesDown.contains(c.device) {
+            return StorageCycleResult(snapshot: nil, slotWritten: false, mailboxesWritten: [], latency: latency, error: "simulated outage")
+        }
+        let n = spec.nodes.count
+        var bytes: [UInt8] = []
+        for i in 0..<SlotArea.sectors(nodes: n) {
+            bytes += sectors[c.device][i] ?? [UInt8](repeating: 0, count: SlotArea.sectorBytes)
+        }
+        let snap = SlotAreaSnapshot(bytes: bytes, sectorSize: SlotArea.sectorBytes, nodes: n)
+        sectors[c.device][SlotArea.slotSector(c.slotIndex)] = c.slot.encoded()
+        for m in c.mailboxes { sectors[c.device][SlotArea.mailboxSector(m.index)] = m.pill.encoded() }
+        return StorageCycleResult(snapshot: snap, slotWritten: true, mailboxesWritten: c.mailboxes, latency: latency, error: nil)
+    }
+
+    /// The node an event is handled by (nil: the whole simulated world).
+    static func target(of kind: EventKind) -> String? {
+        switch kind {
+        case let .deliver(_, to, _): to
+        case let .timer(node, _): node
+        case let .operationDone(node, _, _): node
+        case let .storageDone(node, _, _): node
+        case let .admin(node, _): node
+        case let .shutdown(node): node
+        default: nil
+        }
     }
 
     func describeGroups() -> String {

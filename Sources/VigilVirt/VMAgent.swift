@@ -91,6 +91,12 @@ public struct VMAgent: Sendable {
                 return .ok
             }
             try? FileManager.default.removeItem(atPath: handoverFile)
+            if s.reason == "fence" {
+                // This node is being fenced: its guest may be restarted elsewhere within msgwait. No shutdown.
+                try d.destroy()
+                say("\(s.domain): stopped (destroyed at once: this node is fenced)")
+                return .ok
+            }
             say("\(s.domain): shutting down (up to \(s.shutdownTimeout))")
             try? d.shutdown()
             let deadline = Date().addingTimeInterval(Double(s.shutdownTimeout.nanoseconds) / 1e9)

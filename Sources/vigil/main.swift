@@ -16,7 +16,7 @@ struct Vigil: ParsableCommand {
         version: Agent.version,
         subcommands: [AgentCommand.self, Status.self, Leave.self, Standby.self, Unstandby.self, Move.self, Unmove.self,
                       Takeover.self, Cleanup.self, ConfirmDown.self, Keygen.self, ConfigCommand.self,
-                      ResourceCommand.self, Virt.self, Simulate.self, Debug.self]
+                      ResourceCommand.self, StorageCommand.self, Virt.self, Simulate.self, Debug.self]
     )
 }
 
@@ -298,6 +298,8 @@ struct Simulate: ParsableCommand {
     var groups = false
     @Option(help: "With --groups: fencing policy, required or none (none: no partitions in the schedule).")
     var fencing: String = "required"
+    @Flag(help: "Groups on shared storage with poison-pill fencing: partitions, storage outages, frozen agents (implies --groups).")
+    var storage = false
     @Flag(help: "Print every seed's result.") var verbose = false
     @Flag(help: "Print every node's log lines (for one seed).") var trace = false
 
@@ -309,6 +311,10 @@ struct Simulate: ParsableCommand {
             var params = SimulationParameters(seed: s, nodeCount: nodes, chaos: .seconds(chaos))
             if groups {
                 params = SimulationParameters.withGroups(seed: s, fencing: FencingPolicy(rawValue: fencing) ?? .required)
+                if let n = nodes { params.nodeCount = n }
+            }
+            if storage {
+                params = SimulationParameters.withStorage(seed: s)
                 if let n = nodes { params.nodeCount = n }
             }
             params.trace = trace

@@ -40,6 +40,21 @@ import VigilSimulation
         #expect(failures.isEmpty, "\(failures.count) seeds failed; first: \(failures.first ?? "")")
     }
 
+    /// Shared storage: LAN partitions, storage path cuts, dead devices and frozen agents; vanished nodes are
+    /// fenced by poison pill (acknowledged or msgwait), two-node clusters break ties on disk. No group is ever
+    /// active on two nodes.
+    @Test func storageFencingNeverRunsAGroupTwice() {
+        var failures: [String] = []
+        let seeds = Self.seeds.prefix(1000)
+        for seed in seeds {
+            var sim = Simulation(SimulationParameters.withStorage(seed: seed))
+            let r = sim.run()
+            if !r.ok { failures.append(r.description) }
+        }
+        print("storage simulation: \(seeds.count) seeds, \(failures.count) failed")
+        #expect(failures.isEmpty, "\(failures.count) seeds failed; first: \(failures.first ?? "")")
+    }
+
     @Test func newCoordinatorWithinDeadtimePlusOneInterval() {
         let timing = SimulationParameters.defaultTiming
         var worst: Duration = .zero

@@ -1,0 +1,544 @@
+/// Shared storage in the core: the disk heartbeat, poison-pill fencing (as fencer and as victim), the
+/// self-fence rule, and the two-node tie-break. The shell runs the I/O (`Action.storageCycle`) on a thread of
+/// its own and reports each cycle with `ClusterNode.storageCycleDone`; the core never waits for a device.
+///
+/// Rules (docs/storage.md):
+/// - A node obeys a pill in its mailbox on any device: it stops every group (reason `fence`), then
+///   acknowledges in its slot. With `self_fence = reboot` the shell reboots at once instead.
+/// - A node that has lost quorum and a majority of its devices for `watchdog_timeout`, while anything may run
+///   here, fences itself the same way.
+/// - The coordinator fences a vanished node by writing a pill to a majority of devices; the node is fenced on
+///   its acknowledgement, or `msgwait` after the pill was written (>= 2 x watchdog_timeout: it has read the
+///   pill or fenced itself by then).
+/// - Two nodes: the disk breaks the tie. Only the tie-break winner (the coordinator of the current term, else
+///   the first configured node; the other once the winner's slot has been still for `msgwait`) keeps quorum
+///   alone and writes the pill; the loser never shoots.
+
+/// A device's health as this node sees it.
+public enum DeviceHealth: String, Sendable, Hashable, Codable {
+    case unknown, ok, slow, lost
+    public var usable: Bool { self == .ok || self == .slow }
+}
+
+/// One cycle's I/O, for the shell's storage thread: read the whole slot area, then write this node's slot and
+/// any mailboxes (pills), each write one sector.
+public struct StorageCycle: Hashable, Sendable {
+    public var device: Int
+    public var slotIndex: Int
+    public var slot: DiskSlot
+    /// Mailbox writes: (node index, pill).
+    public var mailboxes: [MailboxWrite]
+    public var deadline: Duration
+}
+
+/// A pill (or a cleared pill) to write into node `index`'s mailbox.
+public struct MailboxWrite: Hashable, Sendable {
+    public var index: Int
+    public var pill: Pill
+    public init(index: Int, pill: Pill) { self.index = index; self.pill = pill }
+}
+
+/// What one storage cycle found: the area as read (nil: the read failed), and which writes succeeded.
+public struct StorageCycleResult: Sendable {
+    public var snapshot: SlotAreaSnapshot?
+    public var slotWritten: Bool
+    public var mailboxesWritten: [MailboxWrite]
+    public var latency: Duration
+    public var error: String?
+
+    public init(snapshot: SlotAreaSnapshot?, slotWritten: Bool, mailboxesWritten: [MailboxWrite], latency: Duration, error: String?) {
+        self.snapshot = snapshot
+        self.slotWritten = slotWritten
+        self.mailboxesWritten = mailboxesWritten
+        self.latency = latency
+        self.error = error
+    }
+}
+
+/// Everything the core keeps about shared storage.
+struct StorageState: Sendable {
+    struct Device: Sendable {
+        var health: DeviceHealth = .unknown
+        var inFlightSince: Instant?
+        var nextCycle: Instant
+        var lastOK: Instant?
+        var latency: Duration?
+        var error = ""
+        var cycles: UInt64 = 0
+        var failures: UInt64 = 0
+        /// The pill for this node found in its mailbox by the last good read (nil: none or cleared).
+        var pillForMe: Pill?
+        /// Pills (by target) known to be on this device, serial and whether cleared.
+        var written: [String: Pill] = [:]
+    }
+
+    /// What this node knows of a peer from disk.
+    struct PeerDisk: Sendable {
+        var slot: DiskSlot?
+        /// When (this node's clock) the slot last changed: the peer is alive on disk.
+        var changedAt: Instant?
+    }
+
+    /// A fence operation of this node (as coordinator or two-node tie-break winner).
+    struct FenceOp: Sendable {
+        var pill: Pill
+        var issuedAt: Instant
+        /// When the pill reached a majority of devices.
+        var writtenAt: Instant?
+        var done: String?
+    }
+
+    /// Why this node fenced itself.
+    struct SelfFence: Sendable {
+        var reason: String
+        var serial: UInt64
+        var since: Instant
+    }
+
+    var devices: [Device]
+    var peers: [String: PeerDisk] = [:]
+    var counter: UInt64 = 0
+    var fenced: SelfFence?
+    var lostBothSince: Instant?
+    var ops: [String: FenceOp] = [:]
+    var nextSerial: UInt64 = 1
+    var started: Instant
+
+    init(devices: Int, now: Instant) {
+        self.devices = Array(repeating: Device(nextCycle: now), count: devices)
+        started = now
+    }
+}
+
+extension ClusterNode {
+    // MARK: - Public
+
+    /// A storage cycle the shell ran for `.storageCycle` finished (or failed, or hit its deadline).
+    public mutating func storageCycleDone(device d: Int, result: StorageCycleResult, now: Instant) -> [Action] {
+        var out: [Action] = []
+        guard var st = storage, let s = spec.storage, d < st.devices.count else { return out }
+        var dev = st.devices[d]
+        dev.inFlightSince = nil
+        dev.cycles += 1
+        dev.latency = result.latency
+        let url = s.devices[d]
+        var problem = result.error
+        if problem == nil, let snap = result.snapshot {
+            if let h = snap.header {
+                if h.cluster != spec.name {
+                    problem = "the slot area belongs to cluster \"\(h.cluster)\", not \"\(spec.name)\""
+                } else if h.slotCount < spec.nodes.count {
+                    problem = "the slot area has \(h.slotCount) slots for \(spec.nodes.count) nodes: run `vigil storage init --force`"
+                }
+            } else {
+                problem = "no slot area header: run `vigil storage init`"
+            }
+            if problem == nil, !result.slotWritten { problem = "the slot write failed" }
+        } else if problem == nil {
+            problem = "the read failed"
+        }
+        let before = dev.health
+        if let problem {
+            dev.failures += 1
+            dev.error = problem
+            dev.health = .lost
+            if before != .lost {
+                out.append(.log(.error, "storage \(url) is lost: \(problem)"))
+                out.append(.event(.storageChanged(device: d, health: .lost)))
+            }
+        } else if let snap = result.snapshot {
+            dev.error = ""
+            dev.lastOK = now
+            dev.health = result.latency * 2 > s.ioTimeout ? .slow : .ok
+            if before != dev.health {
+                let lvl: LogLevel = dev.health == .ok ? .notice : .warning
+                out.append(.log(lvl, "storage \(url) is \(dev.health) (cycle \(fmt(result.latency)))"))
+                out.append(.event(.storageChanged(device: d, health: dev.health)))
+            }
+            absorb(snap, device: d, into: &dev, state: &st, now: now, out: &out)
+            for w in result.mailboxesWritten { dev.written[w.pill.target] = w.pill }
+        }
+        st.devices[d] = dev
+        storage = st
+        applyStorageRules(now: now, into: &out)
+        evaluate(now: now, into: &out)
+        afterGroupEvent(now: now, into: &out)
+        return out
+    }
+
+    /// Whether the shell may feed a watchdog device: this node is not fenced and has not lost both quorum
+    /// and storage. A hung agent stops feeding, and the watchdog resets the machine.
+    public var watchdogHealthy: Bool {
+        guard let st = storage else { return true }
+        return st.fenced == nil && st.lostBothSince == nil
+    }
+
+    /// This node has fenced itself (it runs nothing until the coordinator clears its pill).
+    public var isFenced: Bool { storage?.fenced != nil }
+
+    // MARK: - Reading
+
+    mutating func absorb(_ snap: SlotAreaSnapshot, device d: Int, into dev: inout StorageState.Device,
+                         state st: inout StorageState, now: Instant, out: inout [Action]) {
+        for (i, n) in spec.nodes.enumerated() where n.name != me {
+            guard i < snap.slots.count, let slot = snap.slots[i], slot.node == n.name else { continue }
+            var p = st.peers[n.name] ?? StorageState.PeerDisk()
+            if let old = p.slot {
+                // The newest of what the devices say: a higher incarnation, or a higher counter.
+                if (slot.incarnation, slot.counter) > (old.incarnation, old.counter) {
+                    p.slot = slot
+                    p.changedAt = now
+                }
+            } else {
+                p.slot = slot
+                p.changedAt = now
+            }
+            st.peers[n.name] = p
+        }
+        guard let myIndex = spec.nodes.firstIndex(where: { $0.name == me }), myIndex < snap.mailboxes.count else { return }
+        for (i, n) in spec.nodes.enumerated() where i < snap.mailboxes.count {
+            if let p = snap.mailboxes[i], p.target == n.name { dev.written[n.name] = p } else { dev.written[n.name] = nil }
+        }
+        if let pill = snap.mailboxes[myIndex], pill.target == me, !pill.cleared, pill.maxIncarnation >= incarnation {
+            dev.pillForMe = pill
+            if st.fenced == nil || st.fenced!.serial == 0 {
+                let reason = "poison pill from \(pill.from) (term \(pill.term)) on \(spec.storage!.devices[d])"
+                selfFence(&st, reason: reason, serial: pill.serial, now: now, out: &out)
+            }
+        } else {
+            dev.pillForMe = nil
+        }
+    }
+
+    mutating func selfFence(_ st: inout StorageState, reason: String, serial: UInt64, now: Instant, out: inout [Action]) {
+        let mode = spec.storage!.selfFence
+        if st.fenced == nil {
+            out.append(.log(.error, "FENCING THIS NODE: \(reason); \(mode == .reboot ? "rebooting" : "stopping every resource hard")"))
+        }
+        st.fenced = StorageState.SelfFence(reason: reason, serial: serial, since: now)
+        out.append(.event(.fenced(reason: reason)))
+        out.append(.selfFence(mode, reason: reason))
+        groups.placementDue = true
+    }
+
+    // MARK: - Timers
+
+    /// Storage part of `tick`: start due cycles, notice cycles past their deadline, apply the self-fence rule.
+    mutating func storageTick(now: Instant, into out: inout [Action]) {
+        guard var st = storage, let s = spec.storage else { return }
+        for d in st.devices.indices {
+            var dev = st.devices[d]
+            if let since = dev.inFlightSince {
+                if now - since >= s.ioTimeout, dev.health != .lost {
+                    dev.health = .lost
+                    dev.error = "no answer within io_timeout \(s.ioTimeout.compactDescription)"
+                    dev.failures += 1
+                    out.append(.log(.error, "storage \(s.devices[d]) is lost: \(dev.error)"))
+                    out.append(.event(.storageChanged(device: d, health: .lost)))
+                }
+            } else if now >= dev.nextCycle {
+                dev.inFlightSince = now
+                dev.nextCycle = now + s.interval
+                st.counter += 1
+                out.append(.storageCycle(StorageCycle(device: d, slotIndex: myIndex, slot: mySlot(st), mailboxes: mailboxWrites(st, device: d),
+                                                      deadline: s.ioTimeout)))
+            }
+            st.devices[d] = dev
+        }
+        storage = st
+        applyStorageRules(now: now, into: &out)
+    }
+
+    func nextStorageWakeup() -> Instant? {
+        guard let st = storage, let s = spec.storage else { return nil }
+        var next: Instant?
+        func consider(_ i: Instant) { next = next.map { min($0, i) } ?? i }
+        for dev in st.devices {
+            if let since = dev.inFlightSince { consider(since + s.ioTimeout) } else { consider(dev.nextCycle) }
+        }
+        if let l = st.lostBothSince { consider(l + s.watchdogTimeout) }
+        for op in st.ops.values where op.done == nil { if let w = op.writtenAt { consider(w + s.msgwait) } }
+        for p in st.peers.values { if let c = p.changedAt { consider(c + s.msgwait) } }
+        return next
+    }
+
+    var myIndex: Int { spec.nodes.firstIndex { $0.name == me }! }
+
+    /// Devices usable now: enough of them is "having storage".
+    var storageOK: Bool {
+        guard let st = storage, let s = spec.storage else { return false }
+        return st.devices.filter { $0.health.usable }.count >= s.majority
+    }
+
+    /// After anything storage-related changed: quorum (two nodes), the self-fence rule, unfencing, placement.
+    mutating func applyStorageRules(now: Instant, into out: inout [Action]) {
+        guard var st = storage, let s = spec.storage else { return }
+        recomputeQuorum(now: now, into: &out)
+        let anythingHere = groups.local.contains { $0.phase != .stopped }
+        if !quorate, !storageOK {
+            if st.lostBothSince == nil {
+                st.lostBothSince = now
+                if anythingHere {
+                    out.append(.log(.warning, "no quorum and no storage: fencing this node in \(s.watchdogTimeout.compactDescription) unless one returns"))
+                }
+            } else if now - st.lostBothSince! >= s.watchdogTimeout, st.fenced == nil, anythingHere {
+                selfFence(&st, reason: "no quorum and no storage for \(fmt(now - st.lostBothSince!)) (watchdog_timeout \(s.watchdogTimeout.compactDescription))",
+                          serial: 0, now: now, out: &out)
+            }
+        } else {
+            st.lostBothSince = nil
+        }
+        // Unfence (stop-resources mode): back in a quorate membership, with storage, and no pill for this
+        // incarnation on any usable device (the coordinator clears it once this node is back).
+        if let f = st.fenced, s.selfFence == .stopResources, quorate, storageOK,
+           st.devices.allSatisfy({ !$0.health.usable || $0.pillForMe == nil }),
+           !st.devices.contains(where: { $0.health.usable && $0.lastOK.map { $0 < f.since } ?? true }) {
+            out.append(.log(.notice, "fence lifted: back in a quorate membership and no pill for this node (was: \(f.reason))"))
+            st.fenced = nil
+            out.append(.event(.fenced(reason: nil)))
+            groups.placementDue = true
+        }
+        storage = st
+        if role == .coordinator { groups.placementDue = true }
+    }
+
+    // MARK: - Writing
+
+    func mySlot(_ st: StorageState) -> DiskSlot {
+        var active: UInt32 = 0
+        for (i, g) in groups.local.enumerated() where i < 32 && g.phase != .stopped { active |= 1 << UInt32(i) }
+        let allStopped = groups.local.allSatisfy { $0.phase == .stopped && $0.sequence == nil }
+        return DiskSlot(node: me, incarnation: incarnation, counter: st.counter, term: term,
+                        coordinator: termCoordinator.term == term ? termCoordinator.name : "",
+                        quorate: quorate, fenced: st.fenced != nil && allStopped, leaving: leaving,
+                        ackSerial: st.fenced != nil && allStopped ? st.fenced!.serial : 0, activeGroups: active)
+    }
+
+    /// Pills this node (as coordinator or two-node tie-break winner) still has to put on device `d`, and pills
+    /// to clear for nodes that are back.
+    func mailboxWrites(_ st: StorageState, device d: Int) -> [MailboxWrite] {
+        guard role == .coordinator || twoNodeTieWinner else { return [] }
+        var w: [MailboxWrite] = []
+        for (i, n) in spec.nodes.enumerated() where n.name != me {
+            if let op = st.ops[n.name], st.devices[d].written[n.name] != op.pill {
+                w.append(MailboxWrite(index: i, pill: op.pill))
+            } else if st.ops[n.name] == nil, isMember(n.name), let p = st.devices[d].written[n.name], !p.cleared {
+                // Back in the membership: clear its pill so it may run groups again.
+                var c = p
+                c.cleared = true
+                w.append(MailboxWrite(index: i, pill: c))
+            }
+        }
+        return w
+    }
+
+    // MARK: - Fencing others
+
+    /// Whether vanished node `n` is fenced; if not, starts (or keeps up) a fence operation and says what it
+    /// waits for. Returns nil when fenced.
+    mutating func fence(_ n: String, now: Instant, into out: inout [Action]) -> String? {
+        guard var st = storage, let s = spec.storage else { return "no storage configured" }
+        defer { storage = st }
+        let disk = st.peers[n]?.slot
+        let known = max(peers[n]?.incarnation ?? 0, disk?.incarnation ?? 0)
+        if var op = st.ops[n] {
+            if known > op.pill.maxIncarnation {
+                st.ops[n] = nil  // it restarted since the pill was issued: fence the new incarnation
+            } else {
+                if op.done != nil { return nil }
+                if op.writtenAt == nil,
+                   st.devices.filter({ $0.health.usable && $0.written[n] == op.pill }).count >= s.majority {
+                    op.writtenAt = now
+                    out.append(.log(.notice, "fencing \(n): pill written to \(s.majority) of \(s.devices.count) devices"))
+                }
+                if let d = disk, d.fenced, d.ackSerial == op.pill.serial, d.incarnation <= op.pill.maxIncarnation {
+                    op.done = "acknowledged by \(n)"
+                } else if let w = op.writtenAt, now - w >= s.msgwait {
+                    op.done = "msgwait \(s.msgwait.compactDescription) passed since the pill was written"
+                }
+                st.ops[n] = op
+                if let done = op.done {
+                    out.append(.log(.warning, "\(n) is fenced: \(done) (\(fmt(now - op.issuedAt)) after the pill was issued)"))
+                    out.append(.event(.peerFenced(node: n)))
+                    return nil
+                }
+                if let w = op.writtenAt {
+                    return "fencing \(n): pill written \(String(format1: (now - w).milliseconds / 1000)) s ago, waiting for its acknowledgement or msgwait \(s.msgwait.compactDescription)"
+                }
+                let usable = st.devices.filter(\.health.usable).count
+                return usable >= s.majority ? "fencing \(n): writing the pill (\(s.majority) of \(s.devices.count) devices needed)"
+                                            : "fencing \(n): cannot write the pill: only \(usable) of \(s.devices.count) devices usable here"
+            }
+        }
+        let serial = term << 32 | st.nextSerial
+        st.nextSerial += 1
+        st.ops[n] = StorageState.FenceOp(pill: Pill(target: n, maxIncarnation: known, from: me, term: term, serial: serial),
+                                        issuedAt: now)
+        out.append(.log(.warning, "fencing \(n) (incarnation \(known)): poison pill \(serial) issued"))
+        return "fencing \(n): pill issued"
+    }
+
+    /// Fence operations for nodes that are back in the membership are over (their pill gets cleared).
+    mutating func retireFenceOps() {
+        guard var st = storage else { return }
+        for n in st.ops.keys where isMember(n) { st.ops[n] = nil }
+        storage = st
+    }
+
+    // MARK: - Two nodes
+
+    /// A two-node cluster with storage and required fencing: the disk breaks ties.
+    var twoNodeTieBreak: Bool { spec.nodes.count == 2 && spec.storage != nil && spec.fencing == .required }
+
+    var twoNodePeer: String { spec.nodes.first { $0.name != me }!.name }
+
+    /// Who keeps running when the two nodes lose each other: the coordinator of the current term if known
+    /// (the disk slots say the same to both), else the first configured node; the other if the winner's slot
+    /// has been still for msgwait while this node's storage works.
+    var tieBreakWinner: String {
+        let peer = twoNodePeer
+        guard let st = storage, let s = spec.storage else { return spec.nodes[0].name }
+        let peerDisk = st.peers[peer]
+        let quiet = peerDisk?.changedAt ?? st.started
+        let stale = storageOK && st.devices.contains { $0.lastOK.map { $0 - quiet >= s.msgwait } ?? false }
+        var winner = spec.nodes[0].name
+        if termCoordinator.term == term, !termCoordinator.name.isEmpty { winner = termCoordinator.name }
+        if let ps = peerDisk?.slot, ps.term > term, !ps.coordinator.isEmpty { winner = ps.coordinator }
+        if winner == peer, stale { winner = me }
+        return winner
+    }
+
+    /// This node alone holds quorum by the two-node tie-break.
+    var twoNodeTieWinner: Bool {
+        guard twoNodeTieBreak, let p = peers[twoNodePeer], !p.state.isMember else { return false }
+        return storageOK && storage?.fenced == nil && tieBreakWinner == me
+    }
+
+    // MARK: - Status
+
+    func storageStatus(now: Instant) -> StorageStatus? {
+        guard let st = storage, let s = spec.storage else { return nil }
+        let devices = st.devices.enumerated().map { d, dev in
+            StorageStatus.Device(url: s.devices[d], state: dev.health.rawValue, latencyMs: dev.latency?.milliseconds,
+                                 lastOkMs: dev.lastOK.map { (now - $0).milliseconds }, error: dev.error.isEmpty ? nil : dev.error,
+                                 cycles: dev.cycles, failures: dev.failures)
+        }
+        let peerLines = spec.nodes.filter { $0.name != me }.map { n -> StorageStatus.Peer in
+            let p = st.peers[n.name]
+            let disk: String
+            if let c = p?.changedAt { disk = now - c < diskDeadtime ? "alive" : "still" } else { disk = "unknown" }
+            return StorageStatus.Peer(node: n.name, disk: disk, counter: p?.slot?.counter, incarnation: p?.slot?.incarnation,
+                                      fenced: p?.slot?.fenced ?? false, lastChangeMs: p?.changedAt.map { (now - $0).milliseconds })
+        }
+        let fencing = st.ops.sorted { $0.key < $1.key }.map { n, op in
+            StorageStatus.Fencing(node: n, serial: op.pill.serial, issuedMs: (now - op.issuedAt).milliseconds,
+                                  writtenMs: op.writtenAt.map { (now - $0).milliseconds }, done: op.done)
+        }
+        return StorageStatus(devices: devices, selfFence: s.selfFence.rawValue, fenced: st.fenced?.reason,
+                             watchdog: s.watchdogDevice, msgwaitMs: s.msgwait.milliseconds,
+                             watchdogTimeoutMs: s.watchdogTimeout.milliseconds, peers: peerLines, fencing: fencing,
+                             tieBreakWinner: twoNodeTieBreak ? tieBreakWinner : nil)
+    }
+
+    /// A peer whose slot changed within this long is alive on disk.
+    var diskDeadtime: Duration {
+        guard let s = spec.storage else { return spec.timing.deadtime }
+        return max(spec.timing.deadtime, s.interval * 2 + s.ioTimeout)
+    }
+
+    /// A peer silent on every LAN link but alive on disk is `partitioned` (or `fenced`, once its slot says
+    /// so), not dead: nil when the disk says nothing more than the LAN.
+    func diskState(_ n: String) -> String? {
+        guard let st = storage, let p = peers[n], !p.state.isMember, let c = st.peers[n]?.changedAt,
+              st.devices.contains(where: { $0.lastOK.map { $0 - c < diskDeadtime } ?? false }) else { return nil }
+        return st.peers[n]?.slot?.fenced == true ? "fenced" : "partitioned"
+    }
+}
+
+/// `storage` in `vigil status --json` (null without a `[storage]` table).
+public struct StorageStatus: Codable, Sendable, Hashable {
+    /// One device as this node sees it.
+    public struct Device: Codable, Sendable, Hashable {
+        public var url: String
+        /// unknown | ok | slow | lost
+        public var state: String
+        public var latencyMs: Double?
+        public var lastOkMs: Double?
+        public var error: String?
+        public var cycles: UInt64
+        public var failures: UInt64
+        enum CodingKeys: String, CodingKey {
+            case url, state, error, cycles, failures
+            case latencyMs = "latency_ms", lastOkMs = "last_ok_ms"
+        }
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(url, forKey: .url); try c.encode(state, forKey: .state)
+            try c.encode(latencyMs, forKey: .latencyMs); try c.encode(lastOkMs, forKey: .lastOkMs)
+            try c.encode(error, forKey: .error); try c.encode(cycles, forKey: .cycles); try c.encode(failures, forKey: .failures)
+        }
+    }
+    /// A peer as seen on disk.
+    public struct Peer: Codable, Sendable, Hashable {
+        public var node: String
+        /// alive | still | unknown
+        public var disk: String
+        public var counter: UInt64?
+        public var incarnation: UInt64?
+        public var fenced: Bool
+        public var lastChangeMs: Double?
+        enum CodingKeys: String, CodingKey {
+            case node, disk, counter, incarnation, fenced
+            case lastChangeMs = "last_change_ms"
+        }
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(node, forKey: .node); try c.encode(disk, forKey: .disk); try c.encode(counter, forKey: .counter)
+            try c.encode(incarnation, forKey: .incarnation); try c.encode(fenced, forKey: .fenced)
+            try c.encode(lastChangeMs, forKey: .lastChangeMs)
+        }
+    }
+    /// A fence operation of this node's.
+    public struct Fencing: Codable, Sendable, Hashable {
+        public var node: String
+        public var serial: UInt64
+        public var issuedMs: Double
+        public var writtenMs: Double?
+        public var done: String?
+        enum CodingKeys: String, CodingKey {
+            case node, serial, done
+            case issuedMs = "issued_ms", writtenMs = "written_ms"
+        }
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(node, forKey: .node); try c.encode(serial, forKey: .serial); try c.encode(issuedMs, forKey: .issuedMs)
+            try c.encode(writtenMs, forKey: .writtenMs); try c.encode(done, forKey: .done)
+        }
+    }
+    public var devices: [Device]
+    public var selfFence: String
+    /// Why this node is fenced (null: it is not).
+    public var fenced: String?
+    public var watchdog: String?
+    public var msgwaitMs: Double
+    public var watchdogTimeoutMs: Double
+    public var peers: [Peer]
+    public var fencing: [Fencing]
+    public var tieBreakWinner: String?
+
+    enum CodingKeys: String, CodingKey {
+        case devices, fenced, watchdog, peers, fencing
+        case selfFence = "self_fence", msgwaitMs = "msgwait_ms", watchdogTimeoutMs = "watchdog_timeout_ms"
+        case tieBreakWinner = "tie_break_winner"
+    }
+
+    /// Every key is always present (null when absent).
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(devices, forKey: .devices); try c.encode(selfFence, forKey: .selfFence)
+        try c.encode(fenced, forKey: .fenced); try c.encode(watchdog, forKey: .watchdog)
+        try c.encode(msgwaitMs, forKey: .msgwaitMs); try c.encode(watchdogTimeoutMs, forKey: .watchdogTimeoutMs)
+        try c.encode(peers, forKey: .peers); try c.encode(fencing, forKey: .fencing)
+        try c.encode(tieBreakWinner, forKey: .tieBreakWinner)
+    }
+}
