@@ -65,7 +65,7 @@ let package = Package(
         .testTarget(name: "VigilConfigTests", dependencies: ["VigilConfig", "VigilCore"]),
         .testTarget(name: "VigilResourcesTests", dependencies: ["VigilResources", "VigilCore"]),
         .testTarget(name: "VigilVirtTests", dependencies: ["VigilVirt"]),
-        .testTarget(name: "VigilStorageTests", dependencies: ["VigilStorage", "VigilCore"]),
+        .testTarget(name: "VigilStorageTests", dependencies: ["VigilStorage", "VigilCore", "VigilSimulation"]),
         // agents/: test resource agents the namespace tests run (scripts, not sources).
         .testTarget(name: "VigilIntegrationTests", dependencies: ["VigilAgent", "VigilCore"], exclude: ["agents"]),
     ]

@@ -29,6 +29,14 @@ public struct StorageCycle: Hashable, Sendable {
     /// Mailbox writes: (node index, pill).
     public var mailboxes: [MailboxWrite]
     public var deadline: Duration
+
+    public init(device: Int, slotIndex: Int, slot: DiskSlot, mailboxes: [MailboxWrite], deadline: Duration) {
+        self.device = device
+        self.slotIndex = slotIndex
+        self.slot = slot
+        self.mailboxes = mailboxes
+        self.deadline = deadline
+    }
 }
 
 /// A pill (or a cleared pill) to write into node `index`'s mailbox.

@@ -56,7 +56,9 @@ struct StorageCommand: ParsableCommand {
                         if h.slotCount != n {
                             throw CLIError("\(url) holds a slot area for \(h.slotCount) nodes; this cluster has \(n); refusing without --force")
                         }
-                        print("\(url): already initialised for cluster \(h.cluster) (\(h.slotCount) slots); rewriting its header and clearing slots and mailboxes")
+                        // Idempotent: a live cluster's slots and pending pills are never wiped by a re-run.
+                        print("\(url): already initialised for cluster \(h.cluster) (\(h.slotCount) slots); left as it is (--force rewrites it, clearing every slot and pill)")
+                        continue
                     } else if raw.contains(where: { $0 != 0 }) {
                         throw CLIError("\(url) holds data that is not a Vigil slot area (\(snap.invalid.first ?? "non-zero bytes")); refusing without --force")
                     }

@@ -97,6 +97,32 @@ import VigilCore
         #expect(e?.message.contains(fragment) == true, "\(e?.description ?? "") lacks: \(fragment)")
     }
 
+    @Test func storageTableParsesWithDefaultsAndChecksItsTimeouts() throws {
+        let c = try load(minimal + "\n[storage]\ndevices = [\"iscsi://10.0.0.9/iqn.2026-11.x:slots/1\", \"aoe://eth1/1.1\"]\nself_fence = \"stop-resources\"\n")
+        let s = try #require(c.spec.storage)
+        #expect(s.devices.count == 2 && s.majority == 2)
+        #expect(s.interval == .milliseconds(200) && s.ioTimeout == .seconds(1) && s.watchdogTimeout == .seconds(2) && s.msgwait == .seconds(4))
+        #expect(s.selfFence == .stopResources && s.watchdogDevice == nil)
+        #expect(try load(minimal).spec.storage == nil)
+
+        func storageError(_ body: String) -> ConfigError? { error(minimal + "\n[storage]\n" + body) }
+        // minimal has 10 lines; [storage] is line 11, its first key line 12.
+        var e = storageError("devices = [\"/dev/sdb\"]\nwatchdog_timeout = \"3s\"\nmsgwait = \"5s\"\n")
+        #expect(e?.line == 14 && e?.message.contains("msgwait (5s) must be at least 2 x watchdog_timeout (3s)") == true, "\(e?.description ?? "")")
+        e = storageError("devices = [\"nfs://x/y\"]\n")
+        #expect(e?.line == 12 && e?.message.contains("expected iscsi://PORTAL/IQN/LUN") == true, "\(e?.description ?? "")")
+        e = storageError("devices = []\n")
+        #expect(e?.message.contains("[storage] needs devices") == true)
+        e = storageError("devices = [\"/dev/sdb\"]\nself_fence = \"panic\"\n")
+        #expect(e?.line == 13 && e?.message.contains("expected one of \"reboot\", \"stop-resources\"") == true, "\(e?.description ?? "")")
+        e = storageError("devices = [\"/dev/sdb\"]\nio_timout = \"1s\"\n")
+        #expect(e?.message.contains("did you mean 'io_timeout'") == true)
+        e = storageError("devices = [\"/dev/sdb\"]\ninterval = \"1500ms\"\n")
+        #expect(e?.message.contains("watchdog_timeout (2s) must be at least io_timeout + interval") == true, "\(e?.description ?? "")")
+        e = storageError("devices = [\"/dev/sdb\", \"/dev/sdb\"]\n")
+        #expect(e?.message.contains("listed twice") == true)
+    }
+
     @Test func multiLineArraysCommentsAndEscapes() throws {
         let c = try load("""
         # top comment

@@ -150,4 +150,39 @@ import VigilCore
         checker.stop()
         #expect(checker.violations.isEmpty, "\(checker.violations.prefix(3))")
     }
+
+    /// `vigil storage init` on a real file: refuses another cluster's area and foreign data unless --force;
+    /// `dump` shows what is there.
+    @Test func storageInitRefusesForeignAreasUnlessForced() throws {
+        let dir = NSTemporaryDirectory() + "vigil-init-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let img = dir + "/slots.img"
+        #expect(FileManager.default.createFile(atPath: img, contents: Data(count: 1 << 20)))
+        func conf(_ cluster: String) throws -> String {
+            let path = "\(dir)/\(cluster).conf"
+            let text = "[cluster]\nname = \"\(cluster)\"\nkey_file = \"\(dir)/key\"\n\n[[node]]\nname = \"a\"\naddresses = [\"10.0.0.1\"]\n\n[[node]]\nname = \"b\"\naddresses = [\"10.0.0.2\"]\n\n[storage]\ndevices = [\"file://\(img)\"]\n"
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        func vigil(_ args: String...) throws -> (Int32, String) { try Testbed.spawn([Testbed.binary] + args, env: [:]) }
+        let a = try conf("alpha"), b = try conf("beta")
+        var (rc, out) = try vigil("storage", "init", "--config", a)
+        #expect(rc == 0, "\(out)")
+        (rc, out) = try vigil("storage", "init", "--config", a)
+        #expect(rc == 0 && out.contains("already initialised") && out.contains("left as it is"), "\(out)")
+        (rc, out) = try vigil("storage", "init", "--config", b)
+        #expect(rc != 0 && out.contains("holds the slot area of cluster \"alpha\"") && out.contains("--force"), "\(out)")
+        (rc, out) = try vigil("storage", "dump", "--config", b)
+        #expect(rc == 0 && out.contains("header: cluster alpha"), "\(out)")
+        (rc, out) = try vigil("storage", "init", "--force", "--config", b)
+        #expect(rc == 0, "\(out)")
+        (rc, out) = try vigil("storage", "dump", "--config", b)
+        #expect(out.contains("header: cluster beta, layout 1, 2 slots"), "\(out)")
+        // Data that is not a slot area (a filesystem, a partition table) is never overwritten without --force.
+        let h = try #require(FileHandle(forWritingAtPath: img))
+        h.write(Data("not a vigil area".utf8)); try h.close()
+        (rc, out) = try vigil("storage", "init", "--config", b)
+        #expect(rc != 0 && out.contains("not a Vigil slot area"), "\(out)")
+    }
 }
