@@ -198,6 +198,7 @@ public struct ClusterNode: Sendable {
             drop(.wrongCluster, source: source, now: now, into: &out)
             return out
         }
+        noticeTime(now: now, into: &out)
         let broadcast = msg.destination.isEmpty
         guard msg.destination == me || (broadcast && spec.transport == .multicast), Int(msg.link) == link,
               link >= 0, link < links else {
@@ -317,6 +318,14 @@ public struct ClusterNode: Sendable {
         evaluate(now: now, into: &out)
         afterGroupEvent(now: now, into: &out)
         return out
+    }
+
+    /// Before acting on any event: age the peers and re-run the election step, so a node whose process was
+    /// stopped (SIGSTOP, a stalled VM) sees the silence first and steps down, instead of acting as coordinator
+    /// on messages that waited in its socket (found by the storage simulation, seed 1375).
+    mutating func noticeTime(now: Instant, into out: inout [Action]) {
+        agePeers(now: now, into: &out)
+        evaluate(now: now, into: &out)
     }
 
     /// Controlled leave: tell every peer on every link, twice (a lost packet must not cost a deadtime).
@@ -539,7 +548,7 @@ public struct ClusterNode: Sendable {
     func standTime() -> Instant? {
         guard let since = eligibleSince, role == .follower else { return nil }
         let rank = members.firstIndex(of: me) ?? 0
-        let proposed = max(term, election.votedTerm) + 1
+        let proposed = max(term, election.votedTerm, highestDiskTerm) + 1
         // A deterministic per-node, per-term jitter keeps two nodes with different views from colliding forever.
         let jitter = Int(fnv1a32("\(me)/\(proposed)") % 3)
         return since + spec.timing.standDelayPerRank * (rank * 2 + (rank == 0 ? 0 : jitter))
@@ -587,7 +596,7 @@ public struct ClusterNode: Sendable {
     }
 
     mutating func stand(now: Instant, into out: inout [Action]) {
-        let proposed = max(term, election.votedTerm) + 1
+        let proposed = max(term, election.votedTerm, highestDiskTerm) + 1
         eligibleSince = nil
         election.votedTerm = proposed
         election.votedFor = me
@@ -595,6 +604,12 @@ public struct ClusterNode: Sendable {
         out.append(.persist(election))
         out.append(.log(.info, "standing for coordinator in term \(proposed)"))
         if voteWeight([me]) >= votesNeeded() {
+            // A lone two-node tie-break winner claims the term on disk first (storageCycleDone finishes it):
+            // the other node, which cannot hear it, must never pick the same term.
+            if storage != nil, twoNodeTieWinner {
+                out.append(.log(.info, "two-node tie-break: claiming term \(proposed) on the shared storage first"))
+                return
+            }
             becomeCoordinator(term: proposed, now: now, into: &out)
             return
         }

@@ -89,6 +89,7 @@ extension ClusterNode {
     public mutating func operationDone(_ id: UInt64, result: OperationResult, now: Instant) -> [Action] {
         var out: [Action] = []
         guard let gi = groups.local.firstIndex(where: { $0.inFlight == id }) else { return out }
+        noticeTime(now: now, into: &out)
         groups.local[gi].inFlight = nil
         groups.placementDue = true
         advance(group: gi, result: result, now: now, into: &out)
@@ -99,6 +100,7 @@ extension ClusterNode {
     /// An administrative request, from this node's control socket or from a peer's `.request` message.
     public mutating func handle(_ request: AdminRequest, from: String, now: Instant) -> [Action] {
         var out: [Action] = []
+        noticeTime(now: now, into: &out)
         groups.placementDue = true
         let handler = request.handledBy.isEmpty ? (role == .coordinator ? me : coordinator) : request.handledBy
         guard handler == me else {
@@ -660,18 +662,26 @@ extension ClusterNode {
                     // A node that is not a member may still run the group unless its last report says it had
                     // stopped it after seeing every assignment that named it.
                     let r = groupReport(of: n, gi)
-                    let needed = max(groups.lastNamed[gi][n] ?? 0, groups.missed[gi])
-                    let safe = r.map { $0.phase == .stopped && $0.ackEpoch >= needed } ?? false
+                    // It must have stopped after acknowledging an epoch later than the last one naming it owner:
+                    // the go of that epoch (from any coordinator, itself included) may reach it at any time, even
+                    // late from a socket buffer (found by the storage simulation, seeds 1338 and 2605). And no
+                    // earlier than an epoch some member saw but this node did not.
+                    let named = groups.lastNamed[gi][n]
+                    let safe = r.map { r in
+                        r.phase == .stopped && r.ackEpoch >= groups.missed[gi] && named.map { r.ackEpoch > $0 } ?? true
+                    } ?? false
                     if safe { continue }
                     let st = state(of: n)
                     let what = r.map { "was \($0.phase) it" } ?? "has not reported since this node started"
                     if let inc = groups.confirmedDown[n], inc == (peers[n]?.incarnation ?? 0) {
                         continue
+                    } else if st == .left, r != nil {
+                        // Its agent exited (and disarmed its watchdog): nobody would read a pill, so msgwait
+                        // proves nothing. An administrator must confirm it down.
+                        waits.append("BLOCKED: \(n) left while the group was \(r!.phase) there; `vigil confirm-down \(n)` once it is really off")
                     } else if spec.fencing == .required, storage != nil {
                         // Shared storage: a poison pill, then the acknowledgement or msgwait.
                         if let wait = fence(n, now: now, into: &out) { waits.append(wait) } else { continue }
-                    } else if st == .left, r != nil {
-                        waits.append("BLOCKED: \(n) left while the group was \(r!.phase) there")
                     } else if spec.fencing == .none {
                         let key = "\(n)/\(g.name)/\(peers[n]?.incarnation ?? 0)"
                         if !groups.assumedStopped.contains(key) {

@@ -78,6 +78,9 @@ struct StorageState: Sendable {
         var pillForMe: Pill?
         /// Pills (by target) known to be on this device, serial and whether cleared.
         var written: [String: Pill] = [:]
+        /// The term in the slot of the cycle in flight, and in the last slot written successfully.
+        var pendingTerm: UInt64 = 0
+        var writtenTerm: UInt64 = 0
     }
 
     /// What this node knows of a peer from disk.
@@ -124,7 +127,9 @@ extension ClusterNode {
     /// A storage cycle the shell ran for `.storageCycle` finished (or failed, or hit its deadline).
     public mutating func storageCycleDone(device d: Int, result: StorageCycleResult, now: Instant) -> [Action] {
         var out: [Action] = []
-        guard var st = storage, let s = spec.storage, d < st.devices.count else { return out }
+        guard storage != nil, let s = spec.storage, d < storage!.devices.count else { return out }
+        noticeTime(now: now, into: &out)
+        var st = storage!
         var dev = st.devices[d]
         dev.inFlightSince = nil
         dev.cycles += 1
@@ -165,20 +170,27 @@ extension ClusterNode {
             }
             absorb(snap, device: d, into: &dev, state: &st, now: now, out: &out)
             for w in result.mailboxesWritten { dev.written[w.pill.target] = w.pill }
+            if result.slotWritten { dev.writtenTerm = max(dev.writtenTerm, dev.pendingTerm) }
         }
         st.devices[d] = dev
         storage = st
         applyStorageRules(now: now, into: &out)
+        // A lone two-node candidate wins once its term is in its slot on a majority of devices.
+        if case let .candidate(t, _, _) = role, twoNodeTieWinner,
+           st.devices.filter({ $0.health.usable && $0.writtenTerm >= t }).count >= s.majority {
+            becomeCoordinator(term: t, now: now, into: &out)
+        }
         evaluate(now: now, into: &out)
         afterGroupEvent(now: now, into: &out)
         return out
     }
 
-    /// Whether the shell may feed a watchdog device: this node is not fenced and has not lost both quorum
-    /// and storage. A hung agent stops feeding, and the watchdog resets the machine.
+    /// Whether the shell may feed a watchdog device: the agent runs (a hung agent stops feeding, and the
+    /// watchdog resets the machine), unless it has fenced itself in reboot mode (then the reset is the fence,
+    /// should the sysrq reboot have failed). The self-fence rule itself is the core's, not the watchdog's.
     public var watchdogHealthy: Bool {
-        guard let st = storage else { return true }
-        return st.fenced == nil && st.lostBothSince == nil
+        guard let st = storage, let s = spec.storage else { return true }
+        return st.fenced == nil || s.selfFence == .stopResources
     }
 
     /// This node has fenced itself (it runs nothing until the coordinator clears its pill).
@@ -248,7 +260,9 @@ extension ClusterNode {
                 dev.inFlightSince = now
                 dev.nextCycle = now + s.interval
                 st.counter += 1
-                out.append(.storageCycle(StorageCycle(device: d, slotIndex: myIndex, slot: mySlot(st), mailboxes: mailboxWrites(st, device: d),
+                let slot = mySlot(st)
+                dev.pendingTerm = slot.term
+                out.append(.storageCycle(StorageCycle(device: d, slotIndex: myIndex, slot: slot, mailboxes: mailboxWrites(st, device: d),
                                                       deadline: s.ioTimeout)))
             }
             st.devices[d] = dev
@@ -316,7 +330,10 @@ extension ClusterNode {
         var active: UInt32 = 0
         for (i, g) in groups.local.enumerated() where i < 32 && g.phase != .stopped { active |= 1 << UInt32(i) }
         let allStopped = groups.local.allSatisfy { $0.phase == .stopped && $0.sequence == nil }
-        return DiskSlot(node: me, incarnation: incarnation, counter: st.counter, term: term,
+        // A candidate writes the term it stands for: a peer that reads it never stands for the same term.
+        var claimed = term
+        if case let .candidate(t, _, _) = role { claimed = max(claimed, t) }
+        return DiskSlot(node: me, incarnation: incarnation, counter: st.counter, term: claimed,
                         coordinator: termCoordinator.term == term ? termCoordinator.name : "",
                         quorate: quorate, fenced: st.fenced != nil && allStopped, leaving: leaving,
                         ackSerial: st.fenced != nil && allStopped ? st.fenced!.serial : 0, activeGroups: active)
@@ -350,14 +367,20 @@ extension ClusterNode {
         let disk = st.peers[n]?.slot
         let known = max(peers[n]?.incarnation ?? 0, disk?.incarnation ?? 0)
         if var op = st.ops[n] {
-            if known > op.pill.maxIncarnation {
-                st.ops[n] = nil  // it restarted since the pill was issued: fence the new incarnation
+            if known > op.pill.maxIncarnation || op.pill.term != term {
+                // It restarted since the pill was issued (fence the new incarnation), or the pill is from an
+                // earlier term of this node's (another coordinator may have cleared it since): issue a new one.
+                st.ops[n] = nil
             } else {
                 if op.done != nil { return nil }
-                if op.writtenAt == nil,
-                   st.devices.filter({ $0.health.usable && $0.written[n] == op.pill }).count >= s.majority {
+                let present = st.devices.filter({ $0.health.usable && $0.written[n] == op.pill }).count >= s.majority
+                if op.writtenAt == nil, present {
                     op.writtenAt = now
                     out.append(.log(.notice, "fencing \(n): pill written to \(s.majority) of \(s.devices.count) devices"))
+                } else if op.writtenAt != nil, !present {
+                    // msgwait counts only while the pill stays on a majority (it was overwritten or cleared).
+                    op.writtenAt = nil
+                    out.append(.log(.warning, "fencing \(n): the pill is no longer on \(s.majority) of \(s.devices.count) devices; writing it again"))
                 }
                 if let d = disk, d.fenced, d.ackSerial == op.pill.serial, d.incarnation <= op.pill.maxIncarnation {
                     op.done = "acknowledged by \(n)"
@@ -410,17 +433,24 @@ extension ClusterNode {
         let quiet = peerDisk?.changedAt ?? st.started
         let stale = storageOK && st.devices.contains { $0.lastOK.map { $0 - quiet >= s.msgwait } ?? false }
         var winner = spec.nodes[0].name
-        if termCoordinator.term == term, !termCoordinator.name.isEmpty { winner = termCoordinator.name }
-        if let ps = peerDisk?.slot, ps.term > term, !ps.coordinator.isEmpty { winner = ps.coordinator }
+        var known = (term: UInt64(0), name: "")
+        if !termCoordinator.name.isEmpty { known = termCoordinator }
+        if let ps = peerDisk?.slot, !ps.coordinator.isEmpty, ps.term > known.term { known = (ps.term, ps.coordinator) }
+        if !known.name.isEmpty { winner = known.name }
         if winner == peer, stale { winner = me }
         return winner
     }
 
     /// This node alone holds quorum by the two-node tie-break.
     var twoNodeTieWinner: Bool {
-        guard twoNodeTieBreak, let p = peers[twoNodePeer], !p.state.isMember else { return false }
+        // Only once the peer is known dead (a restarted node waits initdead before claiming anything).
+        guard twoNodeTieBreak, let p = peers[twoNodePeer], p.state == .dead || p.state == .left else { return false }
         return storageOK && storage?.fenced == nil && tieBreakWinner == me
     }
+
+    /// The highest term any peer's slot shows: a node standing for election picks a higher one, so a term is
+    /// never reused by a lone two-node winner that did not hear the other's election.
+    var highestDiskTerm: UInt64 { storage?.peers.values.compactMap { $0.slot?.term }.max() ?? 0 }
 
     // MARK: - Status
 

@@ -341,6 +341,11 @@ public struct Simulation {
             active[node] = nil  // the machine is gone, and its resources with it
             shuttingDown[node] = nil
         case let .restart(node):
+            if nodes[node] != nil, shuttingDown[node] != nil {
+                // Still handing its groups over: the restart follows the leave.
+                schedule(at: now + .milliseconds(500), .restart(node))
+                return
+            }
             guard nodes[node] == nil else { return }
             incarnations += 1
             nodes[node] = ClusterNode(spec: spec, me: node, incarnation: incarnations, now: now, persisted: disks[node])
