@@ -101,6 +101,17 @@ public enum ConfigWriter {
         # shutdown_timeout = "1m"                  # graceful shutdown before destroy on a plain stop
         # definitions = "/etc/vigil/vm"            # DOMAIN.xml for cold starts of undefined domains
 
+        # Shared storage (see docs/storage.md): a second heartbeat medium and the fencing channel. With it,
+        # fencing = "required" fences a vanished node by poison pill; run `vigil storage init` once.
+        # [storage]
+        # devices = ["iscsi://10.0.1.5:3260/iqn.2026-11.org.example:slots/1"]  # or "aoe://eth1/1.1", "/dev/disk/by-id/..."
+        # interval = "200ms"                       # disk heartbeat
+        # io_timeout = "1s"                        # one cycle's deadline (slow above half of it)
+        # watchdog_timeout = "2s"                  # no quorum and no storage this long: fence this node
+        # msgwait = "4s"                           # a pill counts as delivered after this (>= 2 x watchdog_timeout)
+        # self_fence = "reboot"                    # or "stop-resources"
+        # watchdog = "/dev/watchdog"               # fed while the agent runs (softdog or hardware)
+
         """
         for n in nodes {
             out += """

@@ -284,6 +284,10 @@ struct ConfigCommand: ParsableCommand {
             print("\(options.config): ok")
             print("cluster \(c.spec.name): \(c.spec.nodes.count) nodes, \(c.spec.linkCount) link(s), \(c.spec.transport.rawValue), port \(c.port), quorum \(c.spec.quorum.rawValue) (\(c.spec.quorumVotes) of \(c.spec.totalVotes) votes)")
             print("timing (\(c.profile)): interval \(t.interval.compactDescription), warntime \(t.warntime.compactDescription), deadtime \(t.deadtime.compactDescription), initdead \(t.initdead.compactDescription)")
+            if let s = c.spec.storage {
+                print("storage: \(s.devices.joined(separator: ", ")); interval \(s.interval.compactDescription), io_timeout \(s.ioTimeout.compactDescription), watchdog_timeout \(s.watchdogTimeout.compactDescription), msgwait \(s.msgwait.compactDescription), self_fence \(s.selfFence.rawValue), watchdog \(s.watchdogDevice ?? "none")")
+                print("fencing: \(c.spec.fencing == .required ? "poison pill on a majority of \(s.devices.count) device(s)" : "NONE (vanished nodes are assumed stopped: unsafe)")")
+            }
         }
     }
 }
