@@ -74,6 +74,9 @@ struct StorageState: Sendable {
         var error = ""
         var cycles: UInt64 = 0
         var failures: UInt64 = 0
+        /// Sectors that were neither empty nor valid (torn, corrupted, foreign), counted per read.
+        var invalidSectors: UInt64 = 0
+        var invalidLogged: Set<String> = []
         /// The pill for this node found in its mailbox by the last good read (nil: none or cleared).
         var pillForMe: Pill?
         /// Pills (by target) known to be on this device, serial and whether cleared.
@@ -200,8 +203,23 @@ extension ClusterNode {
 
     mutating func absorb(_ snap: SlotAreaSnapshot, device d: Int, into dev: inout StorageState.Device,
                          state st: inout StorageState, now: Instant, out: inout [Action]) {
+        // Invalid sectors are ignored (never acted on), counted, and logged once per sector and reason.
+        dev.invalidSectors += UInt64(snap.invalid.count)
+        for bad in snap.invalid where !dev.invalidLogged.contains(bad) {
+            dev.invalidLogged.insert(bad)
+            out.append(.log(.warning, "storage \(spec.storage!.devices[d]): ignoring \(bad)"))
+        }
         for (i, n) in spec.nodes.enumerated() where n.name != me {
-            guard i < snap.slots.count, let slot = snap.slots[i], slot.node == n.name else { continue }
+            guard i < snap.slots.count, let slot = snap.slots[i] else { continue }
+            guard slot.node == n.name else {
+                let why = "slot \(i): written by \(slot.node), expected \(n.name) (is the node order the same in every cluster.conf?)"
+                dev.invalidSectors += 1
+                if !dev.invalidLogged.contains(why) {
+                    dev.invalidLogged.insert(why)
+                    out.append(.log(.error, "storage \(spec.storage!.devices[d]): \(why)"))
+                }
+                continue
+            }
             var p = st.peers[n.name] ?? StorageState.PeerDisk()
             if let old = p.slot {
                 // The newest of what the devices say: a higher incarnation, or a higher counter.
@@ -459,7 +477,7 @@ extension ClusterNode {
         let devices = st.devices.enumerated().map { d, dev in
             StorageStatus.Device(url: s.devices[d], state: dev.health.rawValue, latencyMs: dev.latency?.milliseconds,
                                  lastOkMs: dev.lastOK.map { (now - $0).milliseconds }, error: dev.error.isEmpty ? nil : dev.error,
-                                 cycles: dev.cycles, failures: dev.failures)
+                                 cycles: dev.cycles, failures: dev.failures, invalidSectors: dev.invalidSectors)
         }
         let peerLines = spec.nodes.filter { $0.name != me }.map { n -> StorageStatus.Peer in
             let p = st.peers[n.name]
@@ -505,15 +523,17 @@ public struct StorageStatus: Codable, Sendable, Hashable {
         public var error: String?
         public var cycles: UInt64
         public var failures: UInt64
+        public var invalidSectors: UInt64
         enum CodingKeys: String, CodingKey {
             case url, state, error, cycles, failures
-            case latencyMs = "latency_ms", lastOkMs = "last_ok_ms"
+            case latencyMs = "latency_ms", lastOkMs = "last_ok_ms", invalidSectors = "invalid_sectors"
         }
         public func encode(to encoder: Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(url, forKey: .url); try c.encode(state, forKey: .state)
             try c.encode(latencyMs, forKey: .latencyMs); try c.encode(lastOkMs, forKey: .lastOkMs)
             try c.encode(error, forKey: .error); try c.encode(cycles, forKey: .cycles); try c.encode(failures, forKey: .failures)
+            try c.encode(invalidSectors, forKey: .invalidSectors)
         }
     }
     /// A peer as seen on disk.

@@ -37,6 +37,10 @@ public struct SimulationParameters: Sendable {
     public var storageDevices = 1
     /// Print every node's log lines (to debug one seed).
     public var trace = false
+    /// Scripted runs (tests): injected start failures off, homes n1, n2, ... in order, no_quorum policy.
+    public var injectFailures = true
+    public var fixedHomes = false
+    public var noQuorum: NoQuorumPolicy = .stop
 
     public init(seed: UInt64, nodeCount: Int? = nil, timing: TimingSpec = SimulationParameters.defaultTiming,
                 chaos: Duration = .seconds(6)) {
@@ -176,8 +180,9 @@ public struct Simulation {
         var groups: [GroupSpec] = []
         for gi in 0..<parameters.groupCount {
             let resources = (0..<rng.int(1...3)).map { ResourceSpec(agent: "r", arguments: ["g\(gi)", "\($0)"]) }
-            groups.append(GroupSpec(name: "g\(gi)", home: rng.chance(0.7) ? names[rng.int(0...(names.count - 1))] : nil,
-                                    resources: resources, autoFailback: rng.chance(0.5), maxRestarts: 1,
+            let home = parameters.fixedHomes ? names[gi % names.count] : rng.chance(0.7) ? names[rng.int(0...(names.count - 1))] : nil
+            groups.append(GroupSpec(name: "g\(gi)", home: home, resources: resources,
+                                    autoFailback: parameters.fixedHomes ? false : rng.chance(0.5), maxRestarts: 1,
                                     monitorInterval: .milliseconds(300)))
         }
         var storage: StorageSpec?
@@ -188,7 +193,7 @@ public struct Simulation {
         }
         spec = ClusterSpec(name: "sim", nodes: names.map { NodeSpec(name: $0, addresses: ["a-\($0)", "b-\($0)"]) },
                            timing: parameters.timing, transport: parameters.seed % 2 == 1 ? .multicast : .unicast,
-                           groups: groups, fencing: parameters.fencing, storage: storage)
+                           groups: groups, fencing: parameters.fencing, noQuorum: parameters.noQuorum, storage: storage)
         if let st = storage {
             let header = SlotAreaHeader(cluster: "sim", slotCount: names.count, storage: st, created: 0).encoded()
             sectors = Array(repeating: [0: header], count: st.devices.count)
@@ -364,7 +369,7 @@ public struct Simulation {
             switch op.action {
             case .start:
                 active[node, default: [:]][gi, default: []].insert(op.resourceIndex)
-                if rng.chance(0.03) { result = .failed("injected start failure") }
+                if parameters.injectFailures, rng.chance(0.03) { result = .failed("injected start failure") }
             case .stop:
                 active[node, default: [:]][gi, default: []].remove(op.resourceIndex)
             case .status:
@@ -565,6 +570,70 @@ public struct Simulation {
         }.joined(separator: " ")
     }
 
+    // MARK: - Scripted runs (tests)
+
+    /// A cluster with no random faults: every node starts at once; the test drives the faults and reads the state.
+    public static func scripted(nodes: Int, groups: Int, storage: Bool, noQuorum: NoQuorumPolicy = .stop,
+                                seed: UInt64 = 2) -> Simulation {
+        var p = SimulationParameters(seed: seed, nodeCount: nodes, chaos: .zero)
+        p.groupCount = groups
+        p.storage = storage
+        p.injectFailures = false
+        p.fixedHomes = true
+        p.noQuorum = noQuorum
+        var sim = Simulation(p)
+        sim.maxDelayNs = 500_000
+        for n in sim.spec.nodes { sim.schedule(at: sim.now, .restart(n.name)) }
+        return sim
+    }
+
+    /// Simulated time now.
+    public var time: Instant { now }
+    public var violations: [String] { result.violations }
+
+    /// Runs every event up to `now + d` (stops early at a violation).
+    public mutating func advance(by d: Duration) {
+        let end = now + d
+        while let ev = queue.peek(), ev.at <= end {
+            _ = queue.pop()
+            now = ev.at
+            handle(ev.kind)
+            if !result.violations.isEmpty { return }
+        }
+        now = end
+    }
+
+    /// Runs until `condition` holds (checked after every event) or `limit` passes; returns the time it took.
+    public mutating func advance(until condition: (Simulation) -> Bool, limit: Duration) -> Duration? {
+        let start = now, end = now + limit
+        while let ev = queue.peek(), ev.at <= end {
+            _ = queue.pop()
+            now = ev.at
+            handle(ev.kind)
+            if !result.violations.isEmpty { return nil }
+            if condition(self) { return now - start }
+        }
+        return nil
+    }
+
+    /// Cuts `node` off the LAN (its storage stays reachable); `healLAN` undoes every cut.
+    public mutating func cutLAN(_ node: String) { group = [node: 1] }
+    public mutating func healLAN() { group = [:] }
+    /// The machine dies: agent and resources.
+    public mutating func crash(_ node: String) { handle(.crash(node)) }
+    public mutating func cutStorage(_ node: String) { pathCut.insert(node) }
+    public mutating func freeze(_ node: String, for d: Duration) { handle(.freeze(node, until: now + d)) }
+
+    /// The node's status report (nil: not running).
+    public func status(_ node: String) -> StatusReport? { nodes[node]?.status(now: now) }
+    /// Nodes whose resources of group `gi` really run (the truth, not anybody's report).
+    public func holders(_ gi: Int) -> [String] { active.keys.sorted().filter { !(active[$0]?[gi]?.isEmpty ?? true) } }
+    /// Every node's log lines so far are not kept; this is the coordinator's name, if exactly one.
+    public var coordinatorName: String? {
+        let c = nodes.values.filter(\.isCoordinator)
+        return c.count == 1 ? c[0].me : nil
+    }
+
     // MARK: - Coordinator failover bound
 
     /// Starts a clean cluster, waits for a coordinator, kills it, and returns how long until a new one
@@ -620,6 +689,8 @@ struct EventHeap {
             if less(items[i], items[p]) { items.swapAt(i, p); i = p } else { break }
         }
     }
+
+    func peek() -> Simulation.Event? { items.first }
 
     mutating func pop() -> Simulation.Event? {
         guard !items.isEmpty else { return nil }

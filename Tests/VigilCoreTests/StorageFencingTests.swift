@@ -1,0 +1,116 @@
+import Testing
+import VigilCore
+import VigilSimulation
+
+/// Scripted runs of the pure core with the simulated shared storage (timings: deadtime 500 ms; storage
+/// interval 100 ms, io_timeout 400 ms, watchdog_timeout 800 ms, msgwait 1.6 s): each fencing path, its order
+/// of events, and its timing bounds. The simulator's invariant (no group active on two nodes) is checked
+/// after every event.
+@Suite struct StorageFencingTests {
+    static let deadtime = SimulationParameters.defaultTiming.deadtime
+    static let storage = SimulationParameters.simStorage
+
+    /// A 3-node cluster with `groups` groups (homes n1, n2, ...), every group running on its home.
+    static func settled(nodes: Int = 3, groups: Int = 2, noQuorum: NoQuorumPolicy = .stop) -> Simulation {
+        var sim = Simulation.scripted(nodes: nodes, groups: groups, storage: true, noQuorum: noQuorum)
+        let ok = sim.advance(until: { s in (0..<groups).allSatisfy { s.holders($0) == ["n\($0 % nodes + 1)"] } && s.coordinatorName != nil },
+                             limit: .seconds(10))
+        #expect(ok != nil, "the cluster did not settle: \(sim.violations)")
+        sim.advance(by: .seconds(1))  // storage cycles under way everywhere
+        return sim
+    }
+
+    @Test func aLanCutOwnerIsFencedByItsAcknowledgementAndRestartedOnce() throws {
+        var sim = Self.settled()
+        sim.cutLAN("n1")
+        let took = sim.advance(until: { $0.holders(0) == ["n2"] || $0.holders(0) == ["n3"] }, limit: .seconds(5))
+        let t = try #require(took, "g0 never moved: \(sim.violations)")
+        // Dead after deadtime, pill read within a few storage intervals, acknowledged, restarted: well under msgwait.
+        #expect(t < Self.deadtime + Self.storage.interval * 5 + .milliseconds(100), "\(t)")
+        #expect(t < Self.deadtime + Self.storage.msgwait, "the acknowledgement, not msgwait, must end the wait: \(t)")
+        let c = try #require(sim.coordinatorName.flatMap { sim.status($0) })
+        #expect(c.storage?.fencing.first { $0.node == "n1" }?.done?.contains("acknowledged") == true)
+        #expect(["partitioned", "fenced"].contains(c.node("n1")?.state ?? ""), "\(String(describing: c.node("n1")))")
+        #expect(sim.status("n1")?.storage?.fenced?.contains("poison pill") == true)
+        #expect(sim.violations.isEmpty, "\(sim.violations)")
+        // Heal: the pill is cleared and n1 may run groups again.
+        sim.healLAN()
+        let back = sim.advance(until: { $0.status("n1")?.storage?.fenced == nil && $0.status("n1")?.quorate == true }, limit: .seconds(5))
+        #expect(back != nil)
+        #expect(sim.violations.isEmpty, "\(sim.violations)")
+    }
+
+    @Test func aCrashedOwnerIsRestartedOnlyAfterMsgwait() throws {
+        var sim = Self.settled()
+        sim.crash("n1")
+        let took = sim.advance(until: { !$0.holders(0).isEmpty }, limit: .seconds(8))
+        let t = try #require(took)
+        // Nobody can acknowledge for a dead machine: deadtime, then the pill, then msgwait.
+        #expect(t >= Self.deadtime + Self.storage.msgwait, "restarted before msgwait: \(t)")
+        #expect(t < Self.deadtime + Self.storage.msgwait + Self.storage.interval * 4 + .milliseconds(100), "\(t)")
+        let c = try #require(sim.coordinatorName.flatMap { sim.status($0) })
+        #expect(c.storage?.fencing.first { $0.node == "n1" }?.done?.contains("msgwait") == true)
+        #expect(sim.violations.isEmpty, "\(sim.violations)")
+    }
+
+    @Test func withoutStorageAtTheCoordinatorTheCrashedOwnersGroupWaits() throws {
+        var sim = Self.settled(groups: 3)
+        let c = try #require(sim.coordinatorName)
+        let victim = ["n1", "n2", "n3"].first { $0 != c }!
+        let gi = Int(victim.dropFirst())! - 1
+        sim.cutStorage(c)
+        sim.crash(victim)
+        sim.advance(by: Self.deadtime + Self.storage.msgwait * 2)
+        #expect(sim.holders(gi).isEmpty, "g\(gi) started although no pill could be written")
+        let reason = sim.status(c)?.groups[gi].reason ?? ""
+        #expect(reason.contains("fencing \(victim)") && reason.contains("cannot write the pill"), "\(reason)")
+        #expect(sim.violations.isEmpty, "\(sim.violations)")
+    }
+
+    @Test func aNodeWithoutQuorumAndStorageFencesItselfBeforeMsgwaitEnds() throws {
+        // no_quorum = freeze: only the self-fence rule stops n1's group when it loses quorum and storage.
+        var sim = Self.settled(noQuorum: .freeze)
+        sim.cutLAN("n1")
+        sim.cutStorage("n1")
+        let stopped = sim.advance(until: { $0.holders(0).isEmpty }, limit: .seconds(5))
+        let t = try #require(stopped)
+        #expect(t >= Self.deadtime + Self.storage.watchdogTimeout - Self.storage.interval, "\(t)")
+        #expect(sim.status("n1")?.storage?.fenced?.contains("no quorum and no storage") == true)
+        let moved = sim.advance(until: { $0.holders(0).count == 1 }, limit: .seconds(5))
+        #expect(moved != nil)
+        #expect(sim.violations.isEmpty, "\(sim.violations)")
+    }
+
+    @Test func twoNodesCutApartKeepExactlyOneSurvivorTheCoordinator() throws {
+        var sim = Self.settled(nodes: 2, groups: 2)
+        let c = try #require(sim.coordinatorName)
+        let other = c == "n1" ? "n2" : "n1"
+        sim.cutLAN(other)
+        let done = sim.advance(until: { $0.holders(0) == [c] && $0.holders(1) == [c] }, limit: .seconds(5))
+        #expect(done != nil, "\(sim.violations)")
+        #expect(sim.status(c)?.storage?.tieBreakWinner == c)
+        #expect(sim.status(c)?.quorate == true)
+        #expect(sim.status(other)?.quorate == false)
+        #expect(sim.status(other)?.storage?.fenced != nil)
+        sim.advance(by: .seconds(3))
+        #expect(sim.status(c)?.storage?.fenced == nil, "the winner was shot")
+        #expect(sim.violations.isEmpty, "\(sim.violations)")
+    }
+
+    @Test func aFrozenOwnerReadsItsPillWhenItRunsAgain() throws {
+        var sim = Self.settled()
+        // Longer than deadtime, shorter than watchdog_timeout + ... : the pill is waiting when it wakes.
+        sim.freeze("n1", for: Self.deadtime + .milliseconds(250))
+        let moved = sim.advance(until: { $0.holders(0) == ["n2"] || $0.holders(0) == ["n3"] }, limit: .seconds(5))
+        #expect(moved != nil)
+        #expect(sim.violations.isEmpty, "\(sim.violations)")
+    }
+
+    @Test func startUpValidationRejectsAMsgwaitShorterThanTwiceTheWatchdog() {
+        let bad = StorageSpec(devices: ["/dev/x"], watchdogTimeout: .seconds(3), msgwait: .seconds(5))
+        #expect(bad.timingProblems(deadtime: .seconds(2)).first?.contains("must be at least 2 x watchdog_timeout") == true)
+        #expect(StorageSpec(devices: ["/dev/x"]).timingProblems(deadtime: .seconds(2)).isEmpty)
+        #expect(StorageSpec(devices: ["a", "b", "c"]).majority == 2)
+        #expect(StorageSpec(devices: ["a", "b"]).majority == 2)
+    }
+}
