@@ -43,12 +43,17 @@ conf_args=()
 for c in "${storage_conf[@]}"; do conf_args+=(--storage-conf "$c"); done
 "$testbed" up --name "$name" --nodes 3 --storage iscsi,aoe "${conf_args[@]}" >/dev/null
 
-# devices = ["iscsi://...", "aoe://..."] from the [storage] table (the only `devices =` line in cluster.conf).
+# devices = ["iscsi://...", "aoe://..."] from the [storage] table (not the commented example config init writes).
 mapfile -t devices < <(python3 - "$run/cluster.conf" <<'PY'
 import re, sys
+table = None
 for line in open(sys.argv[1]):
+    h = re.match(r'\s*\[+([^\]]+)\]+\s*(#.*)?$', line)
+    if h:
+        table = h.group(1).strip()
+        continue
     m = re.match(r'\s*devices\s*=\s*\[(.*)\]', line)
-    if m:
+    if m and table == "storage":
         for d in re.findall(r'"([^"]*)"', m.group(1)):
             print(d)
 PY

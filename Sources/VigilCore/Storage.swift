@@ -70,6 +70,8 @@ struct StorageState: Sendable {
         var inFlightSince: Instant?
         var nextCycle: Instant
         var lastOK: Instant?
+        /// Start of the current run of successful cycles (nil: the last one failed).
+        var okSince: Instant?
         var latency: Duration?
         var error = ""
         var cycles: UInt64 = 0
@@ -114,6 +116,8 @@ struct StorageState: Sendable {
     var counter: UInt64 = 0
     var fenced: SelfFence?
     var lostBothSince: Instant?
+    /// See `ClusterNode.storageOK`.
+    var haveStorage = false
     var ops: [String: FenceOp] = [:]
     var nextSerial: UInt64 = 1
     var started: Instant
@@ -158,6 +162,7 @@ extension ClusterNode {
             dev.failures += 1
             dev.error = problem
             dev.health = .lost
+            dev.okSince = nil
             if before != .lost {
                 out.append(.log(.error, "storage \(url) is lost: \(problem)"))
                 out.append(.event(.storageChanged(device: d, health: .lost)))
@@ -165,6 +170,7 @@ extension ClusterNode {
         } else if let snap = result.snapshot {
             dev.error = ""
             dev.lastOK = now
+            if dev.okSince == nil { dev.okSince = now }
             dev.health = result.latency * 2 > s.ioTimeout ? .slow : .ok
             if before != dev.health {
                 let lvl: LogLevel = dev.health == .ok ? .notice : .warning
@@ -269,6 +275,7 @@ extension ClusterNode {
             if let since = dev.inFlightSince {
                 if now - since >= s.ioTimeout, dev.health != .lost {
                     dev.health = .lost
+                    dev.okSince = nil
                     dev.error = "no answer within io_timeout \(s.ioTimeout.compactDescription)"
                     dev.failures += 1
                     out.append(.log(.error, "storage \(s.devices[d]) is lost: \(dev.error)"))
@@ -299,20 +306,28 @@ extension ClusterNode {
         if let l = st.lostBothSince { consider(l + s.watchdogTimeout) }
         for op in st.ops.values where op.done == nil { if let w = op.writtenAt { consider(w + s.msgwait) } }
         for p in st.peers.values { if let c = p.changedAt { consider(c + s.msgwait) } }
+        for dev in st.devices where !dev.health.usable { if let ok = dev.lastOK { consider(ok + s.ioTimeout + s.interval) } }
         return next
     }
 
     var myIndex: Int { spec.nodes.firstIndex { $0.name == me }! }
 
-    /// Devices usable now: enough of them is "having storage".
-    var storageOK: Bool {
-        guard let st = storage, let s = spec.storage else { return false }
-        return st.devices.filter { $0.health.usable }.count >= s.majority
+    /// "Having storage": a majority of devices usable, or read successfully within one cycle's grace
+    /// (io_timeout + interval), so that one failed or late cycle costs no quorum (two nodes) and starts no
+    /// self-fence clock. Kept in `StorageState.haveStorage`, recomputed with the time by `applyStorageRules`.
+    var storageOK: Bool { storage?.haveStorage ?? false }
+
+    func computeStorageOK(_ st: StorageState, now: Instant) -> Bool {
+        guard let s = spec.storage else { return false }
+        let grace = s.ioTimeout + s.interval
+        return st.devices.filter { $0.health.usable || ($0.lastOK.map { now - $0 < grace } ?? false) }.count >= s.majority
     }
 
     /// After anything storage-related changed: quorum (two nodes), the self-fence rule, unfencing, placement.
     mutating func applyStorageRules(now: Instant, into out: inout [Action]) {
-        guard var st = storage, let s = spec.storage else { return }
+        guard storage != nil, let s = spec.storage else { return }
+        storage!.haveStorage = computeStorageOK(storage!, now: now)
+        var st = storage!
         recomputeQuorum(now: now, into: &out)
         let anythingHere = groups.local.contains { $0.phase != .stopped }
         if !quorate, !storageOK {
@@ -402,6 +417,11 @@ extension ClusterNode {
                 }
                 if let d = disk, d.fenced, d.ackSerial == op.pill.serial, d.incarnation <= op.pill.maxIncarnation {
                     op.done = "acknowledged by \(n)"
+                } else if let still = slotStillSince(n, st), now - still >= s.msgwait {
+                    // Its slot has not moved for msgwait while this node read the devices: it is dead, or has
+                    // had no storage (and so, without quorum, fenced itself), or hung (and was reset by its
+                    // watchdog). The same assumptions as a pill's msgwait, without waiting for the pill first.
+                    op.done = "its slot has been still for msgwait \(s.msgwait.compactDescription)"
                 } else if let w = op.writtenAt, now - w >= s.msgwait {
                     op.done = "msgwait \(s.msgwait.compactDescription) passed since the pill was written"
                 }
@@ -427,6 +447,23 @@ extension ClusterNode {
         return "fencing \(n): pill issued"
     }
 
+    /// Since when `n`'s slot has been still on every device this node reads (nil: never seen it, or no read on
+    /// a majority of devices since then).
+    ///
+    /// It counts from the latest of: the slot's last change; the start of this node's current run of good reads
+    /// on a majority of devices (a device outage stills every slot); and the moment the node was due dead on
+    /// the LAN (its own quorum loss comes no earlier, and the self-fence rule counts from there).
+    func slotStillSince(_ n: String, _ st: StorageState) -> Instant? {
+        guard let s = spec.storage else { return nil }
+        let streaks = st.devices.compactMap { $0.health.usable ? $0.okSince : nil }.sorted()
+        guard streaks.count >= s.majority else { return nil }
+        let readingSince = streaks[s.majority - 1]
+        // Never seen on disk or on the LAN since this node started: from the start, and from initdead.
+        let changed = st.peers[n]?.changedAt ?? st.started
+        let dueDead = peers[n]?.lastHeard.map { $0 + spec.timing.deadtime } ?? started + spec.timing.initdead
+        return max(changed, readingSince, dueDead)
+    }
+
     /// Fence operations for nodes that are back in the membership are over (their pill gets cleared).
     mutating func retireFenceOps() {
         guard var st = storage else { return }
@@ -448,8 +485,8 @@ extension ClusterNode {
         let peer = twoNodePeer
         guard let st = storage, let s = spec.storage else { return spec.nodes[0].name }
         let peerDisk = st.peers[peer]
-        let quiet = peerDisk?.changedAt ?? st.started
-        let stale = storageOK && st.devices.contains { $0.lastOK.map { $0 - quiet >= s.msgwait } ?? false }
+        let lastRead = st.devices.compactMap { $0.health.usable ? $0.lastOK : nil }.max()
+        let stale = storageOK && slotStillSince(peer, st).map { still in lastRead.map { $0 - still >= s.msgwait } ?? false } ?? false
         var winner = spec.nodes[0].name
         var known = (term: UInt64(0), name: "")
         if !termCoordinator.name.isEmpty { known = termCoordinator }

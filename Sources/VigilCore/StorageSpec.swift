@@ -54,8 +54,8 @@ public struct StorageSpec: Hashable, Sendable {
         if msgwait < watchdogTimeout * 2 {
             p.append("msgwait (\(msgwait.compactDescription)) must be at least 2 x watchdog_timeout (\(watchdogTimeout.compactDescription)): a victim that lost its storage must have fenced itself before its pill counts as delivered")
         }
-        if watchdogTimeout < ioTimeout + interval {
-            p.append("watchdog_timeout (\(watchdogTimeout.compactDescription)) must be at least io_timeout + interval (\(ioTimeout.compactDescription) + \(interval.compactDescription)): one slow cycle must not fence a node")
+        if watchdogTimeout < ioTimeout + interval * 2 {
+            p.append("watchdog_timeout (\(watchdogTimeout.compactDescription)) must be at least io_timeout + 2 x interval (\(ioTimeout.compactDescription) + 2 x \(interval.compactDescription)): one failed cycle must not fence a node, and a victim must notice its lost storage in time")
         }
         if ioTimeout < interval {
             p.append("io_timeout (\(ioTimeout.compactDescription)) must be at least interval (\(interval.compactDescription))")

@@ -23,8 +23,11 @@ final class ISCSIDevice: BlockDevice {
         self.target = target
         self.lun = Int32(lun)
         self.initiator = initiator
+        // libiscsi stamps a command with time(NULL) + timeout and fails it once the wall-clock second reaches
+        // that: with 1 s, a command sent just before a second boundary "times out" after microseconds. So it
+        // gets a whole second more than io_timeout, rounded up; the core enforces io_timeout itself.
         let ns = timeout.nanoseconds
-        timeoutSeconds = Int32(max(1, (ns + 999_999_999) / 1_000_000_000))
+        timeoutSeconds = Int32(max(1, (ns + 999_999_999) / 1_000_000_000) + 1)
     }
 
     func open() throws(DeviceError) {
