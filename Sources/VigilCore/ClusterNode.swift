@@ -75,6 +75,8 @@ public struct ClusterNode: Sendable {
     var pendingRequest: (term: UInt64, candidate: String, since: Instant)?
     var eligibleSince: Instant?
     var lastHeartbeatSent: Instant?
+    /// When `agePeers` last ran.
+    var lastAged: Instant?
     /// Per-link sequence numbers of multicast copies.
     var broadcastSequence: [UInt64]
     var dropLog: [DropReason: DropLogState] = [:]
@@ -323,7 +325,9 @@ public struct ClusterNode: Sendable {
     /// Before acting on any event: age the peers and re-run the election step, so a node whose process was
     /// stopped (SIGSTOP, a stalled VM) sees the silence first and steps down, instead of acting as coordinator
     /// on messages that waited in its socket (found by the storage simulation, seed 1375).
+    /// (Only when time jumped: more than an interval since peers were last aged; a tick does it otherwise.)
     mutating func noticeTime(now: Instant, into out: inout [Action]) {
+        guard lastAged.map({ now - $0 >= spec.timing.interval }) ?? true else { return }
         agePeers(now: now, into: &out)
         evaluate(now: now, into: &out)
     }
@@ -352,6 +356,7 @@ public struct ClusterNode: Sendable {
     // MARK: - Failure detection
 
     mutating func agePeers(now: Instant, into out: inout [Action]) {
+        lastAged = now
         let t = spec.timing
         for name in peerNames {
             var p = peers[name]!
@@ -398,8 +403,16 @@ public struct ClusterNode: Sendable {
         return memberVotes() >= spec.quorumVotes || (storage != nil && twoNodeTieWinner)
     }
 
+    /// Votes of this node and of every member that, in its own latest view, has this node as a member too:
+    /// a node whose packets stop reaching the others (a dead transmit path, an outbound firewall rule) hears
+    /// itself declared dead and loses quorum, instead of counting peers that no longer count it.
     func memberVotes() -> Int {
-        myVotes + peerNames.reduce(0) { $0 + (peers[$1]!.state.isMember ? peers[$1]!.spec.votes : 0) }
+        myVotes + peerNames.reduce(0) { total, name in
+            let p = peers[name]!
+            guard p.state.isMember else { return total }
+            let seesMe = p.view.first { $0.node == me }.map { $0.state.isMember } ?? true
+            return total + (seesMe ? p.spec.votes : 0)
+        }
     }
 
     /// Votes a candidate needs: a strict majority of configured votes (or, with `quorum = ignore`,
