@@ -3,8 +3,8 @@ import Foundation
 import VigilCore
 
 /// A Linux watchdog device (`/dev/watchdog`, e.g. softdog): armed with the storage watchdog_timeout, fed
-/// while the core reports this node healthy. If the agent hangs (or stops feeding because it lost quorum and
-/// storage), the kernel resets the machine: the guarantee behind msgwait.
+/// while the agent runs (`ClusterNode.watchdogHealthy`: not once fenced in reboot mode). If the agent hangs,
+/// the kernel resets the machine: the guarantee behind msgwait.
 final class Watchdog {
     let fd: Int32
     let seconds: Int32
