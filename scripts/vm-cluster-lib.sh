@@ -209,18 +209,34 @@ vc_vigil() { "$VIGIL_BIN" "$@"; }
 # ---------------------------------------------------------------------------------------------------------
 # Setup.
 
+# The testbed's cluster timings (scripts/testbed uses them too): `vigil config init` arguments.
+vc_timing_args=(--interval 50ms --warntime 150ms --deadtime 500ms --initdead 2s)
+
+# vc_node_tables_fix FILE: edits every testbed cluster.conf needs. The testbed machine cannot run SCHED_FIFO
+# reliably next to the TCG guest, and it does not need to; each [[node]] gets its libvirt URI.
+vc_node_tables_fix() {
+  local f=$1
+  sed -i -e 's/^realtime = .*/realtime = false/' -e 's/^lock_memory = .*/lock_memory = false/' \
+    -e "/^name = \"a\"\$/a libvirt_uri = \"$URI_A\"" -e "/^name = \"b\"\$/a libvirt_uri = \"$URI_B\"" "$f"
+  grep -q '^libvirt_uri = ' "$f" || vc_fail "could not add libvirt_uri to the [[node]] tables of $f"
+}
+
 vc_write_config() {
   local f=$work/cluster.conf
   "$VIGIL_BIN" keygen "$work/authkey" >/dev/null
   "$VIGIL_BIN" config init --cluster vmlm --node a="$NODE_A_IP" --node b="$NODE_B_IP" --key-file "$work/authkey" \
-    --interval 50ms --warntime 150ms --deadtime 500ms --initdead 2s --output "$f" >/dev/null
-  # Two nodes: no majority without both, no fencing device here; the testbed machine cannot run SCHED_FIFO
-  # reliably next to the TCG guest, and it does not need to.
-  sed -i -e 's/^quorum = .*/quorum = "ignore"/' -e 's/^fencing = .*/fencing = "none"/' \
-    -e 's/^realtime = .*/realtime = false/' -e 's/^lock_memory = .*/lock_memory = false/' \
-    -e "/^name = \"a\"\$/a libvirt_uri = \"$URI_A\"" -e "/^name = \"b\"\$/a libvirt_uri = \"$URI_B\"" "$f"
-  grep -q '^libvirt_uri = ' "$f" || vc_fail "could not add libvirt_uri to the [[node]] tables of $f"
-  cat >> "$f" <<EOF
+    "${vc_timing_args[@]}" --output "$f" >/dev/null
+  # Two nodes: no majority without both, no fencing device here.
+  sed -i -e 's/^quorum = .*/quorum = "ignore"/' -e 's/^fencing = .*/fencing = "none"/' "$f"
+  vc_node_tables_fix "$f"
+  vc_vm_tables >> "$f"
+  "$VIGIL_BIN" config check --config "$f" >/dev/null || vc_fail "vigil config check rejects $f"
+}
+
+# vc_vm_tables: the [virt] table and group vm1 = the guest (home a), to append to a cluster.conf. Needs the
+# variables of `virt-testbed env`.
+vc_vm_tables() {
+  cat <<EOF
 
 [virt]
 max_downtime = "30ms"
@@ -237,7 +253,6 @@ monitor_interval = "2s"
 start_timeout = "3m"
 stop_timeout = "2m"
 EOF
-  "$VIGIL_BIN" config check --config "$f" >/dev/null || vc_fail "vigil config check rejects $f"
 }
 
 vc_start_agent() {  # inside the node's namespaces; the sh records the agent's own PID, then becomes it

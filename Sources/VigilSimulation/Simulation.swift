@@ -120,6 +120,8 @@ public struct Simulation {
         case partition([String: Int])
         /// A one-way cut: the node hears nothing (its own packets still go out), as with an inbound firewall rule.
         case deaf(String, Bool)
+        /// The other way: nothing the node sends arrives (a dead transmit path), but it hears everybody.
+        case mute(String, Bool)
         case netQuality(loss: Double, duplicate: Double)
         case heal
         /// A resource operation the node asked for finishes.
@@ -157,6 +159,7 @@ public struct Simulation {
     var incarnations: UInt64 = 1000
     var group: [String: Int] = [:]
     var deafNodes: Set<String> = []
+    var muteNodes: Set<String> = []
     var loss = 0.0
     var duplicate = 0.0
     var termOwner: [UInt64: String] = [:]
@@ -270,7 +273,14 @@ public struct Simulation {
     }
 
     mutating func planStorageFault(at: Instant, victim: String) {
-        switch rng.int(0...3) {
+        switch rng.int(0...4) {
+        case 4:
+            // The node's only NIC stops transmitting: its heartbeats and its storage path go, it still hears.
+            let end = at + .nanoseconds(rng.ns(500_000_000...4_000_000_000))
+            schedule(at: at, .mute(victim, true))
+            schedule(at: at, .storagePath(victim, false))
+            schedule(at: end, .mute(victim, false))
+            schedule(at: end, .storagePath(victim, true))
         case 0:
             schedule(at: at, .storagePath(victim, false))
             schedule(at: at + .nanoseconds(rng.ns(200_000_000...3_000_000_000)), .storagePath(victim, true))
@@ -359,6 +369,8 @@ public struct Simulation {
             group = g
         case let .deaf(node, on):
             if on { deafNodes.insert(node) } else { deafNodes.remove(node) }
+        case let .mute(node, on):
+            if on { muteNodes.insert(node) } else { muteNodes.remove(node) }
         case let .netQuality(l, d):
             loss = l
             duplicate = d
@@ -408,6 +420,7 @@ public struct Simulation {
         case .heal:
             group = [:]
             deafNodes = []
+            muteNodes = []
             pathCut = []
             devicesDown = []
             loss = 0
@@ -435,7 +448,7 @@ public struct Simulation {
                 result.messages += 1
                 // A multicast copy (to "") reaches every other node, each with its own loss and delay.
                 for dest in to.isEmpty ? spec.nodes.map(\.name).filter({ $0 != node }) : [to] {
-                    if (group[node] ?? 0) != (group[dest] ?? 0) || deafNodes.contains(dest) { continue }
+                    if (group[node] ?? 0) != (group[dest] ?? 0) || deafNodes.contains(dest) || muteNodes.contains(node) { continue }
                     if healedAt == nil, rng.chance(loss) { continue }
                     let copies = healedAt == nil && rng.chance(duplicate) ? 2 : 1
                     for _ in 0..<copies {
