@@ -42,6 +42,8 @@ let package = Package(
         .target(name: "VigilStorage", dependencies: ["CISCSI", "CLinux", "VigilCore"]),
         // Linux headers Glibc's module leaves out (AF_PACKET addresses, O_DIRECT, the watchdog ioctl).
         .systemLibrary(name: "CLinux"),
+        // Failover drills: the ICMP pinger, the report (table, JSON, CSV) and the SVG plot.
+        .target(name: "VigilDrill"),
         // libsystemd: sd_notify and the journal.
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         // The IO shell: UDP transport, timers, control socket, logging, systemd integration.
@@ -52,7 +54,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "vigil", dependencies: [
-            "VigilAgent", "VigilConfig", "VigilWire", "VigilCore", "VigilSimulation", "VigilResources", "VigilStorage",
+            "VigilAgent", "VigilConfig", "VigilWire", "VigilCore", "VigilSimulation", "VigilResources", "VigilStorage", "VigilDrill",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // `vigil virt` (the vm agent's engine) as a program of its own: only it links libvirt.
@@ -66,6 +68,7 @@ let package = Package(
         .testTarget(name: "VigilResourcesTests", dependencies: ["VigilResources", "VigilCore"]),
         .testTarget(name: "VigilVirtTests", dependencies: ["VigilVirt"]),
         .testTarget(name: "VigilStorageTests", dependencies: ["VigilStorage", "VigilCore", "VigilSimulation"]),
+        .testTarget(name: "VigilDrillTests", dependencies: ["VigilDrill"]),
         // agents/: test resource agents the namespace tests run (scripts, not sources).
         .testTarget(name: "VigilIntegrationTests", dependencies: ["VigilAgent", "VigilCore"], exclude: ["agents"]),
     ]

@@ -77,6 +77,8 @@ public final class Agent: @unchecked Sendable {
     var storageWorkers: [StorageWorker] = []
     /// The watchdog device (`[storage] watchdog`), fed while the core says this node is healthy.
     var watchdog: Watchdog?
+    /// Recent events (membership, groups, operations, migrations, fencing) for `vigil drill` and post-mortems.
+    lazy var journal = EventJournal(node: options.node)
 
     public init(options: AgentOptions, logger: Logger) throws {
         self.options = options
@@ -336,12 +338,14 @@ public final class Agent: @unchecked Sendable {
                 logger.log(level: level.swiftLog, "\(text)")
             case let .event(e):
                 if case let .standbyChanged(on) = e { persistStandby(on) }
+                if let (kind, text) = EventJournal.describe(e) { journal.record(kind, text) }
                 updateStatusLine()
             case let .runOperation(op):
                 runOperation(op)
             case let .storageCycle(c):
                 if c.device < storageWorkers.count { storageWorkers[c.device].submit(c) }
             case let .selfFence(mode, reason):
+                journal.record("fencing", "self-fence (\(mode.rawValue)): \(reason)")
                 selfFence(mode, reason: reason)
             }
         }
@@ -369,6 +373,7 @@ public final class Agent: @unchecked Sendable {
         let logger = self.logger
         if op.action != .status {
             logger.info("\(tag): running (\(op.reason)\(op.peer.isEmpty ? "" : ", peer \(op.peer) \(op.peerAddress)"), timeout \(op.timeout.compactDescription))")
+            journal.record("operation", "\(tag) begins (\(op.reason)\(op.peer.isEmpty ? "" : ", peer \(op.peer)"))")
         }
         operationQueue.async {
             let result: OperationResult
@@ -378,7 +383,12 @@ public final class Agent: @unchecked Sendable {
                     logger.info("[\(tag)] \(line)")
                     if line.hasPrefix("VIGIL-MIGRATION ") {
                         let figures = String(line.dropFirst(16))
-                        self.loop.execute { self.lastMigration = figures }
+                        self.loop.execute {
+                            self.lastMigration = figures
+                            self.journal.record("migration", figures)
+                        }
+                    } else if op.action != .status {
+                        self.loop.execute { self.journal.record("output", "[\(tag)] \(line)") }
                     }
                 }
                 result = OperationResult(action: op.action, outcome: outcome, convention: agent.convention)
@@ -391,6 +401,7 @@ public final class Agent: @unchecked Sendable {
                 result = .failed("\(error)")
             }
             self.loop.execute {
+                if op.action != .status { self.journal.record("operation", "\(tag) \(result)") }
                 let now = Monotonic.now()
                 self.execute(self.core.operationDone(op.id, result: result, now: now))
                 self.reschedule(now: now)
@@ -412,6 +423,7 @@ public final class Agent: @unchecked Sendable {
 
     /// An administrative request from the control socket. Must run on `loop`.
     func adminRequest(_ r: AdminRequest) {
+        journal.record("request", "\(r) (control socket)")
         let now = Monotonic.now()
         execute(core.handle(r, from: options.node, now: now))
         reschedule(now: now)

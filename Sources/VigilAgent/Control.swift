@@ -70,6 +70,11 @@ final class ControlHandler: ChannelInboundHandler, @unchecked Sendable {
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
             let data = (try? enc.encode(agent.statusReport())) ?? Data("{}".utf8)
             reply = String(decoding: data, as: UTF8.self) + "\n"
+        case "events":
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.sortedKeys]
+            let data = (try? enc.encode(agent.journal.events)) ?? Data("[]".utf8)
+            reply = String(decoding: data, as: UTF8.self) + "\n"
         case "leave":
             reply = "leaving: handing groups over first\n"
             leaveAfterReply = true
@@ -78,7 +83,7 @@ final class ControlHandler: ChannelInboundHandler, @unchecked Sendable {
                 reply = "ok: \(r)\n"
                 agent.adminRequest(r)
             } else {
-                reply = "error: unknown command '\(command)'; expected status, leave, ping, standby NODE, unstandby NODE, move GROUP NODE, unmove GROUP, takeover NODE home|all, cleanup GROUP NODE or confirm-down NODE\n"
+                reply = "error: unknown command '\(command)'; expected status, events, leave, ping, standby NODE, unstandby NODE, move GROUP NODE, unmove GROUP, takeover NODE home|all, cleanup GROUP NODE or confirm-down NODE\n"
             }
         }
         let out = context.channel.allocator.buffer(string: reply)

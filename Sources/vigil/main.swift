@@ -16,7 +16,7 @@ struct Vigil: ParsableCommand {
         version: Agent.version,
         subcommands: [AgentCommand.self, Status.self, Leave.self, Standby.self, Unstandby.self, Move.self, Unmove.self,
                       Takeover.self, Cleanup.self, ConfirmDown.self, Keygen.self, ConfigCommand.self,
-                      ResourceCommand.self, StorageCommand.self, Virt.self, Simulate.self, Debug.self]
+                      ResourceCommand.self, StorageCommand.self, Drill.self, Virt.self, Simulate.self, Debug.self]
     )
 }
 
