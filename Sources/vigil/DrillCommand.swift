@@ -18,6 +18,7 @@ struct Drill: ParsableCommand {
           move:GROUP:NODE      move a group
           kill:NODE            testbed only: kill -9 of NODE's agent and guests, its links down (--testbed)
           link-down:NODE       testbed only: NODE's links down (--testbed)
+          run:COMMAND          run a shell command (e.g. another HA stack's standby, for comparisons)
         Writes DIR/report.txt, report.json, pings.csv, data.json and drill.svg; prints the table and the headline.
         The cluster's events come from every agent's control socket (`events`) at the end of the drill.
         """)
@@ -123,15 +124,19 @@ struct Drill: ParsableCommand {
 
 /// A parsed `--action`.
 struct DrillAction {
-    enum Kind { case none, standby, unstandby, move, kill, linkDown }
+    enum Kind { case none, standby, unstandby, move, kill, linkDown, run }
     let kind: Kind
     let node: String
     let group: String
     let text: String
 
     init(_ s: String) throws {
-        let p = s.split(separator: ":").map(String.init)
         text = s
+        if s.hasPrefix("run:"), s.count > 4 {
+            (kind, node, group) = (.run, String(s.dropFirst(4)), "")
+            return
+        }
+        let p = s.split(separator: ":").map(String.init)
         switch (p.first ?? "", p.count) {
         case ("none", 1): (kind, node, group) = (.none, "", "")
         case ("standby", 2): (kind, node, group) = (.standby, p[1], "")
@@ -140,7 +145,7 @@ struct DrillAction {
         case ("kill", 2): (kind, node, group) = (.kill, p[1], "")
         case ("link-down", 2): (kind, node, group) = (.linkDown, p[1], "")
         default:
-            throw ValidationError("--action \(s): expected none, standby:NODE, unstandby:NODE, move:GROUP:NODE, kill:NODE or link-down:NODE")
+            throw ValidationError("--action \(s): expected none, standby:NODE, unstandby:NODE, move:GROUP:NODE, kill:NODE, link-down:NODE or run:COMMAND")
         }
     }
 
@@ -162,10 +167,10 @@ struct DrillAction {
                 }
             }
             return "FAILED: no agent answered"
-        case .kill, .linkDown:
+        case .kill, .linkDown, .run:
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/bin/sh")
-            p.arguments = ["-c", "\(testbed!) \(kind == .kill ? "kill" : "link-down") \(node)"]
+            p.arguments = ["-c", kind == .run ? node : "\(testbed!) \(kind == .kill ? "kill" : "link-down") \(node)"]
             do {
                 try p.run()
                 p.waitUntilExit()
