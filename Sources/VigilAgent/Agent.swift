@@ -77,6 +77,8 @@ public final class Agent: @unchecked Sendable {
     var storageWorkers: [StorageWorker] = []
     /// The watchdog device (`[storage] watchdog`), fed while the core says this node is healthy.
     var watchdog: Watchdog?
+    /// Leaving: storage cycles with the `leaving` slot that completed (the agent exits once all have, or io_timeout).
+    var finalSlotsWritten = 0
     /// Recent events (membership, groups, operations, migrations, fencing) for `vigil drill` and post-mortems.
     lazy var journal = EventJournal(node: options.node)
 
@@ -251,10 +253,13 @@ public final class Agent: @unchecked Sendable {
         for (d, text) in s.devices.enumerated() {
             let url = try StorageURL.parse(text)
             storageWorkers.append(StorageWorker(url: url, initiator: initiator, timeout: s.ioTimeout, cluster: spec.name,
-                                                nodes: spec.nodes.count, clock: { Monotonic.now() }) { [weak self] _, result in
+                                                nodes: spec.nodes.count, clock: { Monotonic.now() }) { [weak self] cycle, result in
                 guard let self else { return }
                 self.loop.execute {
-                    guard !self.exiting else { return }
+                    guard !self.exiting else {
+                        if cycle.slot.leaving { self.finalSlotsWritten += 1 }
+                        return
+                    }
                     let now = Monotonic.now()
                     self.execute(self.core.storageCycleDone(device: d, result: result, now: now))
                     self.reschedule(now: now)
@@ -343,7 +348,7 @@ public final class Agent: @unchecked Sendable {
             case let .runOperation(op):
                 runOperation(op)
             case let .storageCycle(c):
-                if c.device < storageWorkers.count { storageWorkers[c.device].submit(c) }
+                if c.device < storageWorkers.count { storageWorkers[c.device].submit(c, force: c.slot.leaving) }
             case let .selfFence(mode, reason):
                 journal.record("fencing", "self-fence (\(mode.rawValue)): \(reason)")
                 selfFence(mode, reason: reason)
@@ -487,10 +492,15 @@ public final class Agent: @unchecked Sendable {
         execute(core.leave(now: Monotonic.now()))
         exiting = true
         watchdog?.disarm()
-        for w in storageWorkers { w.stop() }
         timer?.cancel()
-        // Give the kernel a moment to put the leave packets on the wire before the sockets close.
-        loop.scheduleTask(in: .milliseconds(20)) {
+        // Give the kernel a moment to put the leave packets on the wire before the sockets close, and the
+        // storage threads (bounded by io_timeout) the time to write the leaving slot.
+        let slotDeadline = Monotonic.now() + (spec.storage?.ioTimeout ?? .zero)
+        func slotsWritten() -> Bool { finalSlotsWritten >= storageWorkers.count || Monotonic.now() >= slotDeadline }
+        loop.scheduleRepeatedTask(initialDelay: .milliseconds(20), delay: .milliseconds(5)) { task in
+            guard slotsWritten() else { return }
+            task.cancel()
+            for w in self.storageWorkers { w.stop() }
             let closes = (self.channels + self.multicastChannels).map { $0.close() }
                 + [self.control?.close() ?? self.loop.makeSucceededVoidFuture()]
             EventLoopFuture.andAllComplete(closes, on: self.loop).whenComplete { _ in self.exitPromise.succeed(0) }

@@ -350,6 +350,16 @@ public struct ClusterNode: Sendable {
                 }
             }
         }
+        // The leave goes on disk too (slot flag `leaving`, with what may still be active here): should every
+        // leave packet be lost, the others still know this agent is gone, not hung (it disarmed its watchdog).
+        if var st = storage, let s = spec.storage {
+            st.counter += 1
+            let slot = mySlot(st)
+            for d in st.devices.indices {
+                out.append(.storageCycle(StorageCycle(device: d, slotIndex: myIndex, slot: slot, mailboxes: [], deadline: s.ioTimeout)))
+            }
+            storage = st
+        }
         return out
     }
 
@@ -407,12 +417,13 @@ public struct ClusterNode: Sendable {
     /// a node whose packets stop reaching the others (a dead transmit path, an outbound firewall rule) hears
     /// itself declared dead and loses quorum, instead of counting peers that no longer count it.
     func memberVotes() -> Int {
-        myVotes + peerNames.reduce(0) { total, name in
-            let p = peers[name]!
-            guard p.state.isMember else { return total }
-            let seesMe = p.view.first { $0.node == me }.map { $0.state.isMember } ?? true
-            return total + (seesMe ? p.spec.votes : 0)
-        }
+        myVotes + peerNames.reduce(0) { $0 + (countsForQuorum($1) ? peers[$1]!.spec.votes : 0) }
+    }
+
+    /// A member whose own latest view has this node as a member.
+    func countsForQuorum(_ name: String) -> Bool {
+        guard let p = peers[name], p.state.isMember else { return false }
+        return p.view.first { $0.node == me }.map { $0.state.isMember } ?? true
     }
 
     /// Votes a candidate needs: a strict majority of configured votes (or, with `quorum = ignore`,

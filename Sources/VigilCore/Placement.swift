@@ -346,7 +346,9 @@ extension ClusterNode {
         if isFenced {
             want = .stop(reason: "fence", peer: "")
         } else if !quorate {
-            if spec.noQuorum == .stop { want = .stop(reason: "quorum-lost", peer: "") }
+            // Not before initdead has passed since this agent started: a restarted agent that finds its groups
+            // running keeps them until it has had the chance to hear its peers (they fence it if need be).
+            if spec.noQuorum == .stop, now - started >= spec.timing.initdead { want = .stop(reason: "quorum-lost", peer: "") }
         } else if let a = groups.table[gi], a.epoch == l.ackEpoch {
             if a.owner == me {
                 // Start only on a go from the live coordinator of the current term: an old table is history.
@@ -435,10 +437,11 @@ extension ClusterNode {
         l.inFlight = id
         groups.local[gi] = l
         let address = spec.node(named: peer)?.addresses.first ?? ""
+        let hard = action == .stop && (reason == "fence" || (reason == "quorum-lost" && storage != nil && spec.fencing == .required))
         out.append(.runOperation(ResourceOperation(id: id, group: g.name, resourceIndex: l.step,
                                                    resource: g.resources[l.step], action: action,
                                                    timeout: g.timeouts.timeout(for: action), reason: reason,
-                                                   peer: peer, peerAddress: address)))
+                                                   peer: peer, peerAddress: address, hard: hard)))
     }
 
     mutating func advance(group gi: Int, result: OperationResult, now: Instant, into out: inout [Action]) {
@@ -602,7 +605,8 @@ extension ClusterNode {
 
         // 1. Choose the target.
         var current = a.owner
-        if inherited, active.count == 1 { current = active[0] }  // a new reign starts from the facts
+        // A new reign starts from the facts: where the group runs (a node still probing is no fact yet).
+        if inherited, running.count == 1, active.count == 1 { current = running[0] }
         var target = ""
         var note = ""
         if !a.preferred.isEmpty, eligible(a.preferred, gi) {
@@ -675,6 +679,11 @@ extension ClusterNode {
                     let what = r.map { "was \($0.phase) it" } ?? "has not reported since this node started"
                     if let inc = groups.confirmedDown[n], inc == (peers[n]?.incarnation ?? 0) {
                         continue
+                    } else if let ds = diskSaysLeft(n) {
+                        // It left (its leave packets were lost, its slot says so): what its slot shows stopped is
+                        // safe; what may still be active cannot be fenced by a pill (its agent is gone).
+                        if gi < 32, ds.activeGroups & (1 << UInt32(gi)) == 0 { continue }
+                        waits.append("BLOCKED: \(n) left (its storage slot says so) while the group was active there; `vigil confirm-down \(n)` once it is really off")
                     } else if st == .left, r != nil {
                         // Its agent exited (and disarmed its watchdog): nobody would read a pill, so msgwait
                         // proves nothing. An administrator must confirm it down.

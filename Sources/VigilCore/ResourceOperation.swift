@@ -14,9 +14,13 @@ public struct ResourceOperation: Hashable, Sendable, CustomStringConvertible {
     /// For a handover: the other side (the target of a stop, the source of a start).
     public var peer: String
     public var peerAddress: String
+    /// A stop that must be hard and immediate (VIGIL_STOP=hard): this node is being fenced, or lost quorum in a
+    /// cluster that fences by storage (its groups may start elsewhere after msgwait, so no graceful shutdown).
+    public var hard = false
 
     public init(id: UInt64, group: String, resourceIndex: Int, resource: ResourceSpec, action: ResourceAction,
-                timeout: Duration, reason: String, peer: String = "", peerAddress: String = "") {
+                timeout: Duration, reason: String, peer: String = "", peerAddress: String = "", hard: Bool = false) {
+        self.hard = hard
         self.id = id
         self.group = group
         self.resourceIndex = resourceIndex
@@ -31,6 +35,7 @@ public struct ResourceOperation: Hashable, Sendable, CustomStringConvertible {
     /// The VIGIL_* variables specific to this operation (the shell adds the common ones).
     public var environment: [String: String] {
         var env = ["VIGIL_REASON": reason]
+        if hard { env["VIGIL_STOP"] = "hard" }
         if !peer.isEmpty {
             env["VIGIL_PEER"] = peer
             env["VIGIL_PEER_ADDRESS"] = peerAddress

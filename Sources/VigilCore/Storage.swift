@@ -377,6 +377,12 @@ extension ClusterNode {
     func mailboxWrites(_ st: StorageState, device d: Int) -> [MailboxWrite] {
         guard role == .coordinator || twoNodeTieWinner else { return [] }
         var w: [MailboxWrite] = []
+        // A fenced node that became the quorate coordinator again clears its own pill (nobody else will).
+        if role == .coordinator, quorate, let p = st.devices[d].written[me], !p.cleared {
+            var c = p
+            c.cleared = true
+            w.append(MailboxWrite(index: myIndex, pill: c))
+        }
         for (i, n) in spec.nodes.enumerated() where n.name != me {
             if let op = st.ops[n.name], st.devices[d].written[n.name] != op.pill {
                 w.append(MailboxWrite(index: i, pill: op.pill))
@@ -464,6 +470,12 @@ extension ClusterNode {
         return max(changed, readingSince, dueDead)
     }
 
+    /// The slot of a vanished node that says it left (its current incarnation, as far as this node knows).
+    func diskSaysLeft(_ n: String) -> DiskSlot? {
+        guard let slot = storage?.peers[n]?.slot, slot.leaving, slot.incarnation >= (peers[n]?.incarnation ?? 0) else { return nil }
+        return slot
+    }
+
     /// Fence operations for nodes that are back in the membership are over (their pill gets cleared).
     mutating func retireFenceOps() {
         guard var st = storage else { return }
@@ -498,8 +510,10 @@ extension ClusterNode {
 
     /// This node alone holds quorum by the two-node tie-break.
     var twoNodeTieWinner: Bool {
-        // Only once the peer is known dead (a restarted node waits initdead before claiming anything).
-        guard twoNodeTieBreak, let p = peers[twoNodePeer], p.state == .dead || p.state == .left else { return false }
+        // Only once the peer has been heard from or initdead passed (a restarted node claims nothing before),
+        // and while the peer does not count for quorum: a returning peer that does not yet list this node in its
+        // view must not cost the winner its quorum (and its groups).
+        guard twoNodeTieBreak, let p = peers[twoNodePeer], p.state != .unknown, !countsForQuorum(twoNodePeer) else { return false }
         return storageOK && storage?.fenced == nil && tieBreakWinner == me
     }
 

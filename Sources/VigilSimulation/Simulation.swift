@@ -345,7 +345,10 @@ public struct Simulation {
         case let .leave(node):
             // A controlled leave: announce it, then the process exits.
             guard nodes[node] != nil else { return }
-            apply(node, nodes[node]!.leave(now: now))
+            let acts = nodes[node]!.leave(now: now)
+            // The agent writes its leaving slot before it exits (bounded by io_timeout): here, at once.
+            for case let .storageCycle(c) in acts { _ = runStorage(node, c) }
+            apply(node, acts.filter { if case .storageCycle = $0 { false } else { true } })
             nodes[node] = nil
             shuttingDown[node] = nil
             generations[node, default: 0] += 1

@@ -28,11 +28,12 @@ public final class StorageWorker: @unchecked Sendable {
         t.start()
     }
 
-    /// Queues a cycle; returns false (and drops it) if one is still running or queued.
+    /// Queues a cycle; returns false (and drops it) if one is still running or queued, unless `force` (the
+    /// last cycle before exit): then it replaces a queued one and runs after the one in progress.
     @discardableResult
-    public func submit(_ c: StorageCycle) -> Bool {
+    public func submit(_ c: StorageCycle, force: Bool = false) -> Bool {
         let ok = state.withLock { s -> Bool in
-            if s.busy || s.pending != nil { return false }
+            if !force, s.busy || s.pending != nil { return false }
             s.pending = c
             return true
         }

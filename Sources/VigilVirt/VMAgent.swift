@@ -32,6 +32,8 @@ public struct VMAgent: Sendable {
         public var migrationTimeout: Duration = .seconds(120)
         public var livenessTimeout: Duration = .seconds(60)
         public var shutdownTimeout: Duration = .seconds(60)
+        /// VIGIL_STOP=hard (fenced, or quorum lost with storage fencing): kill the QEMU process at once.
+        public var hardStop = false
 
         public init(domain: String, localURI: String, reason: String, runDir: String, definitions: String) {
             self.domain = domain
@@ -54,6 +56,18 @@ public struct VMAgent: Sendable {
     }
 
     var handoverFile: String { "\(s.runDir)/vm-\(s.domain).handover" }
+
+    /// The PID of this domain's QEMU, from libvirt's PID file, checked against the process's command line.
+    func qemuPID() -> pid_t? {
+        for dir in ["/run/libvirt/qemu", "/var/run/libvirt/qemu"] {
+            guard let text = try? String(contentsOfFile: "\(dir)/\(s.domain).pid", encoding: .utf8),
+                  let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+                  let cmd = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline")) else { continue }
+            let args = String(decoding: cmd, as: UTF8.self).split(separator: "\0")
+            if args.contains(where: { $0.contains("guest=\(s.domain),") || $0 == "guest=\(s.domain)" }) { return pid }
+        }
+        return nil
+    }
 
     func pendingHandover() -> String? {
         (try? String(contentsOfFile: handoverFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -91,10 +105,16 @@ public struct VMAgent: Sendable {
                 return .ok
             }
             try? FileManager.default.removeItem(atPath: handoverFile)
-            if s.reason == "fence" {
-                // This node is being fenced: its guest may be restarted elsewhere within msgwait. No shutdown.
-                try d.destroy()
-                say("\(s.domain): stopped (destroyed at once: this node is fenced)")
+            if s.reason == "fence" || s.hardStop {
+                // Fenced, or without quorum where storage fences: the guest may be restarted elsewhere within
+                // msgwait. No shutdown, and not even libvirt's destroy first (it sends SIGTERM and waits up to
+                // 10 s, which a QEMU whose disk is cut off can use up): SIGKILL of the QEMU process, then destroy.
+                if let pid = qemuPID() {
+                    kill(pid, SIGKILL)
+                    say("\(s.domain): QEMU (pid \(pid)) killed")
+                }
+                try? d.destroy()
+                say("\(s.domain): stopped (hard: \(s.reason == "fence" ? "this node is fenced" : "quorum lost"))")
                 return .ok
             }
             say("\(s.domain): shutting down (up to \(s.shutdownTimeout))")

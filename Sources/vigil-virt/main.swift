@@ -47,6 +47,7 @@ struct VirtCommand: ParsableCommand {
         s.migrationTimeout = virt.migrationTimeout
         s.livenessTimeout = virt.livenessTimeout
         s.shutdownTimeout = virt.shutdownTimeout
+        s.hardStop = env["VIGIL_STOP"] == "hard"
         if let peer = env["VIGIL_PEER"], !peer.isEmpty {
             s.peer = peer
             if let c = cfg {
