@@ -233,8 +233,8 @@ vc_write_config() {
   "$VIGIL_BIN" config check --config "$f" >/dev/null || vc_fail "vigil config check rejects $f"
 }
 
-# vc_vm_tables: the [virt] table and group vm1 = the guest (home a), to append to a cluster.conf. Needs the
-# variables of `virt-testbed env`.
+# vc_vm_tables [LINE...]: the [virt] table (plus each LINE in it) and group vm1 = the guest (home a), to
+# append to a cluster.conf. Needs the variables of `virt-testbed env`.
 vc_vm_tables() {
   cat <<EOF
 
@@ -244,6 +244,9 @@ migration_uri = "tcp://{address}"
 liveness = "ping"
 liveness_timeout = "60s"
 definitions = "$(dirname "$GUEST_XML")"
+EOF
+  [ $# -eq 0 ] || printf '%s\n' "$@"
+  cat <<EOF
 
 [[group]]
 name = "vm1"

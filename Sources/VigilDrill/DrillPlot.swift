@@ -4,9 +4,17 @@ import Foundation
 /// under the axis; the longest gap shaded with its length; the action and the cluster's events as labelled
 /// vertical markers. Plain SVG, no scripts, readable in any browser.
 public enum DrillPlot {
+    /// Event kinds drawn as markers (the rest stays in the report's timeline).
+    static let plotted: Set<String> = ["action", "member", "quorum", "coordinator", "group", "migration", "fencing"]
+
     public static func svg(_ d: DrillData, _ r: DrillReport) -> String {
-        let w = 1100.0, h = 520.0
-        let left = 70.0, right = w - 30, top = 60.0, bottom = h - 190
+        let events = r.timeline.filter { plotted.contains($0.kind) && $0.tMs >= 0 }
+        let w = 1100.0
+        let left = 70.0, right = w - 30, top = 128.0, bottom = 396.0
+        let legendTop = bottom + 64
+        let columns = 2, rowHeight = 15.0
+        let rows = (events.count + columns - 1) / columns
+        let h = legendTop + Double(rows) * rowHeight + 16
         let duration = max(Double(d.endNs) / 1e9, 0.001)
         let rtts = d.probes.compactMap { p in p.repliesNs.min().map { Double($0 - p.sentNs) / 1e6 } }.filter { $0 > 0 }
         let lo = floor(log10(max(rtts.min() ?? 0.1, 0.001)))
@@ -18,15 +26,16 @@ public enum DrillPlot {
         <?xml version="1.0" encoding="UTF-8"?>
         <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(w))" height="\(Int(h))" viewBox="0 0 \(Int(w)) \(Int(h))" font-family="sans-serif" font-size="12">
         <rect x="0" y="0" width="\(Int(w))" height="\(Int(h))" fill="white"/>
-        <text x="\(left)" y="24" font-size="15" font-weight="bold">\(esc(r.headline))</text>
-        <text x="\(left)" y="44" fill="#555">requests every \(f2(r.requestedIntervalMs)) ms (achieved \(f2(r.achievedIntervalMs)) ms); RTT of each reply, log scale; red ticks: no reply</text>
+        <text x="\(left)" y="24" font-size="15" font-weight="bold">\(esc(headlineFirst(r)))</text>
+        <text x="\(left)" y="42" font-size="13">\(esc(headlineRest(r)))</text>
+        <text x="\(left)" y="60" fill="#555">requests every \(f2(r.requestedIntervalMs)) ms (achieved \(f2(r.achievedIntervalMs)) ms); one dot per reply (RTT, log scale); red ticks under the axis: no reply; numbered lines: events below</text>
 
         """
         // The gap, under everything else.
         if let g = r.longestGap {
-            let x0 = x(g.startMs / 1000), x1 = max(x(g.endMs / 1000), x0 + 1)
-            s += "<g id=\"gap\"><rect x=\"\(f1(x0))\" y=\"\(top)\" width=\"\(f1(x1 - x0))\" height=\"\(bottom - top)\" fill=\"#f8c8c8\" opacity=\"0.7\"/>"
-            s += "<text x=\"\(f1((x0 + x1) / 2))\" y=\"\(top + 14)\" text-anchor=\"middle\" fill=\"#a00\" font-weight=\"bold\">gap \(f1(g.lengthMs)) ms</text></g>\n"
+            let x0 = x(g.startMs / 1000), x1 = max(x(g.endMs / 1000), x0 + 3)
+            s += "<g id=\"gap\"><rect x=\"\(f1(x0))\" y=\"\(top)\" width=\"\(f1(x1 - x0))\" height=\"\(bottom - top)\" fill=\"#f4a0a0\" opacity=\"0.6\"/>"
+            s += "<text x=\"\(f1(min(x1 + 4, right - 90)))\" y=\"\(top + 14)\" fill=\"#a00\" font-weight=\"bold\">gap \(f1(g.lengthMs)) ms</text></g>\n"
         }
         // Axes and grid.
         s += "<g id=\"axes\" stroke=\"#999\" stroke-width=\"1\">"
@@ -59,23 +68,41 @@ public enum DrillPlot {
             s += "<line x1=\"\(xx)\" y1=\"\(bottom + 24)\" x2=\"\(xx)\" y2=\"\(bottom + 32)\"/>"
         }
         s += "</g>\n"
-        // Markers: the action, then the events (labels staggered so neighbours stay readable).
+        // Markers: a numbered line per event (numbers staggered in up to 5 rows where they crowd), and the
+        // legend under the plot.
         s += "<g id=\"markers\">"
-        var lastX = -1000.0
-        var row = 0
-        for e in r.timeline {
+        var lastX = [Double](repeating: -1000, count: 5)
+        for (i, e) in events.enumerated() {
             let xx = x(e.tMs / 1000)
-            row = xx - lastX < 14 ? (row + 1) % 4 : 0
-            lastX = xx
+            let row = (0..<5).first { xx - lastX[$0] >= 16 } ?? (i % 5)
+            lastX[row] = xx
             let color = e.source == "drill" ? "#e08000" : color(for: e.kind)
-            s += "<line class=\"marker\" x1=\"\(f1(xx))\" y1=\"\(top)\" x2=\"\(f1(xx))\" y2=\"\(bottom)\" stroke=\"\(color)\" stroke-dasharray=\"\(e.source == "drill" ? "none" : "4,3")\" stroke-width=\"\(e.source == "drill" ? 2 : 1)\"/>"
-            let ly = bottom + 40 + Double(row) * 0
-            let label = "\(e.source): \(e.text)"
-            s += "<text x=\"\(f1(xx + 3))\" y=\"\(f1(ly))\" transform=\"rotate(50 \(f1(xx + 3)) \(f1(ly)))\" fill=\"\(color)\" font-size=\"10\">\(esc(String(label.prefix(60))))</text>\n"
+            let ny = top - 6 - Double(row) * 12
+            s += "<line class=\"marker\" x1=\"\(f1(xx))\" y1=\"\(f1(ny + 3))\" x2=\"\(f1(xx))\" y2=\"\(bottom)\" stroke=\"\(color)\" stroke-dasharray=\"\(e.source == "drill" ? "none" : "4,3")\" stroke-width=\"\(e.source == "drill" ? 2 : 1)\"/>"
+            s += "<text x=\"\(f1(xx))\" y=\"\(f1(ny))\" text-anchor=\"middle\" font-size=\"10\" font-weight=\"bold\" fill=\"\(color)\">\(i + 1)</text>\n"
+        }
+        s += "</g>\n<g id=\"legend\" font-size=\"11\">"
+        let colWidth = (right - left) / Double(columns)
+        for (i, e) in events.enumerated() {
+            let col = i / max(rows, 1), row = i % max(rows, 1)
+            let lx = left + Double(col) * colWidth, ly = legendTop + Double(row) * rowHeight
+            let color = e.source == "drill" ? "#e08000" : color(for: e.kind)
+            let label = "\(i + 1)  \(f3(e.tMs / 1000)) s  \(e.source): \(e.text)"
+            s += "<text x=\"\(f1(lx))\" y=\"\(f1(ly))\" fill=\"\(color)\">\(esc(String(label.prefix(78))))</text>\n"
         }
         s += "</g>\n</svg>\n"
         return s
     }
+
+    /// The headline in two lines: the interruption, then losses and the action.
+    static func headlineSplit(_ r: DrillReport) -> (String, String) {
+        let h = r.headline
+        let cut = h.range(of: "), ").map { h.index(before: $0.upperBound) } ?? h.range(of: ", ").map { $0.upperBound }
+        guard let c = cut else { return (h, "") }
+        return (String(h[..<c]).trimmingCharacters(in: CharacterSet(charactersIn: ", ")), String(h[c...]).trimmingCharacters(in: .whitespaces))
+    }
+    static func headlineFirst(_ r: DrillReport) -> String { headlineSplit(r).0 }
+    static func headlineRest(_ r: DrillReport) -> String { headlineSplit(r).1 }
 
     static func color(for kind: String) -> String {
         switch kind {

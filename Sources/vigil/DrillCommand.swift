@@ -23,7 +23,8 @@ struct Drill: ParsableCommand {
         The cluster's events come from every agent's control socket (`events`) at the end of the drill.
         """)
 
-    @Option(help: "IPv4 address of the service to ping.") var target: String
+    @Option(help: "IPv4 address of the service to ping.") var target: String = ""
+    @Option(help: "Re-analyse a recorded drill (its data.json) instead of running one; writes into --out.") var from: String?
     @Option(help: "What to do during the drill (see below).") var action: String = "none"
     @Option(help: "When to act, after the first request.") var at: String = "10s"
     @Option(help: "How long to send requests.") var duration: String = "30s"
@@ -36,6 +37,13 @@ struct Drill: ParsableCommand {
     var clock: String = "wall"
 
     func run() throws {
+        if let from {
+            let data = try JSONDecoder().decode(DrillData.self, from: Data(contentsOf: URL(fileURLWithPath: from)))
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            try write(data)
+            return
+        }
+        guard !target.isEmpty else { throw ValidationError("--target ADDRESS is required (or --from DATA.json)") }
         guard let iv = ConfigLoader.parseDuration(interval), iv >= .milliseconds(1),
               let dur = ConfigLoader.parseDuration(duration), dur > .zero,
               let atD = ConfigLoader.parseDuration(at) else {
@@ -88,6 +96,11 @@ struct Drill: ParsableCommand {
         let data = DrillData(target: target, action: action, intervalNs: iv.nanosecondsForDrill, actionNs: act.kind == .none ? nil : atD.nanosecondsForDrill,
                              endNs: endNs, startWallNs: startWall, probes: probes, events: events,
                              strayReplies: stray, reordered: reordered)
+        try write(data)
+    }
+
+    /// The report files and the terminal output.
+    func write(_ data: DrillData) throws {
         let report = DrillReport(data)
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]

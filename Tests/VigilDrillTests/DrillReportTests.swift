@@ -70,7 +70,8 @@ import Testing
         let counter = ElementCounter()
         parser.delegate = counter
         #expect(parser.parse(), "the SVG is not well-formed XML: \(String(describing: parser.parserError))")
-        #expect(counter.markers == 4, "one marker per event")
+        #expect(counter.markers == 3, "one marker per plotted event (operations stay in the timeline)")
+        #expect(counter.legendLines == 3)
         #expect(counter.ids.contains("gap") && counter.ids.contains("replies") && counter.ids.contains("lost"))
         #expect(counter.circles == 280 && counter.lostTicks == 20)
         #expect(svg.contains("gap 210.0 ms"))
@@ -78,16 +79,17 @@ import Testing
 }
 
 final class ElementCounter: NSObject, XMLParserDelegate {
-    var markers = 0, circles = 0, lostTicks = 0
+    var markers = 0, circles = 0, lostTicks = 0, legendLines = 0
     var ids: Set<String> = []
-    var inLost = false
+    var inLost = false, inLegend = false
     func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
-        if let id = attributes["id"] { ids.insert(id); inLost = id == "lost" }
+        if let id = attributes["id"] { ids.insert(id); inLost = id == "lost"; inLegend = id == "legend" }
+        if name == "text", inLegend { legendLines += 1 }
         if attributes["class"] == "marker" { markers += 1 }
         if name == "circle" { circles += 1 }
         if name == "line", inLost { lostTicks += 1 }
     }
     func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
-        if name == "g" { inLost = false }
+        if name == "g" { inLost = false; inLegend = false }
     }
 }
