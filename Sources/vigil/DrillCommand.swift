@@ -33,6 +33,8 @@ struct Drill: ParsableCommand {
     @Option(help: "Directory of agent control sockets named NODE.sock.") var sockets: String?
     @Option(name: .customLong("socket"), help: "NODE=PATH of an agent's control socket (repeatable).") var socketList: [String] = []
     @Option(help: "Testbed control command for kill: and link-down: (it is run as `CMD kill NODE`).") var testbed: String?
+    @Option(help: "NODE=FILE: events saved with `vigil events` on a node this host cannot reach (repeatable).")
+    var events: [String] = []
     @Option(help: "Clock for aligning the agents' events: wall (across machines, needs NTP) or mono (one machine).")
     var clock: String = "wall"
 
@@ -79,22 +81,34 @@ struct Drill: ParsableCommand {
         for _ in 0..<3000 where !actor.isFinished { usleep(10_000) }
 
         // The cluster's own events, from every agent that answers.
-        var events = drillEvents.withLock { $0 }
+        var timeline = drillEvents.withLock { $0 }
         let endNs = dur.nanosecondsForDrill
         for (node, path) in socks.sorted(by: { $0.key < $1.key }) {
             guard let text = try? ControlClient.request(path: path, command: "events", timeout: .seconds(3)),
                   let list = try? JSONDecoder().decode([JournalEvent].self, from: Data(text.utf8)) else {
-                events.append(.init(tNs: endNs, source: "drill", kind: "note", text: "no events from \(node) (agent not answering)"))
+                timeline.append(.init(tNs: endNs, source: "drill", kind: "note", text: "no events from \(node) (agent not answering)"))
                 continue
             }
             for e in list {
                 let t = clock == "mono" ? e.monoNs - startMono : e.wallNs - startWall
                 guard t >= -1_000_000_000, t <= endNs + 500_000_000 else { continue }
-                events.append(.init(tNs: t, source: e.node, kind: e.kind, text: e.text))
+                timeline.append(.init(tNs: t, source: e.node, kind: e.kind, text: e.text))
+            }
+        }
+        for spec in events {
+            let parts = spec.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let raw = FileManager.default.contents(atPath: parts[1]),
+                  let list = try? JSONDecoder().decode([JournalEvent].self, from: raw) else {
+                throw ValidationError("--events NODE=FILE: cannot read the events in \(spec) (save them with `vigil events > FILE`)")
+            }
+            for e in list {
+                let t = clock == "mono" ? e.monoNs - startMono : e.wallNs - startWall
+                guard t >= -1_000_000_000, t <= endNs + 500_000_000 else { continue }
+                timeline.append(.init(tNs: t, source: e.node, kind: e.kind, text: e.text))
             }
         }
         let data = DrillData(target: target, action: action, intervalNs: iv.nanosecondsForDrill, actionNs: act.kind == .none ? nil : atD.nanosecondsForDrill,
-                             endNs: endNs, startWallNs: startWall, probes: probes, events: events,
+                             endNs: endNs, startWallNs: startWall, probes: probes, events: timeline,
                              strayReplies: stray, reordered: reordered)
         try write(data)
     }

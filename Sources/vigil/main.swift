@@ -16,7 +16,7 @@ struct Vigil: ParsableCommand {
         version: Agent.version,
         subcommands: [AgentCommand.self, Status.self, Leave.self, Standby.self, Unstandby.self, Move.self, Unmove.self,
                       Takeover.self, Cleanup.self, ConfirmDown.self, Keygen.self, ConfigCommand.self,
-                      ResourceCommand.self, StorageCommand.self, Drill.self, Virt.self, Simulate.self, Debug.self]
+                      ResourceCommand.self, StorageCommand.self, Drill.self, Events.self, Virt.self, Simulate.self, Debug.self]
     )
 }
 
@@ -118,6 +118,21 @@ struct Status: ParsableCommand {
         if json { print(reply, terminator: ""); return }
         let report = try JSONDecoder().decode(StatusReport.self, from: Data(reply.utf8))
         print(StatusTable.render(report), terminator: "")
+    }
+}
+
+struct Events: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print this node's recent events (membership, groups, operations, migrations, fencing) as JSON.",
+        discussion: "For `vigil drill --events NODE=FILE` when the drill runs where this node's socket cannot be reached.")
+    @OptionGroup var socket: SocketOption
+
+    func run() throws {
+        do {
+            print(try ControlClient.request(path: socket.path(), command: "events", timeout: .seconds(5)), terminator: "")
+        } catch {
+            throw CLIError("\(error)")
+        }
     }
 }
 
