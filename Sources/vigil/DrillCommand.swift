@@ -40,7 +40,15 @@ struct Drill: ParsableCommand {
 
     func run() throws {
         if let from {
-            let data = try JSONDecoder().decode(DrillData.self, from: Data(contentsOf: URL(fileURLWithPath: from)))
+            var data = try JSONDecoder().decode(DrillData.self, from: Data(contentsOf: URL(fileURLWithPath: from)))
+            // Events saved later on nodes the drill could not reach (wall clock: the recording has no other).
+            let known = Set(data.events.map { "\($0.source)|\($0.kind)|\($0.text)|\($0.tNs / 1_000_000)" })
+            for e in try savedEvents() {
+                let t = e.wallNs - data.startWallNs
+                guard t >= -1_000_000_000, t <= data.endNs + 500_000_000,
+                      !known.contains("\(e.node)|\(e.kind)|\(e.text)|\(t / 1_000_000)") else { continue }
+                data.events.append(.init(tNs: t, source: e.node, kind: e.kind, text: e.text))
+            }
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             try write(data)
             return
@@ -95,17 +103,10 @@ struct Drill: ParsableCommand {
                 timeline.append(.init(tNs: t, source: e.node, kind: e.kind, text: e.text))
             }
         }
-        for spec in events {
-            let parts = spec.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2, let raw = FileManager.default.contents(atPath: parts[1]),
-                  let list = try? JSONDecoder().decode([JournalEvent].self, from: raw) else {
-                throw ValidationError("--events NODE=FILE: cannot read the events in \(spec) (save them with `vigil events > FILE`)")
-            }
-            for e in list {
-                let t = clock == "mono" ? e.monoNs - startMono : e.wallNs - startWall
-                guard t >= -1_000_000_000, t <= endNs + 500_000_000 else { continue }
-                timeline.append(.init(tNs: t, source: e.node, kind: e.kind, text: e.text))
-            }
+        for e in try savedEvents() {
+            let t = clock == "mono" ? e.monoNs - startMono : e.wallNs - startWall
+            guard t >= -1_000_000_000, t <= endNs + 500_000_000 else { continue }
+            timeline.append(.init(tNs: t, source: e.node, kind: e.kind, text: e.text))
         }
         let data = DrillData(target: target, action: action, intervalNs: iv.nanosecondsForDrill, actionNs: act.kind == .none ? nil : atD.nanosecondsForDrill,
                              endNs: endNs, startWallNs: startWall, probes: probes, events: timeline,
@@ -125,6 +126,20 @@ struct Drill: ParsableCommand {
         try report.text.write(toFile: out + "/report.txt", atomically: true, encoding: .utf8)
         print(report.text, terminator: "")
         print("written: \(out)/report.txt report.json pings.csv data.json drill.svg")
+    }
+
+    /// The journals given with --events NODE=FILE.
+    func savedEvents() throws -> [JournalEvent] {
+        var all: [JournalEvent] = []
+        for spec in events {
+            let parts = spec.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let raw = FileManager.default.contents(atPath: parts[1]),
+                  let list = try? JSONDecoder().decode([JournalEvent].self, from: raw) else {
+                throw ValidationError("--events NODE=FILE: cannot read the events in \(spec) (save them with `vigil events > FILE`)")
+            }
+            all += list
+        }
+        return all
     }
 
     func socketMap() throws -> [String: String] {
