@@ -491,7 +491,16 @@ public final class Agent: @unchecked Sendable {
         Systemd.notify("STOPPING=1\nSTATUS=leaving the cluster")
         execute(core.leave(now: Monotonic.now()))
         exiting = true
-        watchdog?.disarm()
+        if let w = watchdog {
+            // Disarmed only when nothing may run here: leaving with a group active (no quorum with
+            // no_quorum = freeze, a shutdown_timeout, a second SIGTERM) keeps it armed, so the machine resets
+            // after watchdog_timeout, as msgwait assumes, should the others not learn that this node left.
+            if core.localPhases.values.allSatisfy({ $0 == .stopped }) {
+                w.disarm()
+            } else {
+                logger.critical("leaving with groups not stopped (\(core.localPhases.filter { $0.value != .stopped }.keys.sorted().joined(separator: ", "))): the watchdog stays armed and will reset this machine")
+            }
+        }
         timer?.cancel()
         // Give the kernel a moment to put the leave packets on the wire before the sockets close, and the
         // storage threads (bounded by io_timeout) the time to write the leaving slot.

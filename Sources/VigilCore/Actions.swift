@@ -23,11 +23,16 @@ public struct ElectionRecord: Hashable, Sendable, Codable {
     public var votedTerm: UInt64
     /// Whom it voted for in `votedTerm`.
     public var votedFor: String
+    /// Per group name: the highest assignment epoch this node acknowledged. A restarted node reports it again,
+    /// so a coordinator learns of assignments it never saw (the `missed` rule) even when this node was their
+    /// only other witness. Absent in records written before it existed.
+    public var acks: [String: UInt64]?
 
-    public init(term: UInt64 = 0, votedTerm: UInt64 = 0, votedFor: String = "") {
+    public init(term: UInt64 = 0, votedTerm: UInt64 = 0, votedFor: String = "", acks: [String: UInt64]? = nil) {
         self.term = term
         self.votedTerm = votedTerm
         self.votedFor = votedFor
+        self.acks = acks
     }
 }
 

@@ -66,7 +66,7 @@ public struct ClusterNode: Sendable {
     /// Peer names in a fixed order, so that iteration (and so action order) is deterministic.
     let peerNames: [String]
 
-    public private(set) var election: ElectionRecord
+    public internal(set) var election: ElectionRecord
     public private(set) var coordinator: String = ""
     public private(set) var role: Role = .follower
     public private(set) var quorate: Bool = false
@@ -113,6 +113,7 @@ public struct ClusterNode: Sendable {
         }
         peerNames = names
         if let s = spec.storage { storage = StorageState(devices: s.devices.count, now: now) }
+        for (gi, g) in spec.groups.enumerated() { groups.local[gi].ackEpoch = election.acks?[g.name] ?? 0 }
         quorate = computeQuorate()
     }
 

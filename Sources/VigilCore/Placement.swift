@@ -328,7 +328,14 @@ extension ClusterNode {
     /// Decides the next operation for group `gi` when none is in flight.
     mutating func act(group gi: Int, now: Instant, into out: inout [Action]) {
         let g = spec.groups[gi]
-        if let a = groups.table[gi], a.epoch > groups.local[gi].ackEpoch { groups.local[gi].ackEpoch = a.epoch }
+        if let a = groups.table[gi], a.epoch > groups.local[gi].ackEpoch {
+            groups.local[gi].ackEpoch = a.epoch
+            // Durable before any report carries it (the persist action precedes the sends).
+            var acks = election.acks ?? [:]
+            acks[g.name] = a.epoch
+            election.acks = acks
+            out.append(.persist(election))
+        }
         var l = groups.local[gi]
         guard l.sequence == nil else { return }
         switch l.phase {

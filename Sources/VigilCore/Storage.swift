@@ -199,7 +199,10 @@ extension ClusterNode {
     /// should the sysrq reboot have failed). The self-fence rule itself is the core's, not the watchdog's.
     public var watchdogHealthy: Bool {
         guard let st = storage, let s = spec.storage else { return true }
-        return st.fenced == nil || s.selfFence == .stopResources
+        if st.fenced != nil, s.selfFence == .reboot { return false }
+        // Without quorum and without storage the watchdog is not fed: the machine resets after watchdog_timeout
+        // even if the agent keeps restarting (each restart would otherwise restart the self-fence clock).
+        return quorate || st.haveStorage
     }
 
     /// This node has fenced itself (it runs nothing until the coordinator clears its pill).
@@ -429,6 +432,13 @@ extension ClusterNode {
                     // watchdog). The same assumptions as a pill's msgwait, without waiting for the pill first.
                     op.done = "its slot has been still for msgwait \(s.msgwait.compactDescription)"
                 } else if let w = op.writtenAt, now - w >= s.msgwait {
+                    if let d = disk, d.activeGroups != 0, d.incarnation <= op.pill.maxIncarnation,
+                       let c = st.peers[n]?.changedAt, let read = st.devices.compactMap(\.lastOK).max(), read - c < diskDeadtime {
+                        // Its slot still moves and still shows groups not stopped: it read the pill (or will),
+                        // and a stop failed or hangs there. msgwait proves nothing against that evidence.
+                        st.ops[n] = op
+                        return "fencing \(n): its slot is alive and shows groups not stopped \(fmt(now - w)) after the pill: waiting for its acknowledgement (a stop may have failed there)"
+                    }
                     op.done = "msgwait \(s.msgwait.compactDescription) passed since the pill was written"
                 }
                 st.ops[n] = op

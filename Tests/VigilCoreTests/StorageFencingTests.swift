@@ -115,3 +115,19 @@ import VigilSimulation
         #expect(StorageSpec(devices: ["a", "b"]).majority == 2)
     }
 }
+
+/// The acknowledged epochs survive a restart: a coordinator learns from a restarted member of assignments it
+/// never saw itself (review finding: the only witness restarted, and a stale "stopped" report looked safe).
+@Suite struct PersistedAckTests {
+    @Test func aRestartedNodeReportsTheEpochsItAcknowledgedBefore() {
+        let spec = ClusterSpec(name: "p", nodes: ["n1", "n2", "n3"].map { NodeSpec(name: $0, addresses: ["a-\($0)"]) },
+                               timing: SimulationParameters.defaultTiming,
+                               groups: [GroupSpec(name: "g0", home: nil, resources: [ResourceSpec(agent: "r", arguments: ["x"])])])
+        let record = ElectionRecord(term: 2, votedTerm: 2, votedFor: "n2", acks: ["g0": 2 << 32 | 1])
+        let n = ClusterNode(spec: spec, me: "n2", incarnation: 7, now: .zero, persisted: record)
+        #expect(n.report.groups[0].ackEpoch == 2 << 32 | 1)
+        // Old records without acks still load.
+        let old = ClusterNode(spec: spec, me: "n2", incarnation: 8, now: .zero, persisted: ElectionRecord(term: 2))
+        #expect(old.report.groups[0].ackEpoch == 0)
+    }
+}
