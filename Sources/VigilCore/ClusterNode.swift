@@ -154,7 +154,7 @@ public struct ClusterNode: Sendable {
                 if let h = p.linkLastHeard[i] { consider(h + t.deadtime) }
             }
         }
-        if case let .candidate(_, since, _) = role { consider(since + t.electionTimeout) }
+        if case let .candidate(_, since, _) = role { consider(since + candidacyTimeout) }
         if let standAt = standTime() { consider(standAt) }
         if let g = graceEnd() { consider(g) }
         if let m = nextGroupWakeup() { consider(m) }
@@ -321,6 +321,15 @@ public struct ClusterNode: Sendable {
         evaluate(now: now, into: &out)
         afterGroupEvent(now: now, into: &out)
         return out
+    }
+
+    /// How long a candidacy lasts: the election timeout, or for a lone two-node tie-break winner, long enough
+    /// for its term claim to reach the disk (a cycle may have just started: two storage intervals plus
+    /// io_timeout). At the fast profile the election timeout (40 ms) is shorter than one storage interval, and
+    /// the lone candidate timed out and stood again forever (found by bench/drill-compare).
+    var candidacyTimeout: Duration {
+        guard let s = spec.storage, twoNodeTieWinner else { return spec.timing.electionTimeout }
+        return max(spec.timing.electionTimeout, s.ioTimeout + s.interval * 2)
     }
 
     /// Before acting on any event: age the peers and re-run the election step, so a node whose process was
@@ -603,7 +612,7 @@ public struct ClusterNode: Sendable {
                 grantVote(to: pending.candidate, term: pending.term, now: now, into: &out)
             }
         }
-        if case let .candidate(t, since, _) = role, now - since >= spec.timing.electionTimeout {
+        if case let .candidate(t, since, _) = role, now - since >= candidacyTimeout {
             out.append(.log(.info, "election for term \(t) timed out"))
             role = .follower
             eligibleSince = now

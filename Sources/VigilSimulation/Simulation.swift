@@ -590,8 +590,8 @@ public struct Simulation {
 
     /// A cluster with no random faults: every node starts at once; the test drives the faults and reads the state.
     public static func scripted(nodes: Int, groups: Int, storage: Bool, noQuorum: NoQuorumPolicy = .stop,
-                                seed: UInt64 = 2) -> Simulation {
-        var p = SimulationParameters(seed: seed, nodeCount: nodes, chaos: .zero)
+                                timing: TimingSpec = SimulationParameters.defaultTiming, seed: UInt64 = 2) -> Simulation {
+        var p = SimulationParameters(seed: seed, nodeCount: nodes, timing: timing, chaos: .zero)
         p.groupCount = groups
         p.storage = storage
         p.injectFailures = false

@@ -98,6 +98,23 @@ import VigilSimulation
         #expect(sim.violations.isEmpty, "\(sim.violations)")
     }
 
+    /// At the fast profile the election timeout (40 ms) is shorter than a storage interval: the lone two-node
+    /// winner must still get its term onto the disk instead of standing again forever (bench/drill-compare).
+    @Test func atTheFastProfileALoneTwoNodeWinnerBecomesCoordinator() throws {
+        var sim = Simulation.scripted(nodes: 2, groups: 2, storage: true, timing: .fast)
+        let ok = sim.advance(until: { s in s.holders(0) == ["n1"] && s.holders(1) == ["n2"] && s.coordinatorName != nil },
+                             limit: .seconds(10))
+        #expect(ok != nil, "\(sim.violations)")
+        sim.advance(by: .seconds(1))
+        let c = try #require(sim.coordinatorName)
+        let survivor = c == "n1" ? "n2" : "n1"
+        sim.crash(c)
+        let took = sim.advance(until: { $0.holders(0) == [survivor] && $0.holders(1) == [survivor] }, limit: .seconds(8))
+        #expect(took != nil, "the survivor never took over: \(String(describing: sim.status(survivor)?.groups.map(\.reason)))")
+        #expect(sim.coordinatorName == survivor)
+        #expect(sim.violations.isEmpty, "\(sim.violations)")
+    }
+
     @Test func aFrozenOwnerReadsItsPillWhenItRunsAgain() throws {
         var sim = Self.settled()
         // Longer than deadtime, shorter than watchdog_timeout + ... : the pill is waiting when it wakes.
