@@ -82,6 +82,12 @@ struct Drill: ParsableCommand {
             drillEvents.withLock {
                 $0.append(.init(tNs: t0, source: "drill", kind: "action", text: "\(act.text) issued"))
                 $0.append(.init(tNs: t1, source: "drill", kind: "action", text: "\(act.text): \(result)"))
+                // A testbed that says when it killed the node ("killed at UNIX-SECONDS"): that instant, exactly.
+                if let r = result.range(of: "killed at "),
+                   let secs = Double(result[r.upperBound...].prefix { $0.isNumber || $0 == "." }) {
+                    let t = Int64(secs * 1e9) - startWall
+                    if t > 0 { $0.append(.init(tNs: t, source: "drill", kind: "action", text: "\(act.node) killed (the testbed's timestamp)")) }
+                }
             }
         }
         actor.start()
@@ -213,10 +219,16 @@ struct DrillAction {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/bin/sh")
             p.arguments = ["-c", kind == .run ? node : "\(testbed!) \(kind == .kill ? "kill" : "link-down") \(node)"]
+            let pipe = Pipe()
+            p.standardOutput = pipe
+            p.standardError = pipe
             do {
                 try p.run()
+                let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
                 p.waitUntilExit()
-                return p.terminationStatus == 0 ? "done" : "FAILED: exit \(p.terminationStatus)"
+                let lines = output.split(separator: "\n").map(String.init)
+                let last = lines.first { $0.contains("killed at ") } ?? lines.last ?? ""
+                return (p.terminationStatus == 0 ? "done" : "FAILED: exit \(p.terminationStatus)") + (last.isEmpty ? "" : " (\(last))")
             } catch {
                 return "FAILED: \(error)"
             }
