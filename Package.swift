@@ -43,7 +43,7 @@ let package = Package(
         // Linux headers Glibc's module leaves out (AF_PACKET addresses, O_DIRECT, the watchdog ioctl).
         .systemLibrary(name: "CLinux"),
         // Failover drills: the ICMP pinger, the report (table, JSON, CSV) and the SVG plot.
-        .target(name: "VigilDrill"),
+        .target(name: "VigilDrill", dependencies: ["VigilCore"]),
         // libsystemd: sd_notify and the journal.
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         // The IO shell: UDP transport, timers, control socket, logging, systemd integration.

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import VigilCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -44,8 +45,8 @@ public final class Pinger: @unchecked Sendable {
         let receiver = Thread { [self] in receiveLoop() }
         receiver.name = "vigil-drill-recv"
         receiver.start()
-        let step = interval.nanosecondsValue
-        let end = startNs + sendFor.nanosecondsValue
+        let step = interval.nanoseconds
+        let end = startNs + sendFor.nanoseconds
         var seq: UInt32 = 0
         var next = startNs
         var lastSecond = -1
@@ -57,7 +58,7 @@ public final class Pinger: @unchecked Sendable {
             let s = Int((Self.monotonicNs() - startNs) / 1_000_000_000)
             if s != lastSecond { lastSecond = s; onSecond?(s) }
         }
-        sleepUntil(end + grace.nanosecondsValue)
+        sleepUntil(end + grace.nanoseconds)
         state.withLock { $0.stop = true }
         for _ in 0..<100 where !receiver.isFinished { usleep(10_000) }
         return state.withLock { ($0.probes, $0.stray, $0.reordered) }
@@ -127,11 +128,4 @@ public final class Pinger: @unchecked Sendable {
 public struct DrillError: Error, CustomStringConvertible, Sendable {
     public let description: String
     public init(_ d: String) { description = d }
-}
-
-extension Duration {
-    var nanosecondsValue: Int64 {
-        let (s, atto) = components
-        return s * 1_000_000_000 + atto / 1_000_000_000
-    }
 }

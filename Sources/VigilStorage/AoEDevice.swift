@@ -1,4 +1,5 @@
 import CLinux
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -203,20 +204,11 @@ final class AoEDevice: BlockDevice {
         var line = [CChar](repeating: 0, count: 64)
         guard fgets(&line, 64, f) != nil else { return nil }
         let bytes = line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
-        return String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: " \n")
+        return String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     static func parseMAC(_ s: String) -> [UInt8]? {
         let parts = s.split(separator: ":").compactMap { UInt8($0, radix: 16) }
         return parts.count == 6 ? parts : nil
-    }
-}
-
-extension String {
-    func trimmingCharacters(in set: String) -> String {
-        var s = Substring(self)
-        while let f = s.first, set.contains(f) { s.removeFirst() }
-        while let l = s.last, set.contains(l) { s.removeLast() }
-        return String(s)
     }
 }

@@ -73,7 +73,7 @@ struct Drill: ParsableCommand {
         let drillEvents = Mutex<[DrillData.Event]>([])
         // The action runs on its own thread at its time, so the pinger's schedule never waits for it.
         let actor = Thread {
-            let actAt = startMono + atD.nanosecondsForDrill
+            let actAt = startMono + atD.nanoseconds
             while Pinger.monotonicNs() < actAt { usleep(1000) }
             guard act.kind != .none else { return }
             let t0 = Pinger.monotonicNs() - startMono
@@ -95,26 +95,24 @@ struct Drill: ParsableCommand {
         for _ in 0..<3000 where !actor.isFinished { usleep(10_000) }
 
         // The cluster's own events, from every agent that answers.
+        let endNs = dur.nanoseconds
         var timeline = drillEvents.withLock { $0 }
-        let endNs = dur.nanosecondsForDrill
+        /// An agent's event on the drill's time axis (kept from 1 s before the first request to the end).
+        func align(_ e: JournalEvent) {
+            let t = clock == "mono" ? e.monoNs - startMono : e.wallNs - startWall
+            guard t >= -1_000_000_000, t <= endNs + 500_000_000 else { return }
+            timeline.append(.init(tNs: t, source: e.node, kind: e.kind, text: e.text))
+        }
         for (node, path) in socks.sorted(by: { $0.key < $1.key }) {
             guard let text = try? ControlClient.request(path: path, command: "events", timeout: .seconds(3)),
                   let list = try? JSONDecoder().decode([JournalEvent].self, from: Data(text.utf8)) else {
                 timeline.append(.init(tNs: endNs, source: "drill", kind: "note", text: "no events from \(node) (agent not answering)"))
                 continue
             }
-            for e in list {
-                let t = clock == "mono" ? e.monoNs - startMono : e.wallNs - startWall
-                guard t >= -1_000_000_000, t <= endNs + 500_000_000 else { continue }
-                timeline.append(.init(tNs: t, source: e.node, kind: e.kind, text: e.text))
-            }
+            for e in list { align(e) }
         }
-        for e in try savedEvents() {
-            let t = clock == "mono" ? e.monoNs - startMono : e.wallNs - startWall
-            guard t >= -1_000_000_000, t <= endNs + 500_000_000 else { continue }
-            timeline.append(.init(tNs: t, source: e.node, kind: e.kind, text: e.text))
-        }
-        let data = DrillData(target: target, action: action, intervalNs: iv.nanosecondsForDrill, actionNs: act.kind == .none ? nil : atD.nanosecondsForDrill,
+        for e in try savedEvents() { align(e) }
+        let data = DrillData(target: target, action: action, intervalNs: iv.nanoseconds, actionNs: act.kind == .none ? nil : atD.nanoseconds,
                              endNs: endNs, startWallNs: startWall, probes: probes, events: timeline,
                              strayReplies: stray, reordered: reordered)
         try write(data)
@@ -233,12 +231,5 @@ struct DrillAction {
                 return "FAILED: \(error)"
             }
         }
-    }
-}
-
-extension Duration {
-    var nanosecondsForDrill: Int64 {
-        let (s, atto) = components
-        return s * 1_000_000_000 + atto / 1_000_000_000
     }
 }
