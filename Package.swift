@@ -30,6 +30,8 @@ let package = Package(
         .target(name: "VigilConfig", dependencies: ["VigilCore"]),
         // Deterministic in-memory simulation of whole clusters (used by tests and bench/sim-soak).
         .target(name: "VigilSimulation", dependencies: ["VigilCore"], swiftSettings: optimizedEvenInDebug),
+        // Heartbeat 3.0.6 compatibility: ha.cf, haresources and authkeys imported as cluster.conf.
+        .target(name: "VigilHeartbeat", dependencies: ["VigilConfig", "VigilCore", "VigilWire"]),
         // Runs init-style resource agents (start/stop/status) with timeouts, in their own process groups.
         .target(name: "VigilResources", dependencies: ["VigilCore"]),
         // libvirt's C API (Debian libvirt-dev).
@@ -48,13 +50,13 @@ let package = Package(
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         // The IO shell: UDP transport, timers, control socket, logging, systemd integration.
         .target(name: "VigilAgent", dependencies: [
-            "VigilCore", "VigilWire", "VigilConfig", "VigilResources", "VigilStorage", "CSystemd",
+            "VigilCore", "VigilWire", "VigilConfig", "VigilResources", "VigilStorage", "VigilDrill", "CSystemd",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "vigil", dependencies: [
-            "VigilAgent", "VigilConfig", "VigilWire", "VigilCore", "VigilSimulation", "VigilResources", "VigilStorage", "VigilDrill",
+            "VigilAgent", "VigilConfig", "VigilWire", "VigilCore", "VigilSimulation", "VigilHeartbeat", "VigilResources", "VigilStorage", "VigilDrill",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // `vigil virt` (the vm agent's engine) as a program of its own: only it links libvirt.
@@ -65,6 +67,7 @@ let package = Package(
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore", "VigilSimulation"]),
         .testTarget(name: "VigilWireTests", dependencies: ["VigilWire", "VigilCore"]),
         .testTarget(name: "VigilConfigTests", dependencies: ["VigilConfig", "VigilCore"]),
+        .testTarget(name: "VigilHeartbeatTests", dependencies: ["VigilHeartbeat", "VigilConfig", "VigilCore", "VigilWire"]),
         .testTarget(name: "VigilResourcesTests", dependencies: ["VigilResources", "VigilCore"]),
         .testTarget(name: "VigilVirtTests", dependencies: ["VigilVirt"]),
         .testTarget(name: "VigilStorageTests", dependencies: ["VigilStorage", "VigilCore", "VigilSimulation"]),

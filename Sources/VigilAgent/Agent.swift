@@ -55,7 +55,10 @@ public final class Agent: @unchecked Sendable {
     /// transport = "multicast": per link, the group's address and the socket that receives it.
     var groupAddresses: [SocketAddress] = []
     var multicastChannels: [Channel] = []
-    var peerAddresses: [String: [SocketAddress]] = [:]
+    /// Per peer and link, where its packets go (nil: an "auto" address not learned yet).
+    var peerAddresses: [String: [SocketAddress?]] = [:]
+    /// The peers' "auto" addresses, learned from their authenticated packets: (node, link) pairs to learn.
+    var learnedLinks: Set<String> = []
     var timer: Scheduled<Void>?
     var control: ControlServer?
     var realtime = false
@@ -79,19 +82,35 @@ public final class Agent: @unchecked Sendable {
     var watchdog: Watchdog?
     /// Leaving: storage cycles with the `leaving` slot that completed (the agent exits once all have, or io_timeout).
     var finalSlotsWritten = 0
+    /// Heartbeat's ping nodes (`ping_nodes`), if configured.
+    var pingNodes: PingNodes?
+    /// Heartbeat's respawn programs (`respawn`).
+    var respawner: Respawner?
     /// Recent events (membership, groups, operations, migrations, fencing) for `vigil drill` and post-mortems.
     lazy var journal = EventJournal(node: options.node)
 
     public init(options: AgentOptions, logger: Logger) throws {
         self.options = options
-        self.spec = options.config.spec
         self.logger = logger
+        // "auto" addresses: this node's come from its link interfaces; peers' are learned from their packets.
+        var spec = options.config.spec
+        if let i = spec.nodes.firstIndex(where: { $0.name == options.node }) {
+            for (link, a) in spec.nodes[i].addresses.enumerated() where a == ClusterConfig.autoAddress {
+                let interfaces = options.config.interfaces
+                guard link < interfaces.count, let local = Self.interfaceIPv4(interfaces[link]).first else {
+                    throw AgentError("link \(link): this node's address is \"auto\" but interface \(link < interfaces.count ? interfaces[link] : "?") has no IPv4 address")
+                }
+                spec.nodes[i].addresses[link] = local
+            }
+        }
+        self.spec = spec
         guard spec.node(named: options.node) != nil else {
             throw AgentError("this node is \"\(options.node)\" but \(options.config.file) has no [[node]] of that name; " +
                              "known nodes: \(spec.nodes.map(\.name).joined(separator: ", ")); pass --node NAME")
         }
         do {
-            key = try ClusterKey.load(path: options.config.keyFile, requireRootOwner: !options.allowNonRootKey).symmetricKey
+            key = try ClusterKey.load(path: options.config.keyFile, requireRootOwner: !options.allowNonRootKey,
+                                     allowCRC: options.config.allowCRC).symmetricKey
         } catch {
             throw AgentError("refusing to start: \(error)")
         }
@@ -133,7 +152,13 @@ public final class Agent: @unchecked Sendable {
         let me = spec.node(named: options.node)!
         let startTerm = core.term
         for node in spec.nodes where node.name != me.name {
-            peerAddresses[node.name] = try node.addresses.map { try SocketAddress(ipAddress: $0, port: options.config.port) }
+            peerAddresses[node.name] = try node.addresses.enumerated().map { link, a in
+                if a == ClusterConfig.autoAddress {
+                    learnedLinks.insert("\(node.name)/\(link)")
+                    return nil
+                }
+                return try SocketAddress(ipAddress: a, port: options.config.port)
+            }
         }
         for (link, address) in me.addresses.enumerated() {
             let handler = DatagramInbound(agent: self, link: link)
@@ -150,6 +175,11 @@ public final class Agent: @unchecked Sendable {
         }
         control = try ControlServer.start(path: options.socketPath, group: group, agent: self)
         try startStorage()
+        try startPingNodes()
+        if !options.config.respawn.isEmpty {
+            respawner = Respawner(lines: options.config.respawn, logger: logger)
+            respawner!.startAll()
+        }
         logger.notice("vigil \(Self.version) agent for node \(me.name) of cluster \(spec.name): \(me.addresses.count) link(s) on port \(options.config.port), interval \(spec.timing.interval.compactDescription), deadtime \(spec.timing.deadtime.compactDescription), quorum \(spec.quorumVotes) of \(spec.totalVotes) votes, term \(startTerm)")
         installSignalHandlers()
         loop.execute {
@@ -278,6 +308,26 @@ public final class Agent: @unchecked Sendable {
         }
     }
 
+    /// Pings the ping nodes on a thread of their own; the reachable count goes to the core.
+    func startPingNodes() throws {
+        let targets = options.config.pingNodes
+        guard !targets.isEmpty else { return }
+        let interval = max(spec.timing.interval, .milliseconds(100))
+        let dead = options.config.pingDeadtime ?? spec.timing.deadtime
+        pingNodes = try PingNodes(targets: targets, interval: interval, deadtime: dead) { [weak self] reachable in
+            guard let self else { return }
+            self.loop.execute {
+                guard !self.exiting else { return }
+                self.journal.record("connectivity", "\(reachable) of \(targets.count) ping nodes reachable")
+                let now = Monotonic.now()
+                self.execute(self.core.connectivityChanged(reachable: reachable, of: targets.count, now: now))
+                self.reschedule(now: now)
+            }
+        }
+        pingNodes!.start()
+        logger.notice("ping nodes \(targets.joined(separator: ", ")): pinged every \(interval.compactDescription), unreachable after \(dead.compactDescription); groups run where the most are reachable")
+    }
+
     /// Self-fence: reboot at once (sysrq), or only record it (the core stops every group with reason `fence`).
     func selfFence(_ mode: SelfFenceMode, reason: String) {
         logger.critical("SELF-FENCE (\(mode.rawValue)): \(reason)")
@@ -297,11 +347,43 @@ public final class Agent: @unchecked Sendable {
         let actions: [Action]
         switch WireCodec.decode(bytes.getBytes(at: bytes.readerIndex, length: bytes.readableBytes) ?? [], key: key,
                                 clusterID: clusterID) {
-        case let .success(msg): actions = core.receive(msg, onLink: link, source: src(), now: now)
+        case let .success(msg):
+            if !learnedLinks.isEmpty { learn(msg.sender, link: link, from: source) }
+            actions = core.receive(msg, onLink: link, source: src(), now: now)
         case let .failure(reason): actions = core.recordDrop(reason, source: src(), now: now)
         }
         execute(actions)
         reschedule(now: now)
+    }
+
+    /// Records where an "auto" peer's authenticated packets come from on `link`, so directed messages reach it.
+    func learn(_ node: String, link: Int, from source: SocketAddress) {
+        guard learnedLinks.contains("\(node)/\(link)"), let ip = source.ipAddress,
+              let addr = try? SocketAddress(ipAddress: ip, port: options.config.port),
+              let known = peerAddresses[node], link < known.count, known[link] != addr else { return }
+        peerAddresses[node]![link] = addr
+        logger.notice("link \(link): \(node) is at \(ip) (learned from its authenticated heartbeats)")
+    }
+
+    /// The IPv4 addresses of a network interface, in the kernel's order (the primary address first).
+    public static func interfaceIPv4(_ name: String) -> [String] {
+        var head: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&head) == 0 else { return [] }
+        defer { freeifaddrs(head) }
+        var out: [String] = []
+        var p = head
+        while let ifa = p {
+            defer { p = ifa.pointee.ifa_next }
+            guard let sa = ifa.pointee.ifa_addr, sa.pointee.sa_family == sa_family_t(AF_INET),
+                  String(cString: ifa.pointee.ifa_name) == name else { continue }
+            var buf = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
+            sa.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
+                var a = sin.pointee.sin_addr
+                _ = inet_ntop(AF_INET, &a, &buf, socklen_t(buf.count))
+            }
+            out.append(String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+        return out
     }
 
     func reschedule(now: Instant) {
@@ -319,7 +401,7 @@ public final class Agent: @unchecked Sendable {
         batch: for (index, action) in actions.enumerated() {
             switch action {
             case let .send(msg, to, link):
-                let target = to.isEmpty ? (link < groupAddresses.count ? groupAddresses[link] : nil) : peerAddresses[to]?[link]
+                let target = to.isEmpty ? (link < groupAddresses.count ? groupAddresses[link] : nil) : peerAddresses[to]?[link] ?? nil
                 guard let addr = target, link < channels.count else { continue }
                 let bytes = WireCodec.encode(msg, key: key)
                 let buffer = channels[link].allocator.buffer(bytes: bytes)
@@ -369,6 +451,7 @@ public final class Agent: @unchecked Sendable {
     func runOperation(_ op: ResourceOperation) {
         var env = resourceEnvironment(group: op.group, resource: op.resource, action: op.action, node: options.node,
                                       cluster: spec.name, extra: op.environment)
+        for (k, v) in Self.passedThrough where env[k] == nil { env[k] = v }
         env["VIGIL_RUN_DIR"] = options.runDir ?? options.config.runDir
         env["VIGIL_BIN"] = options.binary
         env["VIGIL_CONFIG"] = options.config.file
@@ -396,7 +479,11 @@ public final class Agent: @unchecked Sendable {
                         self.loop.execute { self.journal.record("output", "[\(tag)] \(line)") }
                     }
                 }
-                result = OperationResult(action: op.action, outcome: outcome, convention: agent.convention)
+                var verdict = OperationResult(action: op.action, outcome: outcome, convention: agent.convention)
+                if op.action == .stop, verdict != .succeeded, !op.hard {
+                    verdict = self.retryStop(op, agent: agent, environment: environment, firstFailure: verdict, tag: tag)
+                }
+                result = verdict
                 if op.action != .status || result != .stopped && op.reason != "probe" {
                     logger.log(level: result == .succeeded || op.action == .status && result == .stopped ? .info : .warning,
                                "\(tag): \(result) in \(Int(outcome.duration.milliseconds)) ms")
@@ -411,6 +498,39 @@ public final class Agent: @unchecked Sendable {
                 self.execute(self.core.operationDone(op.id, result: result, now: now))
                 self.reschedule(now: now)
             }
+        }
+    }
+
+    /// The agent's own HA_* and OCF_* variables (HA_RSCTMP, HA_LOGFACILITY, OCF_RESKEY_...), passed on to
+    /// resource scripts as Heartbeat passes its environment on.
+    static let passedThrough: [String: String] = ProcessInfo.processInfo.environment.filter {
+        $0.key.hasPrefix("HA_") || $0.key.hasPrefix("OCF_")
+    }
+
+    /// A failed stop, as Heartbeat's ResourceManager handles it: if `status` now says stopped, the stop counts
+    /// as done (the script is "probably not LSB-compliant"); otherwise it is tried again, 1 s apart, up to the
+    /// group's `stop_retries` times. Runs on the operation thread.
+    func retryStop(_ op: ResourceOperation, agent: ResourceRunner.LocatedAgent, environment: [String: String],
+                   firstFailure: OperationResult, tag: String) -> OperationResult {
+        let retries = spec.groups.first { $0.name == op.group }?.stopRetries ?? 0
+        var last = firstFailure
+        var attempt = 0
+        while true {
+            var statusEnv = environment
+            statusEnv["VIGIL_ACTION"] = "status"
+            statusEnv["VIGIL_REASON"] = "stop-check"
+            if let check = try? runner.run(agent, op.resource, .status, timeout: op.timeout, environment: statusEnv),
+               OperationResult(action: .status, outcome: check, convention: agent.convention) == .stopped {
+                logger.warning("\(tag) failed (\(last)) but status says it is stopped: counted as stopped (the script is probably not LSB-compliant)")
+                return .succeeded
+            }
+            guard attempt < retries else { return last }
+            attempt += 1
+            Thread.sleep(forTimeInterval: 1)
+            logger.warning("\(tag): stop failed (\(last)); retry \(attempt) of \(retries)")
+            guard let again = try? runner.run(agent, op.resource, .stop, timeout: op.timeout, environment: environment) else { return last }
+            last = OperationResult(action: .stop, outcome: again, convention: agent.convention)
+            if last == .succeeded { return last }
         }
     }
 
@@ -491,6 +611,8 @@ public final class Agent: @unchecked Sendable {
         Systemd.notify("STOPPING=1\nSTATUS=leaving the cluster")
         execute(core.leave(now: Monotonic.now()))
         exiting = true
+        pingNodes?.stop()
+        respawner?.stopAll()
         if let w = watchdog {
             // Disarmed only when nothing may run here: leaving with a group active (no quorum with
             // no_quorum = freeze, a shutdown_timeout, a second SIGTERM) keeps it armed, so the machine resets

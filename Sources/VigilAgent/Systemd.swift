@@ -35,8 +35,17 @@ public struct JournalLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level = .info
     let identifier: String
+    /// SYSLOG_FACILITY (Heartbeat's logfacility), as its number; nil: the journal's default.
+    let facility: Int?
 
-    public init(identifier: String) { self.identifier = identifier }
+    public init(identifier: String, facility: String? = nil) {
+        self.identifier = identifier
+        self.facility = facility.flatMap { Self.facilities.firstIndex(of: $0) }
+    }
+
+    /// syslog facility names in the order of their numbers (kern = 0 ... local7 = 23).
+    static let facilities = ["kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv",
+                             "ftp", "", "", "", "", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"]
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
@@ -55,9 +64,43 @@ public struct JournalLogHandler: LogHandler {
         case .critical: 2
         }
         var fields = ["MESSAGE=\(message)", "PRIORITY=\(priority)", "SYSLOG_IDENTIFIER=\(identifier)"]
+        if let f = facility { fields.append("SYSLOG_FACILITY=\(f)") }
         for (k, v) in metadata.merging(extra ?? [:], uniquingKeysWith: { $1 }) {
             fields.append("VIGIL_\(k.uppercased())=\(v)")
         }
         Systemd.journal(fields)
+    }
+}
+
+/// A swift-log handler that appends lines to a file (Heartbeat's logfile), opened once in append mode.
+public struct FileLogHandler: LogHandler {
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level = .info
+    let fd: Int32
+
+    /// Opens (creates, mode 0640) `path` for appending; nil with the reason if it cannot.
+    public static func open(path: String) -> Result<FileLogHandler, AgentError> {
+        let fd = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+        guard fd >= 0 else { return .failure(AgentError("log_file \(path): \(String(cString: strerror(errno)))")) }
+        return .success(FileLogHandler(fd: fd))
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var tv = timeval()
+        gettimeofday(&tv, nil)
+        var t = time_t(tv.tv_sec)
+        var tm = tm()
+        localtime_r(&t, &tm)
+        var buf = [CChar](repeating: 0, count: 32)
+        strftime(&buf, buf.count, "%Y/%m/%d_%H:%M:%S", &tm)
+        let stamp = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let node = metadata["node"].map { "\($0) " } ?? ""
+        let line = "vigil[\(getpid())]: \(stamp) \(node)\(event.level.rawValue.uppercased()): \(event.message)\n"
+        _ = line.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
     }
 }

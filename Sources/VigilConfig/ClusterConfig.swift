@@ -28,6 +28,25 @@ public struct ClusterConfig: Sendable, Equatable {
     public var libvirtURIs: [String: String] = [:]
     /// The [virt] table: how the `vm` agent talks to libvirt and migrates.
     public var virt = VirtSettings()
+    /// Per link, the network interface it runs on (`interfaces`). With it, an address may be "auto": this
+    /// node's comes from the interface, peers' are learned from their authenticated heartbeats.
+    public var interfaces: [String] = []
+    /// Accept a Heartbeat authkeys file whose selected method is crc (no secret).
+    public var allowCRC = false
+    /// Also append log lines to this file (Heartbeat's logfile).
+    public var logFile: String?
+    /// The syslog facility of journal entries (Heartbeat's logfacility; default daemon).
+    public var logFacility: String?
+    /// Ping nodes (Heartbeat's ping/ping_group): IPv4 addresses pinged every interval; groups run only on nodes
+    /// that reach as many of them as the best-connected member (ipfail).
+    public var pingNodes: [String] = []
+    /// A ping node is unreachable after this long without a reply (Heartbeat's deadping; default: deadtime).
+    public var pingDeadtime: Duration?
+    /// Programs kept running by the agent ("USER PROGRAM [ARGS...]", Heartbeat's respawn).
+    public var respawn: [String] = []
+
+    /// The address placeholder for "learn it" (see `interfaces`).
+    public static let autoAddress = "auto"
 
     public static let defaultPath = "/etc/vigil/cluster.conf"
     /// The widest a node name may be (it travels in every packet).
@@ -41,10 +60,10 @@ public enum ConfigLoader {
     static let clusterKeys = ["name", "key_file", "port", "profile", "interval", "warntime", "deadtime", "initdead",
                               "quorum", "transport", "multicast_group", "realtime", "realtime_priority",
                               "lock_memory", "state_dir", "socket", "fencing", "no_quorum", "agent_dirs", "run_dir",
-                              "shutdown_timeout"]
+                              "shutdown_timeout", "interfaces", "allow_crc", "log_file", "log_facility", "respawn", "ping_nodes", "ping_deadtime"]
     static let nodeKeys = ["name", "addresses", "votes", "libvirt_uri"]
     static let groupKeys = ["name", "home", "resources", "auto_failback", "start_timeout", "stop_timeout", "status_timeout",
-                            "max_restarts", "monitor_interval"]
+                            "max_restarts", "monitor_interval", "stop_retries"]
     static let virtKeys = ["uri", "peer_uri", "migration_uri", "max_downtime", "auto_converge", "postcopy_after",
                            "migration_timeout", "liveness", "liveness_timeout", "shutdown_timeout", "definitions"]
 
@@ -108,6 +127,34 @@ public enum ConfigLoader {
             case "agent_dirs": c.agentDirs = try strings(e, err)
             case "run_dir": c.runDir = try string(e, err)
             case "shutdown_timeout": c.shutdownTimeout = try duration(e, err)
+            case "interfaces":
+                c.interfaces = try strings(e, err)
+                guard !c.interfaces.isEmpty, c.interfaces.allSatisfy({ !$0.isEmpty && !$0.contains("/") && $0.utf8.count < 16 }) else {
+                    throw err(e.line, "interfaces: expected one network interface name per link, like [\"eth1\", \"eth2\"]")
+                }
+            case "allow_crc": c.allowCRC = try bool(e, err)
+            case "ping_nodes":
+                c.pingNodes = try strings(e, err)
+                for a in c.pingNodes where !isIPv4(a) { throw err(e.line, "ping_nodes: expected IPv4 addresses, got \"\(a)\"") }
+                guard c.pingNodes.count <= 64, Set(c.pingNodes).count == c.pingNodes.count else {
+                    throw err(e.line, "ping_nodes: at most 64 addresses, each once")
+                }
+            case "ping_deadtime": c.pingDeadtime = try duration(e, err)
+            case "log_file":
+                c.logFile = try string(e, err)
+                guard c.logFile!.hasPrefix("/") else { throw err(e.line, "log_file: expected an absolute path") }
+            case "log_facility":
+                c.logFacility = try choice(e, err, ["kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
+                                                    "authpriv", "ftp", "local0", "local1", "local2", "local3", "local4", "local5",
+                                                    "local6", "local7", "none"])
+            case "respawn":
+                c.respawn = try strings(e, err)
+                for r in c.respawn {
+                    let w = r.split(separator: " ")
+                    guard w.count >= 2, w[1].hasPrefix("/") else {
+                        throw err(e.line, "respawn: expected \"USER /PATH/TO/PROGRAM [ARGS...]\", got \"\(r)\"")
+                    }
+                }
             default:
                 throw err(e.line, "unknown key '\(e.key)' in [cluster]\(suggestion(e.key, clusterKeys)); expected one of: \(clusterKeys.joined(separator: ", "))")
             }
@@ -134,6 +181,9 @@ public enum ConfigLoader {
             throw err(line("initdead"), "initdead (\(timing.initdead.compactDescription)) must be at least deadtime (\(timing.deadtime.compactDescription))")
         }
         c.spec.timing = timing
+        if let pd = c.pingDeadtime, pd <= timing.interval * 2 {
+            throw err(ct.entries.first { $0.key == "ping_deadtime" }!.line, "ping_deadtime (\(pd.compactDescription)) must be more than twice the interval (\(timing.interval.compactDescription))")
+        }
 
         // [[node]]
         guard !nodeTables.isEmpty else { throw err(ct.line, "no [[node]] tables: a cluster needs at least one node") }
@@ -155,9 +205,10 @@ public enum ConfigLoader {
                     }
                     addresses = []
                     for item in items {
-                        guard case let .string(a) = item, isIPAddress(a) else {
-                            throw err(e.line, "addresses: expected IPv4 or IPv6 address strings, got \(describe(item))")
+                        guard case let .string(a) = item, isIPAddress(a) || a == ClusterConfig.autoAddress else {
+                            throw err(e.line, "addresses: expected IPv4 or IPv6 address strings (or \"auto\" with [cluster] interfaces), got \(describe(item))")
                         }
+                        if a == ClusterConfig.autoAddress { addresses!.append(a); continue }
                         if let other = seenAddresses[a] { throw err(e.line, "address \(a) is already used on line \(other)") }
                         seenAddresses[a] = e.line
                         addresses!.append(a)
@@ -178,6 +229,18 @@ public enum ConfigLoader {
             c.spec.nodes.append(NodeSpec(name: n, addresses: a, votes: votes))
             if let u = libvirtURI { c.libvirtURIs[n] = u }
         }
+        if let auto = c.spec.nodes.firstIndex(where: { $0.addresses.contains(ClusterConfig.autoAddress) }) {
+            let line = nodeTables[auto].line
+            guard !c.interfaces.isEmpty else {
+                throw err(line, "node \(c.spec.nodes[auto].name) has an \"auto\" address: that needs [cluster] interfaces = [\"IFACE\", ...] (one per link) to find this node's own address")
+            }
+            guard c.spec.transport == .multicast else {
+                throw err(line, "node \(c.spec.nodes[auto].name) has an \"auto\" address: that needs transport = \"multicast\" (peers' addresses are learned from their multicast heartbeats)")
+            }
+        }
+        if !c.interfaces.isEmpty, c.interfaces.count != c.spec.linkCount {
+            throw err(ct.entries.first { $0.key == "interfaces" }!.line, "interfaces lists \(c.interfaces.count) interface(s) but the nodes have \(c.spec.linkCount) link address(es) each; give one interface per link")
+        }
         try loadGroups(groupTables, into: &c, err)
         if let vt = virtTable { try loadVirt(vt, into: &c, err) }
         if let st = storageTable { try loadStorage(st, into: &c, err) }
@@ -185,8 +248,8 @@ public enum ConfigLoader {
            last + c.spec.linkCount - 1 > 255 {
             throw err(ct.line, "multicast_group \(c.multicastGroup): link \(c.spec.linkCount - 1) would need last octet \(last + c.spec.linkCount - 1); choose a base that leaves room for one group per link")
         }
-        if c.spec.transport == .multicast, let v6 = c.spec.nodes.first(where: { $0.addresses.contains { !isIPv4($0) } }) {
-            throw err(nodeTables[c.spec.nodes.firstIndex(of: v6)!].line, "transport = \"multicast\" needs IPv4 link addresses; node \(v6.name) has \(v6.addresses.filter { !isIPv4($0) }.joined(separator: ", "))")
+        if c.spec.transport == .multicast, let v6 = c.spec.nodes.first(where: { $0.addresses.contains { !isIPv4($0) && $0 != ClusterConfig.autoAddress } }) {
+            throw err(nodeTables[c.spec.nodes.firstIndex(of: v6)!].line, "transport = \"multicast\" needs IPv4 link addresses; node \(v6.name) has \(v6.addresses.filter { !isIPv4($0) && $0 != ClusterConfig.autoAddress }.joined(separator: ", "))")
         }
         guard c.spec.nodes.count <= ClusterConfig.maxNodes else {
             throw err(nodeTables[ClusterConfig.maxNodes].line, "too many nodes: at most \(ClusterConfig.maxNodes) are supported")
@@ -234,6 +297,7 @@ public enum ConfigLoader {
                 case "status_timeout": g.timeouts.status = try duration(e, err)
                 case "max_restarts": g.maxRestarts = try int(e, err, in: 0...100)
                 case "monitor_interval": g.monitorInterval = try duration(e, err)
+                case "stop_retries": g.stopRetries = try int(e, err, in: 0...100)
                 default:
                     throw err(e.line, "unknown key '\(e.key)' in [[group]]\(suggestion(e.key, groupKeys)); expected one of: \(groupKeys.joined(separator: ", "))")
                 }

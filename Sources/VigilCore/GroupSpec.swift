@@ -12,6 +12,9 @@ public struct GroupSpec: Hashable, Sendable {
     public var maxRestarts: Int
     /// How often a running group's resources are checked with `status` (zero: never).
     public var monitorInterval: Duration
+    /// A failed stop is tried again this many more times, 1 s apart, before the group is blocked
+    /// (Heartbeat's haresources: 9, i.e. ten attempts).
+    public var stopRetries: Int = 0
 
     public init(name: String, home: String? = nil, resources: [ResourceSpec], autoFailback: Bool = false,
                 timeouts: OperationTimeouts = .init(), maxRestarts: Int = 2, monitorInterval: Duration = .seconds(10)) {

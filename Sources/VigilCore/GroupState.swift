@@ -51,12 +51,16 @@ public struct NodeReport: Hashable, Sendable {
     public var version: UInt64
     /// One entry per configured group, in configuration order.
     public var groups: [GroupReport]
+    /// How many of the configured ping nodes the sender reaches, plus one (0: no ping nodes, or not measured
+    /// yet). Groups run only on nodes that reach as many as the best member does (Heartbeat's ipfail).
+    public var connectivity: UInt8
 
-    public init(digest: UInt32, standby: Bool, version: UInt64, groups: [GroupReport]) {
+    public init(digest: UInt32, standby: Bool, version: UInt64, groups: [GroupReport], connectivity: UInt8 = 0) {
         self.digest = digest
         self.standby = standby
         self.version = version
         self.groups = groups
+        self.connectivity = connectivity
     }
 }
 

@@ -46,6 +46,8 @@ struct GroupsState: Sendable {
     /// The newest report of each peer (by report version, reset with its incarnation).
     var reports: [String: NodeReport] = [:]
     var standby = false
+    /// How many ping nodes this node reaches, plus one (set by the shell's pinger; 0: no ping nodes, or not measured yet).
+    var connectivity: UInt8 = 0
     /// The agent is shutting down: like standby, and it will leave once its groups are handed over.
     var shuttingDown = false
     var nextOperation: UInt64 = 1
@@ -188,7 +190,7 @@ extension ClusterNode {
         NodeReport(digest: spec.groupsDigest, standby: inStandby, version: groups.lastSentReport?.version ?? 0,
                    groups: groups.local.map {
                        GroupReport(phase: $0.phase, ackEpoch: $0.ackEpoch, failures: $0.failures, handedOver: $0.handedOver)
-                   })
+                   }, connectivity: groups.connectivity)
     }
 
     /// Group status lines for `vigil status`.
@@ -586,14 +588,43 @@ extension ClusterNode {
         for gi in spec.groups.indices { place(group: gi, now: now, into: &out, forceNewEpoch: false) }
     }
 
-    /// Whether `node` may be given groups: a member with a matching report, not in standby, not blocked.
+    /// Whether `node` may be given groups: a member with a matching report, not in standby, not blocked, and
+    /// reaching as many ping nodes as the best-connected member.
     func eligible(_ node: String, _ gi: Int) -> Bool {
         let g = spec.groups[gi]
         if node == me {
             return !inStandby && groups.local[gi].phase != .blocked && Int(groups.local[gi].failures) <= g.maxRestarts
+                && (groups.connectivity == 0 || groups.connectivity >= bestConnectivity)
         }
         guard let p = peers[node], p.state.isMember, let r = groups.reports[node] else { return false }
         return !r.standby && r.groups[gi].phase != .blocked && Int(r.groups[gi].failures) <= g.maxRestarts
+            && (r.connectivity == 0 || r.connectivity >= bestConnectivity)
+    }
+
+    /// The most ping nodes any member that may run groups reaches (nodes in standby, and nodes that have not
+    /// measured yet, do not count). Connectivity is carried as reachable + 1; 0 means "not measured".
+    var bestConnectivity: UInt8 {
+        peers.compactMap { name, p in
+            guard p.state.isMember, let r = groups.reports[name], !r.standby else { return nil }
+            return r.connectivity
+        }.reduce(inStandby ? 0 : groups.connectivity, max)
+    }
+
+    /// The shell's pinger: this node now reaches `reachable` of its ping nodes. A node that reaches fewer
+    /// than a peer gives up its groups to it (Heartbeat's ipfail); equal counts change nothing. A node that has
+    /// not measured yet is neither preferred nor avoided.
+    public mutating func connectivityChanged(reachable: Int, of total: Int, now: Instant) -> [Action] {
+        var out: [Action] = []
+        let c = UInt8(clamping: reachable + 1)
+        guard c != groups.connectivity else { return out }
+        noticeTime(now: now, into: &out)
+        let was = groups.connectivity == 0 ? "not measured" : "was \(groups.connectivity - 1)"
+        out.append(.log(c < groups.connectivity ? .warning : .notice,
+                        "ping nodes: \(reachable) of \(total) reachable (\(was)); groups run only where the most are reachable"))
+        groups.connectivity = c
+        groups.placementDue = true
+        afterGroupEvent(now: now, into: &out)
+        return out
     }
 
     func isMember(_ node: String) -> Bool { node == me || (peers[node]?.state.isMember ?? false) }

@@ -9,11 +9,12 @@ public struct ResourceSpec: Hashable, Sendable, Codable, CustomStringConvertible
         self.arguments = arguments
     }
 
-    /// Parses Heartbeat's `name::arg1::arg2` notation; a bare dotted quad means `IPaddr::ADDR`, as in Heartbeat.
+    /// Parses Heartbeat's `name::arg1::arg2` notation; a token that matches Heartbeat's glob
+    /// `[0-9]*.[0-9]*.[0-9]*.[0-9]*` (an address, maybe with /bits/iface/broadcast) means `IPaddr::TOKEN`.
     public init?(haresources token: String) {
         guard !token.isEmpty else { return nil }
         // Heartbeat's ResourceManager matches the glob [0-9]*.[0-9]*.[0-9]*.[0-9]* here, not a valid address.
-        if token.split(separator: ".").count == 4, token.allSatisfy({ $0.isNumber || $0 == "." }) {
+        if token.wholeMatch(of: /[0-9].*\.[0-9].*\.[0-9].*\.[0-9].*/) != nil, !token.contains("::") {
             self.init(agent: "IPaddr", arguments: [token])
             return
         }

@@ -114,7 +114,8 @@ public final class Pinger: @unchecked Sendable {
         }
     }
 
-    static func checksum(_ b: [UInt8]) -> UInt16 {
+    /// The Internet checksum (RFC 1071) of an ICMP message.
+    public static func checksum(_ b: [UInt8]) -> UInt16 {
         var sum: UInt32 = 0
         var i = 0
         while i + 1 < b.count { sum += UInt32(b[i]) << 8 | UInt32(b[i + 1]); i += 2 }

@@ -45,7 +45,7 @@ public struct ResourceRunner: Sendable {
     /// An agent script found on the search path, and how its `status` output is read.
     public struct LocatedAgent: Sendable {
         public let path: String
-        /// Heartbeat's stdout convention for scripts from /etc/ha.d/resource.d, LSB exit codes for the rest.
+        /// Heartbeat's stdout convention for scripts from a resource.d directory, LSB exit codes for the rest.
         public let convention: StatusConvention
     }
 
@@ -54,7 +54,13 @@ public struct ResourceRunner: Sendable {
         guard let path = locate(agent) else {
             throw LaunchError(description: "resource agent '\(agent)' not found in \(searchPath.directories.joined(separator: ", "))")
         }
-        return LocatedAgent(path: path, convention: path.hasPrefix("/etc/ha.d/resource.d/") ? .heartbeat : .lsb)
+        return LocatedAgent(path: path, convention: Self.isHeartbeatScript(path) ? .heartbeat : .lsb)
+    }
+
+    /// Scripts in a Heartbeat `resource.d` directory (/etc/ha.d/resource.d, or that of `--heartbeat-config DIR`)
+    /// report status Heartbeat's way, on stdout.
+    public static func isHeartbeatScript(_ path: String) -> Bool {
+        path.split(separator: "/").dropLast().last == "resource.d"
     }
 
     /// Runs one operation and blocks until it has finished or been killed. `onLine` gets every output line.

@@ -640,6 +640,12 @@ public struct Simulation {
     public mutating func cutStorage(_ node: String) { pathCut.insert(node) }
     public mutating func freeze(_ node: String, for d: Duration) { handle(.freeze(node, until: now + d)) }
 
+    /// The node's pinger reports `reachable` ping nodes (Heartbeat's ipfail input).
+    public mutating func setConnectivity(_ node: String, reachable: Int, of total: Int) {
+        guard nodes[node] != nil else { return }
+        apply(node, nodes[node]!.connectivityChanged(reachable: reachable, of: total, now: now))
+    }
+
     /// The node's status report (nil: not running).
     public func status(_ node: String) -> StatusReport? { nodes[node]?.status(now: now) }
     /// Nodes whose resources of group `gi` really run (the truth, not anybody's report).

@@ -16,7 +16,9 @@ public struct ClusterKey: Sendable {
     }
 
     /// Loads a key file, refusing one that is not a root-owned regular file without group or other permissions.
-    public static func load(path: String, requireRootOwner: Bool = true) throws -> ClusterKey {
+    /// A Heartbeat authkeys file (it has an `auth N` line) is read as one: the selected secret keys the
+    /// cluster; its `crc` method has no secret and is refused unless `allowCRC`.
+    public static func load(path: String, requireRootOwner: Bool = true, allowCRC: Bool = false) throws -> ClusterKey {
         var st = stat()
         guard lstat(path, &st) == 0 else {
             throw LoadError(description: "cannot read key file \(path): \(String(cString: strerror(errno))); create one with: vigil keygen \(path)")
@@ -33,6 +35,16 @@ public struct ClusterKey: Sendable {
         }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw LoadError(description: "cannot read key file \(path)")
+        }
+        if HeartbeatAuthkeys.looksLike(text) {
+            let a: HeartbeatAuthkeys
+            do { a = try HeartbeatAuthkeys.parse(text, path: path) } catch {
+                throw LoadError(description: "authkeys \(path):\(error.line): \(error.message)")
+            }
+            if a.method == .crc, !allowCRC {
+                throw LoadError(description: "authkeys \(path):\(a.line): auth \(a.id) is crc, which has no secret: anyone on the cluster LAN could forge heartbeats; use sha1 with a secret, or set allow_crc = true in [cluster] to accept this")
+            }
+            return a.clusterKey
         }
         return try parse(text, path: path)
     }

@@ -51,6 +51,8 @@ public enum WireFormat {
             appendString(&b, a.preferred)
         }
         appendString(&b, m.request)
+        // Ping-node connectivity: a trailing byte, only when nonzero (older agents send none).
+        if let c = m.report?.connectivity, c > 0 { b.append(c) }
         return b
     }
 
@@ -109,6 +111,7 @@ public enum WireFormat {
                                           preferred: preferred, stay: aflags & 2 != 0))
         }
         guard let request = r.readString() else { return nil }
+        if r.remaining == 1, report != nil { report!.connectivity = r.readByte()! }
         guard r.offset == r.end, !sender.isEmpty else { return nil }
         return Message(kind: kind, clusterID: cluster, sender: sender, incarnation: incarnation,
                        sequence: sequence, link: link, destination: destination, term: term,

@@ -15,7 +15,8 @@ struct Vigil: ParsableCommand {
         abstract: "High-availability cluster agent: heartbeats, membership, quorum and a coordinator.",
         version: Agent.version,
         subcommands: [AgentCommand.self, Status.self, Leave.self, Standby.self, Unstandby.self, Move.self, Unmove.self,
-                      Takeover.self, Cleanup.self, ConfirmDown.self, Keygen.self, ConfigCommand.self,
+                      Takeover.self, Cleanup.self, ConfirmDown.self, Keygen.self, ConfigCommand.self, ImportHeartbeat.self,
+                      HBStandby.self, HBTakeover.self, CLStatus.self,
                       ResourceCommand.self, StorageCommand.self, Drill.self, Events.self, Virt.self, Simulate.self, Debug.self]
     )
 }
@@ -47,11 +48,14 @@ struct AgentCommand: ParsableCommand {
     @Option(help: "Log level: debug, info, notice, warning, error.") var logLevel: String = "info"
     @Option(help: "Working directory for resource agents, VIGIL_RUN_DIR (default: the config's run_dir).") var runDir: String?
 
+    @Option(help: "Run from a Heartbeat configuration directory (ha.cf, haresources, authkeys) instead of cluster.conf.")
+    var heartbeatConfig: String?
+
     func run() throws {
-        let config = try options.load()
         let me = node ?? hostname()
+        let config = try heartbeatConfig.map { try HeartbeatSupport.load(directory: $0, node: me, printWarnings: true) } ?? options.load()
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level \(logLevel)") }
-        let logger = makeLogger(node: me, level: level)
+        let logger = makeLogger(node: me, level: level, file: config.logFile, facility: config.logFacility)
         var opts = AgentOptions(config: config, node: me, socketPath: socket ?? config.socket,
                                 stateDir: stateDir ?? config.stateDir, logLevel: level)
         opts.allowNonRootKey = ProcessInfo.processInfo.environment["VIGIL_ALLOW_NONROOT_KEY"] == "1"
@@ -68,20 +72,23 @@ struct AgentCommand: ParsableCommand {
         }
     }
 
-    func hostname() -> String {
-        var buf = [CChar](repeating: 0, count: 256)
-        gethostname(&buf, buf.count)
-        let full = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return String(full.split(separator: ".").first ?? Substring(full))
-    }
+    func hostname() -> String { localHostname() }
 
-    func makeLogger(node: String, level: Logger.Level) -> Logger {
-        let journal = Systemd.journalAvailable
+    func makeLogger(node: String, level: Logger.Level, file: String? = nil, facility: String? = nil) -> Logger {
+        let journal = Systemd.journalAvailable && facility != "none"
         let stderrToJournal = Systemd.stderrIsJournal
+        var fileHandler: FileLogHandler?
+        if let f = file {
+            switch FileLogHandler.open(path: f) {
+            case let .success(h): fileHandler = h
+            case let .failure(e): FileHandle.standardError.write(Data("vigil: \(e); logging to the journal and stderr only\n".utf8))
+            }
+        }
         LoggingSystem.bootstrap { label in
             var handlers: [LogHandler] = []
             if !(journal && stderrToJournal) { handlers.append(StreamLogHandler.standardError(label: label)) }
-            if journal { handlers.append(JournalLogHandler(identifier: "vigil")) }
+            if journal { handlers.append(JournalLogHandler(identifier: "vigil", facility: facility)) }
+            if let h = fileHandler { handlers.append(h) }
             var h = MultiplexLogHandler(handlers)
             h.logLevel = level
             return h
@@ -99,6 +106,7 @@ struct SocketOption: ParsableArguments {
 
     func path() -> String {
         if let s = socket { return s }
+        if let s = ProcessInfo.processInfo.environment["VIGIL_SOCKET"], !s.isEmpty { return s }
         if let text = try? String(contentsOfFile: config, encoding: .utf8),
            let c = try? ConfigLoader.load(text: text, file: config) { return c.socket }
         return "/run/vigil/vigil.sock"
@@ -402,4 +410,18 @@ struct ResourceCommand: ParsableCommand {
     }
 }
 
-Vigil.main()
+/// This machine's host name up to the first dot (Heartbeat's `uname -n` convention for node names).
+func localHostname() -> String {
+    var buf = [CChar](repeating: 0, count: 256)
+    gethostname(&buf, buf.count)
+    let full = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    return String(full.split(separator: ".").first ?? Substring(full))
+}
+
+// Installed under Heartbeat's names (symlinks), vigil answers as hb_standby, hb_takeover or cl_status.
+switch URL(fileURLWithPath: CommandLine.arguments[0]).lastPathComponent {
+case "hb_standby": HBStandby.main(Array(CommandLine.arguments.dropFirst()))
+case "hb_takeover": HBTakeover.main(Array(CommandLine.arguments.dropFirst()))
+case "cl_status": CLStatus.main(Array(CommandLine.arguments.dropFirst()))
+default: Vigil.main()
+}

@@ -185,3 +185,50 @@ struct SplitMixForTest: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+@Suite struct HeartbeatCompatibleKeysTests {
+    func error(_ text: String) -> ConfigError? {
+        do { _ = try ConfigLoader.load(text: text, file: "c.conf"); return nil } catch { return error }
+    }
+
+    @Test func autoAddressesNeedInterfacesAndMulticast() throws {
+        let nodes = "\n[[node]]\nname = \"a\"\naddresses = [\"auto\"]\n[[node]]\nname = \"b\"\naddresses = [\"10.0.0.2\"]\n"
+        let c = try ConfigLoader.load(text: "[cluster]\nname = \"x\"\ntransport = \"multicast\"\ninterfaces = [\"eth1\"]\n" + nodes, file: "c")
+        #expect(c.interfaces == ["eth1"] && c.spec.nodes[0].addresses == ["auto"])
+        let noIf = try #require(error("[cluster]\nname = \"x\"\ntransport = \"multicast\"\n" + nodes))
+        #expect(noIf.line == 5 && noIf.message.contains("interfaces"))
+        let unicast = try #require(error("[cluster]\nname = \"x\"\ninterfaces = [\"eth1\"]\n" + nodes))
+        #expect(unicast.message.contains("multicast"))
+        let count = try #require(error("[cluster]\nname = \"x\"\ntransport = \"multicast\"\ninterfaces = [\"eth1\", \"eth2\"]\n" + nodes))
+        #expect(count.line == 4 && count.message.contains("one interface per link"))
+    }
+
+    @Test func heartbeatKeys() throws {
+        let text = """
+        [cluster]
+        name = "x"
+        allow_crc = true
+        log_file = "/var/log/ha-log"
+        log_facility = "local0"
+        respawn = ["hacluster /usr/bin/true --flag"]
+        ping_nodes = ["10.0.0.254"]
+        ping_deadtime = "5s"
+        [[node]]
+        name = "a"
+        addresses = ["10.0.0.1"]
+        [[group]]
+        name = "g"
+        resources = ["Delay::1"]
+        stop_retries = 9
+        """
+        let c = try ConfigLoader.load(text: text, file: "c")
+        #expect(c.allowCRC && c.logFile == "/var/log/ha-log" && c.logFacility == "local0")
+        #expect(c.respawn == ["hacluster /usr/bin/true --flag"] && c.pingNodes == ["10.0.0.254"] && c.pingDeadtime == .seconds(5))
+        #expect(c.spec.groups[0].stopRetries == 9)
+        #expect(error(text.replacingOccurrences(of: "/usr/bin/true", with: "true"))?.line == 6)
+        #expect(error(text.replacingOccurrences(of: "10.0.0.254", with: "gw.example"))?.line == 7)
+        #expect(error(text.replacingOccurrences(of: "local0", with: "local9"))?.line == 5)
+        #expect(error(text.replacingOccurrences(of: "\"5s\"", with: "\"100ms\""))?.line == 8)
+        #expect(error(text.replacingOccurrences(of: "= 9", with: "= 101"))?.line == 15)
+    }
+}

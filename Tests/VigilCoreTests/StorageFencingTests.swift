@@ -148,3 +148,30 @@ import VigilSimulation
         #expect(old.report.groups[0].ackEpoch == 0)
     }
 }
+
+/// Ping nodes (Heartbeat's ipfail): groups run where the most ping nodes are reachable.
+@Suite struct ConnectivityTests {
+    @Test func aNodeThatLosesItsPingNodesGivesItsGroupsToABetterConnectedPeer() throws {
+        var sim = Simulation.scripted(nodes: 2, groups: 2, storage: false, timing: .fast)
+        let settled = sim.advance(until: { $0.holders(0) == ["n1"] && $0.holders(1) == ["n2"] && $0.coordinatorName != nil }, limit: .seconds(10))
+        #expect(settled != nil, "\(sim.violations)")
+        for n in ["n1", "n2"] { sim.setConnectivity(n, reachable: 2, of: 2) }
+        sim.advance(by: .seconds(1))
+        #expect(sim.holders(0) == ["n1"] && sim.holders(1) == ["n2"], "equal connectivity moves nothing")
+        // n1 loses one of two ping nodes: its group goes to n2.
+        sim.setConnectivity("n1", reachable: 1, of: 2)
+        let moved = sim.advance(until: { $0.holders(0) == ["n2"] && $0.holders(1) == ["n2"] }, limit: .seconds(5))
+        #expect(moved != nil, "\(String(describing: sim.status("n1")?.groups.map(\.reason)))")
+        // Both lose everything: equal again, nothing moves (no node is better off).
+        sim.setConnectivity("n1", reachable: 0, of: 2)
+        sim.advance(by: .milliseconds(500))
+        sim.setConnectivity("n2", reachable: 0, of: 2)
+        sim.advance(by: .seconds(2))
+        #expect(sim.holders(0) == ["n2"] && sim.holders(1) == ["n2"])
+        // n1 recovers: it is the better one now, and takes both (no auto_failback needed for that).
+        sim.setConnectivity("n1", reachable: 2, of: 2)
+        let back = sim.advance(until: { $0.holders(0) == ["n1"] && $0.holders(1) == ["n1"] }, limit: .seconds(5))
+        #expect(back != nil)
+        #expect(sim.violations.isEmpty, "\(sim.violations)")
+    }
+}

@@ -1,0 +1,234 @@
+import ArgumentParser
+import Foundation
+import VigilAgent
+import VigilConfig
+import VigilCore
+import VigilHeartbeat
+
+/// Reads a Heartbeat configuration directory from disk and imports it (`import-heartbeat`, `agent --heartbeat-config`).
+enum HeartbeatSupport {
+    static func read(_ path: String) -> String? { try? String(contentsOfFile: path, encoding: .utf8) }
+
+    /// Imports DIR's ha.cf, haresources and authkeys as seen from node `me` (nil: not a cluster node).
+    static func importDirectory(_ directory: String, node me: String?) throws -> HeartbeatImport {
+        let dir = directory.count > 1 && directory.hasSuffix("/") ? String(directory.dropLast()) : directory
+        guard let haCF = read("\(dir)/ha.cf") else { throw CLIError("cannot read \(dir)/ha.cf: is \(dir) a Heartbeat configuration directory?") }
+        var st = stat()
+        let authPath = "\(dir)/authkeys"
+        let mode: UInt32? = stat(authPath, &st) == 0 ? UInt32(st.st_mode) : nil
+        guard let authkeys = read(authPath) else { throw CLIError("cannot read \(authPath) (Heartbeat needs it too)") }
+        let env = HeartbeatImport.Environment(
+            me: me,
+            interfaceAddresses: { Agent.interfaceIPv4($0) },
+            resolve: { resolve($0) },
+            scriptExists: { name in
+                ["\(dir)/resource.d/\(name)", "/etc/init.d/\(name)"].contains { FileManager.default.isExecutableFile(atPath: $0) }
+            })
+        do {
+            return try HeartbeatImport.run(directory: dir, haCF: haCF, haresources: read("\(dir)/haresources"),
+                                           authkeys: authkeys, authkeysMode: mode, environment: env)
+        } catch {
+            throw CLIError("cannot import \(dir):\n\(error)")
+        }
+    }
+
+    /// What `vigil agent --heartbeat-config DIR` runs: the import, loaded like any cluster.conf.
+    static func load(directory: String, node: String, printWarnings: Bool) throws -> ClusterConfig {
+        let imported = try importDirectory(directory, node: node)
+        if printWarnings { for w in imported.warnings { FileHandle.standardError.write(Data("vigil: \(w)\n".utf8)) } }
+        do {
+            return try ConfigLoader.load(text: imported.text, file: "\(directory) (imported; see `vigil import-heartbeat \(directory)`)")
+        } catch {
+            throw CLIError("\(error)")
+        }
+    }
+
+    /// IPv4 addresses a host name resolves to (getaddrinfo: /etc/hosts, DNS).
+    static func resolve(_ host: String) -> [String] {
+        var hints = addrinfo()
+        hints.ai_family = AF_INET
+        hints.ai_socktype = Int32(SOCK_DGRAM.rawValue)
+        var res: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, nil, &hints, &res) == 0 else { return [] }
+        defer { freeaddrinfo(res) }
+        var out: [String] = []
+        var p = res
+        while let ai = p {
+            defer { p = ai.pointee.ai_next }
+            guard let sa = ai.pointee.ai_addr else { continue }
+            var buf = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
+            sa.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
+                var a = sin.pointee.sin_addr
+                _ = inet_ntop(AF_INET, &a, &buf, socklen_t(buf.count))
+            }
+            out.append(String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+        return out
+    }
+
+    /// The link interface names of cluster.conf (empty if it is unreadable or names none).
+    static func interfaces(_ where_: SocketOption) -> [String] {
+        guard let text = read(where_.config), let c = try? ConfigLoader.load(text: text, file: where_.config) else { return [] }
+        return c.interfaces
+    }
+
+    /// This node's status report from its agent.
+    static func status(_ where_: SocketOption) throws -> StatusReport {
+        let reply: String
+        do { reply = try ControlClient.request(path: where_.path(), command: "status") } catch { throw CLIError("\(error)") }
+        return try JSONDecoder().decode(StatusReport.self, from: Data(reply.utf8))
+    }
+
+    /// Heartbeat's resource sets: local (home here), foreign (home elsewhere), all; failback means foreign.
+    static func groups(_ set: String, of r: StatusReport) throws -> [GroupStatus] {
+        switch set {
+        case "all": return r.groups
+        case "local": return r.groups.filter { $0.home == r.node }
+        case "foreign", "failback": return r.groups.filter { $0.home != r.node }
+        default: throw ValidationError("expected all, foreign, local or failback, got \(set)")
+        }
+    }
+}
+
+/// `vigil import-heartbeat [DIR]`: print the cluster.conf equivalent of a Heartbeat configuration.
+struct ImportHeartbeat: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import-heartbeat",
+        abstract: "Print the cluster.conf equivalent of a Heartbeat directory (ha.cf, haresources, authkeys).",
+        discussion: "Warnings (directives Vigil does not implement, and what it does instead) go to standard error with their line numbers. `vigil agent --heartbeat-config DIR` runs the same import directly.")
+    @Argument(help: "The Heartbeat configuration directory.") var directory: String = "/etc/ha.d"
+    @Option(help: "Import as this node (default: the hostname, if it is a node line; its own addresses come from its interfaces).")
+    var node: String?
+    @Option(help: "Write the cluster.conf here instead of standard output.") var output: String?
+
+    func run() throws {
+        let me = node ?? localHostname()
+        let imported = try HeartbeatSupport.importDirectory(directory, node: me)
+        for w in imported.warnings { FileHandle.standardError.write(Data("\(w)\n".utf8)) }
+        if let o = output {
+            do { try imported.text.write(toFile: o, atomically: true, encoding: .utf8) } catch { throw CLIError("cannot write \(o): \(error)") }
+        } else {
+            print(imported.text, terminator: "")
+        }
+        FileHandle.standardError.write(Data("imported \(directory) with \(imported.warnings.count) warning(s)\n".utf8))
+    }
+}
+
+/// `hb_standby [all|foreign|local|failback]`: hand this node's groups to the other node (Heartbeat's semantics).
+struct HBStandby: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hb_standby",
+        abstract: "Heartbeat's hb_standby: give this node's groups (all, local = home here, foreign = home elsewhere) to a peer.",
+        discussion: "Each group moves to its home node if that is another live node, else to the first live peer, and is pinned there (VMs live-migrate) until `hb_takeover` or `vigil unmove GROUP`. Unlike `vigil standby`, the node stays eligible: if the peer fails, the groups come back.")
+    @OptionGroup var where_: SocketOption
+    @Argument(help: "all (default), foreign, local or failback (= foreign).") var set: String = "all"
+
+    func run() throws {
+        let r = try HeartbeatSupport.status(where_)
+        let peers = r.nodes.filter { !$0.isSelf && ($0.state == "alive" || $0.state == "suspect") }.map(\.name)
+        let chosen = try HeartbeatSupport.groups(set, of: r).filter { $0.owner == r.node }
+        guard !chosen.isEmpty else { return }
+        guard let first = peers.first else { throw CLIError("hb_standby: no other node is up to take the resources; they stay here") }
+        FileHandle.standardError.write(Data("Going standby [\(set)].\n".utf8))
+        for g in chosen {
+            let target = g.home.flatMap { h in peers.contains(h) ? h : nil } ?? first
+            try sendRequest(where_, "move \(g.name) \(target)")
+        }
+    }
+}
+
+/// `hb_takeover [all|foreign|local|failback]`: pull groups to this node (Heartbeat's semantics).
+struct HBTakeover: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hb_takeover",
+        abstract: "Heartbeat's hb_takeover: pull groups here (all, local = home here, foreign = home elsewhere).",
+        discussion: "The groups are pinned here (VMs live-migrate) until `hb_standby` or `vigil unmove GROUP`.")
+    @OptionGroup var where_: SocketOption
+    @Argument(help: "all (default), foreign, local or failback (= foreign).") var set: String = "all"
+
+    func run() throws {
+        let r = try HeartbeatSupport.status(where_)
+        let chosen = try HeartbeatSupport.groups(set, of: r)
+        for g in chosen where !(g.owner == r.node && g.state == "running") || g.preferred != nil && g.preferred != r.node {
+            try sendRequest(where_, "move \(g.name) \(r.node)")
+        }
+    }
+}
+
+/// `cl_status`: Heartbeat's status queries, answered from `vigil status`.
+struct CLStatus: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cl_status",
+        abstract: "Heartbeat's cl_status: hbstatus, listnodes, nodestatus, nodetype, listhblinks, hblinkstatus, rscstatus.")
+    @OptionGroup var where_: SocketOption
+    @Argument(help: "The query.") var query: String
+    @Argument(help: "Its arguments (NODE, LINK).") var arguments: [String] = []
+
+    func run() throws {
+        if query == "hbstatus" {
+            guard (try? HeartbeatSupport.status(where_)) != nil else {
+                print("Heartbeat is stopped on this machine.")
+                throw ExitCode(1)
+            }
+            print("Heartbeat is running on this machine.")
+            return
+        }
+        let r = try HeartbeatSupport.status(where_)
+        func node(_ i: Int) throws -> StatusReport.Node {
+            guard arguments.count > i else { throw ValidationError("\(query) needs a node name") }
+            guard let n = r.node(arguments[i].lowercased()) ?? r.node(arguments[i]) else {
+                FileHandle.standardError.write(Data("Error. May be due to incorrect node name\n".utf8))
+                throw ExitCode(11)
+            }
+            return n
+        }
+        switch query {
+        case "listnodes":
+            for n in r.nodes { print(n.name) }
+        case "nodestatus":
+            let n = try node(0)
+            let s = switch n.state {
+            case "alive", "suspect": "active"
+            case "unknown": "init"
+            default: "dead"
+            }
+            print(s)
+            if s == "dead" { throw ExitCode(1) }
+        case "nodetype":
+            _ = try node(0)
+            print("normal")
+        case "listhblinks":
+            let n = try node(0)
+            let names = HeartbeatSupport.interfaces(where_)
+            for (i, l) in n.links.enumerated() { print("\t" + (i < names.count ? names[i] : l.address)) }
+        case "hblinkstatus":
+            let n = try node(0)
+            guard arguments.count > 1 else { throw ValidationError("hblinkstatus needs NODE LINK") }
+            let names = HeartbeatSupport.interfaces(where_)
+            guard let i = names.firstIndex(of: arguments[1]) ?? n.links.firstIndex(where: { $0.address == arguments[1] }) ?? Int(arguments[1]),
+                  i < n.links.count else { throw CLIError("\(arguments[1]): no such link") }
+            let up = n.links[i].state == "up" || n.links[i].state == "local"
+            print(up ? "up" : "dead")
+            if !up { throw ExitCode(1) }
+        case "rscstatus":
+            let owned = Set(r.groups.filter { $0.owner == r.node && $0.state == "running" }.map(\.name))
+            if r.groups.contains(where: { $0.owner == r.node && ($0.state == "starting" || $0.state == "stopping" || $0.state == "moving") }) {
+                print("transition")
+            } else if owned.isEmpty {
+                print("none")
+            } else if owned == Set(r.groups.map(\.name)) {
+                print("all")
+            } else if owned == Set(try HeartbeatSupport.groups("local", of: r).map(\.name)) {
+                print("local")
+            } else if owned == Set(try HeartbeatSupport.groups("foreign", of: r).map(\.name)) {
+                print("foreign")
+            } else {
+                print("partial")
+            }
+        case "clientstatus":
+            throw CLIError("clientstatus: Vigil has no Heartbeat API clients (use `vigil status`)")
+        default:
+            throw ValidationError("unknown query \(query); expected hbstatus, listnodes, nodestatus, nodetype, listhblinks, hblinkstatus, rscstatus")
+        }
+    }
+}

@@ -1,0 +1,192 @@
+import Foundation
+import Testing
+import VigilConfig
+import VigilCore
+@testable import VigilHeartbeat
+
+/// The importer against the heartbeat package's own example files (installed by scripts/setup with the
+/// `heartbeat` package) and against malformed files.
+@Suite struct HeartbeatImportTests {
+    static let docs = "/usr/share/doc/heartbeat"
+
+    /// An example file from the heartbeat package, gunzipped if needed.
+    static func example(_ name: String) throws -> String {
+        let plain = "\(docs)/\(name)"
+        if let t = try? String(contentsOfFile: plain, encoding: .utf8) { return t }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/gzip")
+        p.arguments = ["-dc", plain + ".gz"]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0, !data.isEmpty else {
+            throw ImportTestError("\(plain)(.gz) is missing: install the heartbeat package (scripts/setup does)")
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    struct ImportTestError: Error, CustomStringConvertible {
+        let description: String
+        init(_ d: String) { description = d }
+    }
+
+    /// The examples as an administrator enables them: every commented directive of ha.cf uncommented (but the
+    /// other operating systems' serial and bcast lines), two of haresources' example groups with ha.cf's
+    /// example node names, and authkeys with its sha1 key selected.
+    static func examples() throws -> (haCF: String, haresources: String, authkeys: String) {
+        let haCF = try example("ha.cf").split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+            guard line.hasPrefix("#"), let m = line.dropFirst().firstMatch(of: /^[a-z_]+[ \t]/),
+                  !line.contains("FreeBSD"), !line.contains("Solaris") else { return String(line) }
+            _ = m
+            return String(line.dropFirst())
+        }.joined(separator: "\n")
+        let haresources = try example("haresources").split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+            if line.hasPrefix("#just.linux-ha.org\t135.9.216.3/28") { return "ken3" + line.dropFirst("#just.linux-ha.org".count) }
+            if line.hasPrefix("#node1  10.0.0.170") { return "kathy" + line.dropFirst("#node1".count) }
+            return String(line)
+        }.joined(separator: "\n")
+        let authkeys = try example("authkeys").replacingOccurrences(of: "#auth 1", with: "auth 2")
+            .replacingOccurrences(of: "#2 sha1", with: "2 sha1")
+        return (haCF, haresources, authkeys)
+    }
+
+    static func run(_ haCF: String, _ haresources: String? = nil, authkeys: String = "auth 1\n1 sha1 s3cret\n", mode: UInt32 = 0o100600,
+                    env: HeartbeatImport.Environment = .init(me: nil)) throws(HeartbeatImportError) -> HeartbeatImport {
+        try HeartbeatImport.run(directory: "/etc/ha.d", haCF: haCF, haresources: haresources, authkeys: authkeys,
+                                authkeysMode: mode, environment: env)
+    }
+
+    @Test func thePackageExamplesImportAsTheExpectedClusterConf() throws {
+        let (haCF, haresources, authkeys) = try Self.examples()
+        let imported = try Self.run(haCF, haresources, authkeys: authkeys)
+        let c = try ConfigLoader.load(text: imported.text, file: "imported")
+        #expect(c.spec.name == "linux-ha")
+        #expect(c.port == 694)
+        #expect(c.keyFile == "/etc/ha.d/authkeys")
+        #expect(c.spec.timing == TimingSpec(interval: .seconds(2), warntime: .seconds(10), deadtime: .seconds(30), initdead: .seconds(120)))
+        #expect(c.spec.nodes.map(\.name) == ["ken3", "kathy"])
+        // bcast eth0, bcast eth1 eth2, mcast eth0, ucast eth0: three links, multicast, addresses learned.
+        #expect(c.interfaces == ["eth0", "eth1", "eth2"])
+        #expect(c.spec.transport == .multicast)
+        #expect(c.spec.nodes.allSatisfy { $0.addresses == ["auto", "auto", "auto"] })
+        #expect(c.spec.quorum == .ignore && c.spec.fencing == FencingPolicy.none)
+        #expect(c.realtime == false)
+        #expect(c.logFile == "/var/log/ha-log" && c.logFacility == "local0")
+        #expect(c.respawn == ["userid /path/name/to/run"], "ipfail is dropped: ping nodes do its job")
+        #expect(c.pingNodes == ["10.10.10.254", "10.10.10.253"])
+        #expect(c.pingDeadtime == .seconds(30))
+        #expect(c.agentDirs == ["/etc/ha.d/resource.d"])
+        #expect(c.spec.groups.map(\.name) == ["IPaddr-135.9.216.3-28-eth0-135.9.216.12", "IPaddr-10.0.0.170"])
+        #expect(c.spec.groups.map { $0.home } == ["ken3", "kathy"])
+        #expect(c.spec.groups[0].resources.map(\.description) == ["IPaddr::135.9.216.3/28/eth0/135.9.216.12", "httpd"])
+        #expect(c.spec.groups[1].resources == [ResourceSpec(agent: "IPaddr", arguments: ["10.0.0.170"]),
+                                              ResourceSpec(agent: "Filesystem", arguments: ["/dev/sda1", "/data1", "ext2"])])
+        #expect(c.spec.groups.allSatisfy { $0.autoFailback && $0.maxRestarts == 0 && $0.stopRetries == 9 })
+        // Provenance comments.
+        #expect(imported.text.contains("# ha.cf:48 keepalive 2\ninterval = \"2s\""))
+        #expect(imported.text.contains("# authkeys:"))
+        // Every unimplemented directive is a warning naming its line, none an error.
+        let warned = Set(imported.warnings.map(\.message).compactMap { $0.split(separator: " ").first.map(String.init) })
+        for k in ["stonith", "stonith_host", "apiauth", "serial", "baud", "watchdog", "hbaping", "msgfmt", "compression", "debug", "hopfudge"] {
+            #expect(warned.contains(k), "no warning for \(k)")
+        }
+        #expect(imported.warnings.allSatisfy { $0.line > 1 && $0.file.hasSuffix("ha.cf") || $0.file.hasSuffix("haresources") })
+        #expect(imported.warnings.contains { $0.line == 170 && $0.message.hasPrefix("stonith ignored") })
+    }
+
+    @Test func aTwoNodeUcastConfigGetsConcreteAddresses() throws {
+        let haCF = "keepalive 200ms\ndeadtime 1\nwarntime 500ms\ninitdead 2\nudpport 7694\nucast vh0 10.99.1.1\nucast vh0 10.99.1.2\nnode Alpha beta\nauto_failback off\ncrm no\n"
+        let env = HeartbeatImport.Environment(me: "alpha", interfaceAddresses: { $0 == "vh0" ? ["10.99.1.1", "10.99.1.50"] : [] })
+        let imported = try Self.run(haCF, "alpha 10.99.1.50 Delay::3::1\nbeta IPaddr2::10.99.1.60/24/vh0 \\\n   Delay::4::1 # second\n", env: env)
+        let c = try ConfigLoader.load(text: imported.text, file: "imported")
+        #expect(c.spec.transport == .unicast)
+        #expect(c.port == 7694)
+        #expect(c.spec.nodes.map(\.addresses) == [["10.99.1.1"], ["10.99.1.2"]])
+        #expect(c.spec.timing.initdead == .seconds(2) && c.spec.timing.interval == .milliseconds(200))
+        #expect(c.spec.groups.count == 2)
+        #expect(c.spec.groups[1].resources.map(\.description) == ["IPaddr2::10.99.1.60/24/vh0", "Delay::4::1"], "continuation and comment")
+        #expect(c.spec.groups.allSatisfy { !$0.autoFailback })
+        #expect(imported.warnings.isEmpty, "\(imported.warnings)")
+    }
+
+    @Test func heartbeatTimesAreSecondsUnlessSuffixed() {
+        #expect(HeartbeatFiles.parseTime("2") == .seconds(2))
+        #expect(HeartbeatFiles.parseTime("0.5") == .milliseconds(500))
+        #expect(HeartbeatFiles.parseTime("500ms") == .milliseconds(500))
+        #expect(HeartbeatFiles.parseTime("1500msec") == .milliseconds(1500))
+        #expect(HeartbeatFiles.parseTime("250000us") == .milliseconds(250))
+        #expect(HeartbeatFiles.parseTime("40usec") == .microseconds(40))
+        for bad in ["2s", "1m", "fast", "", "ms", "1.2.3", "-1"] { #expect(HeartbeatFiles.parseTime(bad) == nil, "\(bad)") }
+    }
+
+    @Test func initdeadDefaultsFollowHeartbeat() throws {
+        func initdead(_ deadtime: String) throws -> Duration {
+            let c = try ConfigLoader.load(text: try Self.run("deadtime \(deadtime)\nbcast eth1\nnode a b\n").text, file: "x")
+            return c.spec.timing.initdead
+        }
+        #expect(try initdead("5") == .seconds(12))
+        #expect(try initdead("8") == .seconds(16))
+        #expect(try initdead("20") == .seconds(20))
+    }
+
+    /// The first error of an import that must fail.
+    func error(_ haCF: String, _ haresources: String? = nil, authkeys: String = "auth 1\n1 sha1 s3cret\n", mode: UInt32 = 0o100600) -> HeartbeatDiagnostic? {
+        do { _ = try Self.run(haCF, haresources, authkeys: authkeys, mode: mode); return nil } catch { return error.diagnostics.first }
+    }
+
+    func errors(_ haCF: String) -> [HeartbeatDiagnostic] {
+        do { _ = try Self.run(haCF); return [] } catch { return error.diagnostics }
+    }
+
+    @Test func malformedFilesGiveLineNumberedErrors() throws {
+        let base = "node a b\nbcast eth1\n"
+        let badTime = try #require(error("node a b\nkeepalive 1\ndeadtime 2s\nbcast eth1\n"))
+        #expect(badTime.file == "/etc/ha.d/ha.cf" && badTime.line == 3 && badTime.message.contains("deadtime 2s"))
+        let late = try #require(error("node a b\nbcast eth1\nudpport 7000\n"))
+        #expect(late.line == 3 && late.message.contains("before the media lines"))
+        let unknownNode = try #require(error(base, "a IPaddr::10.0.0.1\n\nc 10.0.0.2 httpd\n"))
+        #expect(unknownNode.file == "/etc/ha.d/haresources" && unknownNode.line == 3 && unknownNode.message.contains("node c is not listed"))
+        let readable = try #require(error(base, authkeys: "auth 1\n1 sha1 x\n", mode: 0o100644))
+        #expect(readable.file == "/etc/ha.d/authkeys" && readable.message.contains("chmod 600"))
+        let crc = try #require(error(base, authkeys: "# x\nauth 1\n1 crc\n"))
+        #expect(crc.line == 3 && crc.message.contains("no secret"))
+        let crm = try #require(error(base + "crm yes\n"))
+        #expect(crm.line == 3 && crm.message.contains("Pacemaker"))
+        let unknown = try #require(error(base + "keepalivee 2\n"))
+        #expect(unknown.line == 3 && unknown.message.contains("unknown directive"))
+        let tight = try #require(error("keepalive 1\ndeadtime 2\n" + base))
+        #expect(tight.line == 2 && tight.message.contains("twice keepalive"))
+        let noMedia = try #require(error("node a b\n"))
+        #expect(noMedia.message.contains("no media lines"))
+        let mcast = try #require(errors("node a b\nmcast eth1 10.0.0.1 694 1 0\n").first { $0.line == 2 })
+        #expect(mcast.message.contains("multicast group"))
+        let badAuth = try #require(error(base, authkeys: "auth 1\n1 sha256 x\n"))
+        #expect(badAuth.file == "/etc/ha.d/authkeys" && badAuth.line == 2)
+    }
+
+    @Test func haresourcesSemantics() throws {
+        let text = """
+        # comment
+        a 10.0.0.1 IPaddr2::10.0.0.2/24/eth1::extra \\
+          Filesystem::/dev/sdb1::/srv::ext4  httpd
+        b 10.0.0.1/24/eth1 httpd   # a second group, same first resource name pattern
+        b 10.0.0.1/24/eth1 mysql
+        """
+        let c = try ConfigLoader.load(text: try Self.run("node a b\nbcast eth1\n", text).text, file: "x")
+        #expect(c.spec.groups.count == 3)
+        #expect(c.spec.groups[0].home == "a")
+        #expect(c.spec.groups[0].resources.map(\.description) == ["IPaddr::10.0.0.1", "IPaddr2::10.0.0.2/24/eth1::extra", "Filesystem::/dev/sdb1::/srv::ext4", "httpd"])
+        #expect(c.spec.groups[1].resources[0] == ResourceSpec(agent: "IPaddr", arguments: ["10.0.0.1/24/eth1"]))
+        #expect(Set(c.spec.groups.map(\.name)).count == 3, "names are unique: \(c.spec.groups.map(\.name))")
+        #expect(c.spec.groups[2].name == "IPaddr-10.0.0.1-24-eth1-2")
+    }
+
+    @Test func aNodeThatIsNotInHACFIsWarnedAboutAndMissingScriptsToo() throws {
+        let env = HeartbeatImport.Environment(me: "other", scriptExists: { $0 != "nosuch" })
+        let imported = try Self.run("node a b\nbcast eth1\n", "a nosuch\n", env: env)
+        #expect(imported.warnings.contains { $0.message.contains("not among the node lines") })
+        #expect(imported.warnings.contains { $0.line == 1 && $0.message.contains("nosuch not found") })
+    }
+}
