@@ -573,6 +573,15 @@ public final class Agent: @unchecked Sendable {
                         interval: spec.timing.interval.compactDescription,
                         deadtime: spec.timing.deadtime.compactDescription)
         r.lastMigration = lastMigration
+        let interfaces = options.config.interfaces
+        for (ni, n) in r.nodes.enumerated() {
+            for li in n.links.indices {
+                if li < interfaces.count { r.nodes[ni].links[li].interface = interfaces[li] }
+                if n.links[li].address == ClusterConfig.autoAddress, let learned = peerAddresses[n.name]?[li] ?? nil {
+                    r.nodes[ni].links[li].address = learned.ipAddress ?? ClusterConfig.autoAddress
+                }
+            }
+        }
         return r
     }
 

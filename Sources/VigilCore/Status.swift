@@ -7,9 +7,11 @@ public struct StatusReport: Codable, Sendable, Hashable {
         public var state: String
         /// Milliseconds since the last authenticated packet on this link (nil: never).
         public var lastHeardMs: Double?
+        /// The network interface of this link (`interfaces` in cluster.conf, Heartbeat's media lines), if known.
+        public var interface: String?
 
         enum CodingKeys: String, CodingKey {
-            case address, state
+            case address, state, interface
             case lastHeardMs = "last_heard_ms"
         }
 
@@ -18,6 +20,7 @@ public struct StatusReport: Codable, Sendable, Hashable {
             try c.encode(address, forKey: .address)
             try c.encode(state, forKey: .state)
             try c.encode(lastHeardMs, forKey: .lastHeardMs)  // explicit null when never heard
+            try c.encode(interface, forKey: .interface)
         }
     }
 

@@ -66,12 +66,6 @@ enum HeartbeatSupport {
         return out
     }
 
-    /// The link interface names of cluster.conf (empty if it is unreadable or names none).
-    static func interfaces(_ where_: SocketOption) -> [String] {
-        guard let text = read(where_.config), let c = try? ConfigLoader.load(text: text, file: where_.config) else { return [] }
-        return c.interfaces
-    }
-
     /// This node's status report from its agent.
     static func status(_ where_: SocketOption) throws -> StatusReport {
         let reply: String
@@ -88,6 +82,13 @@ enum HeartbeatSupport {
         default: throw ValidationError("expected all, foreign, local or failback, got \(set)")
         }
     }
+}
+
+/// Sends a request like `sendRequest`, printing nothing unless it fails (Heartbeat's commands are silent).
+func quietRequest(_ where_: SocketOption, _ line: String) throws {
+    let reply: String
+    do { reply = try ControlClient.request(path: where_.path(), command: line) } catch { throw CLIError("\(error)") }
+    if reply.hasPrefix("error") { throw CLIError(reply.trimmingCharacters(in: .whitespacesAndNewlines)) }
 }
 
 /// `vigil import-heartbeat [DIR]`: print the cluster.conf equivalent of a Heartbeat configuration.
@@ -132,7 +133,7 @@ struct HBStandby: ParsableCommand {
         FileHandle.standardError.write(Data("Going standby [\(set)].\n".utf8))
         for g in chosen {
             let target = g.home.flatMap { h in peers.contains(h) ? h : nil } ?? first
-            try sendRequest(where_, "move \(g.name) \(target)")
+            try quietRequest(where_, "move \(g.name) \(target)")
         }
     }
 }
@@ -150,7 +151,7 @@ struct HBTakeover: ParsableCommand {
         let r = try HeartbeatSupport.status(where_)
         let chosen = try HeartbeatSupport.groups(set, of: r)
         for g in chosen where !(g.owner == r.node && g.state == "running") || g.preferred != nil && g.preferred != r.node {
-            try sendRequest(where_, "move \(g.name) \(r.node)")
+            try quietRequest(where_, "move \(g.name) \(r.node)")
         }
     }
 }
@@ -199,13 +200,11 @@ struct CLStatus: ParsableCommand {
             print("normal")
         case "listhblinks":
             let n = try node(0)
-            let names = HeartbeatSupport.interfaces(where_)
-            for (i, l) in n.links.enumerated() { print("\t" + (i < names.count ? names[i] : l.address)) }
+            for l in n.links { print("\t" + (l.interface ?? l.address)) }
         case "hblinkstatus":
             let n = try node(0)
             guard arguments.count > 1 else { throw ValidationError("hblinkstatus needs NODE LINK") }
-            let names = HeartbeatSupport.interfaces(where_)
-            guard let i = names.firstIndex(of: arguments[1]) ?? n.links.firstIndex(where: { $0.address == arguments[1] }) ?? Int(arguments[1]),
+            guard let i = n.links.firstIndex(where: { $0.interface == arguments[1] || $0.address == arguments[1] }) ?? Int(arguments[1]),
                   i < n.links.count else { throw CLIError("\(arguments[1]): no such link") }
             let up = n.links[i].state == "up" || n.links[i].state == "local"
             print(up ? "up" : "dead")

@@ -1,0 +1,138 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import Testing
+import VigilCore
+
+/// A two-node cluster run straight from a Heartbeat configuration directory (`vigil agent --heartbeat-config`),
+/// with a haresources group of the Debian heartbeat package's own resource.d scripts: IPaddr2 (a real address
+/// on the nodes' eth0, announced by gratuitous ARP) and Delay. The outsider namespace on the same LAN pings
+/// the address and reads its ARP cache, so "the address moved" means a client really reaches the new node.
+@Suite(.serialized) struct HeartbeatDropInTests {
+    static let address = "10.77.0.100"
+    static let group = "IPaddr2-10.77.0.100-24-eth0"
+
+    /// ha.cf, haresources and authkeys as an administrator writes them, and resource.d from the package.
+    static func heartbeatDirectory() throws -> String {
+        for script in ["/etc/ha.d/resource.d/IPaddr2", "/etc/ha.d/resource.d/Delay", "/usr/lib/ocf/resource.d/heartbeat/IPaddr2"] {
+            guard access(script, X_OK) == 0 else {
+                throw TestbedError("\(script) is missing: install the heartbeat and resource-agents packages (scripts/setup does)")
+            }
+        }
+        let dir = "/tmp/vigil-hbtest-\(getpid())/ha.d"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try """
+        # Heartbeat 3.0.6 configuration of a two-node cluster
+        logfacility daemon
+        keepalive 50ms
+        warntime 150ms
+        deadtime 300ms
+        initdead 2
+        udpport 694
+        ucast eth0 10.77.0.1
+        ucast eth0 10.77.0.2
+        auto_failback on
+        node n1 n2
+        crm no
+
+        """.write(toFile: dir + "/ha.cf", atomically: true, encoding: .utf8)
+        try """
+        # home node, then the resources, started left to right
+        n1 IPaddr2::\(address)/24/eth0 \\
+           Delay::1::1
+
+        """.write(toFile: dir + "/haresources", atomically: true, encoding: .utf8)
+        try "auth 1\n1 sha1 vigil-drop-in-test\n".write(toFile: dir + "/authkeys", atomically: true, encoding: .utf8)
+        chmod(dir + "/authkeys", 0o600)
+        try FileManager.default.createSymbolicLink(atPath: dir + "/resource.d", withDestinationPath: "/etc/ha.d/resource.d")
+        // Heartbeat's command names, as symlinks to vigil.
+        for name in ["hb_standby", "hb_takeover", "cl_status"] {
+            try FileManager.default.createSymbolicLink(atPath: "\(dir)/../\(name)", withDestinationPath: Testbed.binary)
+        }
+        return dir
+    }
+
+    /// Runs one of Heartbeat's commands (a symlink to vigil) against `node`'s agent.
+    static func heartbeatCommand(_ tb: Testbed, _ dir: String, _ node: String, _ args: String...) throws -> (Int32, String) {
+        try Testbed.spawn(["\(dir)/../\(args[0])"] + args.dropFirst(), env: ["VIGIL_SOCKET": "\(tb.run)/\(node).sock"])
+    }
+
+    static func holds(_ tb: Testbed, _ node: String) throws -> Bool {
+        try tb.sh("exec", node, "ip", "-4", "-o", "addr", "show", "dev", "eth0").contains(" \(address)/24 ")
+    }
+
+    static func mac(_ tb: Testbed, _ node: String) throws -> String {
+        try tb.sh("exec", node, "cat", "/sys/class/net/eth0/address").trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Whether the outsider reaches the address (one ping) and its ARP cache names `node`'s eth0.
+    static func outsiderReaches(_ tb: Testbed, _ node: String) throws -> Bool {
+        _ = try? tb.sh("exec", "outsider", "ping", "-c", "1", "-W", "1", address)
+        let neigh = try tb.sh("exec", "outsider", "ip", "neigh", "show", address)
+        return try neigh.contains(mac(tb, node)) && (neigh.contains("REACHABLE") || neigh.contains("DELAY") || neigh.contains("STALE"))
+    }
+
+    static func runsOn(_ s: [String: StatusReport], _ node: String) -> Bool {
+        s.values.allSatisfy { r in r.groups.first?.state == "running" && r.groups.first?.owner == node }
+    }
+
+    @Test func aHaresourcesGroupOfThePackagesScriptsFailsOverOnStandbyAndOnACrash() throws {
+        let dir = try Self.heartbeatDirectory()
+        defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: dir).deletingLastPathComponent().path) }
+        let timing = TimingSpec(interval: .milliseconds(50), warntime: .milliseconds(150), deadtime: .milliseconds(300), initdead: .seconds(2))
+        // Delay's status sleeps OCF_RESKEY_mondelay (30 s) before it looks; Heartbeat's own status calls would too.
+        let tb = try Testbed(name: "hb", nodes: 2, timing: timing,
+                             extra: ["--heartbeat", dir, "--agent-env", "OCF_RESKEY_mondelay=0"])
+        defer { tb.down() }
+        try tb.start()
+
+        // 1. The group starts on its home node: the address is on n1's eth0 and answers from n1's MAC.
+        #expect(tb.wait(for: tb.nodes, timeout: .seconds(20)) { Self.runsOn($0, "n1") } != nil, "\(tb.log("n1"))")
+        #expect(try Self.holds(tb, "n1") && !Self.holds(tb, "n2"))
+        #expect(try AgentScriptTests.eventually(.seconds(3)) { try Self.outsiderReaches(tb, "n1") })
+        let (rc, hb) = try Self.heartbeatCommand(tb, dir, "n1", "cl_status", "hbstatus")
+        #expect(rc == 0 && hb.contains("Heartbeat is running on this machine."))
+        #expect(try Self.heartbeatCommand(tb, dir, "n1", "cl_status", "rscstatus").1 == "all\n")
+        #expect(try Self.heartbeatCommand(tb, dir, "n1", "cl_status", "listhblinks", "n2").1 == "\teth0\n")
+        #expect(try Self.heartbeatCommand(tb, dir, "n1", "cl_status", "nodestatus", "n2").1 == "active\n")
+
+        // 2. hb_standby on n1: stopped right to left there, started left to right on n2; the address moves.
+        let clock = ContinuousClock()
+        let t0 = clock.now
+        let (standby, out) = try Self.heartbeatCommand(tb, dir, "n1", "hb_standby")
+        #expect(standby == 0, "\(out)")
+        let moved = tb.wait(for: tb.nodes, timeout: .seconds(15)) { Self.runsOn($0, "n2") }
+        #expect(moved != nil, "\(tb.log("n2"))")
+        print("hb_standby: the group runs on n2 \(clock.now - t0) after the command")
+        #expect(try Self.holds(tb, "n2") && !Self.holds(tb, "n1"))
+        #expect(try AgentScriptTests.eventually(.seconds(3)) { try Self.outsiderReaches(tb, "n2") },
+                "the outsider's ARP cache should name n2 after the gratuitous ARP")
+        #expect(try Self.heartbeatCommand(tb, dir, "n2", "cl_status", "rscstatus").1 == "all\n")
+        #expect(try Self.heartbeatCommand(tb, dir, "n1", "cl_status", "rscstatus").1 == "none\n")
+        let n1 = tb.log("n1"), n2 = tb.log("n2")
+        let delayStop = n1.range(of: "Delay::1::1 stop: running"), ipStop = n1.range(of: "IPaddr2::\(Self.address)/24/eth0 stop: running")
+        #expect(delayStop != nil && ipStop != nil && delayStop!.lowerBound < ipStop!.lowerBound, "right to left on n1")
+        let ipStart = n2.range(of: "IPaddr2::\(Self.address)/24/eth0 start: running"), delayStart = n2.range(of: "Delay::1::1 start: running")
+        #expect(ipStart != nil && delayStart != nil && ipStart!.lowerBound < delayStart!.lowerBound, "left to right on n2")
+        // Each node keeps its own Delay state (HA_RSCTMP), as two machines would.
+        #expect(FileManager.default.fileExists(atPath: "\(tb.run)/n2.rsctmp/Delay_Delay_1"))
+        #expect(!FileManager.default.fileExists(atPath: "\(tb.run)/n1.rsctmp/Delay_Delay_1"))
+
+        // 3. hb_takeover on n1 pulls it back.
+        #expect(try Self.heartbeatCommand(tb, dir, "n1", "hb_takeover").0 == 0)
+        #expect(tb.wait(for: tb.nodes, timeout: .seconds(15)) { Self.runsOn($0, "n1") } != nil)
+        #expect(try Self.holds(tb, "n1") && !Self.holds(tb, "n2"))
+
+        // 4. n1 crashes (every process in it killed; a dead machine holds no address): n2 takes over.
+        try tb.sh("crash", "n1")
+        try tb.sh("exec", "n1", "ip", "addr", "del", "\(Self.address)/24", "dev", "eth0")
+        let t1 = clock.now
+        let failover = tb.wait(for: ["n2"], timeout: .seconds(15)) { Self.runsOn($0, "n2") }
+        #expect(failover != nil, "\(tb.log("n2"))")
+        print("crash of n1: the group runs on n2 \(clock.now - t1) after the crash (deadtime 300ms, Delay start 1 s)")
+        #expect(try Self.holds(tb, "n2"))
+        #expect(try AgentScriptTests.eventually(.seconds(3)) { try Self.outsiderReaches(tb, "n2") })
+        #expect(try Self.heartbeatCommand(tb, dir, "n2", "cl_status", "nodestatus", "n1").0 == 1, "dead")
+    }
+}
