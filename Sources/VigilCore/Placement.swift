@@ -490,7 +490,15 @@ extension ClusterNode {
         case .stop:
             if case let .failed(why) = result {
                 l.stopFailed = true
-                out.append(.log(.error, "stop of \(g.name)/\(res) failed (\(why)): the group is blocked on this node until it is fenced or cleaned up"))
+                if let s = spec.storage, s.selfFence == .reboot, spec.fencing == .required, var st = storage, st.fenced == nil {
+                    // Heartbeat's RecoverFromFailedStop: the node reboots, and the others fence it (its slot goes
+                    // still for msgwait) before they start its groups. Only with a fencing channel to prove it.
+                    out.append(.log(.error, "stop of \(g.name)/\(res) failed (\(why)): rebooting this node (self_fence = reboot); the others start its groups once it is fenced"))
+                    selfFence(&st, reason: "stop of \(g.name)/\(res) failed", serial: 0, now: now, out: &out)
+                    storage = st
+                } else {
+                    out.append(.log(.error, "stop of \(g.name)/\(res) failed (\(why)): the group is blocked on this node until it is fenced or cleaned up"))
+                }
             }
             l.step -= 1
         }

@@ -41,6 +41,8 @@ public struct SimulationParameters: Sendable {
     public var injectFailures = true
     public var fixedHomes = false
     public var noQuorum: NoQuorumPolicy = .stop
+    /// The storage self-fence mode: reboot is modelled as a crash (agent and resources gone) and a restart.
+    public var selfFence: SelfFenceMode = .stopResources
 
     public init(seed: UInt64, nodeCount: Int? = nil, timing: TimingSpec = SimulationParameters.defaultTiming,
                 chaos: Duration = .seconds(6)) {
@@ -72,6 +74,7 @@ public struct SimulationParameters: Sendable {
         var rng = SplitMix64(seed: seed ^ 0x5707_A6E0)
         p.storage = true
         p.storageDevices = rng.chance(0.3) ? 3 : 1
+        p.selfFence = rng.chance(0.3) ? .reboot : .stopResources
         p.convergenceBound = p.convergenceBound + .seconds(4)
         return p
     }
@@ -172,6 +175,8 @@ public struct Simulation {
     /// Shared storage: per device, sector index -> 512 bytes.
     var sectors: [[Int: [UInt8]]] = []
     var pathCut: Set<String> = []
+    /// "node/group" pairs whose stops fail (scripted tests).
+    var failingStops: Set<String> = []
     var devicesDown: Set<Int> = []
     var frozenUntil: [String: Instant] = [:]
 
@@ -192,6 +197,7 @@ public struct Simulation {
         if parameters.storage {
             var st = SimulationParameters.simStorage
             st.devices = (0..<parameters.storageDevices).map { "sim\($0)" }
+            st.selfFence = parameters.selfFence
             storage = st
         }
         spec = ClusterSpec(name: "sim", nodes: names.map { NodeSpec(name: $0, addresses: ["a-\($0)", "b-\($0)"]) },
@@ -353,6 +359,7 @@ public struct Simulation {
             shuttingDown[node] = nil
             generations[node, default: 0] += 1
         case let .crash(node):
+            failingStops = failingStops.filter { !$0.hasPrefix("\(node)/") }
             frozenUntil[node] = nil
             nodes[node] = nil
             generations[node, default: 0] += 1
@@ -386,7 +393,11 @@ public struct Simulation {
                 active[node, default: [:]][gi, default: []].insert(op.resourceIndex)
                 if parameters.injectFailures, rng.chance(0.03) { result = .failed("injected start failure") }
             case .stop:
-                active[node, default: [:]][gi, default: []].remove(op.resourceIndex)
+                if failingStops.contains("\(node)/\(gi)") {
+                    result = .failed("injected stop failure")  // and the resource keeps running
+                } else {
+                    active[node, default: [:]][gi, default: []].remove(op.resourceIndex)
+                }
             case .status:
                 result = active[node]?[gi]?.contains(op.resourceIndex) == true ? .succeeded : .stopped
             }
@@ -481,8 +492,13 @@ public struct Simulation {
                     delay = rng.chance(0.5) ? rng.ns(1_000_000...50_000_000) : rng.ns(400_000_000...2_000_000_000)
                 }
                 schedule(at: now + .nanoseconds(delay), .storageDone(node: node, incarnation: nodes[node]?.incarnation ?? 0, cycle: c))
-            case .selfFence:
-                break  // stop-resources: the core stops every group itself
+            case let .selfFence(mode, _):
+                // stop-resources: the core stops every group itself. reboot: the machine goes (its resources
+                // with it) and comes back a few seconds later.
+                if mode == .reboot {
+                    schedule(at: now, .crash(node))
+                    schedule(at: now + .seconds(3), .restart(node))
+                }
             }
         }
         checkGroups()
@@ -590,8 +606,10 @@ public struct Simulation {
 
     /// A cluster with no random faults: every node starts at once; the test drives the faults and reads the state.
     public static func scripted(nodes: Int, groups: Int, storage: Bool, noQuorum: NoQuorumPolicy = .stop,
-                                timing: TimingSpec = SimulationParameters.defaultTiming, seed: UInt64 = 2) -> Simulation {
+                                timing: TimingSpec = SimulationParameters.defaultTiming, seed: UInt64 = 2,
+                                selfFence: SelfFenceMode = .stopResources) -> Simulation {
         var p = SimulationParameters(seed: seed, nodeCount: nodes, timing: timing, chaos: .zero)
+        p.selfFence = selfFence
         p.groupCount = groups
         p.storage = storage
         p.injectFailures = false
@@ -639,6 +657,12 @@ public struct Simulation {
     public mutating func crash(_ node: String) { handle(.crash(node)) }
     public mutating func cutStorage(_ node: String) { pathCut.insert(node) }
     public mutating func freeze(_ node: String, for d: Duration) { handle(.freeze(node, until: now + d)) }
+
+    /// An administrative request made on `node` (as through its control socket).
+    public mutating func admin(_ node: String, _ request: AdminRequest) { handle(.admin(node: node, request)) }
+
+    /// Stops of group `gi` on `node` fail from now on (the resource keeps running), until the node crashes.
+    public mutating func failStops(_ node: String, group gi: Int) { failingStops.insert("\(node)/\(gi)") }
 
     /// The node's pinger reports `reachable` ping nodes (Heartbeat's ipfail input).
     public mutating func setConnectivity(_ node: String, reachable: Int, of total: Int) {

@@ -175,3 +175,34 @@ import VigilSimulation
         #expect(sim.violations.isEmpty, "\(sim.violations)")
     }
 }
+
+/// A stop that fails for good (Heartbeat: ten tries, then RecoverFromFailedStop reboots the node).
+@Suite struct FailedStopTests {
+    @Test func withRebootSelfFencingTheNodeRebootsAndItsGroupStartsElsewhereOnlyOnceFenced() throws {
+        var sim = Simulation.scripted(nodes: 3, groups: 1, storage: true, selfFence: .reboot)
+        #expect(sim.advance(until: { $0.holders(0) == ["n1"] && $0.coordinatorName != nil }, limit: .seconds(10)) != nil)
+        sim.advance(by: .seconds(1))
+        sim.failStops("n1", group: 0)
+        let coordinator = try #require(sim.coordinatorName)
+        let other = ["n2", "n3"].first { $0 != coordinator } ?? "n2"
+        sim.admin(coordinator == "n1" ? "n2" : coordinator, .move(group: "g0", node: other))
+        // n1's stop fails, it reboots (its resources die with it), the others fence it by msgwait, then start g0.
+        let moved = sim.advance(until: { $0.holders(0) == [other] }, limit: .seconds(10))
+        #expect(moved != nil, "\(String(describing: sim.status(other)?.groups.map(\.reason)))")
+        #expect(moved.map { $0 >= SimulationParameters.simStorage.msgwait } == true, "not before n1 is fenced: \(String(describing: moved))")
+        #expect(sim.violations.isEmpty, "\(sim.violations)")
+    }
+
+    @Test func withoutRebootTheGroupIsBlockedWhereTheStopFailed() throws {
+        var sim = Simulation.scripted(nodes: 3, groups: 1, storage: true, selfFence: .stopResources)
+        #expect(sim.advance(until: { $0.holders(0) == ["n1"] && $0.coordinatorName != nil }, limit: .seconds(10)) != nil)
+        sim.advance(by: .seconds(1))
+        sim.failStops("n1", group: 0)
+        let coordinator = try #require(sim.coordinatorName)
+        sim.admin(coordinator, .move(group: "g0", node: "n2"))
+        sim.advance(by: .seconds(5))
+        #expect(sim.holders(0) == ["n1"], "it still runs where the stop failed, and nowhere else")
+        #expect(sim.status("n2")?.groups.first?.nodes["n1"] == "blocked")
+        #expect(sim.violations.isEmpty, "\(sim.violations)")
+    }
+}
