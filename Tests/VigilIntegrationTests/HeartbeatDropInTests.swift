@@ -135,4 +135,31 @@ import VigilCore
         #expect(try AgentScriptTests.eventually(.seconds(3)) { try Self.outsiderReaches(tb, "n2") })
         #expect(try Self.heartbeatCommand(tb, dir, "n2", "cl_status", "nodestatus", "n1").0 == 1, "dead")
     }
+
+    @Test func theInitScriptRunsANodeFromTheHeartbeatDirectoryAndItsStopHandsTheGroupOver() throws {
+        let dir = try Self.heartbeatDirectory()
+        defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: dir).deletingLastPathComponent().path) }
+        let timing = TimingSpec(interval: .milliseconds(50), warntime: .milliseconds(150), deadtime: .milliseconds(300), initdead: .seconds(2))
+        let tb = try Testbed(name: "hbinit", nodes: 2, timing: timing, extra: ["--heartbeat", dir, "--agent-env", "OCF_RESKEY_mondelay=0"])
+        defer { tb.down() }
+        try tb.start(["n2"])
+        let env = ["VIGIL_BIN=\(Testbed.binary)", "VIGIL_HEARTBEAT_CONFIG=\(tb.run)/ha.d", "VIGIL_SOCKET=\(tb.run)/n1.sock",
+                   "VIGIL_PIDFILE=\(tb.run)/n1.pid", "VIGIL_LOG=\(tb.run)/n1.log", "HA_RSCTMP=\(tb.run)/n1.rsctmp",
+                   "OCF_RESKEY_mondelay=0", "VIGIL_OPTS=--node n1 --state-dir \(tb.run)/n1.state --run-dir \(tb.run)/n1.run"]
+        try FileManager.default.createDirectory(atPath: "\(tb.run)/n1.rsctmp", withIntermediateDirectories: true)
+        func initd(_ action: String) throws -> Int32 {
+            try Testbed.spawn(["/usr/sbin/ip", "netns", "exec", "vt-hbinit-n1", "/usr/bin/env"] + env
+                              + ["/bin/sh", Testbed.repo + "/packaging/init.d/vigil", action], env: [:]).0
+        }
+        #expect(try initd("start") == 0, "\(tb.log("n1"))")
+        #expect(try initd("status") == 0)
+        // Home n1 with auto_failback on: the group comes to n1 once it runs.
+        #expect(tb.wait(for: tb.nodes, timeout: .seconds(20)) { Self.runsOn($0, "n1") } != nil, "\(tb.log("n1"))")
+        #expect(try Self.holds(tb, "n1"))
+        // /etc/init.d/vigil stop: a controlled stop, the group is handed to n2 before the agent leaves.
+        #expect(try initd("stop") == 0)
+        #expect(try initd("status") == 3)
+        #expect(tb.wait(for: ["n2"], timeout: .seconds(10)) { Self.runsOn($0, "n2") } != nil)
+        #expect(try Self.holds(tb, "n2") && !Self.holds(tb, "n1"))
+    }
 }
