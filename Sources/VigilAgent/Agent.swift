@@ -573,6 +573,10 @@ public final class Agent: @unchecked Sendable {
                         interval: spec.timing.interval.compactDescription,
                         deadtime: spec.timing.deadtime.compactDescription)
         r.lastMigration = lastMigration
+        if let p = pingNodes {
+            let up = p.reachable.withLock { $0 }
+            r.pingNodes = zip(p.targets, up).map { StatusReport.PingNode(address: $0, reachable: $1) }
+        }
         let interfaces = options.config.interfaces
         for (ni, n) in r.nodes.enumerated() {
             for li in n.links.indices {

@@ -15,6 +15,8 @@ final class PingNodes: @unchecked Sendable {
     private let fd: Int32
     private let ident = UInt16.random(in: 1...UInt16.max)
     private let stopped = Mutex(false)
+    /// Per target, whether it answered within deadtime at the last count (for status).
+    let reachable: Mutex<[Bool]>
     private var thread: Thread?
 
     init(targets: [String], interval: Duration, deadtime: Duration, onChange: @escaping @Sendable (Int) -> Void) throws {
@@ -22,6 +24,7 @@ final class PingNodes: @unchecked Sendable {
         self.interval = interval
         self.deadtime = deadtime
         self.onChange = onChange
+        reachable = Mutex(Array(repeating: false, count: targets.count))
         fd = socket(AF_INET, Int32(SOCK_RAW.rawValue), Int32(IPPROTO_ICMP))
         guard fd >= 0 else { throw AgentError("ping nodes: raw ICMP socket: \(String(cString: strerror(errno))) (run as root or with CAP_NET_RAW)") }
     }
@@ -66,7 +69,9 @@ final class PingNodes: @unchecked Sendable {
                 }
                 next += step
                 if next < now { next = now + step }
-                let reachable = lastReply.filter { $0.map { now - $0 <= deadtime.nanoseconds } ?? false }.count
+                let up = lastReply.map { $0.map { now - $0 <= deadtime.nanoseconds } ?? false }
+                self.reachable.withLock { $0 = up }
+                let reachable = up.filter { $0 }.count
                 // The first count waits until every target answered or deadtime passed, so nodes do not
                 // compare half-measured counts at start-up.
                 let measured = reported >= 0 || reachable == targets.count || now - started >= deadtime.nanoseconds

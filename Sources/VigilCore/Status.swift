@@ -33,10 +33,13 @@ public struct StatusReport: Codable, Sendable, Hashable {
         public var incarnation: UInt64?
         public var isSelf: Bool
         public var links: [Link]
+        /// How many ping nodes it reaches, as last reported (nil: no ping nodes, or not measured yet).
+        public var pingNodesReachable: Int? = nil
 
         enum CodingKeys: String, CodingKey {
             case name, state, votes, incarnation, links
             case isSelf = "self"
+            case pingNodesReachable = "ping_nodes_reachable"
         }
 
         public func encode(to encoder: Encoder) throws {
@@ -47,6 +50,18 @@ public struct StatusReport: Codable, Sendable, Hashable {
             try c.encode(incarnation, forKey: .incarnation)
             try c.encode(isSelf, forKey: .isSelf)
             try c.encode(links, forKey: .links)
+            try c.encode(pingNodesReachable, forKey: .pingNodesReachable)
+        }
+    }
+
+    /// One ping node (Heartbeat's ping/ping_group) as this node's pinger sees it (filled by the agent).
+    public struct PingNode: Codable, Sendable, Hashable {
+        public var address: String
+        /// A reply came within ping_deadtime.
+        public var reachable: Bool
+        public init(address: String, reachable: Bool) {
+            self.address = address
+            self.reachable = reachable
         }
     }
 
@@ -106,6 +121,8 @@ public struct StatusReport: Codable, Sendable, Hashable {
     public var lastMigration: String?
     /// Shared storage: devices, peers on disk, fencing (null without a `[storage]` table).
     public var storage: StorageStatus?
+    /// This node's ping nodes (null without `ping_nodes`).
+    public var pingNodes: [PingNode]?
 
     public func node(_ name: String) -> Node? { nodes.first { $0.name == name } }
 
@@ -113,6 +130,7 @@ public struct StatusReport: Codable, Sendable, Hashable {
         case cluster, node, incarnation, term, coordinator, role, quorate, quorum, nodes, counters, agent, standby, groups
         case lastMigration = "last_migration"
         case storage
+        case pingNodes = "ping_nodes"
     }
 
     /// Every documented key is always present; absent values are `null`, never a missing key.
@@ -133,5 +151,6 @@ public struct StatusReport: Codable, Sendable, Hashable {
         try c.encode(groups, forKey: .groups)
         try c.encode(lastMigration, forKey: .lastMigration)
         try c.encode(storage, forKey: .storage)
+        try c.encode(pingNodes, forKey: .pingNodes)
     }
 }

@@ -175,8 +175,13 @@ struct CLStatus: ParsableCommand {
             return
         }
         let r = try HeartbeatSupport.status(where_)
+        let pings = r.pingNodes ?? []
+        func ping(_ i: Int) -> StatusReport.PingNode? { arguments.count > i ? pings.first { $0.address == arguments[i] } : nil }
         func node(_ i: Int) throws -> StatusReport.Node {
-            guard arguments.count > i else { throw ValidationError("\(query) needs a node name") }
+            guard arguments.count > i else {
+                FileHandle.standardError.write(Data("Not enough parameters.\n".utf8))
+                throw ExitCode(11)
+            }
             guard let n = r.node(arguments[i].lowercased()) ?? r.node(arguments[i]) else {
                 FileHandle.standardError.write(Data("Error. May be due to incorrect node name\n".utf8))
                 throw ExitCode(11)
@@ -185,8 +190,16 @@ struct CLStatus: ParsableCommand {
         }
         switch query {
         case "listnodes":
-            for n in r.nodes { print(n.name) }
+            // Ping nodes are listed too, as Heartbeat does (-n: normal nodes only, -p: ping nodes only).
+            let (onlyNormal, onlyPing) = (arguments.contains("-n"), arguments.contains("-p"))
+            if !onlyPing { for n in r.nodes { print(n.name) } }
+            if !onlyNormal { for p in pings { print(p.address) } }
         case "nodestatus":
+            if let p = ping(0) {
+                print(p.reachable ? "ping" : "dead")
+                if !p.reachable { throw ExitCode(1) }
+                return
+            }
             let n = try node(0)
             let s = switch n.state {
             case "alive", "suspect": "active"
@@ -196,6 +209,7 @@ struct CLStatus: ParsableCommand {
             print(s)
             if s == "dead" { throw ExitCode(1) }
         case "nodetype":
+            if ping(0) != nil { print("ping"); return }
             _ = try node(0)
             print("normal")
         case "listhblinks":

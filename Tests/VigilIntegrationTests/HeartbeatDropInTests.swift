@@ -14,7 +14,7 @@ import VigilCore
     static let group = "IPaddr2-10.77.0.100-24-eth0"
 
     /// ha.cf, haresources and authkeys as an administrator writes them, and resource.d from the package.
-    static func heartbeatDirectory() throws -> String {
+    static func heartbeatDirectory(extraHACF: String = "") throws -> String {
         for script in ["/etc/ha.d/resource.d/IPaddr2", "/etc/ha.d/resource.d/Delay", "/usr/lib/ocf/resource.d/heartbeat/IPaddr2"] {
             guard access(script, X_OK) == 0 else {
                 throw TestbedError("\(script) is missing: install the heartbeat and resource-agents packages (scripts/setup does)")
@@ -35,7 +35,7 @@ import VigilCore
         auto_failback on
         node n1 n2
         crm no
-
+        \(extraHACF)
         """.write(toFile: dir + "/ha.cf", atomically: true, encoding: .utf8)
         try """
         # home node, then the resources, started left to right
@@ -161,5 +161,38 @@ import VigilCore
         #expect(try initd("status") == 3)
         #expect(tb.wait(for: ["n2"], timeout: .seconds(10)) { Self.runsOn($0, "n2") } != nil)
         #expect(try Self.holds(tb, "n2") && !Self.holds(tb, "n1"))
+    }
+
+    /// ping and deadping (ipfail's job): the outsider is the ping node; n1 stops reaching it, so the group goes
+    /// to n2, which still does; once n1 reaches it again, auto_failback brings the group home.
+    @Test func aNodeThatLosesItsPingNodeGivesTheGroupToThePeerThatStillReachesIt() throws {
+        let dir = try Self.heartbeatDirectory(extraHACF: "ping 10.77.0.250\ndeadping 1\n")
+        defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: dir).deletingLastPathComponent().path) }
+        let timing = TimingSpec(interval: .milliseconds(50), warntime: .milliseconds(150), deadtime: .milliseconds(300), initdead: .seconds(2))
+        let tb = try Testbed(name: "hbping", nodes: 2, timing: timing, extra: ["--heartbeat", dir, "--agent-env", "OCF_RESKEY_mondelay=0"])
+        defer { tb.down() }
+        try tb.start()
+        #expect(tb.wait(for: tb.nodes, timeout: .seconds(20)) { s in
+            Self.runsOn(s, "n1") && s.values.allSatisfy { $0.nodes.allSatisfy { $0.pingNodesReachable == 1 } }
+        } != nil, "\(tb.log("n1"))")
+        #expect(tb.status("n1")?.pingNodes == [StatusReport.PingNode(address: "10.77.0.250", reachable: true)])
+        #expect(try Self.heartbeatCommand(tb, dir, "n1", "cl_status", "listnodes").1 == "n1\nn2\n10.77.0.250\n")
+        #expect(try Self.heartbeatCommand(tb, dir, "n1", "cl_status", "nodetype", "10.77.0.250").1 == "ping\n")
+        #expect(try Self.heartbeatCommand(tb, dir, "n1", "cl_status", "nodestatus", "10.77.0.250").1 == "ping\n")
+
+        // n1 can no longer reach the ping node (its echo requests are dropped on the way out).
+        try tb.sh("exec", "n1", "nft", "add table inet ping; add chain inet ping out { type filter hook output priority 0; }; add rule inet ping out ip daddr 10.77.0.250 icmp type echo-request drop")
+        let clock = ContinuousClock()
+        let t0 = clock.now
+        #expect(tb.wait(for: tb.nodes, timeout: .seconds(15)) { Self.runsOn($0, "n2") } != nil, "\(tb.log("n1"))")
+        print("ping node lost on n1: the group runs on n2 \(clock.now - t0) later (deadping 1 s, Delay 1 s + 1 s)")
+        #expect(try Self.holds(tb, "n2") && !Self.holds(tb, "n1"))
+        #expect(tb.status("n2")?.node("n1")?.pingNodesReachable == 0)
+        #expect(try Self.heartbeatCommand(tb, dir, "n1", "cl_status", "nodestatus", "10.77.0.250").0 == 1, "dead from n1")
+
+        // n1 reaches it again: equal connectivity, and auto_failback on sends the group home.
+        try tb.sh("exec", "n1", "nft", "delete table inet ping")
+        #expect(tb.wait(for: tb.nodes, timeout: .seconds(15)) { Self.runsOn($0, "n1") } != nil, "\(tb.log("n1"))")
+        #expect(try Self.holds(tb, "n1") && !Self.holds(tb, "n2"))
     }
 }
