@@ -503,7 +503,7 @@ public final class Agent: @unchecked Sendable {
 
     /// The agent's own HA_* and OCF_* variables (HA_RSCTMP, HA_LOGFACILITY, OCF_RESKEY_...), passed on to
     /// resource scripts as Heartbeat passes its environment on.
-    static let passedThrough: [String: String] = ProcessInfo.processInfo.environment.filter {
+    public static let passedThrough: [String: String] = ProcessInfo.processInfo.environment.filter {
         $0.key.hasPrefix("HA_") || $0.key.hasPrefix("OCF_")
     }
 

@@ -43,8 +43,10 @@ public struct HeartbeatImport: Sendable {
     /// Imports the three files of `directory`. `haresources` may be absent (no groups); `authkeys` is
     /// checked here (syntax, the `auth` selection, mode 0600) unless `authkeysMode` is nil.
     public static func run(directory: String, haCF: String, haresources: String?, authkeys: String?,
-                           authkeysMode: UInt32?, environment env: Environment) throws(HeartbeatImportError) -> HeartbeatImport {
+                           authkeysMode: UInt32?, allowCRC: Bool = false,
+                           environment env: Environment) throws(HeartbeatImportError) -> HeartbeatImport {
         var b = Builder(directory: directory, env: env)
+        b.allowCRC = allowCRC
         b.readHACF(haCF)
         if let a = authkeys { b.readAuthkeys(a, mode: authkeysMode) }
         if let h = haresources { b.readHAResources(h) } else {
@@ -93,6 +95,7 @@ struct Builder {
     var pingNodes: [(String, Int)] = []
     var deadping: (Duration, Int)?
     var authNote = "authkeys"
+    var allowCRC = false
     var groups: [(GroupSpec, Int)] = []
 
     init(directory: String, env: HeartbeatImport.Environment) {
@@ -363,7 +366,11 @@ struct Builder {
         do {
             let a = try HeartbeatAuthkeys.parse(text, path: file)
             if a.method == .crc {
-                fail(file, a.line, "auth \(a.id) selects crc, which has no secret: anyone on the cluster LAN could forge heartbeats and take over resources; choose sha1 with a secret (or add allow_crc = true to the generated [cluster] table if you really want this)")
+                if allowCRC {
+                    warn(file, a.line, "auth \(a.id) selects crc, which has no secret: anyone on the cluster LAN can forge heartbeats (accepted: --allow-crc)")
+                } else {
+                    fail(file, a.line, "auth \(a.id) selects crc, which has no secret: anyone on the cluster LAN could forge heartbeats and take over resources; choose sha1 with a secret, or pass --allow-crc to accept it")
+                }
             }
             authNote = "authkeys:\(a.line) auth \(a.id) (\(a.method.rawValue)); packets are signed with HMAC-SHA256 under a key derived from it"
         } catch {
@@ -505,10 +512,11 @@ struct Builder {
             o += "transport = \"unicast\"\n"
         }
         o += "interfaces = [\(links.map { q($0.interface) }.joined(separator: ", "))]\n"
+        if allowCRC { o += "# authkeys selects crc (no secret): accepted with --allow-crc\nallow_crc = true\n" }
         if let (b, l) = realtime { o += "# ha.cf:\(l) realtime\nrealtime = \(b)\n" }
         if let (p, l) = rtprio { o += "# ha.cf:\(l) rtprio\nrealtime_priority = \(p)\n" }
         // Heartbeat's resource.d of this directory, searched before the installed agents.
-        o += "# resource scripts: \(directory)/resource.d, then /etc/init.d (as Heartbeat)\n"
+        o += "# resource scripts: \(directory)/resource.d first, then Vigil's agents, /etc/ha.d/resource.d, /etc/init.d\n"
         o += "agent_dirs = [\(q("\(directory)/resource.d"))]\n"
         if let (f, l) = logFile { o += "# ha.cf:\(l) logfile\nlog_file = \(q(f))\n" }
         if let (f, l) = logFacility { o += "# ha.cf:\(l) logfacility\nlog_facility = \(q(f))\n" }
@@ -538,9 +546,13 @@ struct Builder {
             auto_failback = \(g.autoFailback)
             # Heartbeat gives a group up at its first failed start (no restarts on the same node)
             max_restarts = 0
-            # Heartbeat tries a stop \(HeartbeatImport.stopAttempts) times, 1 s apart (then reboots); Vigil too, then
-            # blocks the group on this node until it is fenced ([storage]) or `vigil cleanup` after a manual fix
+            # Heartbeat tries a stop \(HeartbeatImport.stopAttempts) times, 1 s apart, then reboots. Vigil tries as often,
+            # then reboots only with [storage] self_fence = "reboot" (so the others can fence it); otherwise the
+            # group is blocked on this node until `vigil cleanup` after a manual fix
             stop_retries = \(g.stopRetries)
+            # Heartbeat never checks running resources, and waits for status as long as it takes
+            monitor_interval = "0s"
+            status_timeout = "2m"
 
             """
         }

@@ -10,8 +10,11 @@ enum HeartbeatSupport {
     static func read(_ path: String) -> String? { try? String(contentsOfFile: path, encoding: .utf8) }
 
     /// Imports DIR's ha.cf, haresources and authkeys as seen from node `me` (nil: not a cluster node).
-    static func importDirectory(_ directory: String, node me: String?) throws -> HeartbeatImport {
-        let dir = directory.count > 1 && directory.hasSuffix("/") ? String(directory.dropLast()) : directory
+    static func importDirectory(_ directory: String, node me: String?, allowCRC: Bool = false) throws -> HeartbeatImport {
+        // Absolute, so the generated key_file and agent_dirs work from any directory.
+        var absolute = URL(fileURLWithPath: directory).standardizedFileURL.path
+        if absolute.count > 1, absolute.hasSuffix("/") { absolute.removeLast() }
+        let dir = absolute
         guard let haCF = read("\(dir)/ha.cf") else { throw CLIError("cannot read \(dir)/ha.cf: is \(dir) a Heartbeat configuration directory?") }
         var st = stat()
         let authPath = "\(dir)/authkeys"
@@ -26,15 +29,15 @@ enum HeartbeatSupport {
             })
         do {
             return try HeartbeatImport.run(directory: dir, haCF: haCF, haresources: read("\(dir)/haresources"),
-                                           authkeys: authkeys, authkeysMode: mode, environment: env)
+                                           authkeys: authkeys, authkeysMode: mode, allowCRC: allowCRC, environment: env)
         } catch {
             throw CLIError("cannot import \(dir):\n\(error)")
         }
     }
 
     /// What `vigil agent --heartbeat-config DIR` runs: the import, loaded like any cluster.conf.
-    static func load(directory: String, node: String, printWarnings: Bool) throws -> ClusterConfig {
-        let imported = try importDirectory(directory, node: node)
+    static func load(directory: String, node: String, allowCRC: Bool, printWarnings: Bool) throws -> ClusterConfig {
+        let imported = try importDirectory(directory, node: node, allowCRC: allowCRC)
         if printWarnings { for w in imported.warnings { FileHandle.standardError.write(Data("vigil: \(w)\n".utf8)) } }
         do {
             return try ConfigLoader.load(text: imported.text, file: "\(directory) (imported; see `vigil import-heartbeat \(directory)`)")
@@ -101,10 +104,12 @@ struct ImportHeartbeat: ParsableCommand {
     @Option(help: "Import as this node (default: the hostname, if it is a node line; its own addresses come from its interfaces).")
     var node: String?
     @Option(help: "Write the cluster.conf here instead of standard output.") var output: String?
+    @Flag(help: "Accept an authkeys file whose selected method is crc (no secret: anyone on the LAN can forge heartbeats).")
+    var allowCRC = false
 
     func run() throws {
-        let me = node ?? localHostname()
-        let imported = try HeartbeatSupport.importDirectory(directory, node: me)
+        let me = node ?? localHostname().lowercased()
+        let imported = try HeartbeatSupport.importDirectory(directory, node: me, allowCRC: allowCRC)
         for w in imported.warnings { FileHandle.standardError.write(Data("\(w)\n".utf8)) }
         if let o = output {
             do { try imported.text.write(toFile: o, atomically: true, encoding: .utf8) } catch { throw CLIError("cannot write \(o): \(error)") }
@@ -123,6 +128,10 @@ struct HBStandby: ParsableCommand {
         discussion: "Each group moves to its home node if that is another live node, else to the first live peer, and is pinned there (VMs live-migrate) until `hb_takeover` or `vigil unmove GROUP`. Unlike `vigil standby`, the node stays eligible: if the peer fails, the groups come back.")
     @OptionGroup var where_: SocketOption
     @Argument(help: "all (default), foreign, local or failback (= foreign).") var set: String = "all"
+
+    func validate() throws {
+        guard ["all", "foreign", "local", "failback"].contains(set) else { throw ValidationError("wrong resources(\(set)); expected all, foreign, local or failback") }
+    }
 
     func run() throws {
         let r = try HeartbeatSupport.status(where_)
@@ -147,6 +156,10 @@ struct HBTakeover: ParsableCommand {
     @OptionGroup var where_: SocketOption
     @Argument(help: "all (default), foreign, local or failback (= foreign).") var set: String = "all"
 
+    func validate() throws {
+        guard ["all", "foreign", "local", "failback"].contains(set) else { throw ValidationError("wrong resources(\(set)); expected all, foreign, local or failback") }
+    }
+
     func run() throws {
         let r = try HeartbeatSupport.status(where_)
         let chosen = try HeartbeatSupport.groups(set, of: r)
@@ -164,6 +177,8 @@ struct CLStatus: ParsableCommand {
     @OptionGroup var where_: SocketOption
     @Argument(help: "The query.") var query: String
     @Argument(help: "Its arguments (NODE, LINK).") var arguments: [String] = []
+    @Flag(name: .customShort("n"), help: "listnodes: normal nodes only.") var normalOnly = false
+    @Flag(name: .customShort("p"), help: "listnodes: ping nodes only.") var pingOnly = false
 
     func run() throws {
         if query == "hbstatus" {
@@ -191,9 +206,8 @@ struct CLStatus: ParsableCommand {
         switch query {
         case "listnodes":
             // Ping nodes are listed too, as Heartbeat does (-n: normal nodes only, -p: ping nodes only).
-            let (onlyNormal, onlyPing) = (arguments.contains("-n"), arguments.contains("-p"))
-            if !onlyPing { for n in r.nodes { print(n.name) } }
-            if !onlyNormal { for p in pings { print(p.address) } }
+            if !pingOnly { for n in r.nodes { print(n.name) } }
+            if !normalOnly { for p in pings { print(p.address) } }
         case "nodestatus":
             if let p = ping(0) {
                 print(p.reachable ? "ping" : "dead")
@@ -207,7 +221,7 @@ struct CLStatus: ParsableCommand {
             default: "dead"
             }
             print(s)
-            if s == "dead" { throw ExitCode(1) }
+            if s != "active" { throw ExitCode(1) }
         case "nodetype":
             if ping(0) != nil { print("ping"); return }
             _ = try node(0)

@@ -50,10 +50,15 @@ struct AgentCommand: ParsableCommand {
 
     @Option(help: "Run from a Heartbeat configuration directory (ha.cf, haresources, authkeys) instead of cluster.conf.")
     var heartbeatConfig: String?
+    @Flag(help: "With --heartbeat-config: accept an authkeys file whose selected method is crc (no secret).")
+    var allowCRC = false
 
     func run() throws {
-        let me = node ?? hostname()
-        let config = try heartbeatConfig.map { try HeartbeatSupport.load(directory: $0, node: me, printWarnings: true) } ?? options.load()
+        // Heartbeat's node names are lower case (uname -n, compared case-insensitively).
+        let me = node ?? (heartbeatConfig == nil ? hostname() : hostname().lowercased())
+        let config = try heartbeatConfig.map {
+            try HeartbeatSupport.load(directory: $0, node: me, allowCRC: allowCRC, printWarnings: true)
+        } ?? options.load()
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level \(logLevel)") }
         let logger = makeLogger(node: me, level: level, file: config.logFile, facility: config.logFacility)
         var opts = AgentOptions(config: config, node: me, socketPath: socket ?? config.socket,
@@ -380,7 +385,8 @@ struct ResourceCommand: ParsableCommand {
             guard let limit = ConfigLoader.parseDuration(timeout) else { throw ValidationError("--timeout: expected a duration like 20s") }
             let spec = ResourceSpec(agent: words[0], arguments: Array(words.dropFirst().dropLast()))
             let runner = ResourceRunner(searchPath: AgentSearchPath(configured: dirs, installed: Self.bundledAgents()))
-            let env = resourceEnvironment(group: group, resource: spec, action: action, node: "manual", cluster: "manual")
+            var env = resourceEnvironment(group: group, resource: spec, action: action, node: "manual", cluster: "manual")
+            for (k, v) in Agent.passedThrough where env[k] == nil { env[k] = v }
             let outcome: OperationOutcome
             do {
                 outcome = try runner.run(spec, action, timeout: limit, environment: env) { print("  | \($0)") }

@@ -84,6 +84,7 @@ import VigilCore
         #expect(c.spec.groups[1].resources == [ResourceSpec(agent: "IPaddr", arguments: ["10.0.0.170"]),
                                               ResourceSpec(agent: "Filesystem", arguments: ["/dev/sda1", "/data1", "ext2"])])
         #expect(c.spec.groups.allSatisfy { $0.autoFailback && $0.maxRestarts == 0 && $0.stopRetries == 9 })
+        #expect(c.spec.groups.allSatisfy { $0.monitorInterval == .zero && $0.timeouts.status == .seconds(120) }, "Heartbeat never monitors")
         // Provenance comments.
         #expect(imported.text.contains("# ha.cf:48 keepalive 2\ninterval = \"2s\""))
         #expect(imported.text.contains("# authkeys:"))
@@ -151,7 +152,12 @@ import VigilCore
         let readable = try #require(error(base, authkeys: "auth 1\n1 sha1 x\n", mode: 0o100644))
         #expect(readable.file == "/etc/ha.d/authkeys" && readable.message.contains("chmod 600"))
         let crc = try #require(error(base, authkeys: "# x\nauth 1\n1 crc\n"))
-        #expect(crc.line == 3 && crc.message.contains("no secret"))
+        #expect(crc.line == 3 && crc.message.contains("no secret") && crc.message.contains("--allow-crc"))
+        // Accepted when asked for, with a warning, and the generated config says so (the key loader needs it).
+        let allowed = try HeartbeatImport.run(directory: "/etc/ha.d", haCF: base, haresources: nil, authkeys: "auth 1\n1 crc\n",
+                                              authkeysMode: 0o100600, allowCRC: true, environment: .init(me: nil))
+        #expect(allowed.warnings.contains { $0.file == "/etc/ha.d/authkeys" && $0.message.contains("no secret") })
+        #expect(try ConfigLoader.load(text: allowed.text, file: "x").allowCRC)
         let crm = try #require(error(base + "crm yes\n"))
         #expect(crm.line == 3 && crm.message.contains("Pacemaker"))
         let unknown = try #require(error(base + "keepalivee 2\n"))
