@@ -24,6 +24,8 @@ public struct AgentOptions: Sendable {
     public var installedAgents = "/usr/local/lib/vigil/resource-agents"
     /// The path of the vigil binary, passed to agents as VIGIL_BIN (the vm agent calls `vigil virt`).
     public var binary = "/usr/local/sbin/vigil"
+    /// Start in standby (`vigil agent --standby`): the flag is persisted first, as `vigil standby` does.
+    public var startInStandby = false
 
     public init(config: ClusterConfig, node: String, socketPath: String, stateDir: String, logLevel: Logger.Level) {
         self.config = config
@@ -140,6 +142,11 @@ public final class Agent: @unchecked Sendable {
             throw AgentError("cannot record the incarnation in \(store.path).incarnation: \(error)")
         }
         runner = ResourceRunner(searchPath: AgentSearchPath(configured: options.config.agentDirs, installed: options.installedAgents))
+        if options.startInStandby {
+            do { try store.saveStandby(true) } catch {
+                throw AgentError("--standby: cannot record the standby flag in \(store.standbyPath): \(error)")
+            }
+        }
         let standby = store.standby
         if standby { logger.notice("this node is in standby (persisted by `vigil standby`; `vigil unstandby` ends it)") }
         core = ClusterNode(spec: spec, me: options.node, incarnation: incarnation, now: startedAt, persisted: persisted,

@@ -52,6 +52,8 @@ struct AgentCommand: ParsableCommand {
     var heartbeatConfig: String?
     @Flag(help: "With --heartbeat-config: accept an authkeys file whose selected method is crc (no secret).")
     var allowCRC = false
+    @Flag(help: "Start in standby, persisted as by `vigil standby`: run no group until `vigil unstandby` (for switching over from Heartbeat).")
+    var standby = false
 
     func run() throws {
         // Heartbeat's node names are lower case (uname -n, compared case-insensitively).
@@ -65,6 +67,7 @@ struct AgentCommand: ParsableCommand {
                                 stateDir: stateDir ?? config.stateDir, logLevel: level)
         opts.allowNonRootKey = ProcessInfo.processInfo.environment["VIGIL_ALLOW_NONROOT_KEY"] == "1"
         opts.runDir = runDir
+        opts.startInStandby = standby
         opts.installedAgents = ResourceCommand.Run.bundledAgents()
         opts.binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
         do {
