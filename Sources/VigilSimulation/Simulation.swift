@@ -132,6 +132,8 @@ public struct Simulation {
         /// A running resource dies on its own (the monitor should notice).
         case resourceDies(node: String, group: Int)
         case admin(node: String, AdminRequest)
+        /// The node's pinger now counts `reachable` of two ping nodes (Heartbeat's ipfail input).
+        case connectivity(node: String, reachable: Int)
         /// A controlled shutdown: hand groups over, then leave.
         case shutdown(String)
         /// A storage cycle's I/O completes (read and writes happen at this instant).
@@ -307,7 +309,7 @@ public struct Simulation {
 
     mutating func planGroupFault(at: Instant, victim: String) {
         let g = rng.int(0...(parameters.groupCount - 1))
-        switch rng.int(0...6) {
+        switch rng.int(0...7) {
         case 0:
             schedule(at: at, .admin(node: victim, .standby(node: victim)))
             schedule(at: at + .nanoseconds(rng.ns(200_000_000...2_000_000_000)), .admin(node: victim, .unstandby(node: victim)))
@@ -317,6 +319,10 @@ public struct Simulation {
             schedule(at: at, .admin(node: victim, .unmove(group: "g\(g)")))
         case 3, 4:
             schedule(at: at, .resourceDies(node: victim, group: g))
+        case 7:
+            // A ping node becomes unreachable (or both do) for a while: the victim's groups should move away.
+            schedule(at: at, .connectivity(node: victim, reachable: rng.int(0...1)))
+            schedule(at: at + .nanoseconds(rng.ns(300_000_000...3_000_000_000)), .connectivity(node: victim, reachable: 2))
         case 5:
             schedule(at: at, .shutdown(victim))
             schedule(at: at + .nanoseconds(rng.ns(1_000_000_000...3_000_000_000)), .restart(victim))
@@ -406,6 +412,9 @@ public struct Simulation {
             guard nodes[node] != nil, var set = active[node]?[gi], !set.isEmpty else { return }
             set.remove(set.min()!)  // the lowest index: a Set's own order differs between processes
             active[node]![gi] = set
+        case let .connectivity(node, reachable):
+            guard nodes[node] != nil else { return }
+            apply(node, nodes[node]!.connectivityChanged(reachable: reachable, of: 2, now: now))
         case let .admin(node, request):
             guard nodes[node] != nil else { return }
             apply(node, nodes[node]!.handle(request, from: node, now: now))
@@ -448,6 +457,7 @@ public struct Simulation {
             // that failed max_restarts + 1 times on every node otherwise rightly stays stopped).
             for n in spec.nodes {
                 schedule(at: now + .milliseconds(1), .admin(node: n.name, .unstandby(node: n.name)))
+                if !spec.groups.isEmpty { schedule(at: now + .milliseconds(1), .connectivity(node: n.name, reachable: 2)) }
                 for g in spec.groups {
                     schedule(at: now + .milliseconds(1), .admin(node: n.name, .cleanup(group: g.name, node: n.name)))
                 }
@@ -577,6 +587,7 @@ public struct Simulation {
         case let .operationDone(node, _, _): node
         case let .storageDone(node, _, _): node
         case let .admin(node, _): node
+        case let .connectivity(node, _): node
         case let .shutdown(node): node
         default: nil
         }
