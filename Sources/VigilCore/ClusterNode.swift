@@ -169,6 +169,7 @@ public struct ClusterNode: Sendable {
         var out: [Action] = []
         guard !leaving else { return out }
         agePeers(now: now, into: &out)
+        expireHeartbeatHold(now: now, into: &out)
         storageTick(now: now, into: &out)  // may change quorum (two nodes): before the election step
         evaluate(now: now, into: &out)
         afterGroupEvent(now: now, into: &out)
@@ -184,6 +185,7 @@ public struct ClusterNode: Sendable {
         counters.received += 1
         var out: [Action] = []
         drop(reason, source: source, now: now, into: &out)
+        if reason == .heartbeatPacket { heardHeartbeatStack(source: source(), now: now, into: &out) }
         return out
     }
 

@@ -121,4 +121,7 @@ public enum DropReason: String, Sendable, CaseIterable, Codable, Error {
     case replay
     /// A sequence number already seen in the replay window.
     case duplicate
+    /// A Linux-HA Heartbeat packet (ha_msg, `>>>` or `###` framing): a Heartbeat node runs on this LAN.
+    /// The receiving node then runs no group while it keeps hearing them (the two stacks cannot see each other).
+    case heartbeatPacket = "heartbeat_packet"
 }

@@ -46,6 +46,8 @@ struct GroupsState: Sendable {
     /// The newest report of each peer (by report version, reset with its incarnation).
     var reports: [String: NodeReport] = [:]
     var standby = false
+    /// When this node last heard a Linux-HA Heartbeat packet (nil: not within the hold time).
+    var heartbeatHeardAt: Instant?
     /// How many ping nodes this node reaches, plus one (set by the shell's pinger; 0: no ping nodes, or not measured yet).
     var connectivity: UInt8 = 0
     /// The agent is shutting down: like standby, and it will leave once its groups are handed over.
@@ -178,7 +180,31 @@ extension ClusterNode {
         return true
     }
 
-    public var inStandby: Bool { groups.standby || groups.shuttingDown || isFenced }
+    public var inStandby: Bool { groups.standby || groups.shuttingDown || isFenced || groups.heartbeatHeardAt != nil }
+
+    /// How long a node stays out of placement after the last Heartbeat packet it heard: Heartbeat sends one at
+    /// least every deadtime / 2, and its keepalive may be longer than ours.
+    var heartbeatHold: Duration { max(spec.timing.deadtime, .seconds(10)) }
+
+    /// A Linux-HA Heartbeat packet arrived: a Heartbeat node runs on this LAN and cannot see this cluster (nor
+    /// this cluster it), so it may run the same resources. Run none here until it has been quiet for a while.
+    mutating func heardHeartbeatStack(source: String, now: Instant, into out: inout [Action]) {
+        if groups.heartbeatHeardAt == nil {
+            out.append(.log(.error, "a Linux-HA Heartbeat node is running on this cluster's LAN (packet from \(source)): it cannot see Vigil nodes and may run the same resources. This node runs no group until it has heard none for \(heartbeatHold.compactDescription): stop Heartbeat on every node first (docs/migrating-from-heartbeat.md)"))
+            groups.placementDue = true
+            groups.heartbeatHeardAt = now
+            afterGroupEvent(now: now, into: &out)
+        }
+        groups.heartbeatHeardAt = now
+    }
+
+    /// Ends the Heartbeat hold once no such packet came for `heartbeatHold` (from `tick`).
+    mutating func expireHeartbeatHold(now: Instant, into out: inout [Action]) {
+        guard let at = groups.heartbeatHeardAt, now - at >= heartbeatHold else { return }
+        groups.heartbeatHeardAt = nil
+        groups.placementDue = true
+        out.append(.log(.notice, "no Linux-HA Heartbeat packet for \(heartbeatHold.compactDescription): this node may run groups again"))
+    }
 
     /// The phase of every group on this node.
     public var localPhases: [String: GroupPhase] {

@@ -24,6 +24,11 @@ public enum WireCodec {
     /// Largest packet an agent will build or accept (fits a standard Ethernet MTU with IP/UDP headers).
     public static let maximumLength = 1452
 
+    /// Whether `b` is a Linux-HA Heartbeat message: classic (`>>>` line first) or netstring (`###` line first).
+    public static func isHeartbeatPacket(_ b: [UInt8]) -> Bool {
+        b.count >= 8 && (b[0..<4].elementsEqual(">>>\n".utf8) || b[0..<4].elementsEqual("###\n".utf8))
+    }
+
     /// Encodes and signs `message`. Config validation keeps names to 63 bytes and views to 64 nodes;
     /// beyond 255 of either the encoder truncates rather than trap.
     public static func encode(_ m: Message, key: SymmetricKey) -> [UInt8] {
@@ -34,6 +39,7 @@ public enum WireCodec {
 
     /// Decodes and authenticates a packet, or says why it must be dropped.
     public static func decode(_ b: [UInt8], key: SymmetricKey, clusterID: UInt32) -> Result<Message, DropReason> {
+        if isHeartbeatPacket(b) { return .failure(.heartbeatPacket) }
         guard b.count >= minimumLength else {
             return .failure(b.count >= 4 && Array(b[0..<4]) != magic ? .badMagic : .truncated)
         }

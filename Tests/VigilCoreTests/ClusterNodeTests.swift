@@ -448,3 +448,26 @@ struct Harness {
         #expect(sends == ["|0|", "|1|"])
     }
 }
+
+/// A Linux-HA Heartbeat node on the same LAN: this node runs no group while it hears one.
+@Suite struct HeartbeatStackTests {
+    @Test func aHeartbeatPacketHoldsTheNodeOutOfPlacementUntilQuiet() {
+        let spec = ClusterSpec(name: "t", nodes: ["a", "b"].map { NodeSpec(name: $0, addresses: ["x-\($0)"]) }, timing: .safe,
+                               quorum: .ignore, groups: [GroupSpec(name: "g", resources: [ResourceSpec(agent: "dummy")])])
+        var n = ClusterNode(spec: spec, me: "a", incarnation: 1, now: .zero)
+        _ = n.tick(now: .zero)
+        #expect(!n.inStandby)
+        let first = n.recordDrop(.heartbeatPacket, source: "10.0.0.9:694", now: .zero + .seconds(1))
+        #expect(n.inStandby && n.report.standby, "reported to the coordinator as not eligible")
+        #expect(first.contains { if case let .log(.error, s) = $0 { s.contains("Linux-HA Heartbeat node") && s.contains("10.0.0.9") } else { false } })
+        #expect(n.counters.dropped(.heartbeatPacket) == 1)
+        // More packets keep the hold going without repeating the error.
+        let again = n.recordDrop(.heartbeatPacket, source: "10.0.0.9:694", now: .zero + .seconds(5))
+        #expect(!again.contains { if case .log(.error, _) = $0 { true } else { false } })
+        _ = n.tick(now: .zero + .seconds(14))
+        #expect(n.inStandby, "10 s after the last packet, not after the first")
+        let quiet = n.tick(now: .zero + .seconds(15) + .milliseconds(1))
+        #expect(!n.inStandby)
+        #expect(quiet.contains { if case let .log(.notice, s) = $0 { s.contains("may run groups again") } else { false } })
+    }
+}

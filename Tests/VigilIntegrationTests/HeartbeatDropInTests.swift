@@ -195,4 +195,39 @@ import VigilCore
         #expect(tb.wait(for: tb.nodes, timeout: .seconds(15)) { Self.runsOn($0, "n1") } != nil, "\(tb.log("n1"))")
         #expect(try Self.holds(tb, "n1") && !Self.holds(tb, "n2"))
     }
+
+    /// A Heartbeat 3.0.6 node still running on the LAN (here: the outsider sending its status messages to n1, as
+    /// `ucast eth0 10.77.0.1` would) cannot see Vigil's nodes: n1 gives up the group and runs none while it
+    /// hears it, and takes the group back (auto_failback) once Heartbeat has been quiet for 10 s.
+    @Test func aNodeThatHearsAHeartbeatDaemonRunsNoGroup() throws {
+        let dir = try Self.heartbeatDirectory()
+        defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: dir).deletingLastPathComponent().path) }
+        let timing = TimingSpec(interval: .milliseconds(50), warntime: .milliseconds(150), deadtime: .milliseconds(300), initdead: .seconds(2))
+        let tb = try Testbed(name: "hbmix", nodes: 2, timing: timing, extra: ["--heartbeat", dir, "--agent-env", "OCF_RESKEY_mondelay=0"])
+        defer { tb.down() }
+        try tb.start()
+        #expect(tb.wait(for: tb.nodes, timeout: .seconds(20)) { Self.runsOn($0, "n1") } != nil, "\(tb.log("n1"))")
+        // Heartbeat's status message, classic framing, every 100 ms for 3 s (a bounded sender in the outsider).
+        let sender = """
+        import socket, time
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        msg = b">>>\\nt=status\\nst=active\\ndt=1f4\\nprotocol=1\\nsrc=oldnode\\nseq=1\\nhg=1\\nts=1\\nttl=3\\nauth=1 0\\n<<<\\n"
+        end = time.monotonic() + 3
+        while time.monotonic() < end:
+            s.sendto(msg, ("10.77.0.1", 694))
+            time.sleep(0.1)
+        """
+        let clock = ContinuousClock()
+        let t0 = clock.now
+        try tb.sh("exec", "outsider", "python3", "-c", sender)
+        #expect(tb.status("n1")?.counters.dropped(.heartbeatPacket) ?? 0 >= 20)
+        #expect(tb.status("n1")?.standby == true)
+        #expect(tb.wait(for: tb.nodes, timeout: .seconds(5)) { Self.runsOn($0, "n2") } != nil, "n1 must give the group up: \(tb.log("n1"))")
+        #expect(tb.log("n1").contains("a Linux-HA Heartbeat node is running on this cluster's LAN"))
+        // Quiet for 10 s (from the last packet): n1 may run groups again, and auto_failback brings the group home.
+        #expect(tb.wait(for: tb.nodes, timeout: .seconds(20)) { Self.runsOn($0, "n1") } != nil)
+        let back = clock.now - t0
+        #expect(back >= .seconds(13), "not before 10 s of quiet after the 3 s of packets: \(back)")
+        #expect(try Self.holds(tb, "n1") && !Self.holds(tb, "n2"))
+    }
 }

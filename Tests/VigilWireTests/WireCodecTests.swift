@@ -41,6 +41,9 @@ import VigilCore
         // Correctly signed but malformed body: an unknown kind.
         var body = Array(good.dropLast(32)); body[5] = 99
         #expect(reason(body + Array(HMAC<SHA256>.authenticationCode(for: body, using: key))) == .malformed)
+        // Linux-HA Heartbeat's ha_msg, classic and netstring framing, however short.
+        #expect(reason(Array(">>>\nt=status\nst=active\nsrc=alpha\n<<<\n".utf8)) == .heartbeatPacket)
+        #expect(reason(Array("###\n5:t=status,%%%\n".utf8)) == .heartbeatPacket)
     }
 
     /// Seeded random-input fuzzing of the decoder: random bytes, and single and multiple mutations of valid
