@@ -748,7 +748,7 @@ public struct ClusterNode: Sendable {
                             quorum: .init(votes: memberVotes(), needed: spec.quorumVotes, total: spec.totalVotes,
                                           policy: spec.quorum.rawValue),
                             nodes: nodes, counters: counters, agent: nil, standby: inStandby,
-                            groups: groupStatus(), storage: storageStatus(now: now))
+                            standbyReason: standbyReason(now: now), groups: groupStatus(), storage: storageStatus(now: now))
     }
 
     func fmt(_ d: Duration) -> String { String(format1: d.milliseconds) + " ms" }

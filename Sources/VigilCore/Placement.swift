@@ -198,6 +198,17 @@ extension ClusterNode {
         groups.heartbeatHeardAt = now
     }
 
+    /// Why this node is in standby, for status (nil when it is not).
+    func standbyReason(now: Instant) -> String? {
+        if isFenced { return "fenced" }
+        if groups.shuttingDown { return "shutting down: handing its groups over" }
+        if let at = groups.heartbeatHeardAt {
+            return "hearing Linux-HA Heartbeat packets (the last \((now - at).compactDescription) ago): stop Heartbeat on every node"
+        }
+        if groups.standby { return "vigil standby (`vigil unstandby` ends it)" }
+        return nil
+    }
+
     /// Ends the Heartbeat hold once no such packet came for `heartbeatHold` (from `tick`).
     mutating func expireHeartbeatHold(now: Instant, into out: inout [Action]) {
         guard let at = groups.heartbeatHeardAt, now - at >= heartbeatHold else { return }

@@ -115,6 +115,8 @@ public struct StatusReport: Codable, Sendable, Hashable {
     public var agent: Agent?
     /// This node is in standby (by `vigil standby`, or shutting down).
     public var standby: Bool = false
+    /// Why it is in standby, for people (nil when it is not).
+    public var standbyReason: String?
     /// Every configured group as this node sees it.
     public var groups: [GroupStatus] = []
     /// The last live migration into this node: the vm agent's figures (wall, libvirt total and downtime, data, passes).
@@ -128,6 +130,7 @@ public struct StatusReport: Codable, Sendable, Hashable {
 
     enum CodingKeys: String, CodingKey {
         case cluster, node, incarnation, term, coordinator, role, quorate, quorum, nodes, counters, agent, standby, groups
+        case standbyReason = "standby_reason"
         case lastMigration = "last_migration"
         case storage
         case pingNodes = "ping_nodes"
@@ -148,6 +151,7 @@ public struct StatusReport: Codable, Sendable, Hashable {
         try c.encode(counters, forKey: .counters)
         try c.encode(agent, forKey: .agent)
         try c.encode(standby, forKey: .standby)
+        try c.encode(standbyReason, forKey: .standbyReason)
         try c.encode(groups, forKey: .groups)
         try c.encode(lastMigration, forKey: .lastMigration)
         try c.encode(storage, forKey: .storage)
