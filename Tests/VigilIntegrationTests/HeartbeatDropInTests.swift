@@ -14,7 +14,7 @@ import VigilCore
     static let group = "IPaddr2-10.77.0.100-24-eth0"
 
     /// ha.cf, haresources and authkeys as an administrator writes them, and resource.d from the package.
-    static func heartbeatDirectory(extraHACF: String = "") throws -> String {
+    static func heartbeatDirectory(media: String = "ucast eth0 10.77.0.1\nucast eth0 10.77.0.2", extraHACF: String = "") throws -> String {
         for script in ["/etc/ha.d/resource.d/IPaddr2", "/etc/ha.d/resource.d/Delay", "/usr/lib/ocf/resource.d/heartbeat/IPaddr2"] {
             guard access(script, X_OK) == 0 else {
                 throw TestbedError("\(script) is missing: install the heartbeat and resource-agents packages (scripts/setup does)")
@@ -30,8 +30,7 @@ import VigilCore
         deadtime 300ms
         initdead 2
         udpport 694
-        ucast eth0 10.77.0.1
-        ucast eth0 10.77.0.2
+        \(media)
         auto_failback on
         node n1 n2
         crm no
@@ -46,6 +45,9 @@ import VigilCore
         try "auth 1\n1 sha1 vigil-drop-in-test\n".write(toFile: dir + "/authkeys", atomically: true, encoding: .utf8)
         chmod(dir + "/authkeys", 0o600)
         try FileManager.default.createSymbolicLink(atPath: dir + "/resource.d", withDestinationPath: "/etc/ha.d/resource.d")
+        // For respawn lines: a program that asks not to be respawned (exit code 100).
+        try "#!/bin/sh\nexit 100\n".write(toFile: dir + "/../exit100", atomically: true, encoding: .utf8)
+        chmod(dir + "/../exit100", 0o755)
         // Heartbeat's command names, as symlinks to vigil.
         for name in ["hb_standby", "hb_takeover", "cl_status"] {
             try FileManager.default.createSymbolicLink(atPath: "\(dir)/../\(name)", withDestinationPath: Testbed.binary)
@@ -229,5 +231,42 @@ import VigilCore
         let back = clock.now - t0
         #expect(back >= .seconds(13), "not before 10 s of quiet after the 3 s of packets: \(back)")
         #expect(try Self.holds(tb, "n1") && !Self.holds(tb, "n2"))
+    }
+
+    /// `bcast eth0`, as in the package's example ha.cf: no addresses in ha.cf at all. Heartbeats go by multicast
+    /// on eth0, each node finds its own address on the interface and learns its peer's from its packets.
+    @Test func aBcastConfigLearnsThePeersAddressAndFailsOver() throws {
+        let parent = "/tmp/vigil-hbtest-\(getpid())"
+        let dir = try Self.heartbeatDirectory(media: "bcast eth0",
+                                              extraHACF: "respawn nobody /usr/bin/sleep 0.3\nrespawn root \(parent)/exit100\n")
+        defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: dir).deletingLastPathComponent().path) }
+        let timing = TimingSpec(interval: .milliseconds(50), warntime: .milliseconds(150), deadtime: .milliseconds(300), initdead: .seconds(2))
+        let tb = try Testbed(name: "hbbcast", nodes: 2, timing: timing, extra: ["--heartbeat", dir, "--agent-env", "OCF_RESKEY_mondelay=0"])
+        defer { tb.down() }
+        try tb.start()
+        #expect(tb.wait(for: tb.nodes, timeout: .seconds(20)) { s in
+            Self.runsOn(s, "n1") && s.values.allSatisfy { $0.nodes.allSatisfy { $0.state == "alive" } }
+        } != nil, "\(tb.log("n1"))")
+        // Each sees the other at its real address, learned; its own from eth0.
+        let n1 = try #require(tb.status("n1")), n2 = try #require(tb.status("n2"))
+        #expect(n1.node("n2")?.links.first?.address == "10.77.0.2" && n1.node("n1")?.links.first?.address == "10.77.0.1")
+        #expect(n2.node("n1")?.links.first?.address == "10.77.0.1" && n2.node("n1")?.links.first?.interface == "eth0")
+        #expect(tb.log("n1").contains("link 0: n2 is at 10.77.0.2 (learned from its authenticated heartbeats)"))
+        #expect(try Self.holds(tb, "n1"))
+        // respawn: restarted when it exits (as nobody, through runuser), except after exit code 100.
+        #expect(AgentScriptTests.eventually(.seconds(5)) {
+            AgentScriptTests.occurrences("respawn nobody /usr/bin/sleep 0.3: started", in: tb.log("n1")) >= 2
+        }, "\(tb.log("n1"))")
+        #expect(tb.log("n1").contains("respawn root \(parent)/exit100: exited with 100, not restarted"))
+        #expect(AgentScriptTests.occurrences("respawn root \(parent)/exit100: started", in: tb.log("n1")) == 1)
+        // A vote or request needs the learned address: hb_standby (a request to the coordinator) moves the group.
+        #expect(try Self.heartbeatCommand(tb, dir, "n1", "hb_standby").0 == 0)
+        #expect(tb.wait(for: tb.nodes, timeout: .seconds(15)) { Self.runsOn($0, "n2") } != nil, "\(tb.log("n2"))")
+        #expect(try Self.holds(tb, "n2") && !Self.holds(tb, "n1"))
+        // n2 crashes: n1 takes the group back.
+        try tb.sh("crash", "n2")
+        try tb.sh("exec", "n2", "ip", "addr", "del", "\(Self.address)/24", "dev", "eth0")
+        #expect(tb.wait(for: ["n1"], timeout: .seconds(15)) { Self.runsOn($0, "n1") } != nil, "\(tb.log("n1"))")
+        #expect(try Self.holds(tb, "n1"))
     }
 }
