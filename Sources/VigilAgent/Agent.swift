@@ -381,16 +381,22 @@ public final class Agent: @unchecked Sendable {
         var p = head
         while let ifa = p {
             defer { p = ifa.pointee.ifa_next }
-            guard let sa = ifa.pointee.ifa_addr, sa.pointee.sa_family == sa_family_t(AF_INET),
-                  String(cString: ifa.pointee.ifa_name) == name else { continue }
-            var buf = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
-            sa.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
-                var a = sin.pointee.sin_addr
-                _ = inet_ntop(AF_INET, &a, &buf, socklen_t(buf.count))
-            }
-            out.append(String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            guard let sa = ifa.pointee.ifa_addr, String(cString: ifa.pointee.ifa_name) == name,
+                  let text = ipv4Text(sa) else { continue }
+            out.append(text)
         }
         return out
+    }
+
+    /// The dotted quad of an AF_INET socket address (nil for any other family).
+    public static func ipv4Text(_ sa: UnsafePointer<sockaddr>) -> String? {
+        guard sa.pointee.sa_family == sa_family_t(AF_INET) else { return nil }
+        var buf = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
+        sa.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
+            var a = sin.pointee.sin_addr
+            _ = inet_ntop(AF_INET, &a, &buf, socklen_t(buf.count))
+        }
+        return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     func reschedule(now: Instant) {

@@ -73,6 +73,7 @@ struct HALink {
     var shared = false  // bcast or mcast: peers' addresses are not in ha.cf
 }
 
+/// The import in progress: what the three files said so far, and every diagnostic with its line.
 struct Builder {
     let directory: String
     let env: HeartbeatImport.Environment

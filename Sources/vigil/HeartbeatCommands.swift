@@ -58,13 +58,7 @@ enum HeartbeatSupport {
         var p = res
         while let ai = p {
             defer { p = ai.pointee.ai_next }
-            guard let sa = ai.pointee.ai_addr else { continue }
-            var buf = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
-            sa.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
-                var a = sin.pointee.sin_addr
-                _ = inet_ntop(AF_INET, &a, &buf, socklen_t(buf.count))
-            }
-            out.append(String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            if let sa = ai.pointee.ai_addr, let text = Agent.ipv4Text(sa) { out.append(text) }
         }
         return out
     }
@@ -76,6 +70,14 @@ enum HeartbeatSupport {
         return try JSONDecoder().decode(StatusReport.self, from: Data(reply.utf8))
     }
 
+    /// The resource sets hb_standby and hb_takeover accept.
+    static let sets = ["all", "foreign", "local", "failback"]
+
+    /// Refuses anything but a resource set, before the agent is asked (Heartbeat: "wrong resources(X)").
+    static func validate(set: String) throws {
+        guard sets.contains(set) else { throw ValidationError("wrong resources(\(set)); expected all, foreign, local or failback") }
+    }
+
     /// Heartbeat's resource sets: local (home here), foreign (home elsewhere), all; failback means foreign.
     static func groups(_ set: String, of r: StatusReport) throws -> [GroupStatus] {
         switch set {
@@ -85,13 +87,6 @@ enum HeartbeatSupport {
         default: throw ValidationError("expected all, foreign, local or failback, got \(set)")
         }
     }
-}
-
-/// Sends a request like `sendRequest`, printing nothing unless it fails (Heartbeat's commands are silent).
-func quietRequest(_ where_: SocketOption, _ line: String) throws {
-    let reply: String
-    do { reply = try ControlClient.request(path: where_.path(), command: line) } catch { throw CLIError("\(error)") }
-    if reply.hasPrefix("error") { throw CLIError(reply.trimmingCharacters(in: .whitespacesAndNewlines)) }
 }
 
 /// `vigil import-heartbeat [DIR]`: print the cluster.conf equivalent of a Heartbeat configuration.
@@ -129,9 +124,7 @@ struct HBStandby: ParsableCommand {
     @OptionGroup var where_: SocketOption
     @Argument(help: "all (default), foreign, local or failback (= foreign).") var set: String = "all"
 
-    func validate() throws {
-        guard ["all", "foreign", "local", "failback"].contains(set) else { throw ValidationError("wrong resources(\(set)); expected all, foreign, local or failback") }
-    }
+    func validate() throws { try HeartbeatSupport.validate(set: set) }
 
     func run() throws {
         let r = try HeartbeatSupport.status(where_)
@@ -142,7 +135,7 @@ struct HBStandby: ParsableCommand {
         FileHandle.standardError.write(Data("Going standby [\(set)].\n".utf8))
         for g in chosen {
             let target = g.home.flatMap { h in peers.contains(h) ? h : nil } ?? first
-            try quietRequest(where_, "move \(g.name) \(target)")
+            try sendRequest(quiet: true, where_, "move \(g.name) \(target)")
         }
     }
 }
@@ -156,15 +149,13 @@ struct HBTakeover: ParsableCommand {
     @OptionGroup var where_: SocketOption
     @Argument(help: "all (default), foreign, local or failback (= foreign).") var set: String = "all"
 
-    func validate() throws {
-        guard ["all", "foreign", "local", "failback"].contains(set) else { throw ValidationError("wrong resources(\(set)); expected all, foreign, local or failback") }
-    }
+    func validate() throws { try HeartbeatSupport.validate(set: set) }
 
     func run() throws {
         let r = try HeartbeatSupport.status(where_)
         let chosen = try HeartbeatSupport.groups(set, of: r)
         for g in chosen where !(g.owner == r.node && g.state == "running") || g.preferred != nil && g.preferred != r.node {
-            try quietRequest(where_, "move \(g.name) \(r.node)")
+            try sendRequest(quiet: true, where_, "move \(g.name) \(r.node)")
         }
     }
 }

@@ -164,10 +164,12 @@ struct Leave: ParsableCommand {
 }
 
 /// Sends one administrative request line to the local agent and prints its answer.
-func sendRequest(_ where_: SocketOption, _ line: String) throws {
+/// Sends one request line to the agent and prints its reply (`quiet`: only a failure, as Heartbeat's commands).
+func sendRequest(quiet: Bool = false, _ where_: SocketOption, _ line: String) throws {
     let reply: String
     do { reply = try ControlClient.request(path: where_.path(), command: line) } catch { throw CLIError("\(error)") }
-    print(reply, terminator: "")
+    if quiet, reply.hasPrefix("error") { throw CLIError(reply.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    if !quiet { print(reply, terminator: "") }
     if reply.hasPrefix("error") { throw ExitCode(1) }
 }
 
