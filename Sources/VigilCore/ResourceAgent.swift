@@ -52,10 +52,15 @@ public struct OperationOutcome: Hashable, Sendable {
     public var exitCode: Int32?
     public var signal: Int32?
     public var timedOut: Bool
+    /// Everything the script printed, stdout and stderr merged in order of arrival (for logs).
     public var stdout: String
+    /// stdout alone (nil: not captured apart). Heartbeat's status convention reads only this.
+    public var standardOutput: String?
     public var duration: Duration
 
-    public init(exitCode: Int32?, signal: Int32? = nil, timedOut: Bool = false, stdout: String = "", duration: Duration = .zero) {
+    public init(exitCode: Int32?, signal: Int32? = nil, timedOut: Bool = false, stdout: String = "",
+                standardOutput: String? = nil, duration: Duration = .zero) {
+        self.standardOutput = standardOutput
         self.exitCode = exitCode
         self.signal = signal
         self.timedOut = timedOut
@@ -70,7 +75,8 @@ public struct OperationOutcome: Hashable, Sendable {
     ///
     /// LSB: 0 running, 3 stopped; 1 and 2 ("dead, but a PID or lock file remains") count as stopped, as the
     /// LSB defines them as not running; anything else, a signal or a timeout is `failed`.
-    /// Heartbeat (ResourceManager's we_own_resource): stdout containing "not running" (any case) is stopped;
+    /// Heartbeat (ResourceManager's we_own_resource): stdout alone (stderr is ignored) containing "not running"
+    /// (any case) is stopped;
     /// else "running" or "OK" is running; anything else is stopped. The exit code is ignored, as Heartbeat does.
     public func status(_ convention: StatusConvention) -> ResourceState {
         if timedOut || signal != nil { return .failed }
@@ -82,9 +88,10 @@ public struct OperationOutcome: Hashable, Sendable {
             default: return .failed
             }
         case .heartbeat:
-            let text = stdout.lowercased()
+            let out = standardOutput ?? stdout
+            let text = out.lowercased()
             if text.contains("not running") { return .stopped }
-            if text.contains("running") || stdout.contains("OK") { return .running }
+            if text.contains("running") || out.contains("OK") { return .running }
             return .stopped
         }
     }

@@ -6,7 +6,7 @@ import VigilCore
 /// Runs init-style resource agents: `AGENT [args...] start|stop|status`.
 ///
 /// Each run is a new process group with default signal dispositions and stdin from /dev/null; stdout and
-/// stderr are captured together, line by line. The run ends when the script exits, without waiting for
+/// stderr are captured together, line by line (and stdout alone as well, for Heartbeat's status reading). The run ends when the script exits, without waiting for
 /// end-of-file, because a `start` that launches a daemon may leave it holding the pipe. At the timeout the
 /// whole process group gets SIGTERM and, after `killGrace`, SIGKILL, and the operation counts as failed.
 public struct ResourceRunner: Sendable {
@@ -80,19 +80,25 @@ public struct ResourceRunner: Sendable {
     /// output captured, the group killed at the timeout.
     public func run(argv: [String], environment: [String: String], timeout: Duration,
                     onLine: (String) -> Void = { _ in }) throws(LaunchError) -> OperationOutcome {
-        var fds: [Int32] = [-1, -1]
+        // Two pipes: stdout and stderr are logged together, in order of arrival, but stdout is also kept on its
+        // own (Heartbeat reads a status from stdout only).
+        var fds: [Int32] = [-1, -1, -1, -1]
         guard pipe(&fds) == 0 else { throw LaunchError(description: "pipe: \(errnoText())") }
-        let (readEnd, writeEnd) = (fds[0], fds[1])
-        // Close-on-exec, so no other child (or a concurrent spawn) inherits the pipe's ends.
-        _ = fcntl(readEnd, F_SETFD, FD_CLOEXEC)
-        _ = fcntl(writeEnd, F_SETFD, FD_CLOEXEC)
+        guard fds.withUnsafeMutableBufferPointer({ pipe($0.baseAddress! + 2) }) == 0 else {
+            close(fds[0]); close(fds[1])
+            throw LaunchError(description: "pipe: \(errnoText())")
+        }
+        let readEnds = [fds[0], fds[2]]
+        let writeEnds = [fds[1], fds[3]]
+        // Close-on-exec, so no other child (or a concurrent spawn) inherits the pipes' ends.
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, writeEnd, 1)
-        posix_spawn_file_actions_adddup2(&actions, writeEnd, 2)
+        posix_spawn_file_actions_adddup2(&actions, writeEnds[0], 1)
+        posix_spawn_file_actions_adddup2(&actions, writeEnds[1], 2)
         // No other descriptor of the agent (sockets, the control connection, other operations' pipes) leaks into
         // agents and the daemons they start: a leaked control connection would never see end-of-file.
         if let closeFrom = Self.addCloseFrom { _ = closeFrom(&actions, 3) }
@@ -130,30 +136,34 @@ public struct ResourceRunner: Sendable {
             usleep(10_000)
             rc = posix_spawn(&pid, argv[0], &actions, &attr, cargv, cenv)
         }
-        close(writeEnd)
+        for fd in writeEnds { close(fd) }
         guard rc == 0 else {
-            close(readEnd)
+            for fd in readEnds { close(fd) }
             throw LaunchError(description: "cannot run \(argv[0]): \(String(cString: strerror(rc)))")
         }
-        defer { close(readEnd) }
-        _ = fcntl(readEnd, F_SETFL, fcntl(readEnd, F_GETFL) | O_NONBLOCK)
+        defer { for fd in readEnds { close(fd) } }
+        for fd in readEnds { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
 
         var captured: [UInt8] = []
-        var partial: [UInt8] = []
+        var standardOutput: [UInt8] = []
+        var partial: [[UInt8]] = [[], []]
         var buffer = [UInt8](repeating: 0, count: 4096)
-        var eof = false
-        func drain() {
-            while !eof {
-                let n = read(readEnd, &buffer, buffer.count)
-                if n == 0 { eof = true }
+        var eof = [false, false]
+        func drain(_ stream: Int) {
+            while !eof[stream] {
+                let n = read(readEnds[stream], &buffer, buffer.count)
+                if n == 0 { eof[stream] = true }
                 guard n > 0 else { return }
                 if captured.count < Self.maxCapturedOutput { captured += buffer[0..<min(n, Self.maxCapturedOutput - captured.count)] }
+                if stream == 0, standardOutput.count < Self.maxCapturedOutput {
+                    standardOutput += buffer[0..<min(n, Self.maxCapturedOutput - standardOutput.count)]
+                }
                 for byte in buffer[0..<n] {
                     if byte == 0x0A {
-                        onLine(String(decoding: partial, as: UTF8.self))
-                        partial.removeAll(keepingCapacity: true)
-                    } else if partial.count < 4096 {
-                        partial.append(byte)
+                        onLine(String(decoding: partial[stream], as: UTF8.self))
+                        partial[stream].removeAll(keepingCapacity: true)
+                    } else if partial[stream].count < 4096 {
+                        partial[stream].append(byte)
                     }
                 }
             }
@@ -164,12 +174,13 @@ public struct ResourceRunner: Sendable {
         var killDeadline: ContinuousClock.Instant?
         let deadline = started + timeout
         while true {
-            if eof {
+            if eof[0] && eof[1] {
                 usleep(10_000)  // the output is closed (POLLHUP would return at once): just wait for the exit
             } else {
-                var pfd = pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0)
-                _ = poll(&pfd, 1, 10)
-                drain()
+                var pfds = (0..<2).filter { !eof[$0] }.map { pollfd(fd: readEnds[$0], events: Int16(POLLIN), revents: 0) }
+                _ = poll(&pfds, nfds_t(pfds.count), 10)
+                drain(0)
+                drain(1)
             }
             let r = waitpid(pid, &status, WNOHANG)
             if r == pid { break }
@@ -194,11 +205,13 @@ public struct ResourceRunner: Sendable {
             // The script is gone; its children in the group must not outlive the failed operation.
             kill(-pid, SIGKILL)
         }
-        drain()
-        if !partial.isEmpty { onLine(String(decoding: partial, as: UTF8.self)) }
+        drain(0)
+        drain(1)
+        for stream in 0..<2 where !partial[stream].isEmpty { onLine(String(decoding: partial[stream], as: UTF8.self)) }
         let exited = status & 0x7f == 0
         return OperationOutcome(exitCode: exited ? (status >> 8) & 0xff : nil, signal: exited ? nil : status & 0x7f,
                                 timedOut: timedOut, stdout: String(decoding: captured, as: UTF8.self),
+                                standardOutput: String(decoding: standardOutput, as: UTF8.self),
                                 duration: ContinuousClock.now - started)
     }
 

@@ -52,6 +52,15 @@ import VigilCore
         try s.add("liar", "echo running; exit 3")
         #expect(try run(s, "liar", .status).status(.heartbeat) == .running)
         #expect(try run(s, "liar", .status).status(.lsb) == .stopped)
+        // stdout only, as Heartbeat: stderr is logged but does not decide (the OCF wrappers log "… is running OK"
+        // on stderr), and both streams still reach the log in one capture.
+        try s.add("noisy", "echo 'INFO: resource is running OK' >&2; echo 'INFO:  Resource is stopped'; exit 7")
+        let o = try run(s, "noisy", .status)
+        #expect(o.status(.heartbeat) == .stopped)
+        #expect(o.standardOutput == "INFO:  Resource is stopped\n")
+        #expect(o.stdout.contains("running OK") && o.stdout.contains("Resource is stopped"))
+        try s.add("quiet", "echo 'Service not running' >&2; echo OK")
+        #expect(try run(s, "quiet", .status).status(.heartbeat) == .running)
     }
 
     @Test func argumentsComeBeforeTheActionAndTheEnvironmentIsExactly() throws {
