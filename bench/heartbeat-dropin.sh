@@ -673,7 +673,8 @@ hb_in() {  # hb_in NODE CMD...: CMD inside NODE's heartbeat namespaces (its API 
     p=$(hb_master "$n") || return 1
     timeout 10 nsenter -t "$p" -m -u -n -- "$@"
 }
-vip_on() { ip -n "$(nsn "$1")" -4 -o addr show dev eth0 2>/dev/null | grep -q " $VIP/"; }
+# (grep -q on a pipe can fail under pipefail when grep exits before ip has written everything)
+vip_on() { local a; a=$(ip -n "$(nsn "$1")" -4 -o addr show dev eth0 2>/dev/null) || return 1; [[ $a == *" $VIP/"* ]]; }
 logs_quiet() {  # both nodes' logs unchanged for QUIET s
     local n m now; now=$(date +%s.%N)
     for n in n1 n2; do

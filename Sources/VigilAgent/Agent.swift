@@ -633,10 +633,12 @@ public final class Agent: @unchecked Sendable {
     /// Controlled leave: announce it on every link, wait for the packets to be written, then exit.
     func leave(reason: String) {
         guard !exiting else { return }
+        // Set first: the end of `execute` finishes a shutdown whose groups are handed over, which would call
+        // this again (once made an unbounded recursion and a crash at every controlled stop).
+        exiting = true
         logger.notice("controlled leave: \(reason)")
         Systemd.notify("STOPPING=1\nSTATUS=leaving the cluster")
         execute(core.leave(now: Monotonic.now()))
-        exiting = true
         pingNodes?.stop()
         respawner?.stopAll()
         if let w = watchdog {

@@ -125,8 +125,10 @@ extension ClusterNode {
             let on = if case .standby = request { true } else { false }
             if groups.standby != on {
                 groups.standby = on
+                let hold = groups.heartbeatHeardAt == nil ? ""
+                    : " once it hears no more Linux-HA Heartbeat packets (for \(heartbeatHold.compactDescription))"
                 out.append(.log(.notice, on ? "standby (requested by \(from)): handing this node's groups to peers"
-                                            : "unstandby (requested by \(from)): this node may run groups again"))
+                                            : "unstandby (requested by \(from)): this node may run groups again\(hold)"))
                 out.append(.event(.standbyChanged(on)))
             }
         case let .cleanup(g, _):
@@ -203,7 +205,7 @@ extension ClusterNode {
         if isFenced { return "fenced" }
         if groups.shuttingDown { return "shutting down: handing its groups over" }
         if let at = groups.heartbeatHeardAt {
-            return "hearing Linux-HA Heartbeat packets (the last \((now - at).compactDescription) ago): stop Heartbeat on every node"
+            return "hearing Linux-HA Heartbeat packets (the last \(Int((now - at).milliseconds)) ms ago): stop Heartbeat on every node"
         }
         if groups.standby { return "vigil standby (`vigil unstandby` ends it)" }
         return nil

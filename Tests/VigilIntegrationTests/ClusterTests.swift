@@ -70,6 +70,10 @@ import VigilCore
             #expect(elapsed < .milliseconds(500))
         }
         #expect(tb.log("n2").contains("controlled leave: SIGTERM"))
+        // It exits cleanly: one leave, no crash (a recursion through the shutdown path once overflowed the stack).
+        #expect(AgentScriptTests.eventually(.seconds(5)) { (try? tb.sh("pid", "n2"))?.isEmpty ?? true })
+        #expect(AgentScriptTests.occurrences("controlled leave:", in: tb.log("n2")) == 1)
+        #expect(!tb.log("n2").contains("crashed"))
     }
 
     @Test func craftedPacketsAreDroppedAndCountedWithoutChangingMembership() throws {
