@@ -46,6 +46,9 @@ public final class Agent: @unchecked Sendable {
     let options: AgentOptions
     let spec: ClusterSpec
     let key: SymmetricKey
+    /// The Heartbeat authkeys behind the key, if any: they verify Heartbeat's own packets (a Heartbeat daemon
+    /// still running on the LAN holds this node off running groups).
+    let heartbeatAuthkeys: HeartbeatAuthkeys?
     let group: MultiThreadedEventLoopGroup
     let loop: EventLoop
     let logger: Logger
@@ -111,8 +114,10 @@ public final class Agent: @unchecked Sendable {
                              "known nodes: \(spec.nodes.map(\.name).joined(separator: ", ")); pass --node NAME")
         }
         do {
-            key = try ClusterKey.load(path: options.config.keyFile, requireRootOwner: !options.allowNonRootKey,
-                                     allowCRC: options.config.allowCRC).symmetricKey
+            let loaded = try ClusterKey.load(path: options.config.keyFile, requireRootOwner: !options.allowNonRootKey,
+                                             allowCRC: options.config.allowCRC)
+            key = loaded.symmetricKey
+            heartbeatAuthkeys = loaded.heartbeatAuthkeys
         } catch {
             throw AgentError("refusing to start: \(error)")
         }
@@ -351,16 +356,29 @@ public final class Agent: @unchecked Sendable {
         guard ready else { return }
         let now = Monotonic.now()
         func src() -> String { source.ipAddress.map { "\($0):\(source.port ?? 0)" } ?? source.description }
-        let actions: [Action]
-        switch WireCodec.decode(bytes.getBytes(at: bytes.readerIndex, length: bytes.readableBytes) ?? [], key: key,
-                                clusterID: clusterID) {
+        var actions: [Action]
+        let raw = bytes.getBytes(at: bytes.readerIndex, length: bytes.readableBytes) ?? []
+        switch WireCodec.decode(raw, key: key, clusterID: clusterID) {
         case let .success(msg):
-            if !learnedLinks.isEmpty { learn(msg.sender, link: link, from: source) }
+            let accepted = core.counters.accepted
             actions = core.receive(msg, onLink: link, source: src(), now: now)
-        case let .failure(reason): actions = core.recordDrop(reason, source: src(), now: now)
+            // Learned only from a packet the core accepted (authentic, not a replay): a replayed copy from
+            // elsewhere must not redirect this peer's traffic.
+            if !learnedLinks.isEmpty, core.counters.accepted > accepted { learn(msg.sender, link: link, from: source) }
+        case let .failure(reason):
+            actions = core.recordDrop(reason, source: src(), now: now)
+            if reason == .heartbeatPacket { actions += heartbeatPacket(raw, source: src(), now: now) }
         }
         execute(actions)
         reschedule(now: now)
+    }
+
+    /// A Linux-HA Heartbeat packet: if it is signed with this cluster's authkeys by a configured node, Heartbeat
+    /// runs there, and the core holds this node off its groups. Anything else was only counted.
+    func heartbeatPacket(_ raw: [UInt8], source: String, now: Instant) -> [Action] {
+        guard let a = heartbeatAuthkeys, let sender = a.verifyHeartbeatPacket(raw)?.lowercased(),
+              sender != options.node, spec.node(named: sender) != nil else { return [] }
+        return core.heardHeartbeatDaemon(node: sender, source: source, now: now)
     }
 
     /// Records where an "auto" peer's authenticated packets come from on `link`, so directed messages reach it.

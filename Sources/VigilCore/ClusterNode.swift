@@ -185,7 +185,6 @@ public struct ClusterNode: Sendable {
         counters.received += 1
         var out: [Action] = []
         drop(reason, source: source, now: now, into: &out)
-        if reason == .heartbeatPacket { heardHeartbeatStack(source: source(), now: now, into: &out) }
         return out
     }
 

@@ -188,16 +188,20 @@ extension ClusterNode {
     /// least every deadtime / 2, and its keepalive may be longer than ours.
     var heartbeatHold: Duration { max(spec.timing.deadtime, .seconds(10)) }
 
-    /// A Linux-HA Heartbeat packet arrived: a Heartbeat node runs on this LAN and cannot see this cluster (nor
-    /// this cluster it), so it may run the same resources. Run none here until it has been quiet for a while.
-    mutating func heardHeartbeatStack(source: String, now: Instant, into out: inout [Action]) {
+    /// The shell verified a Linux-HA Heartbeat packet (signed with the cluster's authkeys) from configured node
+    /// `node`: Heartbeat runs there and cannot see this cluster (nor this cluster it), so it may run the same
+    /// resources. Run none here until it has been quiet for a while.
+    public mutating func heardHeartbeatDaemon(node: String, source: String, now: Instant) -> [Action] {
+        var out: [Action] = []
+        noticeTime(now: now, into: &out)
         if groups.heartbeatHeardAt == nil {
-            out.append(.log(.error, "a Linux-HA Heartbeat node is running on this cluster's LAN (packet from \(source)): it cannot see Vigil nodes and may run the same resources. This node runs no group until it has heard none for \(heartbeatHold.compactDescription): stop Heartbeat on every node first (docs/migrating-from-heartbeat.md)"))
+            out.append(.log(.error, "Linux-HA Heartbeat is running on \(node) (an authentic Heartbeat packet from \(source)): it cannot see Vigil nodes and may run the same resources. This node runs no group until it has heard none for \(heartbeatHold.compactDescription): stop Heartbeat on every node first (docs/migrating-from-heartbeat.md)"))
             groups.placementDue = true
             groups.heartbeatHeardAt = now
             afterGroupEvent(now: now, into: &out)
         }
         groups.heartbeatHeardAt = now
+        return out
     }
 
     /// Why this node is in standby, for status (nil when it is not).

@@ -7,6 +7,8 @@ import Glibc
 /// The cluster's shared secret, from the key file written by `vigil keygen` (hex, 32 bytes).
 public struct ClusterKey: Sendable {
     public let symmetricKey: SymmetricKey
+    /// The Heartbeat authkeys file the key came from, if it did: it also verifies Heartbeat's own packets.
+    public var heartbeatAuthkeys: HeartbeatAuthkeys?
 
     public init(bytes: [UInt8]) { symmetricKey = SymmetricKey(data: bytes) }
 
@@ -44,7 +46,9 @@ public struct ClusterKey: Sendable {
             if a.method == .crc, !allowCRC {
                 throw LoadError(description: "authkeys \(path):\(a.line): auth \(a.id) is crc, which has no secret: anyone on the cluster LAN could forge heartbeats; use sha1 with a secret, or set allow_crc = true in [cluster] to accept this")
             }
-            return a.clusterKey
+            var key = a.clusterKey
+            key.heartbeatAuthkeys = a
+            return key
         }
         return try parse(text, path: path)
     }

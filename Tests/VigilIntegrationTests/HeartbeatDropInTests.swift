@@ -198,9 +198,10 @@ import VigilCore
         #expect(try Self.holds(tb, "n1") && !Self.holds(tb, "n2"))
     }
 
-    /// A Heartbeat 3.0.6 node still running on the LAN (here: the outsider sending its status messages to n1, as
-    /// `ucast eth0 10.77.0.1` would) cannot see Vigil's nodes: n1 gives up the group and runs none while it
-    /// hears it, and takes the group back (auto_failback) once Heartbeat has been quiet for 10 s.
+    /// A Heartbeat 3.0.6 daemon still running on the LAN (here: the outsider sending n2's status messages, signed
+    /// with the cluster's authkeys, to n1, as `ucast eth0 10.77.0.1` would) cannot see Vigil's nodes: n1 gives up
+    /// the group and runs none while it hears it, and takes the group back (auto_failback) once Heartbeat has
+    /// been quiet for 10 s. Unsigned or wrongly signed look-alikes are only counted.
     @Test func aNodeThatHearsAHeartbeatDaemonRunsNoGroup() throws {
         let dir = try Self.heartbeatDirectory()
         defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: dir).deletingLastPathComponent().path) }
@@ -209,23 +210,36 @@ import VigilCore
         defer { tb.down() }
         try tb.start()
         #expect(tb.wait(for: tb.nodes, timeout: .seconds(20)) { Self.runsOn($0, "n1") } != nil, "\(tb.log("n1"))")
-        // Heartbeat's status message, classic framing, every 100 ms for 3 s (a bounded sender in the outsider).
-        let sender = """
-        import socket, time
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        msg = b">>>\\nt=status\\nst=active\\ndt=1f4\\nprotocol=1\\nsrc=oldnode\\nseq=1\\nhg=1\\nts=1\\nttl=3\\nauth=1 0\\n<<<\\n"
-        end = time.monotonic() + 3
-        while time.monotonic() < end:
-            s.sendto(msg, ("10.77.0.1", 694))
-            time.sleep(0.1)
-        """
+        // Heartbeat's status message in its netstring framing, signed as Heartbeat signs it: HMAC-SHA1 of every
+        // byte through "%%%\n" under authkeys key 1, in a trailing "LEN:1 HEX," netstring. A bounded sender.
+        func sender(key: String, seconds: Double) -> String {
+            """
+            import hmac, hashlib, socket, time
+            def ns(s): return str(len(s)).encode() + b":" + s + b","
+            body = b"###\\n" + b"".join(ns(f) for f in [b"(0)t=status", b"(0)st=active", b"(0)dt=1f4", b"(0)protocol=1",
+                b"(0)src=n2", b"(0)seq=1", b"(0)hg=1", b"(0)ts=1", b"(0)ttl=3"]) + b"%%%\\n"
+            mac = hmac.new(b"\(key)", body, hashlib.sha1).hexdigest().encode()
+            msg = body + ns(b"1 " + mac)
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            end = time.monotonic() + \(seconds)
+            while time.monotonic() < end:
+                s.sendto(msg, ("10.77.0.1", 694))
+                time.sleep(0.1)
+            """
+        }
+        // Signed with another key: counted, nothing else.
+        try tb.sh("exec", "outsider", "python3", "-c", sender(key: "not-the-cluster-key", seconds: 1))
+        #expect(tb.status("n1")?.counters.dropped(.heartbeatPacket) ?? 0 >= 5)
+        #expect(tb.status("n1")?.standby == false)
+        #expect(Self.runsOn(tb.nodes.reduce(into: [:]) { $0[$1] = tb.status($1) }, "n1"))
+        // Signed with the cluster's authkeys: n1 holds off.
         let clock = ContinuousClock()
         let t0 = clock.now
-        try tb.sh("exec", "outsider", "python3", "-c", sender)
-        #expect(tb.status("n1")?.counters.dropped(.heartbeatPacket) ?? 0 >= 20)
+        try tb.sh("exec", "outsider", "python3", "-c", sender(key: "vigil-drop-in-test", seconds: 3))
         #expect(tb.status("n1")?.standby == true)
+        #expect(tb.status("n1")?.standbyReason?.contains("Linux-HA Heartbeat") == true)
         #expect(tb.wait(for: tb.nodes, timeout: .seconds(5)) { Self.runsOn($0, "n2") } != nil, "n1 must give the group up: \(tb.log("n1"))")
-        #expect(tb.log("n1").contains("a Linux-HA Heartbeat node is running on this cluster's LAN"))
+        #expect(tb.log("n1").contains("Linux-HA Heartbeat is running on n2"))
         // Quiet for 10 s (from the last packet): n1 may run groups again, and auto_failback brings the group home.
         #expect(tb.wait(for: tb.nodes, timeout: .seconds(20)) { Self.runsOn($0, "n1") } != nil)
         let back = clock.now - t0

@@ -62,4 +62,38 @@ import VigilCore
         #expect(without.count == with.count - 1, "no ping nodes: the packet is as before")
         #expect(try WireCodec.decode(without, key: key, clusterID: 9).get() == m)
     }
+
+    /// A real `t=status` packet of Heartbeat 3.0.6 from node n2 (captured by bench/heartbeat-dropin.sh, whose
+    /// authkeys is `auth 1` / `1 sha1 heartbeat-dropin-bench-key`).
+    static let captured = "2323230a31313a283029743d7374617475732c31323a28302973743d6163746976652c393a28302964743d3963342c31333a28302970726f746f636f6c3d312c393a2830297372633d6e322c32373a283129737263757569643dc420c2e2a054490b9acc65ed68e8f6ee2c383a2830297365713d662c31343a28302968673d36623033663838312c31343a28302974733d36623033663838312c33303a2830296c643d312e313620302e363320302e373820332f393320313135342c383a28302974746c3d332c35303a283029617574683d3120623037303561333264366430303536633463306136333966313462646534306330353237636534382c2525250a34323a3120613761306662313461636134623439643434303034313562306162613633636235616561323438662c"
+
+    static func bytes(_ hex: String) -> [UInt8] {
+        var out: [UInt8] = []
+        var i = hex.startIndex
+        while i < hex.endIndex {
+            let j = hex.index(i, offsetBy: 2)
+            out.append(UInt8(hex[i..<j], radix: 16)!)
+            i = j
+        }
+        return out
+    }
+
+    @Test func aRealHeartbeatPacketIsVerifiedWithTheAuthkeysAndNamesItsSender() throws {
+        let packet = Self.bytes(Self.captured)
+        #expect(WireCodec.isHeartbeatPacket(packet))
+        let right = try HeartbeatAuthkeys.parse("auth 1\n1 sha1 heartbeat-dropin-bench-key\n", path: "a")
+        #expect(right.verifyHeartbeatPacket(packet) == "n2")
+        let wrong = try HeartbeatAuthkeys.parse("auth 1\n1 sha1 another-key\n", path: "a")
+        #expect(wrong.verifyHeartbeatPacket(packet) == nil, "signed with another key")
+        var tampered = packet
+        tampered[60] ^= 1
+        #expect(right.verifyHeartbeatPacket(tampered) == nil, "a flipped byte")
+        #expect(right.verifyHeartbeatPacket(Array(">>>\nt=status\nsrc=n2\n<<<\n".utf8)) == nil, "unsigned classic framing")
+        #expect(right.verifyHeartbeatPacket(Array(packet.prefix(200))) == nil, "truncated")
+    }
+
+    @Test func aHashInsideASecretIsPartOfIt() throws {
+        let a = try HeartbeatAuthkeys.parse("# comment\nauth 1\n1 sha1 ab#cdef\n  # indented comment\n", path: "a")
+        #expect(a.secret == "ab#cdef")
+    }
 }
