@@ -252,7 +252,7 @@ import VigilCore
     @Test func aBcastConfigLearnsThePeersAddressAndFailsOver() throws {
         let parent = "/tmp/vigil-hbtest-\(getpid())"
         let dir = try Self.heartbeatDirectory(media: "bcast eth0",
-                                              extraHACF: "respawn nobody /usr/bin/sleep 0.3\nrespawn root \(parent)/exit100\n")
+                                              extraHACF: "respawn nobody /usr/bin/sleep 0.3\nrespawn root \(parent)/exit100\nrespawn root /usr/bin/sleep 300\n")
         defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: dir).deletingLastPathComponent().path) }
         let timing = TimingSpec(interval: .milliseconds(50), warntime: .milliseconds(150), deadtime: .milliseconds(300), initdead: .seconds(2))
         let tb = try Testbed(name: "hbbcast", nodes: 2, timing: timing, extra: ["--heartbeat", dir, "--agent-env", "OCF_RESKEY_mondelay=0"])
@@ -282,5 +282,15 @@ import VigilCore
         try tb.sh("exec", "n2", "ip", "addr", "del", "\(Self.address)/24", "dev", "eth0")
         #expect(tb.wait(for: ["n1"], timeout: .seconds(15)) { Self.runsOn($0, "n1") } != nil, "\(tb.log("n1"))")
         #expect(try Self.holds(tb, "n1"))
+        // A controlled stop takes the respawned programs with it, a long-running one included.
+        func sleepers() throws -> Int {
+            let pids = try Testbed.spawn(["/usr/sbin/ip", "netns", "pids", "vt-hbbcast-n1"], env: [:]).1.split(separator: "\n")
+            return pids.filter { pid in
+                ((try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? "").contains("sleep\u{0}300")
+            }.count
+        }
+        #expect(try sleepers() == 1)
+        try tb.stop("n1")
+        #expect(try AgentScriptTests.eventually(.seconds(3)) { try sleepers() == 0 }, "respawned sleep 300 outlived the agent")
     }
 }
