@@ -60,6 +60,8 @@ public final class Agent: @unchecked Sendable {
     /// transport = "multicast": per link, the group's address and the socket that receives it.
     var groupAddresses: [SocketAddress] = []
     var multicastChannels: [Channel] = []
+    /// The wildcard socket that notices Heartbeat daemons' broadcasts (with Heartbeat's authkeys only).
+    var heartbeatListener: Channel?
     /// Per peer and link, where its packets go (nil: an "auto" address not learned yet).
     var peerAddresses: [String: [SocketAddress?]] = [:]
     /// The peers' "auto" addresses, learned from their authenticated packets: (node, link) pairs to learn.
@@ -185,6 +187,7 @@ public final class Agent: @unchecked Sendable {
                 try joinMulticast(link: link, localAddress: address, sender: channel)
             }
         }
+        if heartbeatAuthkeys != nil { listenForHeartbeatDaemons() }
         control = try ControlServer.start(path: options.socketPath, group: group, agent: self)
         try startStorage()
         try startPingNodes()
@@ -370,6 +373,31 @@ public final class Agent: @unchecked Sendable {
             if reason == .heartbeatPacket { actions += heartbeatPacket(raw, source: src(), now: now) }
         }
         execute(actions)
+        reschedule(now: now)
+    }
+
+    /// With Heartbeat's authkeys as the key: a socket on the wildcard address and the port, so that Heartbeat's
+    /// broadcasts (`bcast`) reach this node too (the link sockets are bound to unicast addresses and groups).
+    /// It acts on Heartbeat packets only; everything else arrives on the link sockets and is handled there.
+    func listenForHeartbeatDaemons() {
+        let handler = HeartbeatListener(agent: self)
+        do {
+            heartbeatListener = try DatagramBootstrap(group: group)
+                .channelOption(.socketOption(.so_reuseaddr), value: 1)
+                .channelInitializer { ch in ch.eventLoop.makeCompletedFuture { try ch.pipeline.syncOperations.addHandler(handler) } }
+                .bind(host: "0.0.0.0", port: options.config.port).wait()
+        } catch {
+            logger.warning("cannot listen on 0.0.0.0:\(options.config.port) for Heartbeat broadcasts (\(error)); a Heartbeat daemon is noticed only by the packets it sends to this node's addresses")
+        }
+    }
+
+    func onHeartbeatListenerDatagram(_ bytes: ByteBuffer, from source: SocketAddress) {
+        guard ready else { return }
+        let raw = bytes.getBytes(at: bytes.readerIndex, length: bytes.readableBytes) ?? []
+        guard WireCodec.isHeartbeatPacket(raw) else { return }
+        let now = Monotonic.now()
+        let src = source.ipAddress.map { "\($0):\(source.port ?? 0)" } ?? source.description
+        execute(core.recordDrop(.heartbeatPacket, source: src, now: now) + heartbeatPacket(raw, source: src, now: now))
         reschedule(now: now)
     }
 
@@ -678,7 +706,7 @@ public final class Agent: @unchecked Sendable {
             guard slotsWritten() else { return }
             task.cancel()
             for w in self.storageWorkers { w.stop() }
-            let closes = (self.channels + self.multicastChannels).map { $0.close() }
+            let closes = (self.channels + self.multicastChannels + [self.heartbeatListener].compactMap { $0 }).map { $0.close() }
                 + [self.control?.close() ?? self.loop.makeSucceededVoidFuture()]
             EventLoopFuture.andAllComplete(closes, on: self.loop).whenComplete { _ in self.exitPromise.succeed(0) }
         }
@@ -718,6 +746,19 @@ final class DatagramInbound: ChannelInboundHandler, @unchecked Sendable {
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         // ICMP errors (port unreachable, no route) on a UDP socket are expected while a peer is down.
         agent.logger.debug("link \(link): \(error)")
+    }
+}
+
+/// Hands the wildcard socket's datagrams to the agent (Heartbeat daemons' broadcasts).
+final class HeartbeatListener: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    let agent: Agent
+
+    init(agent: Agent) { self.agent = agent }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let env = unwrapInboundIn(data)
+        agent.onHeartbeatListenerDatagram(env.data, from: env.remoteAddress)
     }
 }
 

@@ -198,8 +198,8 @@ import VigilCore
         #expect(try Self.holds(tb, "n1") && !Self.holds(tb, "n2"))
     }
 
-    /// A Heartbeat 3.0.6 daemon still running on the LAN (here: the outsider sending n2's status messages, signed
-    /// with the cluster's authkeys, to n1, as `ucast eth0 10.77.0.1` would) cannot see Vigil's nodes: n1 gives up
+    /// A Heartbeat 3.0.6 daemon still running on the LAN (here: the outsider broadcasting n2's status messages,
+    /// signed with the cluster's authkeys, as `bcast eth0` would) cannot see Vigil's nodes: n1 gives up
     /// the group and runs none while it hears it, and takes the group back (auto_failback) once Heartbeat has
     /// been quiet for 10 s. Unsigned or wrongly signed look-alikes are only counted.
     @Test func aNodeThatHearsAHeartbeatDaemonRunsNoGroup() throws {
@@ -212,7 +212,7 @@ import VigilCore
         #expect(tb.wait(for: tb.nodes, timeout: .seconds(20)) { Self.runsOn($0, "n1") } != nil, "\(tb.log("n1"))")
         // Heartbeat's status message in its netstring framing, signed as Heartbeat signs it: HMAC-SHA1 of every
         // byte through "%%%\n" under authkeys key 1, in a trailing "LEN:1 HEX," netstring. A bounded sender.
-        func sender(key: String, seconds: Double) -> String {
+        func sender(key: String, seconds: Double, to target: String = "10.77.0.1") -> String {
             """
             import hmac, hashlib, socket, time
             def ns(s): return str(len(s)).encode() + b":" + s + b","
@@ -221,9 +221,10 @@ import VigilCore
             mac = hmac.new(b"\(key)", body, hashlib.sha1).hexdigest().encode()
             msg = body + ns(b"1 " + mac)
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
             end = time.monotonic() + \(seconds)
             while time.monotonic() < end:
-                s.sendto(msg, ("10.77.0.1", 694))
+                s.sendto(msg, ("\(target)", 694))
                 time.sleep(0.1)
             """
         }
@@ -232,10 +233,10 @@ import VigilCore
         #expect(tb.status("n1")?.counters.dropped(.heartbeatPacket) ?? 0 >= 5)
         #expect(tb.status("n1")?.standby == false)
         #expect(Self.runsOn(tb.nodes.reduce(into: [:]) { $0[$1] = tb.status($1) }, "n1"))
-        // Signed with the cluster's authkeys: n1 holds off.
+        // Signed with the cluster's authkeys and broadcast on the LAN, as `bcast eth0` sends: n1 holds off.
         let clock = ContinuousClock()
         let t0 = clock.now
-        try tb.sh("exec", "outsider", "python3", "-c", sender(key: "vigil-drop-in-test", seconds: 3))
+        try tb.sh("exec", "outsider", "python3", "-c", sender(key: "vigil-drop-in-test", seconds: 3, to: "10.77.0.255"))
         #expect(tb.status("n1")?.standby == true)
         #expect(tb.status("n1")?.standbyReason?.contains("Linux-HA Heartbeat") == true)
         #expect(tb.wait(for: tb.nodes, timeout: .seconds(5)) { Self.runsOn($0, "n2") } != nil, "n1 must give the group up: \(tb.log("n1"))")
