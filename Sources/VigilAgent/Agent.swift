@@ -510,6 +510,9 @@ public final class Agent: @unchecked Sendable {
     func runOperation(_ op: ResourceOperation) {
         var env = resourceEnvironment(group: op.group, resource: op.resource, action: op.action, node: options.node,
                                       cluster: spec.name, extra: op.environment)
+        if env["VIGIL_PEER_ADDRESS"] == ClusterConfig.autoAddress, let learned = peerAddresses[op.peer]?.first ?? nil {
+            env["VIGIL_PEER_ADDRESS"] = learned.ipAddress  // an "auto" peer: where its packets come from
+        }
         for (k, v) in Self.passedThrough where env[k] == nil { env[k] = v }
         env["VIGIL_RUN_DIR"] = options.runDir ?? options.config.runDir
         env["VIGIL_BIN"] = options.binary

@@ -20,7 +20,8 @@ public struct ResourceSpec: Hashable, Sendable, Codable, CustomStringConvertible
         }
         let parts = token.split(separator: "::", omittingEmptySubsequences: false).map(String.init)
         guard let name = parts.first, !name.isEmpty, !name.contains("/") else { return nil }
-        self.init(agent: name, arguments: Array(parts.dropFirst()))
+        // Empty arguments (`a::::b`) vanish, as in Heartbeat's shell word splitting.
+        self.init(agent: name, arguments: parts.dropFirst().filter { !$0.isEmpty })
     }
 
     public var description: String { ([agent] + arguments).joined(separator: "::") }

@@ -89,8 +89,9 @@ public struct HeartbeatImportError: Error, CustomStringConvertible {
 }
 
 extension ConfigError {
-    /// A loader error on a generated cluster.conf, reported against the Heartbeat directory it came from.
+    /// A loader error on a generated cluster.conf: a bug of the importer (the Heartbeat files passed its own
+    /// checks), reported with the generated text's line (`vigil import-heartbeat` prints that text).
     func asDiagnostic(origin: String) -> HeartbeatDiagnostic {
-        HeartbeatDiagnostic(severity: .error, file: origin, line: line, message: "the imported configuration is invalid: \(message)")
+        HeartbeatDiagnostic(severity: .error, file: origin, line: line, message: "the generated configuration does not load (please report this): \(message)")
     }
 }

@@ -53,12 +53,13 @@ public struct HeartbeatImport: Sendable {
             b.warn("\(directory)/haresources", 1, "no haresources file: the cluster has no resource groups")
         }
         b.diagnostics.sort { ($0.file, $0.line) < ($1.file, $1.line) }
+        for note in b.addresses().notes { b.warn("\(directory)/ha.cf", b.links.first?.line ?? 1, note) }
         let errors = b.diagnostics.filter { $0.severity == .error }
         guard errors.isEmpty else { throw HeartbeatImportError(diagnostics: errors) }
         let text = b.render()
         // The generated text must load: a mistake here is a bug, reported against the directory.
         do { _ = try ConfigLoader.load(text: text, file: "\(directory) (imported)") } catch let e {
-            if !text.contains("\"FILL-IN") { throw HeartbeatImportError(diagnostics: [e.asDiagnostic(origin: "\(directory)/ha.cf")]) }
+            throw HeartbeatImportError(diagnostics: [e.asDiagnostic(origin: "\(directory) (generated cluster.conf)")])
         }
         return HeartbeatImport(text: text, warnings: b.diagnostics.filter { $0.severity == .warning })
     }
@@ -182,6 +183,9 @@ struct Builder {
             switch k {
             case "cluster":
                 guard let v = one() else { continue }
+                guard validName(v) else {
+                    fail(file, d.line, "cluster \"\(v)\": Vigil cluster names are 1 to 63 letters, digits, '.', '_' or '-'"); continue
+                }
                 clusterName = v
                 clusterLine = d.line
             case "node":
@@ -210,8 +214,9 @@ struct Builder {
                 }
                 port = p
                 portLine = d.line
-            case "bcast":
-                guard !d.words.isEmpty else { fail(file, d.line, "bcast: expected one or more interfaces, like \"bcast eth1\""); continue }
+            case "bcast", "udp":
+                guard !d.words.isEmpty else { fail(file, d.line, "\(k): expected one or more interfaces, like \"bcast eth1\""); continue }
+                if k == "udp" { warn(file, d.line, "udp is Heartbeat's old name for bcast (read as bcast)") }
                 firstMediaLine = firstMediaLine ?? d.line
                 for i in d.words { addLink(i, d, shared: true, media: "bcast \(i)") }
             case "mcast":
@@ -229,8 +234,8 @@ struct Builder {
             case "ucast":
                 guard d.words.count == 2 else { fail(file, d.line, "ucast: expected \"ucast INTERFACE PEER-ADDRESS\", like \"ucast eth1 10.0.0.2\""); continue }
                 firstMediaLine = firstMediaLine ?? d.line
-                guard isIPAddress(d.words[1]) else {
-                    fail(file, d.line, "ucast: \(d.words[1]) is not an IP address (Vigil does not resolve host names in ha.cf)"); continue
+                guard isIPv4(d.words[1]) else {
+                    fail(file, d.line, "ucast: \(d.words[1]) is not an IPv4 address (ucast is IPv4 in Heartbeat too; ucast6 is not supported, and Vigil does not resolve host names in ha.cf)"); continue
                 }
                 addLink(d.words[0], d, shared: false, media: "ucast \(d.value)")
                 let i = links.firstIndex { $0.interface == d.words[0] }!
@@ -353,7 +358,10 @@ struct Builder {
             fail(file, line("initdead"), "initdead (\(initdead.compactDescription)) must be at least deadtime (\(deadtime.compactDescription)); Heartbeat refuses this too")
         }
         if warntime < keepalive || warntime >= deadtime {
-            fail(file, line("warntime"), "warntime (\(warntime.compactDescription)) must be at least keepalive (\(keepalive.compactDescription)) and less than deadtime (\(deadtime.compactDescription))")
+            // Heartbeat accepts this (it only warns late); Vigil needs keepalive <= warntime < deadtime.
+            let clamped = min(max(warntime, keepalive), deadtime - .milliseconds(1))
+            warn(file, line("warntime"), "warntime \(warntime.compactDescription) is outside keepalive (\(keepalive.compactDescription)) to deadtime (\(deadtime.compactDescription)); Vigil uses \(clamped.compactDescription)")
+            timings["warntime"] = (clamped, line("warntime"), timings["warntime"]?.2 ?? "warntime (default)")
         }
         if let (dp, l) = deadping, dp <= keepalive * 2 {
             fail(file, l, "deadping (\(dp.compactDescription)) must be more than twice keepalive (\(keepalive.compactDescription))")
@@ -461,7 +469,7 @@ struct Builder {
                 remaining = []
             }
             if !remaining.isEmpty {
-                notes.append("link \(li) (\(link.interface)): ucast addresses \(remaining.joined(separator: ", ")) could not be matched to a node by name; those nodes are learned from their heartbeats")
+                notes.append("link \(li) (\(link.interface)): ucast addresses \(remaining.joined(separator: ", ")) could not be matched to a node by name; those nodes' addresses are learned from their heartbeats, which makes the cluster use multicast on every link (list the nodes' names in /etc/hosts, or write the addresses into a cluster.conf)")
             }
             for n in nodes.map(\.name) { out[n, default: []].append(assigned[n] ?? "auto") }
         }
@@ -471,7 +479,20 @@ struct Builder {
     // MARK: output
 
     func render() -> String {
-        func q(_ s: String) -> String { "\"\(s)\"" }
+        // TOML basic strings: backslash, quote and control characters escaped.
+        func q(_ s: String) -> String {
+            var out = "\""
+            for u in s.unicodeScalars {
+                switch u {
+                case "\\": out += "\\\\"
+                case "\"": out += "\\\""
+                case "\t": out += "\\t"
+                default:
+                    if u.value < 0x20 || u.value == 0x7f { out += String(format: "\\u%04X", u.value) } else { out.unicodeScalars.append(u) }
+                }
+            }
+            return out + "\""
+        }
         func src(_ k: String, _ fallback: String) -> String { timings[k].map { "ha.cf:\($0.1) \($0.2)" } ?? fallback }
         let (perNode, addressNotes) = addresses()
         let anyAuto = perNode.values.contains { $0.contains("auto") }

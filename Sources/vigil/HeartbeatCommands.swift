@@ -40,10 +40,28 @@ enum HeartbeatSupport {
         let imported = try importDirectory(directory, node: node, allowCRC: allowCRC)
         if printWarnings { for w in imported.warnings { FileHandle.standardError.write(Data("vigil: \(w)\n".utf8)) } }
         do {
-            return try ConfigLoader.load(text: imported.text, file: "\(directory) (imported; see `vigil import-heartbeat \(directory)`)")
+            var c = try ConfigLoader.load(text: imported.text, file: "\(directory) (imported; see `vigil import-heartbeat \(directory)`)")
+            importedText = imported.text
+            c.file = "\(directory) (imported)"
+            return c
         } catch {
             throw CLIError("\(error)")
         }
+    }
+
+    /// The text `load` imported last (written out by `saveImported`).
+    nonisolated(unsafe) static var importedText = ""
+
+    /// Writes the imported cluster.conf to DIR/heartbeat-imported.conf (mode 0644) and returns its path.
+    static func saveImported(_ c: ClusterConfig, to dir: String) throws -> String {
+        let path = "\(dir)/heartbeat-imported.conf"
+        do {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try importedText.write(toFile: path, atomically: true, encoding: .utf8)
+        } catch {
+            throw CLIError("cannot write the imported configuration to \(path): \(error)")
+        }
+        return path
     }
 
     /// IPv4 addresses a host name resolves to (getaddrinfo: /etc/hosts, DNS).
@@ -197,8 +215,9 @@ struct CLStatus: ParsableCommand {
         switch query {
         case "listnodes":
             // Ping nodes are listed too, as Heartbeat does (-n: normal nodes only, -p: ping nodes only).
-            if !pingOnly { for n in r.nodes { print(n.name) } }
-            if !normalOnly { for p in pings { print(p.address) } }
+            let both = pingOnly == normalOnly  // neither or both: every node, as Heartbeat
+            if both || normalOnly { for n in r.nodes { print(n.name) } }
+            if both || pingOnly { for p in pings { print(p.address) } }
         case "nodestatus":
             if let p = ping(0) {
                 print(p.reachable ? "ping" : "dead")
@@ -224,7 +243,10 @@ struct CLStatus: ParsableCommand {
             let n = try node(0)
             guard arguments.count > 1 else { throw ValidationError("hblinkstatus needs NODE LINK") }
             guard let i = n.links.firstIndex(where: { $0.interface == arguments[1] || $0.address == arguments[1] }) ?? Int(arguments[1]),
-                  i < n.links.count else { throw CLIError("\(arguments[1]): no such link") }
+                  n.links.indices.contains(i) else {
+                FileHandle.standardError.write(Data("Cannot get heartbeat link status\n".utf8))
+                throw ExitCode(13)
+            }
             let up = n.links[i].state == "up" || n.links[i].state == "local"
             print(up ? "up" : "dead")
             if !up { throw ExitCode(1) }

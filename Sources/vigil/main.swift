@@ -57,10 +57,14 @@ struct AgentCommand: ParsableCommand {
 
     func run() throws {
         // Heartbeat's node names are lower case (uname -n, compared case-insensitively).
-        let me = node ?? (heartbeatConfig == nil ? hostname() : hostname().lowercased())
-        let config = try heartbeatConfig.map {
+        let me = heartbeatConfig == nil ? node ?? hostname() : (node ?? hostname()).lowercased()
+        var config = try heartbeatConfig.map {
             try HeartbeatSupport.load(directory: $0, node: me, allowCRC: allowCRC, printWarnings: true)
         } ?? options.load()
+        if heartbeatConfig != nil {
+            // The imported text as a file: resource agents get it as VIGIL_CONFIG (the vm agent reads it).
+            config.file = try HeartbeatSupport.saveImported(config, to: stateDir ?? config.stateDir)
+        }
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level \(logLevel)") }
         let logger = makeLogger(node: me, level: level, file: config.logFile, facility: config.logFacility)
         var opts = AgentOptions(config: config, node: me, socketPath: socket ?? config.socket,

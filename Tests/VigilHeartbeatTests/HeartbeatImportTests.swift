@@ -195,4 +195,29 @@ import VigilCore
         #expect(imported.warnings.contains { $0.message.contains("not among the node lines") })
         #expect(imported.warnings.contains { $0.line == 1 && $0.message.contains("nosuch not found") })
     }
+
+    @Test func reviewedEdgeCases() throws {
+        // IPv6 in ucast: Heartbeat's ucast is IPv4 (ucast6 is another medium).
+        #expect(errors("node a b\nucast eth1 fd00::2\n").contains { $0.line == 2 && $0.message.contains("IPv4") })
+        // A cluster name Vigil cannot carry: an error on its line, not a broken generated file.
+        #expect(errors("cluster my\\cl\nnode a b\nbcast eth1\n").contains { $0.line == 1 && $0.message.contains("cluster") })
+        // udp: Heartbeat's old name for bcast.
+        let udp = try Self.run("node a b\nudp eth1\n")
+        #expect(try ConfigLoader.load(text: udp.text, file: "x").interfaces == ["eth1"])
+        #expect(udp.warnings.contains { $0.line == 2 && $0.message.contains("old name for bcast") })
+        // A warntime Heartbeat accepts but Vigil cannot use: clamped, with a warning.
+        let warn = try Self.run("keepalive 1\ndeadtime 10\nwarntime 20\nnode a b\nbcast eth1\n")
+        let c = try ConfigLoader.load(text: warn.text, file: "x")
+        #expect(c.spec.timing.warntime < c.spec.timing.deadtime && c.spec.timing.warntime >= c.spec.timing.interval)
+        #expect(warn.warnings.contains { $0.line == 3 && $0.message.contains("warntime") })
+        // ucast addresses that cannot be told apart: a warning (the cluster goes multicast), not only a comment.
+        let env = HeartbeatImport.Environment(me: "a", interfaceAddresses: { _ in ["10.9.0.1"] })
+        let three = try Self.run("node a b c\nucast eth1 10.9.0.2\nucast eth1 10.9.0.3\n", env: env)
+        #expect(three.warnings.contains { $0.message.contains("could not be matched") && $0.message.contains("multicast") })
+        // Quotes and backslashes survive into the generated TOML.
+        let quoted = try Self.run("node a b\nbcast eth1\nrespawn root /usr/bin/logger \"a\\\\b\"\tc\n")
+        #expect(try ConfigLoader.load(text: quoted.text, file: "x").respawn == ["root /usr/bin/logger \"a\\\\b\" c"], "quotes and backslashes kept; a tab separates words")
+        // Empty :: arguments vanish, as in Heartbeat's shell word splitting.
+        #expect(ResourceSpec(haresources: "Filesystem::/dev/x::::ext3")?.arguments == ["/dev/x", "ext3"])
+    }
 }
