@@ -26,6 +26,9 @@ public struct AgentOptions: Sendable {
     public var binary = "/usr/local/sbin/vigil"
     /// Start in standby (`vigil agent --standby`): the flag is persisted first, as `vigil standby` does.
     public var startInStandby = false
+    /// Where a Heartbeat daemon of the imported ha.cf would multicast (interface, group, port): listened to
+    /// for authentic Heartbeat packets, like its broadcasts.
+    public var heartbeatMulticast: [(interface: String, group: String, port: Int)] = []
 
     public init(config: ClusterConfig, node: String, socketPath: String, stateDir: String, logLevel: Logger.Level) {
         self.config = config
@@ -62,6 +65,8 @@ public final class Agent: @unchecked Sendable {
     var multicastChannels: [Channel] = []
     /// The wildcard socket that notices Heartbeat daemons' broadcasts (with Heartbeat's authkeys only).
     var heartbeatListener: Channel?
+    /// Sockets joined to ha.cf's mcast groups, for the same purpose.
+    var heartbeatMulticastListeners: [Channel] = []
     /// Per peer and link, where its packets go (nil: an "auto" address not learned yet).
     var peerAddresses: [String: [SocketAddress?]] = [:]
     /// The peers' "auto" addresses, learned from their authenticated packets: (node, link) pairs to learn.
@@ -377,17 +382,36 @@ public final class Agent: @unchecked Sendable {
     }
 
     /// With Heartbeat's authkeys as the key: a socket on the wildcard address and the port, so that Heartbeat's
-    /// broadcasts (`bcast`) reach this node too (the link sockets are bound to unicast addresses and groups).
+    /// broadcasts (`bcast`) reach this node too (the link sockets are bound to unicast addresses and groups),
+    /// and one per ha.cf mcast line, joined to Heartbeat's group.
     /// It acts on Heartbeat packets only; everything else arrives on the link sockets and is handled there.
     func listenForHeartbeatDaemons() {
         let handler = HeartbeatListener(agent: self)
         do {
             heartbeatListener = try DatagramBootstrap(group: group)
                 .channelOption(.socketOption(.so_reuseaddr), value: 1)
+                // IP_MULTICAST_ALL off: not every group some other socket joined (Vigil's own heartbeats).
+                .channelOption(ChannelOptions.socket(SocketOptionLevel(IPPROTO_IP), SocketOptionName(49)), value: 0)
                 .channelInitializer { ch in ch.eventLoop.makeCompletedFuture { try ch.pipeline.syncOperations.addHandler(handler) } }
                 .bind(host: "0.0.0.0", port: options.config.port).wait()
         } catch {
             logger.warning("cannot listen on 0.0.0.0:\(options.config.port) for Heartbeat broadcasts (\(error)); a Heartbeat daemon is noticed only by the packets it sends to this node's addresses")
+        }
+        for m in options.heartbeatMulticast {
+            do {
+                guard let device = try System.enumerateDevices().first(where: { $0.name == m.interface && $0.address?.protocol == .inet }) else {
+                    throw AgentError("no IPv4 interface \(m.interface)")
+                }
+                let channel = try DatagramBootstrap(group: group)
+                    .channelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .channelInitializer { ch in ch.eventLoop.makeCompletedFuture { try ch.pipeline.syncOperations.addHandler(HeartbeatListener(agent: self)) } }
+                    .bind(host: m.group, port: m.port).wait()
+                guard let mc = channel as? MulticastChannel else { throw AgentError("the channel cannot join groups") }
+                try mc.joinGroup(try SocketAddress(ipAddress: m.group, port: m.port), device: device).wait()
+                heartbeatMulticastListeners.append(channel)
+            } catch {
+                logger.warning("cannot listen on Heartbeat's multicast group \(m.group):\(m.port) on \(m.interface) (\(error)): a Heartbeat daemon there is not noticed")
+            }
         }
     }
 
@@ -709,7 +733,7 @@ public final class Agent: @unchecked Sendable {
             guard slotsWritten() else { return }
             task.cancel()
             for w in self.storageWorkers { w.stop() }
-            let closes = (self.channels + self.multicastChannels + [self.heartbeatListener].compactMap { $0 }).map { $0.close() }
+            let closes = (self.channels + self.multicastChannels + [self.heartbeatListener].compactMap { $0 } + self.heartbeatMulticastListeners).map { $0.close() }
                 + [self.control?.close() ?? self.loop.makeSucceededVoidFuture()]
             EventLoopFuture.andAllComplete(closes, on: self.loop).whenComplete { _ in self.exitPromise.succeed(0) }
         }

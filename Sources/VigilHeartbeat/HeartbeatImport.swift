@@ -33,6 +33,15 @@ public struct HeartbeatImport: Sendable {
     public var text: String
     /// What Vigil does differently, line by line (never fatal).
     public var warnings: [HeartbeatDiagnostic]
+    /// ha.cf's mcast lines: where a Heartbeat daemon would send, so the agent can listen there for one.
+    public var heartbeatMulticast: [HeartbeatMulticast] = []
+
+    /// One `mcast IF GROUP PORT TTL LOOP` line of ha.cf.
+    public struct HeartbeatMulticast: Sendable, Equatable {
+        public var interface: String
+        public var group: String
+        public var port: Int
+    }
 
     /// Heartbeat's defaults (heartbeat/config.c).
     public static let defaultKeepalive: Duration = .seconds(1)
@@ -61,7 +70,8 @@ public struct HeartbeatImport: Sendable {
         do { _ = try ConfigLoader.load(text: text, file: "\(directory) (imported)") } catch let e {
             throw HeartbeatImportError(diagnostics: [e.asDiagnostic(origin: "\(directory) (generated cluster.conf)")])
         }
-        return HeartbeatImport(text: text, warnings: b.diagnostics.filter { $0.severity == .warning })
+        return HeartbeatImport(text: text, warnings: b.diagnostics.filter { $0.severity == .warning },
+                               heartbeatMulticast: b.mcastLines)
     }
 }
 
@@ -99,6 +109,7 @@ struct Builder {
     var authNote = "authkeys"
     var allowCRC = false
     var groups: [(GroupSpec, Int)] = []
+    var mcastLines: [HeartbeatImport.HeartbeatMulticast] = []
 
     init(directory: String, env: HeartbeatImport.Environment) {
         self.directory = directory
@@ -231,6 +242,7 @@ struct Builder {
                 guard let p = Int(d.words[2]), (1...65535).contains(p) else { fail(file, d.line, "mcast: port \(d.words[2]) is not a port number"); continue }
                 warn(file, d.line, "mcast: Vigil sends this link's heartbeats to its own multicast group (multicast_group plus the link number) on port \(port), not to \(d.words[1]):\(p); every node imports the same, so they agree")
                 addLink(d.words[0], d, shared: true, media: "mcast \(d.value)")
+                mcastLines.append(.init(interface: d.words[0], group: d.words[1], port: p))
             case "ucast":
                 guard d.words.count == 2 else { fail(file, d.line, "ucast: expected \"ucast INTERFACE PEER-ADDRESS\", like \"ucast eth1 10.0.0.2\""); continue }
                 firstMediaLine = firstMediaLine ?? d.line

@@ -42,6 +42,7 @@ enum HeartbeatSupport {
         do {
             var c = try ConfigLoader.load(text: imported.text, file: "\(directory) (imported; see `vigil import-heartbeat \(directory)`)")
             importedText = imported.text
+            importedMulticast = imported.heartbeatMulticast
             c.file = "\(directory) (imported)"
             return c
         } catch {
@@ -49,8 +50,9 @@ enum HeartbeatSupport {
         }
     }
 
-    /// The text `load` imported last (written out by `saveImported`).
+    /// The text `load` imported last (written out by `saveImported`), and ha.cf's mcast lines.
     nonisolated(unsafe) static var importedText = ""
+    nonisolated(unsafe) static var importedMulticast: [HeartbeatImport.HeartbeatMulticast] = []
 
     /// Writes the imported cluster.conf to DIR/heartbeat-imported.conf (mode 0644) and returns its path.
     static func saveImported(_ c: ClusterConfig, to dir: String) throws -> String {

@@ -72,6 +72,7 @@ struct AgentCommand: ParsableCommand {
         opts.allowNonRootKey = ProcessInfo.processInfo.environment["VIGIL_ALLOW_NONROOT_KEY"] == "1"
         opts.runDir = runDir
         opts.startInStandby = standby
+        opts.heartbeatMulticast = HeartbeatSupport.importedMulticast.map { ($0.interface, $0.group, $0.port) }
         opts.installedAgents = ResourceCommand.Run.bundledAgents()
         opts.binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
         do {

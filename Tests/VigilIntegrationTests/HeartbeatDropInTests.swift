@@ -202,6 +202,27 @@ import VigilCore
     /// signed with the cluster's authkeys, as `bcast eth0` would) cannot see Vigil's nodes: n1 gives up
     /// the group and runs none while it hears it, and takes the group back (auto_failback) once Heartbeat has
     /// been quiet for 10 s. Unsigned or wrongly signed look-alikes are only counted.
+    /// A Python program that sends n2's Heartbeat status message every 100 ms for `seconds`: netstring framing,
+    /// signed as Heartbeat signs it (HMAC-SHA1 of every byte through "%%%\n" under authkeys key 1, in a trailing
+    /// "LEN:1 HEX," netstring), to `target` (unicast, broadcast or multicast).
+    static func heartbeatSender(key: String, seconds: Double, to target: String = "10.77.0.1") -> String {
+        """
+        import hmac, hashlib, socket, time
+        def ns(s): return str(len(s)).encode() + b":" + s + b","
+        body = b"###\\n" + b"".join(ns(f) for f in [b"(0)t=status", b"(0)st=active", b"(0)dt=1f4", b"(0)protocol=1",
+            b"(0)src=n2", b"(0)seq=1", b"(0)hg=1", b"(0)ts=1", b"(0)ttl=3"]) + b"%%%\\n"
+        mac = hmac.new(b"\(key)", body, hashlib.sha1).hexdigest().encode()
+        msg = body + ns(b"1 " + mac)
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+        s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
+        end = time.monotonic() + \(seconds)
+        while time.monotonic() < end:
+            s.sendto(msg, ("\(target)", 694))
+            time.sleep(0.1)
+        """
+    }
+
     @Test func aNodeThatHearsAHeartbeatDaemonRunsNoGroup() throws {
         let dir = try Self.heartbeatDirectory()
         defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: dir).deletingLastPathComponent().path) }
@@ -210,33 +231,15 @@ import VigilCore
         defer { tb.down() }
         try tb.start()
         #expect(tb.wait(for: tb.nodes, timeout: .seconds(20)) { Self.runsOn($0, "n1") } != nil, "\(tb.log("n1"))")
-        // Heartbeat's status message in its netstring framing, signed as Heartbeat signs it: HMAC-SHA1 of every
-        // byte through "%%%\n" under authkeys key 1, in a trailing "LEN:1 HEX," netstring. A bounded sender.
-        func sender(key: String, seconds: Double, to target: String = "10.77.0.1") -> String {
-            """
-            import hmac, hashlib, socket, time
-            def ns(s): return str(len(s)).encode() + b":" + s + b","
-            body = b"###\\n" + b"".join(ns(f) for f in [b"(0)t=status", b"(0)st=active", b"(0)dt=1f4", b"(0)protocol=1",
-                b"(0)src=n2", b"(0)seq=1", b"(0)hg=1", b"(0)ts=1", b"(0)ttl=3"]) + b"%%%\\n"
-            mac = hmac.new(b"\(key)", body, hashlib.sha1).hexdigest().encode()
-            msg = body + ns(b"1 " + mac)
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
-            end = time.monotonic() + \(seconds)
-            while time.monotonic() < end:
-                s.sendto(msg, ("\(target)", 694))
-                time.sleep(0.1)
-            """
-        }
         // Signed with another key: counted, nothing else.
-        try tb.sh("exec", "outsider", "python3", "-c", sender(key: "not-the-cluster-key", seconds: 1))
+        try tb.sh("exec", "outsider", "python3", "-c", Self.heartbeatSender(key: "not-the-cluster-key", seconds: 1))
         #expect(tb.status("n1")?.counters.dropped(.heartbeatPacket) ?? 0 >= 5)
         #expect(tb.status("n1")?.standby == false)
         #expect(Self.runsOn(tb.nodes.reduce(into: [:]) { $0[$1] = tb.status($1) }, "n1"))
         // Signed with the cluster's authkeys and broadcast on the LAN, as `bcast eth0` sends: n1 holds off.
         let clock = ContinuousClock()
         let t0 = clock.now
-        try tb.sh("exec", "outsider", "python3", "-c", sender(key: "vigil-drop-in-test", seconds: 3, to: "10.77.0.255"))
+        try tb.sh("exec", "outsider", "python3", "-c", Self.heartbeatSender(key: "vigil-drop-in-test", seconds: 3, to: "10.77.0.255"))
         #expect(tb.status("n1")?.standby == true)
         #expect(tb.status("n1")?.standbyReason?.contains("Linux-HA Heartbeat") == true)
         #expect(tb.wait(for: tb.nodes, timeout: .seconds(5)) { Self.runsOn($0, "n2") } != nil, "n1 must give the group up: \(tb.log("n1"))")
@@ -293,5 +296,23 @@ import VigilCore
         #expect(try sleepers() == 1)
         try tb.stop("n1")
         #expect(try AgentScriptTests.eventually(.seconds(3)) { try sleepers() == 0 }, "respawned sleep 300 outlived the agent")
+    }
+
+    /// ha.cf with an mcast line: the agent also listens on Heartbeat's group (225.0.0.1:694 on eth0) and holds
+    /// off when an authentic Heartbeat packet arrives there.
+    @Test func heartbeatsMulticastGroupIsWatchedToo() throws {
+        let dir = try Self.heartbeatDirectory(media: "ucast eth0 10.77.0.1\nucast eth0 10.77.0.2\nmcast eth0 225.0.0.1 694 1 0")
+        defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: dir).deletingLastPathComponent().path) }
+        let timing = TimingSpec(interval: .milliseconds(50), warntime: .milliseconds(150), deadtime: .milliseconds(300), initdead: .seconds(2))
+        let tb = try Testbed(name: "hbmcast", nodes: 2, timing: timing, extra: ["--heartbeat", dir, "--agent-env", "OCF_RESKEY_mondelay=0"])
+        defer { tb.down() }
+        try tb.start()
+        #expect(tb.wait(for: tb.nodes, timeout: .seconds(20)) { Self.runsOn($0, "n1") } != nil, "\(tb.log("n1"))")
+        #expect(tb.status("n1")?.standby == false)
+        try tb.sh("exec", "outsider", "ip", "route", "add", "224.0.0.0/4", "dev", "eth0")
+        try tb.sh("exec", "outsider", "python3", "-c", Self.heartbeatSender(key: "vigil-drop-in-test", seconds: 1, to: "225.0.0.1"))
+        #expect(tb.status("n1")?.standby == true, "\(tb.log("n1"))")
+        #expect(tb.status("n1")?.counters.dropped(.heartbeatPacket) ?? 0 >= 5)
+        #expect(tb.wait(for: tb.nodes, timeout: .seconds(5)) { Self.runsOn($0, "n2") } != nil)
     }
 }
