@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
+import VigilResources
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,8 +10,8 @@ import Glibc
 /// USER (through runuser), until the agent leaves. Exit code 100 means "do not respawn me", as in Heartbeat.
 /// A program that keeps dying is restarted at most once every `minimumGap`.
 ///
-/// Each program has a thread that spawns it (posix_spawn with default signal dispositions and an empty mask,
-/// so a SIGTERM reaches it) and waits for it. `stopAll` sends SIGTERM, and SIGKILL after `killGrace`.
+/// Each program has a thread that spawns it (`ResourceRunner.spawn`: default signal dispositions and an empty
+/// mask, so a SIGTERM reaches it; normal priority; no inherited descriptors) and waits for it. `stopAll` sends SIGTERM, and SIGKILL after `killGrace`.
 final class Respawner: @unchecked Sendable {
     struct Child: Sendable {
         let line: String
@@ -48,9 +49,15 @@ final class Respawner: @unchecked Sendable {
             let started = ContinuousClock.now
             let spawned: pid_t? = state.withLock { st in
                 guard !st.stopping else { return nil }
-                guard let pid = Self.spawn(child.argv) else { return -1 }
-                st.pids[i] = pid
-                return pid
+                // As resource agents start (ResourceRunner.spawn), but with the agent's environment and log.
+                switch ResourceRunner.spawn(argv: child.argv, environment: nil, ownProcessGroup: false) {
+                case let .success(pid):
+                    st.pids[i] = pid
+                    return pid
+                case let .failure(e):
+                    errno = e.code
+                    return -1
+                }
             }
             guard let pid = spawned else { return }
             if pid < 0 {
@@ -75,31 +82,6 @@ final class Respawner: @unchecked Sendable {
             let wait = minimumGap - (ContinuousClock.now - started)
             if wait > .zero { Thread.sleep(forTimeInterval: Double(wait.components.attoseconds) / 1e18 + Double(wait.components.seconds)) }
         }
-    }
-
-    /// posix_spawn with default signal handling, an empty signal mask, stdin from /dev/null and no inherited
-    /// descriptors beyond stdout/stderr (the agent's log).
-    static func spawn(_ argv: [String]) -> pid_t? {
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        var all = sigset_t()
-        sigfillset(&all)
-        var none = sigset_t()
-        sigemptyset(&none)
-        posix_spawnattr_setsigdefault(&attr, &all)
-        posix_spawnattr_setsigmask(&attr, &none)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        let cargv = argv.map { strdup($0) } + [nil]
-        defer { cargv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, argv[0], &actions, &attr, cargv, environ)
-        guard rc == 0 else { errno = rc; return nil }
-        return pid
     }
 
     /// Stops restarting; SIGTERM to every running program, SIGKILL to those still there after `killGrace`.

@@ -93,53 +93,15 @@ public struct ResourceRunner: Sendable {
         // Close-on-exec, so no other child (or a concurrent spawn) inherits the pipes' ends.
         for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
 
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, writeEnds[0], 1)
-        posix_spawn_file_actions_adddup2(&actions, writeEnds[1], 2)
-        // No other descriptor of the agent (sockets, the control connection, other operations' pipes) leaks into
-        // agents and the daemons they start: a leaked control connection would never see end-of-file.
-        if let closeFrom = Self.addCloseFrom { _ = closeFrom(&actions, 3) }
-
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        // Own process group (so a timeout kills the script and its children), default signal handling
-        // (the agent ignores SIGTERM; a script must not inherit that), and an empty signal mask.
-        var all = sigset_t()
-        sigfillset(&all)
-        var none = sigset_t()
-        sigemptyset(&none)
-        posix_spawnattr_setsigdefault(&attr, &all)
-        posix_spawnattr_setsigmask(&attr, &none)
-        posix_spawnattr_setpgroup(&attr, 0)
-        // Agents run at normal priority even though the cluster agent itself may be SCHED_FIFO: a busy resource
-        // script must never compete with heartbeats at realtime priority.
-        posix_spawnattr_setschedpolicy(&attr, SCHED_OTHER)
-        var normal = sched_param(sched_priority: 0)
-        posix_spawnattr_setschedparam(&attr, &normal)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK
-                                              | POSIX_SPAWN_SETSCHEDULER))
-
-        let cargv = argv.map { strdup($0) } + [nil]
-        let cenv = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { (cargv + cenv).forEach { free($0) } }
-
         let started = ContinuousClock.now
-        var pid: pid_t = 0
-        var rc = posix_spawn(&pid, argv[0], &actions, &attr, cargv, cenv)
-        // ETXTBSY: a just-written script can be briefly held open for writing by a concurrently forked
-        // process. Retry a few times, as Go's os/exec does.
-        for _ in 0..<10 where rc == ETXTBSY {
-            usleep(10_000)
-            rc = posix_spawn(&pid, argv[0], &actions, &attr, cargv, cenv)
-        }
+        let spawned = Self.spawn(argv: argv, environment: environment, output: (writeEnds[0], writeEnds[1]))
         for fd in writeEnds { close(fd) }
-        guard rc == 0 else {
+        let pid: pid_t
+        switch spawned {
+        case let .success(p): pid = p
+        case let .failure(e):
             for fd in readEnds { close(fd) }
-            throw LaunchError(description: "cannot run \(argv[0]): \(String(cString: strerror(rc)))")
+            throw LaunchError(description: "cannot run \(argv[0]): \(String(cString: strerror(e.code)))")
         }
         defer { for fd in readEnds { close(fd) } }
         for fd in readEnds { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
@@ -213,6 +175,64 @@ public struct ResourceRunner: Sendable {
                                 timedOut: timedOut, stdout: String(decoding: captured, as: UTF8.self),
                                 standardOutput: String(decoding: standardOutput, as: UTF8.self),
                                 duration: ContinuousClock.now - started)
+    }
+
+    /// Why posix_spawn failed: its error number.
+    public struct SpawnError: Error { public let code: Int32 }
+
+    /// Starts a child the way every program the agent runs must start: stdin from /dev/null, stdout and stderr
+    /// to `output` (nil: the agent's own), no other inherited descriptor, default signal handling and an empty
+    /// signal mask (the agent ignores SIGTERM and its threads block signals), `SCHED_OTHER` at normal priority
+    /// (the agent itself may be `SCHED_FIFO`), and with `ownProcessGroup` a process group of its own (so a
+    /// timeout kills its children too). `environment` nil: the agent's own.
+    public static func spawn(argv: [String], environment: [String: String]?, output: (Int32, Int32)? = nil,
+                             ownProcessGroup: Bool = true) -> Result<pid_t, SpawnError> {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        if let (out, err) = output {
+            posix_spawn_file_actions_adddup2(&actions, out, 1)
+            posix_spawn_file_actions_adddup2(&actions, err, 2)
+        }
+        // No other descriptor of the agent (sockets, the control connection, other operations' pipes) leaks into
+        // agents and the daemons they start: a leaked control connection would never see end-of-file.
+        if let closeFrom = Self.addCloseFrom { _ = closeFrom(&actions, 3) }
+
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var all = sigset_t()
+        sigfillset(&all)
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigdefault(&attr, &all)
+        posix_spawnattr_setsigmask(&attr, &none)
+        if ownProcessGroup { posix_spawnattr_setpgroup(&attr, 0) }
+        // A busy child must never compete with heartbeats at realtime priority.
+        posix_spawnattr_setschedpolicy(&attr, SCHED_OTHER)
+        var normal = sched_param(sched_priority: 0)
+        posix_spawnattr_setschedparam(&attr, &normal)
+        posix_spawnattr_setflags(&attr, Int16((ownProcessGroup ? POSIX_SPAWN_SETPGROUP : 0) | POSIX_SPAWN_SETSIGDEF
+                                              | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSCHEDULER))
+
+        let cargv = argv.map { strdup($0) } + [nil]
+        let cenv: [UnsafeMutablePointer<CChar>?]? = environment.map { env in
+            env.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        }
+        defer { (cargv + (cenv ?? [])).forEach { free($0) } }
+        var pid: pid_t = 0
+        func attempt() -> Int32 {
+            cenv.map { posix_spawn(&pid, argv[0], &actions, &attr, cargv, $0) } ?? posix_spawn(&pid, argv[0], &actions, &attr, cargv, environ)
+        }
+        var rc = attempt()
+        // ETXTBSY: a just-written script can be briefly held open for writing by a concurrently forked
+        // process. Retry a few times, as Go's os/exec does.
+        for _ in 0..<10 where rc == ETXTBSY {
+            usleep(10_000)
+            rc = attempt()
+        }
+        return rc == 0 ? .success(pid) : .failure(SpawnError(code: rc))
     }
 
     func errnoText() -> String { String(cString: strerror(errno)) }

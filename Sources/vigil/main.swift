@@ -90,11 +90,12 @@ struct AgentCommand: ParsableCommand {
     func makeLogger(node: String, level: Logger.Level, file: String? = nil, facility: String? = nil) -> Logger {
         let journal = Systemd.journalAvailable && facility != "none"
         let stderrToJournal = Systemd.stderrIsJournal
-        var fileHandler: FileLogHandler?
-        if let f = file {
+        let fileHandler: FileLogHandler? = file.flatMap { f in
             switch FileLogHandler.open(path: f) {
-            case let .success(h): fileHandler = h
-            case let .failure(e): FileHandle.standardError.write(Data("vigil: \(e); logging to the journal and stderr only\n".utf8))
+            case let .success(h): return h
+            case let .failure(e):
+                FileHandle.standardError.write(Data("vigil: \(e); logging to the journal and stderr only\n".utf8))
+                return nil
             }
         }
         LoggingSystem.bootstrap { label in
