@@ -59,6 +59,8 @@ set -Eeuo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
+# shellcheck source=bench/lib/heartbeat-ns.sh
+. "$here/lib/heartbeat-ns.sh"   # build_net, node_mac, write_hacf, hb_in
 RUNS=3
 KEEPALIVE=100ms DEADTIME=500ms WARNTIME=250ms INITDEAD=2
 OUT=/tmp/vigil-switchover/out
@@ -457,48 +459,12 @@ trap cleanup EXIT
 trap 'log "interrupted"; exit 130' INT TERM
 
 # ------------------------------------------------------------------ testbed -
-build_net() {
-    ip netns add "$HUB"; NS_MADE+=("$HUB")
-    ip -n "$HUB" link set lo up
-    ip -n "$HUB" link add br0 type bridge
-    ip -n "$HUB" link set br0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0
-    ip -n "$HUB" link set br0 up
-    local i ns
-    for i in 1 2; do
-        ns=$(nsn "n$i")
-        ip netns add "$ns"; NS_MADE+=("$ns")
-        ip -n "$HUB" link add "v$i" type veth peer name eth0 netns "$ns"
-        ip -n "$HUB" link set "v$i" master br0 up
-        ip -n "$ns" link set lo up
-        ip -n "$ns" addr add "$SUBNET.$i/24" dev eth0
-        ip -n "$ns" link set eth0 up
-    done
-    ip netns add "$OUTSIDER"; NS_MADE+=("$OUTSIDER")
-    ip -n "$HUB" link add vo type veth peer name eth0 netns "$OUTSIDER"
-    ip -n "$HUB" link set vo master br0 up
-    ip -n "$OUTSIDER" link set lo up
-    ip -n "$OUTSIDER" addr add "$SUBNET.250/24" dev eth0
-    ip -n "$OUTSIDER" link set eth0 up
-}
-node_mac() { ip netns exec "$(nsn "$1")" cat /sys/class/net/eth0/address; }
+# (the network itself: build_net, node_mac in bench/lib/heartbeat-ns.sh)
 
 CONF=$WORK/ha.d
 make_conf() {
     mkdir -p "$CONF"
-    cat >"$CONF/ha.cf" <<EOF
-# Heartbeat 3.0.6 configuration of a two-node cluster (bench/heartbeat-switchover.sh)
-logfile /var/log/ha-log
-keepalive $KEEPALIVE
-warntime $WARNTIME
-deadtime $DEADTIME
-initdead $INITDEAD
-udpport 694
-ucast eth0 $SUBNET.1
-ucast eth0 $SUBNET.2
-auto_failback on
-node n1 n2
-crm no
-EOF
+    write_hacf "$CONF/ha.cf"
     printf '# home node, then the resources\nn1 IPaddr2::%s/24/eth0\nn2 IPaddr2::%s/24/eth0\n' "$VIP" "$VIP2" >"$CONF/haresources"
     printf 'auth 1\n1 sha1 heartbeat-switchover-bench-key\n' >"$CONF/authkeys"
     chmod 600 "$CONF/authkeys"
@@ -543,11 +509,6 @@ start_hb() {  # start_hb NODE: Heartbeat daemonizes, so this returns once it run
     hb_master "$n" >/dev/null || die "heartbeat on $n wrote no pid file"
 }
 hb_master() { local p; p=$(tr -d ' \n' <"$(nd "$1")/run/heartbeat.pid" 2>/dev/null) && [ -n "$p" ] && kill -0 "$p" 2>/dev/null && echo "$p"; }
-hb_in() {  # hb_in NODE CMD...: CMD inside NODE's heartbeat namespaces (its API socket, its /etc/ha.d)
-    local n=$1 p; shift
-    p=$(hb_master "$n") || return 1
-    timeout 10 nsenter -t "$p" -m -u -n -- "$@"
-}
 hb_procs() {  # PIDs of heartbeat processes in NODE's network namespace
     local p out=
     for p in $(ns_pids "/run/netns/$(nsn "$1")"); do
