@@ -45,6 +45,11 @@ public struct ClusterConfig: Sendable, Equatable {
     /// Programs kept running by the agent ("USER PROGRAM [ARGS...]", Heartbeat's respawn).
     public var respawn: [String] = []
 
+    /// The syslog facility names `log_facility` accepts (besides "none").
+    public static let syslogFacilities = ["kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
+                                          "authpriv", "ftp", "local0", "local1", "local2", "local3", "local4", "local5",
+                                          "local6", "local7"]
+
     /// The address placeholder for "learn it" (see `interfaces`).
     public static let autoAddress = "auto"
 
@@ -144,9 +149,7 @@ public enum ConfigLoader {
                 c.logFile = try string(e, err)
                 guard c.logFile!.hasPrefix("/") else { throw err(e.line, "log_file: expected an absolute path") }
             case "log_facility":
-                c.logFacility = try choice(e, err, ["kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
-                                                    "authpriv", "ftp", "local0", "local1", "local2", "local3", "local4", "local5",
-                                                    "local6", "local7", "none"])
+                c.logFacility = try choice(e, err, ClusterConfig.syslogFacilities + ["none"])
             case "respawn":
                 c.respawn = try strings(e, err)
                 for r in c.respawn {
@@ -456,10 +459,18 @@ public enum ConfigLoader {
         }
     }
 
+    /// A character names may hold: ASCII letters, digits, '.', '_' and '-'.
+    public static func isNameScalar(_ u: Unicode.Scalar) -> Bool {
+        u.isASCII && (u.properties.isAlphabetic || ("0"..."9").contains(u) || "._-".unicodeScalars.contains(u))
+    }
+
+    /// Whether `n` is a valid cluster, node or group name (1 to `maxNameLength` name characters).
+    public static func isValidName(_ n: String) -> Bool {
+        !n.isEmpty && n.utf8.count <= ClusterConfig.maxNameLength && n.unicodeScalars.allSatisfy(isNameScalar)
+    }
+
     static func checkName(_ n: String, line: Int, what: String, _ err: (Int, String) -> ConfigError) throws(ConfigError) {
-        let ok = !n.isEmpty && n.utf8.count <= ClusterConfig.maxNameLength
-            && n.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0)) }
-        guard ok else {
+        guard isValidName(n) else {
             throw err(line, "\(what) \"\(n)\": expected 1 to \(ClusterConfig.maxNameLength) characters of letters, digits, '.', '_' or '-'")
         }
     }

@@ -61,12 +61,13 @@ public struct HeartbeatImport: Sendable {
         if let h = haresources { b.readHAResources(h) } else {
             b.warn("\(directory)/haresources", 1, "no haresources file: the cluster has no resource groups")
         }
+        let addresses = b.addresses()
+        for note in addresses.notes { b.warn("\(directory)/ha.cf", b.links.first?.line ?? 1, note) }
         b.diagnostics.sort { ($0.file, $0.line) < ($1.file, $1.line) }
-        for note in b.addresses().notes { b.warn("\(directory)/ha.cf", b.links.first?.line ?? 1, note) }
         let errors = b.diagnostics.filter { $0.severity == .error }
         guard errors.isEmpty else { throw HeartbeatImportError(diagnostics: errors) }
-        let text = b.render()
-        // The generated text must load: a mistake here is a bug, reported against the directory.
+        let text = b.render(addresses: addresses)
+        // The generated text must load: a mistake here is the importer's bug, reported against the generated text.
         do { _ = try ConfigLoader.load(text: text, file: "\(directory) (imported)") } catch let e {
             throw HeartbeatImportError(diagnostics: [e.asDiagnostic(origin: "\(directory) (generated cluster.conf)")])
         }
@@ -194,7 +195,7 @@ struct Builder {
             switch k {
             case "cluster":
                 guard let v = one() else { continue }
-                guard validName(v) else {
+                guard ConfigLoader.isValidName(v) else {
                     fail(file, d.line, "cluster \"\(v)\": Vigil cluster names are 1 to 63 letters, digits, '.', '_' or '-'"); continue
                 }
                 clusterName = v
@@ -204,7 +205,7 @@ struct Builder {
                 for n in d.words.map({ $0.lowercased() }) {
                     if let other = nodes.first(where: { $0.name == n }) {
                         fail(file, d.line, "node \(n) is already listed on line \(other.line)")
-                    } else if !validName(n) {
+                    } else if !ConfigLoader.isValidName(n) {
                         fail(file, d.line, "node \"\(n)\": Vigil node names are 1 to 63 letters, digits, '.', '_' or '-'")
                     } else {
                         nodes.append((n, d.line))
@@ -289,8 +290,8 @@ struct Builder {
                 logFile = (v, d.line)
             case "logfacility":
                 guard let v = one() else { continue }
-                guard v == "none" || Self.facilities.contains(v) else {
-                    fail(file, d.line, "logfacility \(v): expected a syslog facility (\(Self.facilities.joined(separator: ", "))) or none"); continue
+                guard v == "none" || ClusterConfig.syslogFacilities.contains(v) else {
+                    fail(file, d.line, "logfacility \(v): expected a syslog facility (\(ClusterConfig.syslogFacilities.joined(separator: ", "))) or none"); continue
                 }
                 logFacility = (v, d.line)
             case "crm", "pacemaker":
@@ -330,14 +331,6 @@ struct Builder {
             warn(file, nodes[0].line, "this machine (\(me)) is not among the node lines; its own addresses are not looked up")
         }
         checkTimings()
-    }
-
-    static let facilities = ["kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv",
-                             "ftp", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"]
-
-    func validName(_ n: String) -> Bool {
-        !n.isEmpty && n.utf8.count <= ClusterConfig.maxNameLength
-            && n.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0)) }
     }
 
     mutating func addLink(_ interface: String, _ d: HADirective, shared: Bool, media: String) {
@@ -438,9 +431,7 @@ struct Builder {
     /// A readable, unique group name from its first resource: `IPaddr2::10.0.0.5/24/eth0` → `IPaddr2-10.0.0.5-24-eth0`.
     func uniqueName(for r: ResourceSpec, taken: inout Set<String>) -> String {
         let raw = ([r.agent] + r.arguments).joined(separator: "-")
-        var base = String(raw.unicodeScalars.map { s -> Character in
-            s.isASCII && (s.properties.isAlphabetic || ("0"..."9").contains(s) || "._-".unicodeScalars.contains(s)) ? Character(s) : "-"
-        }.prefix(56))
+        var base = String(raw.unicodeScalars.map { ConfigLoader.isNameScalar($0) ? Character($0) : "-" }.prefix(56))
         if base.isEmpty { base = "group" }
         var name = base
         var n = 2
@@ -490,7 +481,7 @@ struct Builder {
 
     // MARK: output
 
-    func render() -> String {
+    func render(addresses: (perNode: [String: [String]], notes: [String])) -> String {
         // TOML basic strings: backslash, quote and control characters escaped.
         func q(_ s: String) -> String {
             var out = "\""
@@ -506,7 +497,7 @@ struct Builder {
             return out + "\""
         }
         func src(_ k: String, _ fallback: String) -> String { timings[k].map { "ha.cf:\($0.1) \($0.2)" } ?? fallback }
-        let (perNode, addressNotes) = addresses()
+        let (perNode, addressNotes) = addresses
         let anyAuto = perNode.values.contains { $0.contains("auto") }
         let shared = links.contains(where: \.shared) || anyAuto
         var o = """

@@ -35,31 +35,25 @@ enum HeartbeatSupport {
         }
     }
 
-    /// What `vigil agent --heartbeat-config DIR` runs: the import, loaded like any cluster.conf.
-    static func load(directory: String, node: String, allowCRC: Bool, printWarnings: Bool) throws -> ClusterConfig {
+    /// What `vigil agent --heartbeat-config DIR` runs: the import, loaded like any cluster.conf, and the import
+    /// itself (its text is saved for VIGIL_CONFIG, its mcast lines are watched).
+    static func load(directory: String, node: String, allowCRC: Bool, printWarnings: Bool) throws -> (ClusterConfig, HeartbeatImport) {
         let imported = try importDirectory(directory, node: node, allowCRC: allowCRC)
         if printWarnings { for w in imported.warnings { FileHandle.standardError.write(Data("vigil: \(w)\n".utf8)) } }
         do {
-            var c = try ConfigLoader.load(text: imported.text, file: "\(directory) (imported; see `vigil import-heartbeat \(directory)`)")
-            importedText = imported.text
-            importedMulticast = imported.heartbeatMulticast
-            c.file = "\(directory) (imported)"
-            return c
+            return (try ConfigLoader.load(text: imported.text, file: "\(directory) (imported; see `vigil import-heartbeat \(directory)`)"),
+                    imported)
         } catch {
             throw CLIError("\(error)")
         }
     }
 
-    /// The text `load` imported last (written out by `saveImported`), and ha.cf's mcast lines.
-    nonisolated(unsafe) static var importedText = ""
-    nonisolated(unsafe) static var importedMulticast: [HeartbeatImport.HeartbeatMulticast] = []
-
-    /// Writes the imported cluster.conf to DIR/heartbeat-imported.conf (mode 0644) and returns its path.
-    static func saveImported(_ c: ClusterConfig, to dir: String) throws -> String {
+    /// Writes an imported cluster.conf to DIR/heartbeat-imported.conf (mode 0644) and returns its path.
+    static func saveImported(_ text: String, to dir: String) throws -> String {
         let path = "\(dir)/heartbeat-imported.conf"
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            try importedText.write(toFile: path, atomically: true, encoding: .utf8)
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
         } catch {
             throw CLIError("cannot write the imported configuration to \(path): \(error)")
         }

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import VigilAgent
 import VigilConfig
+import VigilHeartbeat
 import VigilCore
 import VigilSimulation
 import VigilResources
@@ -58,12 +59,14 @@ struct AgentCommand: ParsableCommand {
     func run() throws {
         // Heartbeat's node names are lower case (uname -n, compared case-insensitively).
         let me = heartbeatConfig == nil ? node ?? hostname() : (node ?? hostname()).lowercased()
-        var config = try heartbeatConfig.map {
-            try HeartbeatSupport.load(directory: $0, node: me, allowCRC: allowCRC, printWarnings: true)
-        } ?? options.load()
-        if heartbeatConfig != nil {
+        var config: ClusterConfig
+        var imported: HeartbeatImport?
+        if let dir = heartbeatConfig {
+            (config, imported) = try HeartbeatSupport.load(directory: dir, node: me, allowCRC: allowCRC, printWarnings: true)
             // The imported text as a file: resource agents get it as VIGIL_CONFIG (the vm agent reads it).
-            config.file = try HeartbeatSupport.saveImported(config, to: stateDir ?? config.stateDir)
+            config.file = try HeartbeatSupport.saveImported(imported!.text, to: stateDir ?? config.stateDir)
+        } else {
+            config = try options.load()
         }
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level \(logLevel)") }
         let logger = makeLogger(node: me, level: level, file: config.logFile, facility: config.logFacility)
@@ -72,7 +75,7 @@ struct AgentCommand: ParsableCommand {
         opts.allowNonRootKey = ProcessInfo.processInfo.environment["VIGIL_ALLOW_NONROOT_KEY"] == "1"
         opts.runDir = runDir
         opts.startInStandby = standby
-        opts.heartbeatMulticast = HeartbeatSupport.importedMulticast.map { ($0.interface, $0.group, $0.port) }
+        opts.heartbeatMulticast = imported?.heartbeatMulticast.map { ($0.interface, $0.group, $0.port) } ?? []
         opts.installedAgents = ResourceCommand.Run.bundledAgents()
         opts.binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
         do {
