@@ -25,11 +25,13 @@ let package = Package(
         .target(name: "VigilWire", dependencies: [
             "VigilCore",
             .product(name: "Crypto", package: "swift-crypto"),
-        ]),
+        ], swiftSettings: optimizedEvenInDebug),
         // cluster.conf: a TOML-subset parser with line-numbered errors, validation, and the config writer.
         .target(name: "VigilConfig", dependencies: ["VigilCore"]),
         // Deterministic in-memory simulation of whole clusters (used by tests and bench/sim-soak).
-        .target(name: "VigilSimulation", dependencies: ["VigilCore"], swiftSettings: optimizedEvenInDebug),
+        .target(name: "VigilSimulation", dependencies: [
+            "VigilCore", "VigilWire", .product(name: "Crypto", package: "swift-crypto"),
+        ], swiftSettings: optimizedEvenInDebug),
         // Heartbeat 3.0.6 compatibility: ha.cf, haresources and authkeys imported as cluster.conf.
         .target(name: "VigilHeartbeat", dependencies: ["VigilConfig", "VigilCore", "VigilWire"]),
         // Runs init-style resource agents (start/stop/status) with timeouts, in their own process groups.

@@ -36,6 +36,16 @@ public struct ClusterNode: Sendable {
         var view: [ViewEntry] = []
         var term: UInt64 = 0
         var coordinator: String = ""
+        /// The incarnation that announced a controlled leave (only a later one brings the peer back).
+        var leftIncarnation: UInt64 = 0
+        /// Whether the peer's latest message said it is quorate in its own view.
+        var quorate = false
+        /// Since when the peer's packets say it does not hear this node or has no quorum (nil: they say it
+        /// does and has). See `isUsable`.
+        var unusableSince: Instant?
+        /// Whether it may take part in placement: false once `unusableSince` is warntime old (a reordered
+        /// packet from before it gained quorum must not make it flap).
+        var usable = true
         var nextSequence: [UInt64]
 
         init(spec: NodeSpec, links: Int) {
@@ -86,6 +96,10 @@ public struct ClusterNode: Sendable {
     var storage: StorageState?
     /// The coordinator of a term, kept after it dies (the two-node tie-break names it).
     var termCoordinator: (term: UInt64, name: String) = (0, "")
+
+    /// The highest term an election may reach: epochs are `term << 32 | counter`, so a term of 2^32 or more
+    /// would wrap them. Larger terms in packets are dropped, on disk ignored; nobody stands beyond it.
+    public static let maxTerm: UInt64 = UInt64(UInt32.max) - 1
 
     /// How long drop log lines for one reason are suppressed after one is written.
     public static let dropLogInterval: Duration = .seconds(10)
@@ -153,6 +167,7 @@ public struct ClusterNode: Sendable {
             for (i, up) in p.linkUp.enumerated() where up {
                 if let h = p.linkLastHeard[i] { consider(h + t.deadtime) }
             }
+            if p.state.isMember, let u = p.unusableSince { consider(u + t.warntime); consider(u + t.deadtime) }
         }
         if case let .candidate(_, since, _) = role { consider(since + candidacyTimeout) }
         if let standAt = standTime() { consider(standAt) }
@@ -194,6 +209,9 @@ public struct ClusterNode: Sendable {
         counters.received += 1
         var out: [Action] = []
         guard !leaving else { return out }
+        // Time first: aging may mark the sender dead, and the copy of it taken below must include that (a copy
+        // taken before and written back undid a death without an `alive` event).
+        noticeTime(now: now, into: &out)
         guard msg.sender != me, var peer = peers[msg.sender] else {
             drop(.unknownSender, source: source, now: now, into: &out)
             return out
@@ -202,7 +220,10 @@ public struct ClusterNode: Sendable {
             drop(.wrongCluster, source: source, now: now, into: &out)
             return out
         }
-        noticeTime(now: now, into: &out)
+        guard msg.term <= Self.maxTerm else {
+            drop(.implausibleTerm, source: source, now: now, into: &out)
+            return out
+        }
         let broadcast = msg.destination.isEmpty
         guard msg.destination == me || (broadcast && spec.transport == .multicast), Int(msg.link) == link,
               link >= 0, link < links else {
@@ -224,6 +245,11 @@ public struct ClusterNode: Sendable {
             peer.incarnation = msg.incarnation
             peer.windows = Array(repeating: ReplayWindow(), count: links)
             peer.broadcastWindows = peer.windows
+            // The old incarnation's report is history from here on, whether or not this packet is verified.
+            if !spec.groups.isEmpty {
+                groups.reports[msg.sender] = nil
+                groups.placementDue = true
+            }
         }
         let verdict = broadcast ? peer.broadcastWindows[link].check(msg.sequence) : peer.windows[link].check(msg.sequence)
         switch verdict {
@@ -237,11 +263,19 @@ public struct ClusterNode: Sendable {
             drop(.replay, source: source, now: now, into: &out)
             return out
         }
+        // Fresh only if the sender has heard this incarnation of this node: a stream recorded before this
+        // node restarted (its replay windows are new) echoes an older incarnation and proves nothing. Its
+        // incarnation is learned all the same, so this node's next heartbeats echo it.
+        guard msg.view.contains(where: { $0.node == me && $0.echo == IncarnationEcho.of(incarnation) }) else {
+            peers[msg.sender] = peer
+            counters.dropped[DropReason.unverified.rawValue, default: 0] += 1
+            return out
+        }
         counters.accepted += 1
 
         // A node that left comes back only with a new incarnation: a copy sent before its leave that
         // arrives after it (reordering, another link) must not revive it.
-        if peer.state == .left, msg.kind != .leave, !newIncarnation {
+        if peer.state == .left, msg.kind != .leave, msg.incarnation <= peer.leftIncarnation {
             peers[msg.sender] = peer
             return out
         }
@@ -262,8 +296,11 @@ public struct ClusterNode: Sendable {
         peer.view = msg.view
         peer.term = msg.term
         peer.coordinator = msg.coordinator
+        peer.quorate = msg.senderQuorate
+        noteUsability(msg.sender, &peer, now: now, into: &out)
         if msg.kind == .leave {
             peer.state = .left
+            peer.leftIncarnation = msg.incarnation
             for (i, up) in peer.linkUp.enumerated() where up {
                 out.append(.event(.linkChanged(node: msg.sender, link: i, up: false)))
             }
@@ -408,6 +445,12 @@ public struct ClusterNode: Sendable {
             case .dead, .left:
                 break
             }
+            if !p.state.isMember {
+                p.unusableSince = nil
+                p.usable = true
+            } else {
+                checkUsability(name, &p, now: now, into: &out)
+            }
             peers[name] = p
             if p.state != before {
                 out.append(.event(.memberChanged(node: name, from: before, to: p.state)))
@@ -417,6 +460,52 @@ public struct ClusterNode: Sendable {
             }
         }
         recomputeQuorum(now: now, into: &out)
+    }
+
+    /// Whether `name` can take part in placement: this node, or a member that hears this node (its latest view
+    /// lists this node as a member) and is quorate in its own view. A member that is not (a deaf node: its
+    /// inbound traffic is cut, it has lost quorum and stopped its groups, but the others still hear it) is
+    /// given no group, and once it has been so for deadtime it is treated as vanished (fenced or confirmed
+    /// down before its groups start elsewhere): it cannot acknowledge new assignments.
+    func isUsable(_ name: String) -> Bool {
+        if name == me { return true }
+        guard let p = peers[name], p.state.isMember else { return false }
+        return p.usable
+    }
+
+    /// A member that has not been usable for deadtime: placement treats it as vanished.
+    func isLostMember(_ name: String, now: Instant) -> Bool {
+        guard let p = peers[name], p.state.isMember, let since = p.unusableSince else { return false }
+        return now - since >= spec.timing.deadtime
+    }
+
+    /// Records whether a peer that just spoke is usable (`isUsable`), and what follows when that changes.
+    mutating func noteUsability(_ name: String, _ peer: inout Peer, now: Instant, into out: inout [Action]) {
+        let hearsMe = peer.view.first { $0.node == me }.map { $0.state.isMember } ?? true
+        if peer.quorate && hearsMe {
+            peer.unusableSince = nil
+            if !peer.usable {
+                peer.usable = true
+                groups.placementDue = true
+                out.append(.log(.notice, "\(name) hears this node and has quorum again"))
+            }
+            if groups.confirmedDown.removeValue(forKey: name) != nil {
+                out.append(.log(.notice, "\(name) is back: its confirm-down no longer holds (a later disappearance needs fencing again)"))
+            }
+        } else if peer.unusableSince == nil {
+            peer.unusableSince = now
+        }
+        checkUsability(name, &peer, now: now, into: &out)
+    }
+
+    /// A peer whose packets have said for warntime that it does not hear this node (or has no quorum) is given
+    /// no group; after deadtime it counts as vanished (`isLostMember`).
+    mutating func checkUsability(_ name: String, _ peer: inout Peer, now: Instant, into out: inout [Action]) {
+        guard peer.usable, let since = peer.unusableSince, now - since >= spec.timing.warntime else { return }
+        peer.usable = false
+        groups.placementDue = true
+        let hearsMe = peer.view.first { $0.node == me }.map { $0.state.isMember } ?? true
+        out.append(.log(.warning, "\(name) is heard but \(hearsMe ? "has no quorum" : "does not hear this node") (for \(fmt(now - since))): it gets no group\(spec.groups.isEmpty ? "" : ", and what it ran starts elsewhere once it is fenced or confirmed down")"))
     }
 
     func computeQuorate() -> Bool {
@@ -579,11 +668,18 @@ public struct ClusterNode: Sendable {
         return allHeard ? nil : started + spec.timing.initdead
     }
 
+    /// The term this node would stand for: above every term it adopted, voted in or read on disk (nil: that
+    /// would pass `maxTerm`).
+    var proposedTerm: UInt64? {
+        let highest = max(term, election.votedTerm, highestDiskTerm)
+        return highest < Self.maxTerm ? highest + 1 : nil
+    }
+
     /// When this node will stand for election, if it is eligible now.
     func standTime() -> Instant? {
         guard let since = eligibleSince, role == .follower else { return nil }
         let rank = members.firstIndex(of: me) ?? 0
-        let proposed = max(term, election.votedTerm, highestDiskTerm) + 1
+        let proposed = proposedTerm ?? Self.maxTerm
         // A deterministic per-node, per-term jitter keeps two nodes with different views from colliding forever.
         let jitter = Int(fnv1a32("\(me)/\(proposed)") % 3)
         return since + spec.timing.standDelayPerRank * (rank * 2 + (rank == 0 ? 0 : jitter))
@@ -631,7 +727,11 @@ public struct ClusterNode: Sendable {
     }
 
     mutating func stand(now: Instant, into out: inout [Action]) {
-        let proposed = max(term, election.votedTerm, highestDiskTerm) + 1
+        guard let proposed = proposedTerm else {
+            eligibleSince = nil
+            out.append(.log(.error, "cannot stand for election: term \(Self.maxTerm) reached (terms beyond it would wrap the assignment epochs)"))
+            return
+        }
         eligibleSince = nil
         election.votedTerm = proposed
         election.votedFor = me
@@ -678,7 +778,10 @@ public struct ClusterNode: Sendable {
 
     /// The current membership view, as carried in every message.
     public var view: [ViewEntry] {
-        spec.nodes.map { ViewEntry(node: $0.name, state: state(of: $0.name)) }
+        spec.nodes.map { n in
+            ViewEntry(node: n.name, state: state(of: n.name),
+                      echo: IncarnationEcho.of(n.name == me ? incarnation : peers[n.name]?.incarnation ?? 0))
+        }
     }
 
     mutating func send(_ kind: MessageKind, to peer: String, link: Int, term explicitTerm: UInt64? = nil,

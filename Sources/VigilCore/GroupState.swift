@@ -134,11 +134,16 @@ public enum AdminRequest: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// The node that carries the request out: the named node for standby/cleanup, else the coordinator ("").
+    /// `handledBy` of a request every node carries out (and the node it was made on forwards to every member).
+    public static let everyNode = "*"
+
+    /// The node that carries the request out: the named node for standby/cleanup, every node for confirm-down
+    /// (`everyNode`: a coordinator change must not forget it), else the coordinator ("").
     public var handledBy: String {
         switch self {
         case let .standby(n), let .unstandby(n), let .cleanup(_, n): n
-        case .move, .unmove, .takeover, .confirmDown: ""
+        case .confirmDown: Self.everyNode
+        case .move, .unmove, .takeover: ""
         }
     }
 }

@@ -42,7 +42,20 @@ public enum MemberState: UInt8, Sendable, Codable, CaseIterable, CustomStringCon
 public struct ViewEntry: Hashable, Sendable {
     public var node: String
     public var state: MemberState
-    public init(node: String, state: MemberState) { self.node = node; self.state = state }
+    /// The incarnation of `node` the sender last heard (folded to 32 bits by `IncarnationEcho`; 0: never).
+    /// A receiver accepts a packet as fresh only once it echoes the receiver's own current incarnation, so a
+    /// recorded stream replayed after the receiver restarted proves nothing (docs/protocol.md).
+    public var echo: UInt32
+    public init(node: String, state: MemberState, echo: UInt32 = 0) { self.node = node; self.state = state; self.echo = echo }
+}
+
+/// The 32-bit echo of an incarnation carried in view entries (both halves folded, so clock-derived
+/// incarnations of any resolution differ).
+public enum IncarnationEcho {
+    public static func of(_ incarnation: UInt64) -> UInt32 {
+        let folded = UInt32(truncatingIfNeeded: incarnation ^ (incarnation >> 32))
+        return incarnation == 0 ? 0 : folded == 0 ? 1 : folded
+    }
 }
 
 /// A decoded, authenticated cluster message. The wire codec turns it into bytes and back.
@@ -121,6 +134,12 @@ public enum DropReason: String, Sendable, CaseIterable, Codable, Error {
     case replay
     /// A sequence number already seen in the replay window.
     case duplicate
+    /// Authentic and new, but the sender has not yet heard this node's current incarnation (its view does not
+    /// echo it): it may be a recording replayed after this node restarted. Counted, never logged as a warning:
+    /// every peer's first packets after this node starts are of this kind.
+    case unverified
+    /// Authentic, but carries a term no election can reach (2^32 or more): refused so that epochs never wrap.
+    case implausibleTerm = "implausible_term"
     /// A Linux-HA Heartbeat packet (ha_msg, `>>>` or `###` framing): a Heartbeat node runs on this LAN.
     /// The receiving node then runs no group while it keeps hearing them (the two stacks cannot see each other).
     case heartbeatPacket = "heartbeat_packet"

@@ -20,7 +20,12 @@ struct LocalGroup: Sendable {
     var phase: GroupPhase = .unknown
     var ackEpoch: UInt64 = 0
     var failures: UInt8 = 0
+    /// The last stop here was a handover: what it stopped may still run here (a `vm` is left running for the
+    /// target to migrate) until the handover is resolved. Counts as possibly active for every safety rule
+    /// until a probe after the new owner reports it running says it is gone from here.
     var handedOver = false
+    /// The assignment epoch at which a handed-over group was last probed for resolution (once per epoch).
+    var handoverProbedAt: UInt64 = 0
     var sequence: Sequence?
     /// Resource index of the operation in flight, and its id.
     var step = 0
@@ -106,7 +111,16 @@ extension ClusterNode {
         var out: [Action] = []
         noticeTime(now: now, into: &out)
         groups.placementDue = true
-        let handler = request.handledBy.isEmpty ? (role == .coordinator ? me : coordinator) : request.handledBy
+        let everyNode = request.handledBy == AdminRequest.everyNode
+        let handler = everyNode ? me : request.handledBy.isEmpty ? (role == .coordinator ? me : coordinator) : request.handledBy
+        if everyNode, from == me {
+            // Every node keeps it (a coordinator change must not forget it): unicast to every member.
+            for name in peerNames where peers[name]!.state.isMember {
+                for link in 0..<linkCount(for: name) {
+                    out.append(send(.request, to: name, link: link, request: request.description))
+                }
+            }
+        }
         guard handler == me else {
             // For another node (or the coordinator): forward it, unicast on every link.
             if handler.isEmpty || peers[handler] == nil {
@@ -139,10 +153,15 @@ extension ClusterNode {
             }
             out.append(.log(.notice, "cleanup of \(g) (requested by \(from)): failures forgotten, probing again"))
         case let .confirmDown(n):
-            guard let p = peers[n], !p.state.isMember else {
+            guard let p = peers[n], !isUsable(n) else {
                 out.append(.log(.warning, "confirm-down \(n) refused: it is \(state(of: n)), not down"))
                 break
             }
+            if let ds = diskState(n), ds == "partitioned" {
+                out.append(.log(.warning, "confirm-down \(n) refused: its storage slot is still being written, so it runs"))
+                break
+            }
+            // Until it is heard again (usable) or restarts: a later disappearance needs fencing again.
             groups.confirmedDown[n] = p.incarnation
             out.append(.log(.warning, "\(n) confirmed down by \(from): its groups may start elsewhere"))
         case .move, .unmove, .takeover:
@@ -171,6 +190,9 @@ extension ClusterNode {
         for (gi, g) in groups.local.enumerated() {
             if g.sequence != nil { return false }
             switch g.phase {
+            case .stopped where g.handedOver:
+                // Not before the new owner took it over (a `vm` is still running here, to be migrated).
+                return false
             case .stopped, .blocked: continue
             case .unknown: return false
             default:
@@ -420,6 +442,19 @@ extension ClusterNode {
             begin(gi, .start(reason: reason, peer: peer), now: now, into: &out)
         case let (.stop(reason, peer), .running):
             begin(gi, .stop(reason: reason, peer: peer), now: now, into: &out)
+        case let (.stop(reason, _), .stopped) where l.handedOver && (reason == "fence" || reason == "quorum-lost"):
+            // A handover stop left it running here for the target to migrate: fenced or without quorum, it
+            // must really stop now (the others may start it elsewhere).
+            begin(gi, .stop(reason: reason, peer: ""), now: now, into: &out)
+        case (_, .stopped) where l.handedOver:
+            // A handover is resolved once the new owner runs the group (it migrated what ran here), or when the
+            // current assignment no longer hands over from here (nobody will migrate it): a probe says whether
+            // it is gone from here, and clears the flag. Once per assignment epoch.
+            if let a = groups.table[gi], a.owner != me, a.epoch == l.ackEpoch, l.handoverProbedAt != a.epoch,
+               a.source != me || (!a.owner.isEmpty && groupReport(of: a.owner, gi)?.phase == .running) {
+                groups.local[gi].handoverProbedAt = a.epoch
+                begin(gi, .probe, now: now, into: &out)
+            }
         case (_, .running):
             if g.monitorInterval > .zero, let due = l.nextMonitor, now >= due, quorate {
                 begin(gi, .monitor, now: now, into: &out)
@@ -559,6 +594,10 @@ extension ClusterNode {
         switch seq {
         case .probe:
             newPhase = l.found ? .running : .stopped
+            if l.handedOver, !l.found {
+                out.append(.log(.notice, "handover of \(g.name) resolved: it no longer runs on this node"))
+            }
+            l.handedOver = false  // a probe tells the truth about what runs here
             out.append(.log(.info, "probe: group \(g.name) is \(newPhase) on this node"))
             if newPhase == .running, g.monitorInterval > .zero { l.nextMonitor = now + g.monitorInterval }
         case .monitor:
@@ -566,6 +605,13 @@ extension ClusterNode {
             if l.found {
                 l.failures = l.failures &+ 1
                 groups.local[gi] = l
+                if let a = groups.table[gi], a.epoch == l.ackEpoch, !a.owner.isEmpty, a.owner != me, a.source == me {
+                    // A handover was assigned while the monitor ran: it stays a handover (the target migrates
+                    // what still runs, or cold-starts what does not), not a real stop.
+                    out.append(.log(.error, "group \(g.name) failed on this node (failure \(l.failures) of \(g.maxRestarts + 1)) while it is being handed over to \(a.owner)"))
+                    begin(gi, .stop(reason: "handover", peer: a.owner), now: now, into: &out)
+                    return
+                }
                 out.append(.log(.error, "group \(g.name) failed on this node (failure \(l.failures) of \(g.maxRestarts + 1)): stopping it\(Int(l.failures) <= g.maxRestarts ? " to restart it" : "; it will move")"))
                 begin(gi, .stop(reason: "restart", peer: ""), now: now, into: &out)
                 return
@@ -647,7 +693,7 @@ extension ClusterNode {
             return !inStandby && groups.local[gi].phase != .blocked && Int(groups.local[gi].failures) <= g.maxRestarts
                 && (groups.connectivity == 0 || groups.connectivity >= bestConnectivity)
         }
-        guard let p = peers[node], p.state.isMember, let r = groups.reports[node] else { return false }
+        guard isUsable(node), let r = groups.reports[node] else { return false }
         return !r.standby && r.groups[gi].phase != .blocked && Int(r.groups[gi].failures) <= g.maxRestarts
             && (r.connectivity == 0 || r.connectivity >= bestConnectivity)
     }
@@ -746,11 +792,15 @@ extension ClusterNode {
         if !a.go, !a.owner.isEmpty {
             var waits: [String] = []
             for n in names where n != a.owner {
-                if isMember(n) {
+                // A member that has not heard this node (or had quorum) for deadtime cannot acknowledge: it is
+                // treated as vanished below (a deaf owner must be fenced, not waited for forever).
+                if isMember(n), !isLostMember(n, now: now) {
+                    let deaf = isUsable(n) ? "" : " (it does not hear this node or has no quorum)"
                     guard let r = groupReport(of: n, gi) else { waits.append("\(n) has not reported yet"); continue }
                     if r.phase == .blocked { waits.append("BLOCKED: a stop failed on \(n); fence it or fix it and run `vigil cleanup \(g.name) \(n)`") }
-                    else if r.phase != .stopped { waits.append("waiting for \(n) to stop it (\(r.phase))") }
-                    else if r.ackEpoch < a.epoch { waits.append("waiting for \(n) to acknowledge") }
+                    else if r.phase != .stopped { waits.append("waiting for \(n) to stop it (\(r.phase))\(deaf)") }
+                    else if r.ackEpoch < a.epoch { waits.append("waiting for \(n) to acknowledge\(deaf)") }
+                    else if r.handedOver, n != a.source { waits.append("waiting for \(n): an earlier handover left the group maybe running there (it probes)") }
                 } else {
                     // A node that is not a member may still run the group unless its last report says it had
                     // stopped it after seeing every assignment that named it.
@@ -759,21 +809,29 @@ extension ClusterNode {
                     // the go of that epoch (from any coordinator, itself included) may reach it at any time, even
                     // late from a socket buffer (found by the storage simulation, seeds 1338 and 2605). And no
                     // earlier than an epoch some member saw but this node did not.
+                    // An epoch some member acknowledged but this node never saw may have named it: its ack must be
+                    // later than that one too. And a handover stop may have left the group running there.
                     let named = groups.lastNamed[gi][n]
+                    let missed = groups.missed[gi]
                     let safe = r.map { r in
-                        r.phase == .stopped && r.ackEpoch >= groups.missed[gi] && named.map { r.ackEpoch > $0 } ?? true
+                        r.phase == .stopped && !r.handedOver && (missed == 0 || r.ackEpoch > missed)
+                            && named.map { r.ackEpoch > $0 } ?? true
                     } ?? false
                     if safe { continue }
-                    let st = state(of: n)
-                    let what = r.map { "was \($0.phase) it" } ?? "has not reported since this node started"
+                    let st = isMember(n) ? "heard but not hearing this node (or without quorum)" : state(of: n).description
+                    let what = r.map { "was \($0.phase)\($0.handedOver ? " (handed over, maybe still running)" : "") it" } ?? "has not reported since this node started"
                     if let inc = groups.confirmedDown[n], inc == (peers[n]?.incarnation ?? 0) {
+                        continue
+                    } else if state(of: n) == .left, let r, r.phase == .stopped, !r.handedOver {
+                        // Its agent left after stopping everything (its leave carried that report) and runs
+                        // nothing any more: a late assignment can start nothing there.
                         continue
                     } else if let ds = diskSaysLeft(n) {
                         // It left (its leave packets were lost, its slot says so): what its slot shows stopped is
                         // safe; what may still be active cannot be fenced by a pill (its agent is gone).
                         if gi < 32, ds.activeGroups & (1 << UInt32(gi)) == 0 { continue }
                         waits.append("BLOCKED: \(n) left (its storage slot says so) while the group was active there; `vigil confirm-down \(n)` once it is really off")
-                    } else if st == .left, r != nil {
+                    } else if state(of: n) == .left, r != nil {
                         // Its agent exited (and disarmed its watchdog): nobody would read a pill, so msgwait
                         // proves nothing. An administrator must confirm it down.
                         waits.append("BLOCKED: \(n) left while the group was \(r!.phase) there; `vigil confirm-down \(n)` once it is really off")

@@ -90,7 +90,12 @@ struct StorageState: Sendable {
 
     /// What this node knows of a peer from disk.
     struct PeerDisk: Sendable {
+        /// The newest of the slots the devices hold now (by incarnation, then counter).
         var slot: DiskSlot?
+        /// The slot each device held at its last good read. Newest-of-now, not newest-ever: a slot that is
+        /// not authenticated (CRC only) with an absurd incarnation or counter must not freeze the peer's view
+        /// once the peer overwrites it.
+        var perDevice: [DiskSlot?] = []
         /// When (this node's clock) the slot last changed: the peer is alive on disk.
         var changedAt: Instant?
     }
@@ -229,15 +234,22 @@ extension ClusterNode {
                 }
                 continue
             }
-            var p = st.peers[n.name] ?? StorageState.PeerDisk()
-            if let old = p.slot {
-                // The newest of what the devices say: a higher incarnation, or a higher counter.
-                if (slot.incarnation, slot.counter) > (old.incarnation, old.counter) {
-                    p.slot = slot
-                    p.changedAt = now
+            guard slot.term <= Self.maxTerm else {
+                let why = "slot \(i) (\(n.name)): term \(slot.term) is beyond any election (at most \(Self.maxTerm))"
+                dev.invalidSectors += 1
+                if !dev.invalidLogged.contains(why) {
+                    dev.invalidLogged.insert(why)
+                    out.append(.log(.error, "storage \(spec.storage!.devices[d]): ignoring \(why)"))
                 }
-            } else {
-                p.slot = slot
+                continue
+            }
+            var p = st.peers[n.name] ?? StorageState.PeerDisk()
+            if p.perDevice.count < st.devices.count { p.perDevice += Array(repeating: nil, count: st.devices.count - p.perDevice.count) }
+            p.perDevice[d] = slot
+            // The newest of what the devices hold now: a higher incarnation, or a higher counter.
+            let newest = p.perDevice.compactMap { $0 }.max { ($0.incarnation, $0.counter) < ($1.incarnation, $1.counter) }
+            if newest != p.slot {
+                p.slot = newest
                 p.changedAt = now
             }
             st.peers[n.name] = p
@@ -332,7 +344,7 @@ extension ClusterNode {
         storage!.haveStorage = computeStorageOK(storage!, now: now)
         var st = storage!
         recomputeQuorum(now: now, into: &out)
-        let anythingHere = groups.local.contains { $0.phase != .stopped }
+        let anythingHere = groups.local.contains { $0.phase != .stopped || $0.handedOver }
         if !quorate, !storageOK {
             if st.lostBothSince == nil {
                 st.lostBothSince = now
@@ -364,8 +376,9 @@ extension ClusterNode {
 
     func mySlot(_ st: StorageState) -> DiskSlot {
         var active: UInt32 = 0
-        for (i, g) in groups.local.enumerated() where i < 32 && g.phase != .stopped { active |= 1 << UInt32(i) }
-        let allStopped = groups.local.allSatisfy { $0.phase == .stopped && $0.sequence == nil }
+        // A handed-over group may still run here (a `vm` left running for the target): active until resolved.
+        for (i, g) in groups.local.enumerated() where i < 32 && (g.phase != .stopped || g.handedOver) { active |= 1 << UInt32(i) }
+        let allStopped = groups.local.allSatisfy { $0.phase == .stopped && !$0.handedOver && $0.sequence == nil }
         // A candidate writes the term it stands for: a peer that reads it never stands for the same term.
         var claimed = term
         if case let .candidate(t, _, _) = role { claimed = max(claimed, t) }
@@ -389,7 +402,7 @@ extension ClusterNode {
         for (i, n) in spec.nodes.enumerated() where n.name != me {
             if let op = st.ops[n.name], st.devices[d].written[n.name] != op.pill {
                 w.append(MailboxWrite(index: i, pill: op.pill))
-            } else if st.ops[n.name] == nil, isMember(n.name), let p = st.devices[d].written[n.name], !p.cleared {
+            } else if st.ops[n.name] == nil, isUsable(n.name), let p = st.devices[d].written[n.name], !p.cleared {
                 // Back in the membership: clear its pill so it may run groups again.
                 var c = p
                 c.cleared = true
@@ -489,7 +502,7 @@ extension ClusterNode {
     /// Fence operations for nodes that are back in the membership are over (their pill gets cleared).
     mutating func retireFenceOps() {
         guard var st = storage else { return }
-        for n in st.ops.keys where isMember(n) { st.ops[n] = nil }
+        for n in st.ops.keys where isUsable(n) { st.ops[n] = nil }
         storage = st
     }
 

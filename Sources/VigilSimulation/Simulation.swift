@@ -1,4 +1,6 @@
+import Crypto
 import VigilCore
+import VigilWire
 
 /// SplitMix64: a tiny, fast, seedable PRNG, so every simulated schedule is reproducible from its seed.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
@@ -16,9 +18,46 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     mutating func ns(_ r: ClosedRange<Int64>) -> Int64 { Int64.random(in: r, using: &self) }
 }
 
+/// The fault mixes of the seeded simulation (`vigil simulate --mode MODE`).
+public enum SimulationMode: String, CaseIterable, Sendable {
+    /// Membership and election only: loss, delay, duplication, reordering, partitions, crashes, leaves.
+    case election
+    /// Resource groups with admin requests and resource faults, fencing required.
+    case groups
+    /// Resource groups with `fencing = none` (crashes only: no partitions, which that policy cannot survive).
+    case groupsNoFencing = "groups-none"
+    /// Groups on shared storage: storage outages, LAN cuts, frozen agents, poison pills.
+    case storage
+    /// Storage plus every fault the model knows: agents killed with their resources surviving (with and
+    /// without a fast restart), one-way cuts between two nodes and on one link, replayed packets (across
+    /// receiver restarts too), lost storage writes, lost or restored state directories, suspended nodes,
+    /// confirm-down of nodes that are really off, `vm` handovers that leave the source running, slow persists.
+    case nemesis
+
+    public func parameters(seed: UInt64) -> SimulationParameters {
+        var p: SimulationParameters
+        switch self {
+        case .election: p = SimulationParameters(seed: seed)
+        case .groups: p = .withGroups(seed: seed, fencing: .required)
+        case .groupsNoFencing: p = .withGroups(seed: seed, fencing: .none)
+        case .storage: p = .withStorage(seed: seed)
+        case .nemesis: p = .withNemesis(seed: seed)
+        }
+        p.mode = self
+        return p
+    }
+}
+
 /// Parameters of one simulated run.
 public struct SimulationParameters: Sendable {
     public var seed: UInt64
+    /// The fault mix (for the reproduce command of a failure).
+    public var mode: SimulationMode = .election
+    /// The nemesis faults (see `SimulationMode.nemesis`).
+    public var nemesis = false
+    /// The chance that a group's last resource behaves like the `vm` agent (a handover stop leaves it
+    /// running; the target's handover start migrates it, or fails when the source machine is unreachable).
+    public var vmLikeChance = 0.5
     public var nodeCount: Int
     public var timing: TimingSpec
     /// How long the random fault schedule runs before everything heals.
@@ -79,6 +118,17 @@ public struct SimulationParameters: Sendable {
         return p
     }
 
+    /// Storage plus every fault of `SimulationMode.nemesis`.
+    public static func withNemesis(seed: UInt64) -> SimulationParameters {
+        var p = withStorage(seed: seed)
+        p.nemesis = true
+        p.convergenceBound = p.convergenceBound + .seconds(3)
+        return p
+    }
+
+    /// The command that runs this schedule again, alone, with every node's log.
+    public var reproduce: String { "vigil simulate --mode \(mode.rawValue) --seed \(seed) --trace" }
+
     /// Storage timings of the simulated clusters.
     public static let simStorage = StorageSpec(devices: [], interval: .milliseconds(100), ioTimeout: .milliseconds(400),
                                                watchdogTimeout: .milliseconds(800), msgwait: .milliseconds(1600),
@@ -91,6 +141,8 @@ public struct SimulationParameters: Sendable {
 /// What a simulated run found.
 public struct SimulationResult: Sendable, CustomStringConvertible {
     public var seed: UInt64
+    /// `vigil simulate ...` to run this one again with every log line.
+    public var reproduce = ""
     public var nodeCount: Int
     public var violations: [String] = []
     /// Time from heal until exactly one agreed coordinator (nil: not within the bound).
@@ -104,7 +156,7 @@ public struct SimulationResult: Sendable, CustomStringConvertible {
     public var description: String {
         let conv = convergence.map { "\(Int($0.milliseconds)) ms" } ?? "none"
         return "seed \(seed) nodes \(nodeCount): \(ok ? "ok" : "FAILED") convergence \(conv) terms \(highestTerm) " +
-            "messages \(messages)" + (ok ? "" : "\n  " + violations.prefix(5).joined(separator: "\n  "))
+            "messages \(messages)" + (ok ? "" : "\n  " + violations.prefix(5).joined(separator: "\n  ") + "\n  reproduce: \(reproduce)")
     }
 }
 
@@ -115,7 +167,8 @@ public struct SimulationResult: Sendable, CustomStringConvertible {
 /// checked after every event: at most one coordinator per term, and no coordinator without quorum.
 public struct Simulation {
     enum EventKind {
-        case deliver(Message, to: String, link: Int)
+        /// A packet as the wire carries it (encoded and signed by `WireCodec`), decoded and verified on arrival.
+        case deliver([UInt8], to: String, link: Int)
         case timer(node: String, generation: Int)
         case crash(String)
         case leave(String)
@@ -128,7 +181,7 @@ public struct Simulation {
         case netQuality(loss: Double, duplicate: Double)
         case heal
         /// A resource operation the node asked for finishes.
-        case operationDone(node: String, incarnation: UInt64, op: ResourceOperation)
+        case operationDone(node: String, incarnation: UInt64, machineLife: Int, op: ResourceOperation)
         /// A running resource dies on its own (the monitor should notice).
         case resourceDies(node: String, group: Int)
         case admin(node: String, AdminRequest)
@@ -144,6 +197,22 @@ public struct Simulation {
         case deviceDown(Int, Bool)
         /// The agent stops running (SIGSTOP, a stalled machine) until `until`; its resources keep running.
         case freeze(String, until: Instant)
+        /// The agent process dies (kill -9); its resources keep running. A watchdog resets the machine after
+        /// watchdog_timeout unless an agent runs there again by then (it reopens and feeds the watchdog).
+        case killAgent(String)
+        /// The watchdog of a killed agent expires: the machine resets if no agent runs there.
+        case watchdogExpired(String, killGeneration: Int)
+        /// Packets from `from` to `to` are lost (on `link` only, or on every link when nil).
+        case oneWay(from: String, to: String, link: Int?, Bool)
+        /// `count` recorded packets are delivered again, as an attacker on the LAN would.
+        case replay(count: Int)
+        /// The node's storage writes are acknowledged but never reach the device.
+        case lostWrites(String, Bool)
+        /// The whole machine is suspended (agent, resources and watchdog) until `until`; CLOCK_BOOTTIME keeps
+        /// counting, so the agent sees the time that passed when it runs again.
+        case suspend(String, until: Instant)
+        /// An administrator confirms `victim` down on some running node, if it is really off.
+        case confirmDownIfOff(String)
     }
 
     struct Event {
@@ -181,6 +250,24 @@ public struct Simulation {
     var failingStops: Set<String> = []
     var devicesDown: Set<Int> = []
     var frozenUntil: [String: Instant] = [:]
+    /// Machines that are off (crashed, reset, not yet restarted): their resources are gone.
+    var machineDown: Set<String> = []
+    /// Increases with every crash of a node's machine: operations of an earlier machine life have no effect.
+    var machineLife: [String: Int] = [:]
+    /// Increases whenever a node's agent is killed (to match a watchdog expiry to its kill).
+    var kills: [String: Int] = [:]
+    /// Groups whose last resource behaves like the `vm` agent (public for scripted tests).
+    public var vmLike: Set<Int> = []
+    /// "node/group" pairs whose starts fail (scripted tests).
+    var failingStarts: Set<String> = []
+    /// One-way cuts "from>to" (every link) and "from>to#link".
+    var cuts: Set<String> = []
+    /// Packets recorded from the wire for replays.
+    var recorded: [(bytes: [UInt8], to: String, link: Int)] = []
+    var lostWriteNodes: Set<String> = []
+    /// Every election record each node persisted (a restored state directory brings back an older one).
+    var diskHistory: [String: [ElectionRecord]] = [:]
+    let key: SymmetricKey
 
     public init(_ parameters: SimulationParameters) {
         self.parameters = parameters
@@ -209,7 +296,12 @@ public struct Simulation {
             let header = SlotAreaHeader(cluster: "sim", slotCount: names.count, storage: st, created: 0).encoded()
             sectors = Array(repeating: [0: header], count: st.devices.count)
         }
+        key = SymmetricKey(data: (0..<32).map { UInt8(truncatingIfNeeded: parameters.seed &* 31 &+ UInt64($0)) })
+        if !parameters.fixedHomes {
+            for gi in 0..<parameters.groupCount where rng.chance(parameters.vmLikeChance) { vmLike.insert(gi) }
+        }
         result = SimulationResult(seed: parameters.seed, nodeCount: parameters.nodeCount)
+        result.reproduce = parameters.reproduce
     }
 
     /// Runs the whole schedule: chaos, heal, then the convergence check.
@@ -233,7 +325,12 @@ public struct Simulation {
             }
         }
         if result.violations.isEmpty, result.convergence == nil {
-            result.violations.append("no single agreed coordinator\(spec.groups.isEmpty ? "" : " with every group running once") within \(parameters.convergenceBound.compactDescription) after heal: " + describeState() + (spec.groups.isEmpty ? "" : " " + describeGroups()))
+            // Liveness: after the heal every group runs exactly once within the bound; when one does not, what
+            // the coordinator says about it (a group blocked for fencing must say why).
+            let reasons = nodes.values.first(where: \.isCoordinator).map { c in
+                " reasons: " + c.groupStatus().map { "\($0.name): \($0.reason)" }.joined(separator: "; ")
+            } ?? ""
+            result.violations.append("no single agreed coordinator\(spec.groups.isEmpty ? "" : " with every group running once") within \(parameters.convergenceBound.compactDescription) after heal: " + describeState() + (spec.groups.isEmpty ? "" : " " + describeGroups() + reasons))
         }
         result.highestTerm = nodes.values.map(\.term).max() ?? 0
         return result
@@ -246,6 +343,10 @@ public struct Simulation {
         for _ in 0..<faults {
             let at = start + .nanoseconds(rng.ns(0...chaosNs))
             let victim = "n\(rng.int(1...parameters.nodeCount))"
+            if parameters.nemesis, rng.chance(0.45) {
+                planNemesisFault(at: at, victim: victim)
+                continue
+            }
             if parameters.storage, rng.chance(0.35) {
                 planStorageFault(at: at, victim: victim)
                 continue
@@ -307,6 +408,49 @@ public struct Simulation {
         }
     }
 
+    /// The faults only the nemesis mode injects.
+    mutating func planNemesisFault(at: Instant, victim: String) {
+        let other = "n\(rng.int(1...parameters.nodeCount))"
+        switch rng.int(0...8) {
+        case 0, 1:
+            // kill -9 of the agent; its resources survive. A fast restart (before the watchdog fires) or a
+            // slow one (the watchdog resets the machine first).
+            schedule(at: at, .killAgent(victim))
+            let fast = rng.chance(0.5)
+            let back = fast ? rng.ns(50_000_000...600_000_000) : rng.ns(1_000_000_000...3_000_000_000)
+            schedule(at: at + .nanoseconds(back), .restart(victim))
+        case 2:
+            // One-way cut between two nodes, on every link or on one.
+            guard other != victim else { return }
+            let link: Int? = rng.chance(0.5) ? rng.int(0...1) : nil
+            schedule(at: at, .oneWay(from: victim, to: other, link: link, true))
+            schedule(at: at + .nanoseconds(rng.ns(300_000_000...3_000_000_000)), .oneWay(from: victim, to: other, link: link, false))
+        case 3:
+            schedule(at: at, .replay(count: rng.int(5...60)))
+        case 4:
+            schedule(at: at, .lostWrites(victim, true))
+            schedule(at: at + .nanoseconds(rng.ns(100_000_000...2_000_000_000)), .lostWrites(victim, false))
+        case 5:
+            // A short suspend of the whole machine (longer ones are outside the guarantee: docs/safety.md).
+            schedule(at: at, .suspend(victim, until: at + .nanoseconds(rng.ns(50_000_000...1_200_000_000))))
+        case 6:
+            // The machine dies; an administrator confirms it down a little later (if it is still off).
+            schedule(at: at, .crash(victim))
+            schedule(at: at + .nanoseconds(rng.ns(600_000_000...1_500_000_000)), .confirmDownIfOff(victim))
+            schedule(at: at + .nanoseconds(rng.ns(1_000_000_000...4_000_000_000)), .restart(victim))
+        case 7:
+            // The agent of a deaf node (inbound dropped on every link).
+            schedule(at: at, .deaf(victim, true))
+            schedule(at: at + .nanoseconds(rng.ns(500_000_000...4_000_000_000)), .deaf(victim, false))
+        default:
+            // A handover whose target's start fails: the source keeps the guest (vm-like groups).
+            let g = rng.int(0...(max(1, parameters.groupCount) - 1))
+            failingStarts.insert("\(other)/\(g)")
+            schedule(at: at, .admin(node: victim, .standby(node: victim)))
+            schedule(at: at + .nanoseconds(rng.ns(500_000_000...2_000_000_000)), .admin(node: victim, .unstandby(node: victim)))
+        }
+    }
+
     mutating func planGroupFault(at: Instant, victim: String) {
         let g = rng.int(0...(parameters.groupCount - 1))
         switch rng.int(0...7) {
@@ -348,9 +492,14 @@ public struct Simulation {
             return
         }
         switch kind {
-        case let .deliver(msg, to, link):
+        case let .deliver(bytes, to, link):
             guard nodes[to] != nil else { return }
-            apply(to, nodes[to]!.receive(msg, onLink: link, source: msg.sender, now: now))
+            switch WireCodec.decode(bytes, key: key, clusterID: spec.clusterID) {
+            case let .success(msg):
+                apply(to, nodes[to]!.receive(msg, onLink: link, source: msg.sender, now: now))
+            case let .failure(reason):
+                result.violations.append("\(now): the wire codec rejected its own packet to \(to): \(reason)")
+            }
         case let .timer(node, gen):
             guard nodes[node] != nil, generations[node] == gen else { return }
             apply(node, nodes[node]!.tick(now: now))
@@ -367,6 +516,8 @@ public struct Simulation {
         case let .crash(node):
             failingStops = failingStops.filter { !$0.hasPrefix("\(node)/") }
             frozenUntil[node] = nil
+            machineDown.insert(node)
+            machineLife[node, default: 0] += 1
             nodes[node] = nil
             generations[node, default: 0] += 1
             active[node] = nil  // the machine is gone, and its resources with it
@@ -378,7 +529,20 @@ public struct Simulation {
                 return
             }
             guard nodes[node] == nil else { return }
+            if let until = frozenUntil[node], now < until {
+                schedule(at: until, .restart(node))  // a suspended machine starts nothing until it resumes
+                return
+            }
+            machineDown.remove(node)
             incarnations += 1
+            if parameters.nemesis, let history = diskHistory[node], !history.isEmpty {
+                // The state directory was lost (a reinstalled node) or restored from an older backup.
+                if rng.chance(0.1) {
+                    disks[node] = nil
+                } else if rng.chance(0.1) {
+                    disks[node] = history[rng.int(0...(history.count - 1))]
+                }
+            }
             nodes[node] = ClusterNode(spec: spec, me: node, incarnation: incarnations, now: now, persisted: disks[node])
             apply(node, nodes[node]!.tick(now: now))
         case let .partition(g):
@@ -390,23 +554,44 @@ public struct Simulation {
         case let .netQuality(l, d):
             loss = l
             duplicate = d
-        case let .operationDone(node, inc, op):
-            guard nodes[node]?.incarnation == inc else { return }
+        case let .operationDone(node, inc, life, op):
+            // The operation's process outlives a killed agent (its own process group), not the machine.
+            guard machineLife[node, default: 0] == life, !machineDown.contains(node) else { return }
             let gi = spec.groups.firstIndex { $0.name == op.group }!
+            let vm = vmLike.contains(gi) && op.resourceIndex == spec.groups[gi].resources.count - 1
             var result = OperationResult.succeeded
             switch op.action {
+            case .start where vm && op.reason == "handover" && !op.peer.isEmpty:
+                // The vm agent's handover start: live migration from the source's libvirt; a cold start when the
+                // guest does not run there; a failure when the source machine cannot be reached.
+                if failingStarts.contains("\(node)/\(gi)") {
+                    result = .failed("injected start failure (migration)")
+                } else if machineDown.contains(op.peer) {
+                    result = .failed("cannot reach \(op.peer)'s libvirt: not cold-starting")
+                } else {
+                    if active[op.peer]?[gi]?.contains(op.resourceIndex) == true {
+                        active[op.peer]![gi]!.remove(op.resourceIndex)
+                    }
+                    active[node, default: [:]][gi, default: []].insert(op.resourceIndex)
+                }
             case .start:
                 active[node, default: [:]][gi, default: []].insert(op.resourceIndex)
-                if parameters.injectFailures, rng.chance(0.03) { result = .failed("injected start failure") }
+                if failingStarts.contains("\(node)/\(gi)") || (parameters.injectFailures && rng.chance(0.03)) {
+                    result = .failed("injected start failure")
+                }
             case .stop:
                 if failingStops.contains("\(node)/\(gi)") {
                     result = .failed("injected stop failure")  // and the resource keeps running
+                } else if vm && op.reason == "handover" {
+                    break  // the vm agent leaves the guest running for the target to migrate, and says stopped
                 } else {
                     active[node, default: [:]][gi, default: []].remove(op.resourceIndex)
                 }
             case .status:
+                // The truth (the vm agent's status says running for a handed-over guest that still runs here).
                 result = active[node]?[gi]?.contains(op.resourceIndex) == true ? .succeeded : .stopped
             }
+            guard nodes[node]?.incarnation == inc else { return }
             apply(node, nodes[node]!.operationDone(op.id, result: result, now: now))
         case let .resourceDies(node, gi):
             guard nodes[node] != nil, var set = active[node]?[gi], !set.isEmpty else { return }
@@ -422,6 +607,39 @@ public struct Simulation {
             guard nodes[node] != nil, shuttingDown[node] == nil else { return }
             shuttingDown[node] = now
             apply(node, nodes[node]!.beginShutdown(now: now))
+        case let .killAgent(node):
+            guard nodes[node] != nil else { return }
+            nodes[node] = nil
+            generations[node, default: 0] += 1
+            shuttingDown[node] = nil
+            frozenUntil[node] = nil
+            kills[node, default: 0] += 1
+            if let wd = spec.storage?.watchdogTimeout {
+                schedule(at: now + wd, .watchdogExpired(node, killGeneration: kills[node]!))
+            }
+        case let .watchdogExpired(node, gen):
+            // Reset, unless an agent runs there again (it reopened the device and feeds it).
+            if kills[node] == gen, nodes[node] == nil, !machineDown.contains(node) {
+                handle(.crash(node))
+                schedule(at: now + .nanoseconds(rng.ns(200_000_000...1_000_000_000)), .restart(node))
+            }
+        case let .oneWay(from, to, link, on):
+            let k = link.map { "\(from)>\(to)#\($0)" } ?? "\(from)>\(to)"
+            if on { cuts.insert(k) } else { cuts.remove(k) }
+        case let .replay(count):
+            guard !recorded.isEmpty else { return }
+            for _ in 0..<count {
+                let r = recorded[rng.int(0...(recorded.count - 1))]
+                schedule(at: now + .nanoseconds(rng.ns(0...20_000_000)), .deliver(r.bytes, to: r.to, link: r.link))
+            }
+        case let .lostWrites(node, on):
+            if on { lostWriteNodes.insert(node) } else { lostWriteNodes.remove(node) }
+        case let .suspend(node, until):
+            guard !machineDown.contains(node), frozenUntil[node].map({ now >= $0 }) ?? true else { return }
+            frozenUntil[node] = until  // no watchdog reset: it is suspended too
+        case let .confirmDownIfOff(victim):
+            guard machineDown.contains(victim), let by = nodes.keys.sorted().first(where: { frozenUntil[$0].map { now >= $0 } ?? true }) else { return }
+            apply(by, nodes[by]!.handle(.confirmDown(node: victim), from: by, now: now))
         case let .storageDone(node, inc, cycle):
             guard nodes[node]?.incarnation == inc else { return }
             apply(node, nodes[node]!.storageCycleDone(device: cycle.device, result: runStorage(node, cycle), now: now))
@@ -444,6 +662,9 @@ public struct Simulation {
             group = [:]
             deafNodes = []
             muteNodes = []
+            cuts = []
+            lostWriteNodes = []
+            failingStarts = []
             pathCut = []
             devicesDown = []
             loss = 0
@@ -466,38 +687,55 @@ public struct Simulation {
     }
 
     mutating func apply(_ node: String, _ actions: [Action]) {
+        // A slow persist (a loaded disk) holds back everything after it: the shell runs actions in order.
+        var persistDelay: Int64 = 0
         for a in actions {
             switch a {
             case let .send(msg, to, link):
                 result.messages += 1
+                // Every packet goes through the real codec: encoded and signed here, verified and decoded on arrival.
+                let bytes = WireCodec.encode(msg, key: key)
                 // A multicast copy (to "") reaches every other node, each with its own loss and delay.
                 for dest in to.isEmpty ? spec.nodes.map(\.name).filter({ $0 != node }) : [to] {
                     if (group[node] ?? 0) != (group[dest] ?? 0) || deafNodes.contains(dest) || muteNodes.contains(node) { continue }
+                    if !cuts.isEmpty, cuts.contains("\(node)>\(dest)") || cuts.contains("\(node)>\(dest)#\(link)") { continue }
                     if healedAt == nil, rng.chance(loss) { continue }
+                    if parameters.nemesis, healedAt == nil, rng.chance(0.01) {
+                        if recorded.count < 4096 { recorded.append((bytes, dest, link)) } else { recorded[rng.int(0...4095)] = (bytes, dest, link) }
+                    }
                     let copies = healedAt == nil && rng.chance(duplicate) ? 2 : 1
                     for _ in 0..<copies {
                         // Occasional long delays reorder messages.
                         let delay = rng.chance(0.02) && healedAt == nil ? rng.ns(0...50_000_000) : rng.ns(50_000...maxDelayNs)
-                        schedule(at: now + .nanoseconds(delay), .deliver(msg, to: dest, link: link))
+                        schedule(at: now + .nanoseconds(delay + persistDelay), .deliver(bytes, to: dest, link: link))
                     }
                 }
             case let .persist(record):
                 disks[node] = record
+                if parameters.nemesis {
+                    diskHistory[node, default: []].append(record)
+                    if diskHistory[node]!.count > 64 { diskHistory[node]!.removeFirst() }
+                    if healedAt == nil, rng.chance(0.2) { persistDelay += rng.ns(1_000_000...30_000_000) }
+                }
             case let .log(level, text):
                 if parameters.trace { print("\(now) \(node) \(level): \(text)") }
             case let .event(e):
                 if case .coordinatorChanged(_, let c) = e, c == node { result.elections += 1 }
             case let .runOperation(op):
-                if op.action == .start {
-                    // A start may leave the resource running from its first instant.
-                    active[node, default: [:]][spec.groups.firstIndex { $0.name == op.group }!, default: []].insert(op.resourceIndex)
+                let gi = spec.groups.firstIndex { $0.name == op.group }!
+                let migration = vmLike.contains(gi) && op.resourceIndex == spec.groups[gi].resources.count - 1 && op.reason == "handover"
+                if op.action == .start, !migration {
+                    // A start may leave the resource running from its first instant (a migration moves the
+                    // guest when it completes).
+                    active[node, default: [:]][gi, default: []].insert(op.resourceIndex)
                 }
                 let delay = rng.chance(0.1) ? rng.ns(50_000_000...400_000_000) : rng.ns(1_000_000...30_000_000)
-                schedule(at: now + .nanoseconds(delay),
-                         .operationDone(node: node, incarnation: nodes[node]?.incarnation ?? 0, op: op))
+                schedule(at: now + .nanoseconds(delay + persistDelay),
+                         .operationDone(node: node, incarnation: nodes[node]?.incarnation ?? 0, machineLife: machineLife[node, default: 0], op: op))
             case let .storageCycle(c):
                 // Usually fast; sometimes slow (past io_timeout); a cut path or a dead device fails or hangs.
-                var delay = rng.chance(0.05) ? rng.ns(100_000_000...600_000_000) : rng.ns(200_000...5_000_000)
+                // (Scripted runs have no slow cycles: their tests time the fencing paths.)
+                var delay = parameters.injectFailures && rng.chance(0.05) ? rng.ns(100_000_000...600_000_000) : rng.ns(200_000...5_000_000)
                 if pathCut.contains(node) || devicesDown.contains(c.device) {
                     delay = rng.chance(0.5) ? rng.ns(1_000_000...50_000_000) : rng.ns(400_000_000...2_000_000_000)
                 }
@@ -541,11 +779,21 @@ public struct Simulation {
         }
     }
 
-    /// The placement invariant: no group may be active on two nodes at once.
+    /// The placement invariant: no group may be active on two nodes at once. For a vm-like group, no resource
+    /// of it: during a handover the target starts the group's other resources while the guest still runs on
+    /// the source, and its start migrates the guest (the guest itself never runs twice).
     mutating func checkGroups() {
         for gi in spec.groups.indices {
             let holders = active.keys.sorted().filter { !(active[$0]?[gi]?.isEmpty ?? true) }
-            if holders.count > 1 {
+            guard holders.count > 1 else { continue }
+            if vmLike.contains(gi) {
+                for r in spec.groups[gi].resources.indices {
+                    let h = holders.filter { active[$0]![gi]!.contains(r) }
+                    if h.count > 1 {
+                        result.violations.append("\(now): resource \(r) of group g\(gi) active on \(h.joined(separator: " and ")): " + describeGroups())
+                    }
+                }
+            } else {
                 result.violations.append("\(now): group g\(gi) active on \(holders.joined(separator: " and ")): " + describeGroups())
             }
         }
@@ -568,14 +816,17 @@ public struct Simulation {
         if pathCut.contains(node) || devicesDown.contains(c.device) {
             return StorageCycleResult(snapshot: nil, slotWritten: false, mailboxesWritten: [], latency: latency, error: "simulated outage")
         }
+        let lost = lostWriteNodes.contains(node)  // acknowledged, never stored
         let n = spec.nodes.count
         var bytes: [UInt8] = []
         for i in 0..<SlotArea.sectors(nodes: n) {
             bytes += sectors[c.device][i] ?? [UInt8](repeating: 0, count: SlotArea.sectorBytes)
         }
         let snap = SlotAreaSnapshot(bytes: bytes, sectorSize: SlotArea.sectorBytes, nodes: n)
-        sectors[c.device][SlotArea.slotSector(c.slotIndex)] = c.slot.encoded()
-        for m in c.mailboxes { sectors[c.device][SlotArea.mailboxSector(m.index)] = m.pill.encoded() }
+        if !lost {
+            sectors[c.device][SlotArea.slotSector(c.slotIndex)] = c.slot.encoded()
+            for m in c.mailboxes { sectors[c.device][SlotArea.mailboxSector(m.index)] = m.pill.encoded() }
+        }
         return StorageCycleResult(snapshot: snap, slotWritten: true, mailboxesWritten: c.mailboxes, latency: latency, error: nil)
     }
 
@@ -584,7 +835,7 @@ public struct Simulation {
         switch kind {
         case let .deliver(_, to, _): to
         case let .timer(node, _): node
-        case let .operationDone(node, _, _): node
+        case let .operationDone(node, _, _, _): node
         case let .storageDone(node, _, _): node
         case let .admin(node, _): node
         case let .connectivity(node, _): node
@@ -618,8 +869,9 @@ public struct Simulation {
     /// A cluster with no random faults: every node starts at once; the test drives the faults and reads the state.
     public static func scripted(nodes: Int, groups: Int, storage: Bool, noQuorum: NoQuorumPolicy = .stop,
                                 timing: TimingSpec = SimulationParameters.defaultTiming, seed: UInt64 = 2,
-                                selfFence: SelfFenceMode = .stopResources) -> Simulation {
+                                selfFence: SelfFenceMode = .stopResources, trace: Bool = false) -> Simulation {
         var p = SimulationParameters(seed: seed, nodeCount: nodes, timing: timing, chaos: .zero)
+        p.trace = trace
         p.selfFence = selfFence
         p.groupCount = groups
         p.storage = storage
@@ -666,6 +918,21 @@ public struct Simulation {
     public mutating func healLAN() { group = [:] }
     /// The machine dies: agent and resources.
     public mutating func crash(_ node: String) { handle(.crash(node)) }
+    /// The agent dies (kill -9); its resources keep running (with storage, a watchdog resets the machine after
+    /// watchdog_timeout unless `restartAgent` comes first).
+    public mutating func killAgent(_ node: String) { handle(.killAgent(node)) }
+    /// Starts the node's agent again (a new incarnation), after a kill or a crash.
+    public mutating func restartAgent(_ node: String) { handle(.restart(node)) }
+    /// The node hears nothing from now on (its own packets still go out); `undeafen` ends it.
+    public mutating func deafen(_ node: String) { handle(.deaf(node, true)) }
+    public mutating func undeafen(_ node: String) { handle(.deaf(node, false)) }
+    /// Packets from `from` to `to` are lost (one link, or every link), until `cutOneWay(..., false)`.
+    public mutating func cutOneWay(from: String, to: String, link: Int? = nil, _ on: Bool = true) {
+        handle(.oneWay(from: from, to: to, link: link, on))
+    }
+    /// Starts of group `gi` on `node` fail from now on (a migration too), until `clearStartFailures`.
+    public mutating func failStarts(_ node: String, group gi: Int) { failingStarts.insert("\(node)/\(gi)") }
+    public mutating func clearStartFailures() { failingStarts = [] }
     public mutating func cutStorage(_ node: String) { pathCut.insert(node) }
     public mutating func freeze(_ node: String, for d: Duration) { handle(.freeze(node, until: now + d)) }
 

@@ -79,8 +79,10 @@ public struct VMAgent: Sendable {
             guard let d = try c.domain(named: s.domain) else { say("\(s.domain): not defined here: stopped"); return .notRunning }
             let st = try d.state()
             if st.isActive, let to = pendingHandover() {
-                say("\(s.domain): stopped (handed over to \(to); still \(st) here until \(to) migrates it)")
-                return .notRunning
+                // The truth, not the handover's answer: the cluster must never think a guest that still runs
+                // here is gone (a restarted agent probes with status; a cold start elsewhere would run it twice).
+                say("\(s.domain): running (handed over to \(to); still \(st) here until \(to) migrates it)")
+                return .ok
             }
             say("\(s.domain): \(st.isActive ? "running" : "stopped") (\(st))")
             return st.isActive ? .ok : .notRunning

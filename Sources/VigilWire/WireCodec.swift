@@ -6,10 +6,10 @@ import VigilCore
 /// Layout, all integers big-endian:
 /// ```
 ///  0  4  magic "VIGL"          20  8  sequence
-///  4  1  version (1)           28  8  term
+///  4  1  version (3)           28  8  term
 ///  5  1  kind                  36  …  sender, destination, coordinator, candidate (u8 length + UTF-8 each)
-///  6  1  link                   …  …  view: u8 count, then per node: u8 length + name, u8 state
-///  7  1  flags (bit 0 quorate)  …     report, assignments, request (version 2; see WireFormat.encodeBody)
+///  6  1  link                   …  …  view: u8 count, then per node: u8 length + name, u8 state, u32 echo
+///  7  1  flags (bit 0 quorate)  …     report, assignments, request (see WireFormat.encodeBody)
 ///  8  4  cluster id           end-32 32 HMAC-SHA256 over every byte before it
 /// 12  8  incarnation
 /// ```

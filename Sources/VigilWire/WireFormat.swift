@@ -4,7 +4,7 @@ import VigilCore
 /// runs after a packet has been authenticated (kept free of Crypto so libFuzzer can drive it directly).
 public enum WireFormat {
     public static let magic: [UInt8] = Array("VIGL".utf8)
-    public static let version: UInt8 = 2
+    public static let version: UInt8 = 3
 
     /// The packet without its MAC, laid out as in `WireCodec`'s header comment. Counts above 255 are clamped
     /// (config validation keeps names to 63 bytes and views to 64 nodes).
@@ -25,6 +25,7 @@ public enum WireFormat {
         for e in m.view.prefix(255) {
             appendString(&b, e.node)
             b.append(e.state.rawValue)
+            appendBE(&b, e.echo)  // version 3: the incarnation of e.node the sender last heard
         }
         // Groups (version 2): the sender's report, the coordinator's assignments, a request's text.
         if let r = m.report {
@@ -74,10 +75,12 @@ public enum WireFormat {
         var view: [ViewEntry] = []
         view.reserveCapacity(Int(count))
         for _ in 0..<count {
-            guard let name = r.readString(), let raw = r.readByte(), let state = MemberState(rawValue: raw) else {
+            guard let name = r.readString(), let raw = r.readByte(), let state = MemberState(rawValue: raw),
+                  r.remaining >= 4 else {
                 return nil
             }
-            view.append(ViewEntry(node: name, state: state))
+            let echo: UInt32 = r.readBE()
+            view.append(ViewEntry(node: name, state: state, echo: echo))
         }
         guard let hasReport = r.readByte(), hasReport <= 1 else { return nil }
         var report: NodeReport?

@@ -335,34 +335,41 @@ struct ConfigCommand: ParsableCommand {
 }
 
 struct Simulate: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run seeded whole-cluster simulations (deterministic; reproduce a failure from its seed).")
+    static let configuration = CommandConfiguration(abstract: "Run seeded whole-cluster simulations (deterministic; reproduce a failure from its seed).",
+                                                    discussion: "Modes: election, groups, groups-none, storage, nemesis (docs/safety.md). A failing seed prints the command that runs it again.")
     @Option(help: "First seed.") var seed: UInt64 = 1
     @Option(help: "Number of seeds.") var count: Int = 1
-    @Option(help: "Nodes (default: 3...16 drawn from the seed).") var nodes: Int?
-    @Option(help: "Seconds of chaos before the heal.") var chaos: Int = 6
-    @Flag(help: "Add resource groups, admin requests and resource faults (2...6 nodes), and check that no group ever runs twice.")
-    var groups = false
-    @Option(help: "With --groups: fencing policy, required or none (none: no partitions in the schedule).")
-    var fencing: String = "required"
-    @Flag(help: "Groups on shared storage with poison-pill fencing: partitions, storage outages, frozen agents (implies --groups).")
-    var storage = false
+    @Option(help: "Nodes (default: drawn from the seed).") var nodes: Int?
+    @Option(help: "Seconds of chaos before the heal.") var chaos: Int?
+    @Option(help: "Fault mix: election, groups, groups-none, storage or nemesis (default election, or what the flags say).")
+    var mode: String?
+    @Flag(help: "Same as --mode groups (or groups-none with --fencing none).") var groups = false
+    @Option(help: "With --groups: fencing policy, required or none.") var fencing: String = "required"
+    @Flag(help: "Same as --mode storage.") var storage = false
     @Flag(help: "Print every seed's result.") var verbose = false
     @Flag(help: "Print every node's log lines (for one seed).") var trace = false
 
     func run() throws {
+        let chosen: SimulationMode
+        if let m = mode {
+            guard let v = SimulationMode(rawValue: m) else {
+                throw ValidationError("--mode: expected one of \(SimulationMode.allCases.map(\.rawValue).joined(separator: ", ")), got \(m)")
+            }
+            chosen = v
+        } else if storage {
+            chosen = .storage
+        } else if groups {
+            chosen = fencing == "none" ? .groupsNoFencing : .groups
+        } else {
+            chosen = .election
+        }
         var failed = 0
         var convergence: [Double] = []
         let start = Date()
         for s in seed..<(seed + UInt64(count)) {
-            var params = SimulationParameters(seed: s, nodeCount: nodes, chaos: .seconds(chaos))
-            if groups {
-                params = SimulationParameters.withGroups(seed: s, fencing: FencingPolicy(rawValue: fencing) ?? .required)
-                if let n = nodes { params.nodeCount = n }
-            }
-            if storage {
-                params = SimulationParameters.withStorage(seed: s)
-                if let n = nodes { params.nodeCount = n }
-            }
+            var params = chosen.parameters(seed: s)
+            if let n = nodes { params.nodeCount = n }
+            if let c = chaos { params.chaos = .seconds(c) }
             params.trace = trace
             var sim = Simulation(params)
             let r = sim.run()
@@ -372,7 +379,7 @@ struct Simulate: ParsableCommand {
         }
         convergence.sort()
         let med = convergence.isEmpty ? 0 : convergence[convergence.count / 2]
-        print("\(count) seeds from \(seed): \(count - failed) passed, \(failed) failed; convergence after heal ms min/median/max " +
+        print("\(chosen.rawValue): \(count) seeds from \(seed): \(count - failed) passed, \(failed) failed; convergence after heal ms min/median/max " +
               "\(Int(convergence.first ?? 0))/\(Int(med))/\(Int(convergence.last ?? 0)); \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
         if failed > 0 { throw ExitCode(1) }
     }

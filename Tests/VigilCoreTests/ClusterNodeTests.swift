@@ -27,8 +27,11 @@ struct Harness {
                  candidate: String = "", sequence: UInt64? = nil, incarnation inc: UInt64? = nil) -> Message {
         Message(kind: kind, clusterID: node.spec.clusterID, sender: from, incarnation: inc ?? incarnation[from] ?? 7,
                 sequence: sequence ?? (seq[from] ?? 0) + 1, link: 0, destination: node.me, term: term,
-                coordinator: coordinator, candidate: candidate, senderQuorate: true, view: [])
+                coordinator: coordinator, candidate: candidate, senderQuorate: true, view: echoing)
     }
+
+    /// A view that echoes this node's incarnation (without it a packet is `unverified`: maybe a replay).
+    var echoing: [ViewEntry] { [ViewEntry(node: node.me, state: .alive, echo: IncarnationEcho.of(node.incarnation))] }
 
     @discardableResult
     mutating func deliver(_ m: Message) -> [Action] {
@@ -116,7 +119,8 @@ struct Harness {
         var t = Instant.zero
         func msg(_ seq: UInt64, link: UInt8) -> Message {
             Message(kind: .heartbeat, clusterID: spec.clusterID, sender: "b", incarnation: 1, sequence: seq, link: link,
-                    destination: "a", term: 0, coordinator: "", senderQuorate: true, view: [])
+                    destination: "a", term: 0, coordinator: "", senderQuorate: true,
+                    view: [ViewEntry(node: "a", state: .alive, echo: IncarnationEcho.of(1))])
         }
         _ = n.receive(msg(1, link: 0), onLink: 0, source: "", now: t)
         _ = n.receive(msg(1, link: 1), onLink: 1, source: "", now: t)
@@ -423,7 +427,8 @@ struct Harness {
 
     func copy(_ spec: ClusterSpec, seq: UInt64, to dest: String) -> Message {
         Message(kind: .heartbeat, clusterID: spec.clusterID, sender: "b", incarnation: 5, sequence: seq, link: 0,
-                destination: dest, term: 0, coordinator: "", senderQuorate: true, view: [])
+                destination: dest, term: 0, coordinator: "", senderQuorate: true,
+                view: [ViewEntry(node: "a", state: .alive, echo: IncarnationEcho.of(1))])
     }
 
     @Test func multicastCopiesHaveTheirOwnSequenceSpaceAndNeedMulticastTransport() {

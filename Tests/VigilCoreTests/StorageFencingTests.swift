@@ -11,8 +11,8 @@ import VigilSimulation
     static let storage = SimulationParameters.simStorage
 
     /// A 3-node cluster with `groups` groups (homes n1, n2, ...), every group running on its home.
-    static func settled(nodes: Int = 3, groups: Int = 2, noQuorum: NoQuorumPolicy = .stop) -> Simulation {
-        var sim = Simulation.scripted(nodes: nodes, groups: groups, storage: true, noQuorum: noQuorum)
+    static func settled(nodes: Int = 3, groups: Int = 2, noQuorum: NoQuorumPolicy = .stop, trace: Bool = false) -> Simulation {
+        var sim = Simulation.scripted(nodes: nodes, groups: groups, storage: true, noQuorum: noQuorum, trace: trace)
         let ok = sim.advance(until: { s in (0..<groups).allSatisfy { s.holders($0) == ["n\($0 % nodes + 1)"] } && s.coordinatorName != nil },
                              limit: .seconds(10))
         #expect(ok != nil, "the cluster did not settle: \(sim.violations)")
@@ -48,7 +48,9 @@ import VigilSimulation
         // Nobody can acknowledge for a dead machine: its slot must have been still for msgwait (it last moved
         // at most one storage interval before the crash).
         #expect(t >= Self.storage.msgwait - Self.storage.interval, "restarted before msgwait: \(t)")
-        #expect(t < Self.storage.msgwait + Self.storage.interval * 4 + .milliseconds(100), "\(t)")
+        // At most: its last heartbeat just before the crash, due dead a deadtime later, still for msgwait from
+        // there, then a storage interval to notice and a few to start.
+        #expect(t < Self.deadtime + Self.storage.msgwait + Self.storage.interval * 2, "\(t)")
         let c = try #require(sim.coordinatorName.flatMap { sim.status($0) })
         #expect(c.storage?.fencing.first { $0.node == "n1" }?.done?.contains("still for msgwait") == true)
         #expect(sim.violations.isEmpty, "\(sim.violations)")

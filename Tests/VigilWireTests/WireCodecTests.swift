@@ -19,9 +19,9 @@ import VigilCore
         let m = sample()
         let bytes = WireCodec.encode(m, key: key)
         #expect(try WireCodec.decode(bytes, key: key, clusterID: cluster).get() == m)
-        // header 36, four 5-letter names 4 x 6, view count 1, three view entries 3 x 7, no report (1),
-        // no assignments (1), empty request (1), MAC 32
-        #expect(bytes.count == 36 + 24 + 1 + 21 + 3 + 32)
+        // header 36, four 5-letter names 4 x 6, view count 1, three view entries 3 x (6 + 1 + 4 echo), no report
+        // (1), no assignments (1), empty request (1), MAC 32
+        #expect(bytes.count == 36 + 24 + 1 + 33 + 3 + 32)
     }
 
     @Test func everyDropReason() {
