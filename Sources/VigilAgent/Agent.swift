@@ -57,6 +57,8 @@ public final class Agent: @unchecked Sendable {
     let logger: Logger
     let store: ElectionStore
     let startedAt: Instant
+    /// CLOCK_BOOTTIME - CLOCK_MONOTONIC at the last tick: when it grows, the machine was suspended.
+    var suspendedSeen: Duration = .zero
     let clusterID: UInt32
     var core: ClusterNode
     var channels: [Channel] = []
@@ -142,6 +144,7 @@ public final class Agent: @unchecked Sendable {
         loop = group.next()
         exitPromise = loop.makePromise(of: Int32.self)
         startedAt = Monotonic.now()
+        suspendedSeen = Monotonic.suspended()
         // Incarnation: wall-clock microseconds at start, so a restart always carries a larger one.
         var tv = timeval()
         gettimeofday(&tv, nil)
@@ -292,6 +295,12 @@ public final class Agent: @unchecked Sendable {
 
     func onTick() {
         let now = Monotonic.now()
+        let suspended = Monotonic.suspended()
+        if suspended - suspendedSeen >= .milliseconds(10) {
+            // Peers may have taken this node's groups over meanwhile: the core sees the whole silence now.
+            logger.error("this machine was suspended for \(String(format: "%.1f", Double((suspended - suspendedSeen).nanoseconds) / 1e9)) s: its groups may have been started elsewhere meanwhile; suspend is outside Vigil's guarantee (docs/safety.md): mask sleep.target on cluster nodes")
+        }
+        suspendedSeen = suspended
         execute(core.tick(now: now))
         reschedule(now: now)
     }
@@ -320,8 +329,6 @@ public final class Agent: @unchecked Sendable {
         if let path = s.watchdogDevice {
             watchdog = try Watchdog(path: path, timeout: s.watchdogTimeout)
             logger.notice("watchdog \(path) armed with \(watchdog!.seconds) s: a hung agent resets this machine")
-        } else if s.selfFence == .reboot {
-            logger.warning("no watchdog device configured ([storage] watchdog): a hung agent is not reset, and msgwait alone cannot cover it")
         }
         if spec.fencing == .none {
             logger.warning("fencing = \"none\": shared storage is monitored, but nodes that vanish are ASSUMED stopped (unsafe)")

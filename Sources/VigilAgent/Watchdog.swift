@@ -13,11 +13,21 @@ final class Watchdog {
     init(path: String, timeout: Duration) throws {
         fd = open(path, O_WRONLY | O_CLOEXEC)
         guard fd >= 0 else { throw AgentError("cannot open the watchdog \(path): \(String(cString: strerror(errno))) (load softdog, or remove [storage] watchdog)") }
-        seconds = Int32(max(1, timeout.nanoseconds / 1_000_000_000))
-        if vigil_watchdog_set_timeout(fd, seconds) != 0 {
+        // The driver counts whole seconds (config check refuses anything else); it may also round the value
+        // up to what its hardware supports and hands the value it set back. Fencing counts on a reset within
+        // watchdog_timeout: a driver that resets later is refused.
+        let wanted = Int32(max(1, (timeout.nanoseconds + 999_999_999) / 1_000_000_000))
+        var actual = wanted
+        if vigil_watchdog_set_timeout(fd, &actual) != 0 {
             close(fd)
-            throw AgentError("cannot set the timeout of \(path) to \(seconds) s: \(String(cString: strerror(errno)))")
+            throw AgentError("cannot set the timeout of \(path) to \(wanted) s: \(String(cString: strerror(errno)))")
         }
+        guard Int64(actual) * 1_000_000_000 <= timeout.nanoseconds else {
+            _ = write(fd, "V", 1)  // magic close: do not reset the machine over a refused start
+            close(fd)
+            throw AgentError("the watchdog \(path) was asked for \(wanted) s but set \(actual) s: it would reset a hung node later than watchdog_timeout (\(timeout.compactDescription)) and fencing would count it fenced too early; set watchdog_timeout = \"\(actual)s\" (and msgwait >= \(2 * actual)s)")
+        }
+        seconds = actual
     }
 
     /// Pets the watchdog (at most every 100 ms).

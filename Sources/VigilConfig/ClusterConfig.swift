@@ -44,6 +44,8 @@ public struct ClusterConfig: Sendable, Equatable {
     public var pingDeadtime: Duration?
     /// Programs kept running by the agent ("USER PROGRAM [ARGS...]", Heartbeat's respawn).
     public var respawn: [String] = []
+    /// Legal but risky settings, each "FILE:LINE: warning: ..." (printed by `config check`, logged by the agent).
+    public var warnings: [String] = []
 
     /// The syslog facility names `log_facility` accepts (besides "none").
     public static let syslogFacilities = ["kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
@@ -259,9 +261,13 @@ public enum ConfigLoader {
         }
         guard c.spec.totalVotes > 0 else { throw err(nodeTables[0].line, "the nodes have no votes at all; give at least one node votes = 1") }
         let maxName = c.spec.nodes.map(\.name.utf8.count).max() ?? 0
-        let worst = 36 + 4 * (1 + maxName) + 1 + c.spec.nodes.reduce(0) { $0 + $1.name.utf8.count + 2 } + 32
+        let worst = 36 + 4 * (1 + maxName) + 1 + c.spec.nodes.reduce(0) { $0 + $1.name.utf8.count + 6 } + 32
         guard worst <= 1452 else {
             throw err(nodeTables.last!.line, "\(c.spec.nodes.count) nodes with names this long do not fit one heartbeat packet (\(worst) > 1452 bytes); use shorter node names")
+        }
+        if c.spec.nodes.count == 2, c.spec.storage == nil, c.spec.quorum == .majority, c.spec.totalVotes >= 2,
+           c.spec.nodes.allSatisfy({ $0.votes > 0 }), !c.spec.groups.isEmpty {
+            c.warnings.append("\(c.file):\(nodeTables[0].line): warning: a two-node cluster without [storage] cannot fail over: either node alone has 1 of 2 votes, no quorum, and runs nothing; add a [storage] table (the disk breaks the tie) or give one node votes = 2")
         }
         return c
     }
@@ -353,7 +359,7 @@ public enum ConfigLoader {
     }
 
     static let storageKeys = ["devices", "interval", "io_timeout", "watchdog_timeout", "msgwait", "self_fence",
-                              "watchdog", "initiator"]
+                              "watchdog", "initiator", "fence_stop_timeout"]
 
     static func loadStorage(_ t: TOMLTable, into c: inout ClusterConfig, _ err: (Int, String) -> ConfigError) throws(ConfigError) {
         var s = StorageSpec(devices: [])
@@ -374,6 +380,7 @@ public enum ConfigLoader {
             case "self_fence": s.selfFence = SelfFenceMode(rawValue: try choice(e, err, ["reboot", "stop-resources"]))!
             case "watchdog": s.watchdogDevice = try string(e, err)
             case "initiator": s.initiator = try string(e, err)
+            case "fence_stop_timeout": s.fenceStopTimeout = try duration(e, err)
             default:
                 throw err(e.line, "unknown key '\(e.key)' in [storage]\(suggestion(e.key, storageKeys)); expected one of: \(storageKeys.joined(separator: ", "))")
             }
@@ -385,6 +392,23 @@ public enum ConfigLoader {
         if let p = s.timingProblems(deadtime: c.spec.timing.deadtime).first {
             let key = p.hasPrefix("msgwait") ? "msgwait" : p.hasPrefix("watchdog") ? "watchdog_timeout" : "io_timeout"
             throw err(t.entries.first { $0.key == key }?.line ?? t.line, p)
+        }
+        func line(_ key: String) -> Int { t.entries.first { $0.key == key }?.line ?? t.line }
+        if s.watchdogDevice != nil, s.watchdogTimeout.nanoseconds % 1_000_000_000 != 0 {
+            let up = s.watchdogTimeout.nanoseconds / 1_000_000_000 + 1
+            throw err(line("watchdog_timeout"), "watchdog_timeout (\(s.watchdogTimeout.compactDescription)) must be a whole number of seconds with a watchdog device: the Linux watchdog counts seconds, so the machine would be reset after \(up) s while the others count it fenced as if it were \(s.watchdogTimeout.compactDescription)")
+        }
+        let resources = c.spec.groups.map(\.resources.count).max() ?? 0
+        if let fst = s.fenceStopTimeout, fst <= .zero {
+            throw err(line("fence_stop_timeout"), "fence_stop_timeout must be positive")
+        }
+        if s.selfFence == .stopResources, s.watchdogDevice == nil, resources > 0,
+           s.watchdogTimeout + s.fenceStopTimeout(resources: resources) * resources > s.msgwait {
+            let fst = s.fenceStopTimeout(resources: resources)
+            throw err(line(s.fenceStopTimeout == nil ? "msgwait" : "fence_stop_timeout"), "self_fence = \"stop-resources\" without a watchdog device: a fenced node must have stopped every resource within msgwait (\(s.msgwait.compactDescription)) of losing quorum and storage, but watchdog_timeout (\(s.watchdogTimeout.compactDescription)) + \(resources) resource(s) x fence_stop_timeout (\(fst.compactDescription)) is longer; lower fence_stop_timeout, raise msgwait, or set a watchdog device")
+        }
+        if s.watchdogDevice == nil {
+            c.warnings.append("\(c.file):\(t.line): warning: [storage] has no watchdog device: a hung or killed agent is not covered, and its groups can run twice once msgwait has passed; set watchdog = \"/dev/watchdog\" (softdog) on real nodes")
         }
         if let long = c.spec.nodes.first(where: { $0.name.utf8.count > SlotArea.maxName }) {
             throw err(t.line, "node name \(long.name) is longer than the \(SlotArea.maxName) bytes a storage slot holds")

@@ -525,9 +525,14 @@ extension ClusterNode {
         groups.local[gi] = l
         let address = spec.node(named: peer)?.addresses.first ?? ""
         let hard = action == .stop && (reason == "fence" || (reason == "quorum-lost" && storage != nil && spec.fencing == .required))
+        var timeout = g.timeouts.timeout(for: action)
+        if hard, let s = spec.storage, s.selfFence == .stopResources {
+            // A fenced node must have stopped everything before msgwait ends (config check enforces the sum).
+            timeout = min(timeout, s.fenceStopTimeout(resources: spec.groups.map(\.resources.count).max() ?? 1))
+        }
         out.append(.runOperation(ResourceOperation(id: id, group: g.name, resourceIndex: l.step,
                                                    resource: g.resources[l.step], action: action,
-                                                   timeout: g.timeouts.timeout(for: action), reason: reason,
+                                                   timeout: timeout, reason: reason,
                                                    peer: peer, peerAddress: address, hard: hard)))
     }
 

@@ -70,6 +70,7 @@ struct AgentCommand: ParsableCommand {
         }
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level \(logLevel)") }
         let logger = makeLogger(node: me, level: level, file: config.logFile, facility: config.logFacility)
+        for w in config.warnings { logger.warning("\(w)") }
         var opts = AgentOptions(config: config, node: me, socketPath: socket ?? config.socket,
                                 stateDir: stateDir ?? config.stateDir, logLevel: level)
         opts.allowNonRootKey = ProcessInfo.processInfo.environment["VIGIL_ALLOW_NONROOT_KEY"] == "1"
@@ -323,7 +324,8 @@ struct ConfigCommand: ParsableCommand {
         func run() throws {
             let c = try options.load()
             let t = c.spec.timing
-            print("\(options.config): ok")
+            for w in c.warnings { FileHandle.standardError.write(Data((w + "\n").utf8)) }
+            print("\(options.config): ok\(c.warnings.isEmpty ? "" : " (\(c.warnings.count) warning\(c.warnings.count == 1 ? "" : "s"))")")
             print("cluster \(c.spec.name): \(c.spec.nodes.count) nodes, \(c.spec.linkCount) link(s), \(c.spec.transport.rawValue), port \(c.port), quorum \(c.spec.quorum.rawValue) (\(c.spec.quorumVotes) of \(c.spec.totalVotes) votes)")
             print("timing (\(c.profile)): interval \(t.interval.compactDescription), warntime \(t.warntime.compactDescription), deadtime \(t.deadtime.compactDescription), initdead \(t.initdead.compactDescription)")
             if let s = c.spec.storage {

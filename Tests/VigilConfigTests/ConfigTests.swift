@@ -97,6 +97,30 @@ import VigilCore
         #expect(e?.message.contains(fragment) == true, "\(e?.description ?? "") lacks: \(fragment)")
     }
 
+    /// Issue 12: timings that would let a fenced node run on after the others count it fenced are refused,
+    /// each naming its line and the rule; risky but legal settings are warnings with their line.
+    @Test func unsafeFencingTimingsAreRefusedWithTheirLineAndRule() throws {
+        // minimal has 10 lines; the group table is lines 11-13, [storage] line 15, devices line 16.
+        let group = minimal + "\n[[group]]\nname = \"web\"\nresources = [\"dummy a\", \"dummy b\"]\n"
+        func storage(_ body: String) -> String { group + "\n[storage]\ndevices = [\"/dev/sdb\"]\n" + body }
+        // A watchdog counts whole seconds: 1500ms would reset after 2 s.
+        var e = error(storage("watchdog = \"/dev/watchdog\"\nwatchdog_timeout = \"1500ms\"\nmsgwait = \"4s\"\n"))
+        #expect(e?.line == 18 && e?.message.contains("whole number of seconds") == true && e?.message.contains("after 2 s") == true, "\(e?.description ?? "")")
+        #expect(error(storage("watchdog = \"/dev/watchdog\"\nwatchdog_timeout = \"2s\"\n")) == nil)
+        // stop-resources without a watchdog: two resources x fence_stop_timeout must fit msgwait - watchdog_timeout.
+        e = error(storage("self_fence = \"stop-resources\"\nfence_stop_timeout = \"2s\"\n"))
+        #expect(e?.line == 18 && e?.message.contains("2 resource(s) x fence_stop_timeout (2s)") == true, "\(e?.description ?? "")")
+        let ok = try load(storage("self_fence = \"stop-resources\"\n"))
+        #expect(ok.spec.storage?.fenceStopTimeout(resources: 2) == .seconds(1))  // (4s - 2s) / 2
+        // ... unless a watchdog resets the node first.
+        #expect(error(storage("self_fence = \"stop-resources\"\nfence_stop_timeout = \"2s\"\nwatchdog = \"/dev/watchdog\"\n")) == nil)
+        // Warnings: no watchdog device; two nodes without storage cannot fail over.
+        #expect(ok.warnings.contains { $0.hasPrefix("c.conf:15: warning:") && $0.contains("no watchdog device") }, "\(ok.warnings)")
+        let two = try load(group)
+        #expect(two.warnings.contains { $0.hasPrefix("c.conf:4: warning:") && $0.contains("cannot fail over") }, "\(two.warnings)")
+        #expect(try load(minimal).warnings.isEmpty)
+    }
+
     @Test func storageTableParsesWithDefaultsAndChecksItsTimeouts() throws {
         let c = try load(minimal + "\n[storage]\ndevices = [\"iscsi://10.0.0.9/iqn.2026-11.x:slots/1\", \"aoe://eth1/1.1\"]\nself_fence = \"stop-resources\"\n")
         let s = try #require(c.spec.storage)
