@@ -150,6 +150,7 @@ public final class Agent: @unchecked Sendable {
         gettimeofday(&tv, nil)
         let clockIncarnation = UInt64(tv.tv_sec) * 1_000_000 + UInt64(tv.tv_usec)
         let incarnation: UInt64
+        let previousIncarnation = store.previousIncarnation
         do {
             // Never smaller than the last run's, even if the clock was stepped back.
             incarnation = try store.nextIncarnation(clock: clockIncarnation)
@@ -165,7 +166,14 @@ public final class Agent: @unchecked Sendable {
         let standby = store.standby
         if standby { logger.notice("this node is in standby (persisted by `vigil standby`; `vigil unstandby` ends it)") }
         core = ClusterNode(spec: spec, me: options.node, incarnation: incarnation, now: startedAt, persisted: persisted,
-                           standby: standby)
+                           standby: standby, previousIncarnation: previousIncarnation)
+        if previousIncarnation > 0, (persisted?.writer ?? 0) < previousIncarnation {
+            logger.warning("the election record \(store.path) is \(persisted == nil ? "missing" : "older than the last run") (state directory lost or restored): this node votes in no election for \(core.amnesiaGraceDescription)")
+        }
+        // Written at every start with this run's incarnation: the next run can tell a restored record.
+        do { try store.save(core.election) } catch {
+            throw AgentError("cannot write the election record \(store.path): \(error)")
+        }
     }
 
     /// Binds the links and the control socket, then runs until a controlled leave or a fatal error.

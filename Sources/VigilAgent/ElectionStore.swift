@@ -30,11 +30,16 @@ public struct ElectionStore: Sendable {
         return try JSONDecoder().decode(ElectionRecord.self, from: data)
     }
 
+    /// The last run's incarnation (0: this node never ran with this state directory).
+    public var previousIncarnation: UInt64 {
+        (try? String(contentsOfFile: path + ".incarnation", encoding: .utf8)).flatMap { UInt64($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
+    }
+
     /// The incarnation for this run: the larger of the clock's and the last run's + 1, stored (and synced)
     /// before it is used, so that peers never see an incarnation go backwards after a clock step.
     public func nextIncarnation(clock: UInt64) throws -> UInt64 {
         let file = path + ".incarnation"
-        let last = (try? String(contentsOfFile: file, encoding: .utf8)).flatMap { UInt64($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
+        let last = previousIncarnation
         let next = max(clock, last + 1)
         try writeDurably(Data("\(next)\n".utf8), to: file)
         return next

@@ -27,12 +27,18 @@ public struct ElectionRecord: Hashable, Sendable, Codable {
     /// so a coordinator learns of assignments it never saw (the `missed` rule) even when this node was their
     /// only other witness. Absent in records written before it existed.
     public var acks: [String: UInt64]?
+    /// The incarnation of the agent run that wrote it (every run writes it at start). A record older than the
+    /// previous run, or none after a run, means the state directory was restored or lost: see `ClusterNode`'s
+    /// amnesia rule. Absent in records written before it existed.
+    public var writer: UInt64?
 
-    public init(term: UInt64 = 0, votedTerm: UInt64 = 0, votedFor: String = "", acks: [String: UInt64]? = nil) {
+    public init(term: UInt64 = 0, votedTerm: UInt64 = 0, votedFor: String = "", acks: [String: UInt64]? = nil,
+                writer: UInt64? = nil) {
         self.term = term
         self.votedTerm = votedTerm
         self.votedFor = votedFor
         self.acks = acks
+        self.writer = writer
     }
 }
 

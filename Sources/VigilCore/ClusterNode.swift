@@ -83,6 +83,11 @@ public struct ClusterNode: Sendable {
     public private(set) var counters = PacketCounters()
     public private(set) var leaving = false
     var pendingRequest: (term: UInt64, candidate: String, since: Instant)?
+    /// Non-nil while this node is amnesiac (its election record was lost or restored): the highest term any
+    /// peer has shown since it started. It neither votes nor stands until the grace (`amnesiaGrace`) has
+    /// passed: any candidacy it may have voted for before has won or timed out by then. Then it votes only in
+    /// terms above the floor (recorded as voted, and persisted).
+    var amnesiaFloor: UInt64?
     var eligibleSince: Instant?
     var lastHeartbeatSent: Instant?
     /// When `agePeers` last ran.
@@ -106,8 +111,10 @@ public struct ClusterNode: Sendable {
 
     public var term: UInt64 { election.term }
 
+    /// `previousIncarnation`: the incarnation of this node's previous run (0: none). With a record missing or
+    /// older than that run, the node is amnesiac for a while (`amnesiaFloor`).
     public init(spec: ClusterSpec, me: String, incarnation: UInt64, now: Instant, persisted: ElectionRecord? = nil,
-                standby: Bool = false) {
+                standby: Bool = false, previousIncarnation: UInt64 = 0) {
         precondition(spec.node(named: me) != nil, "\(me) is not a configured node")
         self.spec = spec
         self.me = me
@@ -118,6 +125,11 @@ public struct ClusterNode: Sendable {
         self.links = spec.linkCount
         self.myLinks = spec.node(named: me)?.addresses.count ?? 0
         self.election = persisted ?? ElectionRecord()
+        self.election.writer = incarnation
+        if previousIncarnation > 0, (persisted?.writer ?? 0) < previousIncarnation {
+            // The state directory was lost or restored: this node may have voted in terms it no longer knows.
+            amnesiaFloor = 0
+        }
         self.broadcastSequence = Array(repeating: 1, count: spec.linkCount)
         self.groups = GroupsState(groups: spec.groups.count, standby: standby)
         var names: [String] = []
@@ -172,6 +184,7 @@ public struct ClusterNode: Sendable {
         if case let .candidate(_, since, _) = role { consider(since + candidacyTimeout) }
         if let standAt = standTime() { consider(standAt) }
         if let g = graceEnd() { consider(g) }
+        if amnesiaFloor != nil { consider(started + amnesiaGrace) }
         if let m = nextGroupWakeup() { consider(m) }
         if let s = nextStorageWakeup() { consider(s) }
         return next
@@ -295,6 +308,7 @@ public struct ClusterNode: Sendable {
         }
         peer.view = msg.view
         peer.term = msg.term
+        if let f = amnesiaFloor { amnesiaFloor = max(f, msg.term) }
         peer.coordinator = msg.coordinator
         peer.quorate = msg.senderQuorate
         noteUsability(msg.sender, &peer, now: now, into: &out)
@@ -615,7 +629,25 @@ public struct ClusterNode: Sendable {
         setCoordinator(msg.coordinator, now: now, into: &out, reason: "")
     }
 
+    /// How long an amnesiac node abstains: longer than any candidacy that might have had its vote.
+    var amnesiaGrace: Duration { max(spec.timing.deadtime, candidacyTimeout) * 2 }
+    public var amnesiaGraceDescription: String { amnesiaGrace.compactDescription }
+
+    /// Ends amnesia once its grace has passed: every term a peer showed meanwhile counts as voted.
+    mutating func endAmnesia(now: Instant, into out: inout [Action]) {
+        guard let seen = amnesiaFloor, now - started >= amnesiaGrace else { return }
+        amnesiaFloor = nil
+        let floor = max(seen, highestDiskTerm)
+        if floor > election.votedTerm {
+            election.votedTerm = floor
+            election.votedFor = ""
+        }
+        out.append(.persist(election))
+        out.append(.log(.notice, "election record restored or lost before this start: voted in no term up to \(floor) since (the highest a peer showed)"))
+    }
+
     mutating func handleVoteRequest(from candidate: String, term requested: UInt64, now: Instant, into out: inout [Action]) {
+        if amnesiaFloor != nil { return }  // the candidate times out and stands again
         guard requested >= term, requested > election.votedTerm || election.votedFor == candidate else {
             return  // an old or already-decided term: no answer; the candidate times out
         }
@@ -687,6 +719,7 @@ public struct ClusterNode: Sendable {
 
     mutating func evaluate(now: Instant, into out: inout [Action]) {
         guard !leaving else { return }
+        endAmnesia(now: now, into: &out)
         if !quorate {
             if role == .coordinator {
                 out.append(.log(.warning, "stepping down as coordinator of term \(term): quorum lost"))
@@ -719,6 +752,10 @@ public struct ClusterNode: Sendable {
             return
         }
         if let g = graceEnd(), now < g {
+            eligibleSince = nil
+            return
+        }
+        if amnesiaFloor != nil {
             eligibleSince = nil
             return
         }

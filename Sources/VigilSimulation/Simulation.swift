@@ -267,6 +267,8 @@ public struct Simulation {
     var lostWriteNodes: Set<String> = []
     /// Every election record each node persisted (a restored state directory brings back an older one).
     var diskHistory: [String: [ElectionRecord]] = [:]
+    /// Each node's last incarnation (the agent's incarnation file).
+    var lastIncarnation: [String: UInt64] = [:]
     let key: SymmetricKey
 
     public init(_ parameters: SimulationParameters) {
@@ -543,7 +545,10 @@ public struct Simulation {
                     disks[node] = history[rng.int(0...(history.count - 1))]
                 }
             }
-            nodes[node] = ClusterNode(spec: spec, me: node, incarnation: incarnations, now: now, persisted: disks[node])
+            nodes[node] = ClusterNode(spec: spec, me: node, incarnation: incarnations, now: now, persisted: disks[node],
+                                      previousIncarnation: lastIncarnation[node] ?? 0)
+            lastIncarnation[node] = incarnations
+            disks[node] = nodes[node]!.election  // the agent writes its record at start (with its incarnation)
             apply(node, nodes[node]!.tick(now: now))
         case let .partition(g):
             group = g

@@ -179,7 +179,7 @@ struct Harness {
         #expect(Set(requests.map(\.1)) == ["b", "c"])
         #expect(requests.allSatisfy { $0.0.term == 1 })
         #expect(h.node.term == 0)  // a candidate does not adopt its proposed term before it wins
-        #expect(Harness.persists(h.actions).last == ElectionRecord(term: 0, votedTerm: 1, votedFor: "a"))
+        #expect(Harness.persists(h.actions).last == ElectionRecord(term: 0, votedTerm: 1, votedFor: "a", writer: 1))
         h.deliver(h.message(.voteGrant, from: "b", term: 1, candidate: "a"))
         #expect(h.node.isCoordinator)
         #expect(h.node.term == 1)
@@ -196,7 +196,7 @@ struct Harness {
         h.heartbeat(from: "b")
         h.deliver(h.message(.voteRequest, from: "b", term: 5, candidate: "b"))
         #expect(Harness.sends(h.actions, kind: .voteGrant).map(\.1) == ["b"])
-        #expect(h.node.election == ElectionRecord(term: 5, votedTerm: 5, votedFor: "b"))
+        #expect(h.node.election == ElectionRecord(term: 5, votedTerm: 5, votedFor: "b", writer: 1))
         h.deliver(h.message(.voteRequest, from: "a", term: 5, candidate: "a"))
         #expect(Harness.sends(h.actions, kind: .voteGrant).isEmpty)
         // The same candidate asking again (a retransmission) gets the same answer.

@@ -50,6 +50,33 @@ import VigilSimulation
         #expect(IncarnationEcho.of(1) != IncarnationEcho.of(1 << 32 | 1) || IncarnationEcho.of(2) != IncarnationEcho.of(3))
     }
 
+    // MARK: - Beyond the list: a lost or restored state directory
+
+    /// A node whose election record is missing (or older than its last run) may have voted in terms it no
+    /// longer knows: it votes and stands in no election for its grace, then only in terms above every term a
+    /// peer showed meanwhile, a candidate's included (persisted as voted).
+    @Test func anAmnesiacNodeAbstainsThenVotesOnlyAboveWhatItSaw() {
+        var h = Harness(me: "c", timing: timing)
+        h.node = ClusterNode(spec: h.node.spec, me: "c", incarnation: 9, now: h.now, persisted: nil, previousIncarnation: 8)
+        h.heartbeat(from: "a", term: 6, coordinator: "")
+        h.heartbeat(from: "b", term: 6)
+        h.deliver(h.message(.voteRequest, from: "b", term: 7, candidate: "b"))
+        #expect(Harness.sends(h.actions, kind: .voteGrant).isEmpty)
+        _ = h.advance(h.node.amnesiaGrace)
+        // Every term shown meanwhile counts as voted, a candidate's too (this node may have voted in it).
+        #expect(h.node.election.votedTerm == 7)
+        #expect(Harness.persists(h.actions).last?.votedTerm == 7)
+        h.deliver(h.message(.voteRequest, from: "b", term: 7, candidate: "b"))
+        #expect(Harness.sends(h.actions, kind: .voteGrant).isEmpty)
+        h.deliver(h.message(.voteRequest, from: "b", term: 8, candidate: "b"))
+        #expect(Harness.sends(h.actions, kind: .voteGrant).map(\.1) == ["b"])
+        // A current record (written by the previous run) is no amnesia.
+        let fine = ClusterNode(spec: h.node.spec, me: "c", incarnation: 9, now: h.now,
+                               persisted: ElectionRecord(term: 6, votedTerm: 6, votedFor: "b", writer: 8), previousIncarnation: 8)
+        #expect(fine.amnesiaFloor == nil)
+        #expect(fine.election.writer == 9)
+    }
+
     // MARK: - Finding 5: terms no election can reach
 
     /// A packet with a term of 2^32 or more is dropped (it would wrap assignment epochs); a node never stands
