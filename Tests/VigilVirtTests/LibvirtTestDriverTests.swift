@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import VigilVirt
 
@@ -50,5 +51,18 @@ import VigilVirt
                                  autoConverge: false, postcopyAfter: 0, timeout: .seconds(5))
         #expect(throws: LibvirtError.self) { _ = try d.migrate(o) }
         #expect(try d.state() == .running)  // still where it was
+    }
+
+    /// Issue 12, finding 6: after a handover stop the guest still runs here until the target migrates it, and
+    /// `status` must say so (a restarted agent probes with it; "stopped" let the cluster cold-start it elsewhere).
+    @Test func statusOfAHandedOverGuestThatStillRunsIsRunning() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-vm-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var set = VMAgent.Settings(domain: "test", localURI: "test:///default", reason: "handover", runDir: dir, definitions: dir)
+        set.peer = "b"
+        #expect(VMAgent(set, say: { _ in }).stop() == .ok)
+        #expect(FileManager.default.fileExists(atPath: dir + "/vm-test.handover"))
+        set.reason = "probe"
+        #expect(VMAgent(set, say: { _ in }).status() == .ok)
     }
 }
