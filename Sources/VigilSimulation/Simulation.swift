@@ -82,6 +82,9 @@ public struct SimulationParameters: Sendable {
     public var noQuorum: NoQuorumPolicy = .stop
     /// The storage self-fence mode: reboot is modelled as a crash (agent and resources gone) and a restart.
     public var selfFence: SelfFenceMode = .stopResources
+    /// Nodes have a watchdog device (with storage): a frozen or killed agent's machine resets after
+    /// watchdog_timeout. Off only in tests that show what happens without one.
+    public var watchdog = true
 
     public init(seed: UInt64, nodeCount: Int? = nil, timing: TimingSpec = SimulationParameters.defaultTiming,
                 chaos: Duration = .seconds(6)) {
@@ -619,7 +622,7 @@ public struct Simulation {
             shuttingDown[node] = nil
             frozenUntil[node] = nil
             kills[node, default: 0] += 1
-            if let wd = spec.storage?.watchdogTimeout {
+            if parameters.watchdog, let wd = spec.storage?.watchdogTimeout {
                 schedule(at: now + wd, .watchdogExpired(node, killGeneration: kills[node]!))
             }
         case let .watchdogExpired(node, gen):
@@ -654,7 +657,7 @@ public struct Simulation {
             if down { devicesDown.insert(d) } else { devicesDown.remove(d) }
         case let .freeze(node, until):
             guard nodes[node] != nil, frozenUntil[node].map({ now >= $0 }) ?? true else { return }
-            let wd = spec.storage?.watchdogTimeout ?? .seconds(3600)
+            let wd = parameters.watchdog ? spec.storage?.watchdogTimeout ?? .seconds(3600) : .seconds(3600)
             if until - now > wd {
                 // The watchdog is not fed: it resets the machine (agent and resources) after watchdog_timeout.
                 frozenUntil[node] = now + wd
@@ -874,9 +877,11 @@ public struct Simulation {
     /// A cluster with no random faults: every node starts at once; the test drives the faults and reads the state.
     public static func scripted(nodes: Int, groups: Int, storage: Bool, noQuorum: NoQuorumPolicy = .stop,
                                 timing: TimingSpec = SimulationParameters.defaultTiming, seed: UInt64 = 2,
-                                selfFence: SelfFenceMode = .stopResources, trace: Bool = false) -> Simulation {
+                                selfFence: SelfFenceMode = .stopResources, trace: Bool = false,
+                                watchdog: Bool = true) -> Simulation {
         var p = SimulationParameters(seed: seed, nodeCount: nodes, timing: timing, chaos: .zero)
         p.trace = trace
+        p.watchdog = watchdog
         p.selfFence = selfFence
         p.groupCount = groups
         p.storage = storage

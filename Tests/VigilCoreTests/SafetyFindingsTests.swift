@@ -77,6 +77,28 @@ import VigilSimulation
         #expect(fine.election.writer == 9)
     }
 
+    // MARK: - The watchdog assumption (docs/safety.md)
+
+    /// The assumption made visible: without a watchdog device, an owner whose agent is frozen for longer than
+    /// msgwait keeps its resources, is counted fenced by its still slot, and its group runs twice. With one,
+    /// the same freeze resets the machine first and the group runs once.
+    @Test func withoutAWatchdogAFrozenOwnerRunsTwiceWithOneItDoesNot() throws {
+        for watchdog in [false, true] {
+            var sim = Simulation.scripted(nodes: 3, groups: 1, storage: true, watchdog: watchdog)
+            let settled = sim.advance(until: { $0.holders(0) == ["n1"] && $0.coordinatorName != nil }, limit: .seconds(10))
+            try #require(settled != nil)
+            sim.advance(by: .seconds(1))
+            sim.freeze("n1", for: .seconds(5))
+            sim.advance(by: .seconds(6))
+            if watchdog {
+                #expect(sim.violations.isEmpty, "\(sim.violations)")
+                #expect(sim.holders(0).count == 1)
+            } else {
+                #expect(sim.violations.first?.contains("active on n1 and") == true, "\(sim.violations)")
+            }
+        }
+    }
+
     // MARK: - Finding 5: terms no election can reach
 
     /// A packet with a term of 2^32 or more is dropped (it would wrap assignment epochs); a node never stands
