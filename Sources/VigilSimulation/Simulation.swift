@@ -209,7 +209,8 @@ public struct Simulation {
         case oneWay(from: String, to: String, link: Int?, Bool)
         /// `count` recorded packets are delivered again, as an attacker on the LAN would.
         case replay(count: Int)
-        /// The node's storage writes are acknowledged but never reach the device.
+        /// The node's storage writes are acknowledged but never reach the device, and some of its reads return
+        /// what it read a cycle before (a cache in the path).
         case lostWrites(String, Bool)
         /// The whole machine is suspended (agent, resources and watchdog) until `until`; CLOCK_BOOTTIME keeps
         /// counting, so the agent sees the time that passed when it runs again.
@@ -267,7 +268,10 @@ public struct Simulation {
     var cuts: Set<String> = []
     /// Packets recorded from the wire for replays.
     var recorded: [(bytes: [UInt8], to: String, link: Int)] = []
+    /// Nodes whose storage writes are lost, and whose reads are sometimes one cycle stale.
     var lostWriteNodes: Set<String> = []
+    /// What each node last read from each device ("node/device").
+    var lastRead: [String: [UInt8]] = [:]
     /// Every election record each node persisted (a restored state directory brings back an older one).
     var diskHistory: [String: [ElectionRecord]] = [:]
     /// Each node's last incarnation (the agent's incarnation file).
@@ -829,6 +833,15 @@ public struct Simulation {
         var bytes: [UInt8] = []
         for i in 0..<SlotArea.sectors(nodes: n) {
             bytes += sectors[c.device][i] ?? [UInt8](repeating: 0, count: SlotArea.sectorBytes)
+        }
+        // A stale read (a cache in the path): the node gets what it read one cycle before, now and then.
+        let key = "\(node)/\(c.device)"
+        if lost, let previous = lastRead[key], rng.chance(0.3) {
+            let fresh = bytes
+            bytes = previous
+            lastRead[key] = fresh
+        } else {
+            lastRead[key] = bytes
         }
         let snap = SlotAreaSnapshot(bytes: bytes, sectorSize: SlotArea.sectorBytes, nodes: n)
         if !lost {
