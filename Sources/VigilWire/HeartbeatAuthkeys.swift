@@ -29,18 +29,29 @@ public struct HeartbeatAuthkeys: Sendable, Equatable {
 
     /// Whether `text` looks like an authkeys file (it has an `auth` line), not a `vigil keygen` key.
     public static func looksLike(_ text: String) -> Bool {
-        text.split(separator: "\n").contains { $0.split(whereSeparator: { $0 == " " || $0 == "\t" }).first == "auth" }
+        lines(text).contains { words($0).first == "auth" }
+    }
+
+    /// The lines of a file split at "\n" scalars (Heartbeat reads bytes; "\r\n" is one Character, so a split on
+    /// Characters would read a CRLF file as one line).
+    static func lines(_ text: String) -> [Substring.UnicodeScalarView] {
+        text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false)
+    }
+
+    /// The words of a line, between spaces, tabs and carriage returns.
+    static func words(_ line: Substring.UnicodeScalarView) -> [String] {
+        line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).map { String(Substring($0)) }
     }
 
     /// Parses the file as Heartbeat does (ha_msg_internal.c): `#` comments, key numbers 1 to 15 (MAXAUTH 16).
     public static func parse(_ text: String, path: String) throws(ParseError) -> HeartbeatAuthkeys {
         var selected: (Int, Int)?
         var keys: [Int: (Method, String, Int)] = [:]
-        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (i, raw) in lines(text).enumerated() {
             let n = i + 1
             // Only a line that starts with '#' is a comment (auth.c): a secret may contain '#'.
-            let words = raw.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).map(String.init)
-            guard let first = words.first, !first.hasPrefix("#") else { continue }
+            let words = Self.words(raw)
+            guard let first = words.first, first.unicodeScalars.first != "#" else { continue }
             if first == "auth" {
                 guard words.count == 2, let id = Int(words[1]), (0..<16).contains(id) else {
                     throw ParseError(line: n, message: "expected \"auth N\" with N from 0 to 15, got \"\(words.joined(separator: " "))\"")

@@ -220,4 +220,21 @@ import VigilCore
         // Empty :: arguments vanish, as in Heartbeat's shell word splitting.
         #expect(ResourceSpec(haresources: "Filesystem::/dev/x::::ext3")?.arguments == ["/dev/x", "ext3"])
     }
+
+    /// Found by the haconf fuzz target (bench/fuzz.sh): the readers split lines with String.split(separator:
+    /// "\n"), which works on Characters, and "\r\n" is one Character. A CRLF ha.cf or haresources was read as a
+    /// single line ("bcast eth1\r\nnode ..." gave one bcast directive with "eth1\r\nnode" as a word), and a
+    /// combining mark after '#' or a space hid it. Heartbeat reads bytes; so do the readers now.
+    @Test func crlfFilesAreReadLineByLine() throws {
+        #expect(HeartbeatFiles.directives("bcast eth1\r\nnode alpha beta\r\n") == [
+            HADirective(keyword: "bcast", words: ["eth1"], line: 1), HADirective(keyword: "node", words: ["alpha", "beta"], line: 2)])
+        #expect(HeartbeatFiles.logicalLines("alpha a \\\r\n  b\r\nbeta c\r\n") == [
+            .init(words: ["alpha", "a", "b"], line: 1), .init(words: ["beta", "c"], line: 3)])
+        #expect(HeartbeatFiles.directives("node a #\u{301} comment\nbcast e\u{301}") == [
+            HADirective(keyword: "node", words: ["a"], line: 1), HADirective(keyword: "bcast", words: ["e\u{301}"], line: 2)])
+        #expect(HeartbeatFiles.directives("node a \u{301}b") == [HADirective(keyword: "node", words: ["a", "\u{301}b"], line: 1)])
+        let imported = try Self.run("node alpha beta\r\nbcast eth1\r\n", "alpha dummy\r\n", authkeys: "auth 1\r\n1 sha1 s3cret\r\n")
+        let c = try ConfigLoader.load(text: imported.text, file: "x")
+        #expect(c.spec.nodes.map(\.name) == ["alpha", "beta"] && c.interfaces == ["eth1"] && c.spec.groups.count == 1)
+    }
 }

@@ -117,6 +117,15 @@ import VigilCore
         #expect(a.verifyHeartbeatPacket(good + Array("\(auth.count):".utf8) + auth + [UInt8(ascii: ",")]) == "n2")
     }
 
+    /// Found with the haconf fuzz target: lines were split on Characters, and "\r\n" is one, so a CRLF authkeys
+    /// file was one line and refused ("expected \"auth N\"").
+    @Test func crlfAuthkeysFilesAreRead() throws {
+        let a = try HeartbeatAuthkeys.parse("auth 2\r\n1 crc\r\n2 sha1 HI!\r\n", path: "a")
+        #expect(a.id == 2 && a.method == .sha1 && a.secret == "HI!" && a.line == 3)
+        #expect(HeartbeatAuthkeys.looksLike("auth\r\n") && HeartbeatAuthkeys.looksLike("# c\r\nauth 1\r\n"))
+        #expect(try HeartbeatAuthkeys.parse("#\u{301} comment\nauth 1\n1 crc\n", path: "a").id == 1, "a comment: its first byte is '#'")
+    }
+
     @Test func aHashInsideASecretIsPartOfIt() throws {
         let a = try HeartbeatAuthkeys.parse("# comment\nauth 1\n1 sha1 ab#cdef\n  # indented comment\n", path: "a")
         #expect(a.secret == "ab#cdef")
