@@ -443,11 +443,15 @@ struct Builder {
     // MARK: addresses
 
     /// Each node's address on each link: this machine's from its interface, peers' from the ucast lines (by
-    /// name resolution where several are possible); "auto" where ha.cf does not say (bcast, mcast).
+    /// name resolution where several are possible); "auto" where ha.cf does not say (bcast, mcast). An address
+    /// goes to one node on one link only (cluster.conf refuses it twice): this machine's addresses are never a
+    /// peer's, and a peer address listed on a second link is learned there instead.
     func addresses() -> (perNode: [String: [String]], notes: [String]) {
         var out: [String: [String]] = [:]
         var notes: [String] = []
         let me = env.me.map { $0.lowercased() }.flatMap { m in nodes.contains { $0.name == m } ? m : nil }
+        let mine = me == nil ? [] : Set(links.flatMap { env.interfaceAddresses($0.interface) })
+        var used: [String: (node: String, link: Int)] = [:]
         for (li, link) in links.enumerated() {
             var assigned: [String: String] = [:]
             var remaining = link.ucastPeers
@@ -455,9 +459,9 @@ struct Builder {
                 let local = env.interfaceAddresses(link.interface)
                 if let a = local.first(where: { remaining.contains($0) }) ?? local.first {
                     assigned[me] = a
-                    remaining.removeAll { local.contains($0) }
                 }
             }
+            remaining.removeAll { mine.contains($0) }
             var unassigned = nodes.map(\.name).filter { assigned[$0] == nil && $0 != me }
             for n in unassigned {
                 let resolved = env.resolve(n)
@@ -474,7 +478,17 @@ struct Builder {
             if !remaining.isEmpty {
                 notes.append("link \(li) (\(link.interface)): ucast addresses \(remaining.joined(separator: ", ")) could not be matched to a node by name; those nodes' addresses are learned from their heartbeats, which makes the cluster use multicast on every link (list the nodes' names in /etc/hosts, or write the addresses into a cluster.conf)")
             }
-            for n in nodes.map(\.name) { out[n, default: []].append(assigned[n] ?? "auto") }
+            for n in nodes.map(\.name) {
+                if let a = assigned[n] {
+                    if let u = used[a] {
+                        notes.append("link \(li) (\(link.interface)): \(a) is already \(u.node)'s address on link \(u.link); \(n)'s address on this link is learned from its heartbeats")
+                        assigned[n] = nil
+                    } else {
+                        used[a] = (n, li)
+                    }
+                }
+                out[n, default: []].append(assigned[n] ?? "auto")
+            }
         }
         return (out, notes)
     }

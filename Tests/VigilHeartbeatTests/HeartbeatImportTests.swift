@@ -237,4 +237,19 @@ import VigilCore
         let c = try ConfigLoader.load(text: imported.text, file: "x")
         #expect(c.spec.nodes.map(\.name) == ["alpha", "beta"] && c.interfaces == ["eth1"] && c.spec.groups.count == 1)
     }
+
+    /// Found by the haconf fuzz target: the importer could give one address to two nodes (or to one node on two
+    /// links), and its generated cluster.conf then did not load ("address 10.0.0.1 is already used"): a ucast
+    /// address that is this machine's own (on another interface) went to the one peer left without an address,
+    /// and a peer's address listed on two links was given on both. Now an address goes to one node and link
+    /// only; the other is learned from heartbeats ("auto"), with a warning.
+    @Test func noAddressIsGivenTwice() throws {
+        let env = HeartbeatImport.Environment(me: "alpha", interfaceAddresses: { $0 == "eth0" ? ["10.0.0.1"] : [] },
+                                              resolve: { $0 == "beta" ? ["10.0.0.2"] : [] })
+        let own = try Self.run("node alpha beta\nucast eth9 10.0.0.1\nucast eth0 10.0.0.2\n", env: env)
+        #expect(try ConfigLoader.load(text: own.text, file: "x").spec.nodes.map(\.addresses) == [["auto", "10.0.0.1"], ["auto", "10.0.0.2"]])
+        let twice = try Self.run("node alpha beta\nucast eth0 10.0.0.2\nucast eth1 10.0.0.2\n", env: env)
+        #expect(try ConfigLoader.load(text: twice.text, file: "x").spec.nodes.map(\.addresses) == [["10.0.0.1", "auto"], ["10.0.0.2", "auto"]])
+        #expect(twice.warnings.contains { $0.message.contains("10.0.0.2 is already beta's address on link 0") }, "\(twice.warnings)")
+    }
 }
