@@ -473,6 +473,21 @@ public enum ConfigLoader {
         return nil
     }
 
+    /// Text that `parseDuration` reads back as `d` rounded to microseconds, for writing a generated config
+    /// (`compactDescription` gives "1000500us", past the 1e6 per unit that parseDuration reads): a whole number
+    /// of s, ms or us where one fits below 1e6, else a fraction of ms or s. For `d` below a million seconds.
+    public static func durationText(_ d: Duration) -> String {
+        let us = Int(max(0, (d.nanoseconds + 500) / 1_000))
+        for (unit, per) in [("s", 1_000_000), ("ms", 1_000), ("us", 1)] where us % per == 0 && us / per < 1_000_000 {
+            return "\(us / per)\(unit)"
+        }
+        for (unit, per, digits) in [("ms", 1_000, 3), ("s", 1_000_000, 6)] where us / per < 1_000_000 {
+            let fraction = String(us % per)
+            return "\(us / per).\(String(repeating: "0", count: digits - fraction.count))\(fraction)\(unit)"
+        }
+        return "\(us / 60_000_000)m"
+    }
+
     static func describe(_ v: TOMLValue) -> String {
         switch v {
         case let .string(s): "\"\(s)\""

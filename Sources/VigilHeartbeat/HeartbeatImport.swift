@@ -356,6 +356,9 @@ struct Builder {
     mutating func checkTimings() {
         let file = haCFPath
         func line(_ k: String) -> Int { timings[k]?.1 ?? 1 }
+        if keepalive < .milliseconds(1) {
+            fail(file, line("keepalive"), "keepalive \(keepalive.compactDescription): Vigil's interval must be at least 1ms")
+        }
         if deadtime <= keepalive * 2 {
             fail(file, line("deadtime"), "deadtime (\(deadtime.compactDescription)) must be more than twice keepalive (\(keepalive.compactDescription)); Heartbeat refuses this too")
         }
@@ -528,13 +531,13 @@ struct Builder {
         port = \(port)
         profile = "safe"
         # \(src("keepalive", "Heartbeat's default keepalive 1"))
-        interval = \(q(keepalive.compactDescription))
+        interval = \(q(ConfigLoader.durationText(keepalive)))
         # \(src("warntime", "Heartbeat's default warntime: deadtime / 2"))
-        warntime = \(q(warntime.compactDescription))
+        warntime = \(q(ConfigLoader.durationText(warntime)))
         # \(src("deadtime", "Heartbeat's default deadtime 30"))
-        deadtime = \(q(deadtime.compactDescription))
+        deadtime = \(q(ConfigLoader.durationText(deadtime)))
         # \(src("initdead", "Heartbeat's default initdead (derived from deadtime)"))
-        initdead = \(q(initdead.compactDescription))
+        initdead = \(q(ConfigLoader.durationText(initdead)))
         # Heartbeat's haresources mode has no quorum and no fencing: each side of a LAN cut runs the groups
         # (split brain). Add a [storage] table and set quorum = "majority", fencing = "required" to prevent it.
         quorum = "ignore"
@@ -565,7 +568,7 @@ struct Builder {
             o += "# \(Set(pingNodes.map(\.1)).sorted().map { "ha.cf:\($0)" }.joined(separator: ", ")) ping/ping_group: a node that reaches fewer of them than a peer gives its groups up (ipfail)\n"
             o += "ping_nodes = [\(unique.map { q($0.0) }.joined(separator: ", "))]\n"
             o += "# \(deadping.map { "ha.cf:\($0.1) deadping" } ?? "deadping: Heartbeat's default, deadtime")\n"
-            o += "ping_deadtime = \(q((deadping?.0 ?? deadtime).compactDescription))\n"
+            o += "ping_deadtime = \(q(ConfigLoader.durationText(deadping?.0 ?? deadtime)))\n"
         }
         if !respawns.isEmpty {
             o += "# \(respawns.map { "ha.cf:\($0.1) respawn" }.joined(separator: ", ")): restarted when they exit (not after exit code 100)\n"

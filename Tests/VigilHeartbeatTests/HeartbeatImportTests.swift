@@ -252,4 +252,24 @@ import VigilCore
         #expect(try ConfigLoader.load(text: twice.text, file: "x").spec.nodes.map(\.addresses) == [["10.0.0.1", "auto"], ["10.0.0.2", "auto"]])
         #expect(twice.warnings.contains { $0.message.contains("10.0.0.2 is already beta's address on link 0") }, "\(twice.warnings)")
     }
+
+    /// Found by the haconf fuzz target: times Heartbeat accepts whose cluster.conf did not load. keepalive 0 (or
+    /// anything below 1ms) gave an interval the loader refuses; a time of 1s or more with a fraction of a
+    /// millisecond was written as "1000500us", past the 1e6 per unit the loader reads. Now the first is an
+    /// error on its line, and times are written as text the loader reads back exactly.
+    @Test func everyHeartbeatTimeImportsAsOneTheLoaderReads() throws {
+        let zero = try #require(error("node a b\nbcast eth0\nkeepalive 0\ndeadtime 3\n"))
+        #expect(zero.line == 3 && zero.message.contains("keepalive"), "\(zero)")
+        #expect(try #require(error("node a b\nbcast eth0\nkeepalive 900us\ndeadtime 3\n")).line == 3)
+        let odd = try Self.run("node a b\nbcast eth0\nkeepalive 1.0005\ndeadtime 3.000001\nwarntime 2000.001ms\ninitdead 999999.999999\ndeadping 2500.001ms\nping 10.0.0.9\n")
+        let c = try ConfigLoader.load(text: odd.text, file: "x")
+        #expect(c.spec.timing == TimingSpec(interval: .microseconds(1_000_500), warntime: .microseconds(2_000_001),
+                                            deadtime: .microseconds(3_000_001), initdead: .microseconds(999_999_999_999)))
+        #expect(c.pingDeadtime == .microseconds(2_500_001))
+        for d: Duration in [.zero, .microseconds(1), .microseconds(999_999), .microseconds(1_000_001), .milliseconds(1_000_001),
+                            .seconds(999_999), .microseconds(999_999_999_999), .nanoseconds(1_499), .nanoseconds(1_500)] {
+            let text = ConfigLoader.durationText(d)
+            #expect(ConfigLoader.parseDuration(text) == .microseconds((d.nanoseconds + 500) / 1_000), "\(d) as \(text)")
+        }
+    }
 }
