@@ -242,7 +242,7 @@ struct Builder {
                 }
                 guard let p = Int(d.words[2]), (1...65535).contains(p) else { fail(file, d.line, "mcast: port \(d.words[2]) is not a port number"); continue }
                 warn(file, d.line, "mcast: Vigil sends this link's heartbeats to its own multicast group (multicast_group plus the link number) on port \(port), not to \(d.words[1]):\(p); every node imports the same, so they agree")
-                addLink(d.words[0], d, shared: true, media: "mcast \(d.value)")
+                guard addLink(d.words[0], d, shared: true, media: "mcast \(d.value)") else { continue }
                 mcastLines.append(.init(interface: d.words[0], group: d.words[1], port: p))
             case "ucast":
                 guard d.words.count == 2 else { fail(file, d.line, "ucast: expected \"ucast INTERFACE PEER-ADDRESS\", like \"ucast eth1 10.0.0.2\""); continue }
@@ -250,8 +250,8 @@ struct Builder {
                 guard isIPv4(d.words[1]) else {
                     fail(file, d.line, "ucast: \(d.words[1]) is not an IPv4 address (ucast is IPv4 in Heartbeat too; ucast6 is not supported, and Vigil does not resolve host names in ha.cf)"); continue
                 }
-                addLink(d.words[0], d, shared: false, media: "ucast \(d.value)")
-                let i = links.firstIndex { $0.interface == d.words[0] }!
+                guard addLink(d.words[0], d, shared: false, media: "ucast \(d.value)"),
+                      let i = links.firstIndex(where: { $0.interface == d.words[0] }) else { continue }
                 if !links[i].ucastPeers.contains(d.words[1]) { links[i].ucastPeers.append(d.words[1]) }
             case "ping":
                 guard !d.words.isEmpty else { fail(file, d.line, "ping: expected one or more addresses"); continue }
@@ -323,6 +323,20 @@ struct Builder {
         }
         if nodes.isEmpty { fail(file, max(1, firstMediaLine ?? 1), "no node lines: list every cluster node, like \"node alpha beta\"") }
         if links.isEmpty { fail(file, 1, "no media lines (bcast, mcast or ucast): the nodes would never hear each other") }
+        // What cluster.conf cannot carry, on the line that goes too far (the loader would refuse the generated text).
+        if nodes.count > ClusterConfig.maxNodes {
+            fail(file, nodes[ClusterConfig.maxNodes].line, "too many nodes: Vigil supports \(ClusterConfig.maxNodes)")
+        } else if ConfigLoader.heartbeatBytes(nodeNames: nodes.map(\.name)) > ClusterConfig.maxPacketBytes {
+            fail(file, nodes.last!.line, "\(nodes.count) nodes with names this long do not fit one Vigil heartbeat (\(ConfigLoader.heartbeatBytes(nodeNames: nodes.map(\.name))) > \(ClusterConfig.maxPacketBytes) bytes); use shorter node names")
+        }
+        if links.count > ClusterConfig.maxLinks {
+            fail(file, links[ClusterConfig.maxLinks].line, "too many interfaces: Vigil supports \(ClusterConfig.maxLinks) links")
+        }
+        var uniquePings: [(String, Int)] = []
+        for p in pingNodes where !uniquePings.contains(where: { $0.0 == p.0 }) { uniquePings.append(p) }
+        if uniquePings.count > ClusterConfig.maxPingNodes {
+            fail(file, uniquePings[ClusterConfig.maxPingNodes].1, "too many ping nodes: Vigil pings at most \(ClusterConfig.maxPingNodes) addresses")
+        }
         for (h, l) in pingNodes where !isIPv4(h) {
             fail(file, l, "ping \(h): Vigil pings IPv4 addresses only (it does not resolve names in ha.cf)")
         }
@@ -333,13 +347,20 @@ struct Builder {
         checkTimings()
     }
 
-    mutating func addLink(_ interface: String, _ d: HADirective, shared: Bool, media: String) {
+    /// Adds a media line to its interface's link; false (with an error) if the interface name cannot be one.
+    @discardableResult
+    mutating func addLink(_ interface: String, _ d: HADirective, shared: Bool, media: String) -> Bool {
+        guard ConfigLoader.isInterfaceName(interface) else {
+            fail(haCFPath, d.line, "\(d.keyword): \"\(interface)\" is not a network interface name (1 to 15 bytes, no '/')")
+            return false
+        }
         if let i = links.firstIndex(where: { $0.interface == interface }) {
             links[i].media.append("ha.cf:\(d.line) \(media)")
             links[i].shared = links[i].shared || shared
         } else {
             links.append(HALink(interface: interface, line: d.line, media: ["ha.cf:\(d.line) \(media)"], shared: shared))
         }
+        return true
     }
 
     /// The effective timings, and Heartbeat's own checks on them (config.c).

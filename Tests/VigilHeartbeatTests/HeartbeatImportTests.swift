@@ -272,4 +272,24 @@ import VigilCore
             #expect(ConfigLoader.parseDuration(text) == .microseconds((d.nanoseconds + 500) / 1_000), "\(d) as \(text)")
         }
     }
+
+    /// Found by the haconf fuzz target ("bcast et/etc/…": an interface name the loader refuses gave a generated
+    /// cluster.conf that did not load); the other limits of cluster.conf that ha.cf can exceed were found
+    /// reviewing the loader after it. Each is now an error on the ha.cf line that goes too far.
+    @Test func whatClusterConfCannotCarryIsAnErrorOnItsLine() throws {
+        for bad in ["bcast eth1 et/x", "ucast averyveryverylongname0 10.0.0.2", "mcast a/b 225.0.0.1 694 1 0"] {
+            let e = try #require(error("node a b\nbcast eth0\n\(bad)\n"), "\(bad)")
+            #expect(e.line == 3 && e.message.contains("not a network interface name"), "\(e)")
+        }
+        let nodes = (0..<65).map { "node n\($0)" }.joined(separator: "\n") + "\nbcast eth0\n"
+        #expect(error(nodes).map { ($0.line, $0.message.contains("too many nodes")) } ?? (0, false) == (65, true))
+        // 63-byte names: 16 fit one heartbeat (36 + 4 x 64 + 1 + 16 x 69 + 32 = 1429 bytes), 17 do not (1498).
+        let long = (0..<17).map { "node " + String(repeating: "x", count: 60) + "\($0 + 100)" }.joined(separator: "\n") + "\nbcast eth0\n"
+        #expect(error(long).map { ($0.line, $0.message.contains("do not fit")) } ?? (0, false) == (17, true))
+        _ = try Self.run((0..<16).map { "node " + String(repeating: "x", count: 60) + "\($0 + 100)" }.joined(separator: "\n") + "\nbcast eth0\n")
+        let links = "node a b\nbcast " + (0..<65).map { "e\($0)" }.joined(separator: " ") + "\n"
+        #expect(error(links).map { ($0.line, $0.message.contains("too many interfaces")) } ?? (0, false) == (2, true))
+        let pings = "node a b\nbcast eth0\nping " + (1...65).map { "10.0.0.\($0)" }.joined(separator: " ") + "\n"
+        #expect(error(pings).map { ($0.line, $0.message.contains("too many ping nodes")) } ?? (0, false) == (3, true))
+    }
 }
