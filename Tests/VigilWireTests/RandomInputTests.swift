@@ -103,6 +103,23 @@ import VigilCore
         }
     }
 
+    /// AdminRequest(text:), which reads the request text of a peer's message: no trap; a parsed request's
+    /// description parses back to it.
+    @Test func adminRequests() {
+        var rng = SeededRNG(seed: 0xAD)
+        let words = ["standby", "unstandby", "move", "unmove", "takeover", "cleanup", "confirm-down", "n1", "web", "all", "home",
+                     "", "\t", "é", "\u{301}"]
+        var parsed = 0
+        for _ in 0..<Self.iterations(10_000) {
+            let text = (0..<Int.random(in: 0...4, using: &rng)).map { _ in words.randomElement(using: &rng)! }
+                .joined(separator: Bool.random(using: &rng) ? " " : "  ")
+            guard let r = AdminRequest(text: text) else { continue }
+            parsed += 1
+            #expect(AdminRequest(text: r.description) == r, "\(text)")
+        }
+        #expect(parsed > 0)
+    }
+
     /// A netstring message from fields and an auth payload.
     static func netstring(_ fields: [String], auth: String) -> [UInt8] {
         HeartbeatFraming.netstringStart + fields.flatMap { HeartbeatFraming.netstring(Array($0.utf8)) }
