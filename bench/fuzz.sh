@@ -180,17 +180,19 @@ write_config_dict() {
 seed_wire() {
     local c="$out/corpus-wire"
     mkdir -p "$c"
-    # Header: magic "VIGL", version 1, kind, link, flags, cluster id, incarnation, sequence, term (WireCodec.swift).
-    local hdr_hb="5649474c 01 01 00 01 deadbeef 0000000000000007 000000000000002a 0000000000000003"
-    local hdr_vote="5649474c 01 03 01 00 deadbeef 0000000000000001 0000000000000001 0000000000000004"
-    local hdr_leave="5649474c 01 02 01 00 deadbeef ffffffffffffffff 0000000000000001 0000000000000000"
+    # Header: magic "VIGL", version 3, kind, link, flags, cluster id, incarnation, sequence, term (WireCodec.swift).
+    local hdr_hb="5649474c 03 01 00 01 deadbeef 0000000000000007 000000000000002a 0000000000000003"
+    local hdr_vote="5649474c 03 03 01 00 deadbeef 0000000000000001 0000000000000001 0000000000000004"
+    local hdr_leave="5649474c 03 02 01 00 deadbeef ffffffffffffffff 0000000000000001 0000000000000000"
+    # After the view (entries: name, state, u32 incarnation echo): no report, no assignments, an empty request.
+    local tail="00 00 00"
     # heartbeat from node1 to anyone, coordinator node1, view of three nodes (alive, suspect, dead)
-    hex2bin "$hdr_hb $(str node1) $(str '') $(str node1) $(str '') 03 $(str node1) 01 $(str node2) 02 $(str node3) 03" \
+    hex2bin "$hdr_hb $(str node1) $(str '') $(str node1) $(str '') 03 $(str node1) 01 0badf00d $(str node2) 02 00000001 $(str node3) 03 00000000 $tail" \
         > "$c/seed-heartbeat.bin"
     # vote request from node2 to node3 on link 1, candidate node2, empty view
-    hex2bin "$hdr_vote $(str node2) $(str node3) $(str '') $(str node2) 00" > "$c/seed-vote-request.bin"
+    hex2bin "$hdr_vote $(str node2) $(str node3) $(str '') $(str node2) 00 $tail" > "$c/seed-vote-request.bin"
     # leave from a UTF-8-named node, view with a left and an unknown entry
-    hex2bin "$hdr_leave $(str 'nœud-é') $(str '') $(str '') $(str '') 02 $(str 'nœud-é') 04 $(str x) 00" > "$c/seed-leave.bin"
+    hex2bin "$hdr_leave $(str 'nœud-é') $(str '') $(str '') $(str '') 02 $(str 'nœud-é') 04 ffffffff $(str x) 00 00000000 $tail" > "$c/seed-leave.bin"
 }
 
 # seed_binary <target>: the seeds the harness makes with Vigil's own encoders (bench/fuzz/FuzzSupport.swift).
