@@ -40,6 +40,9 @@ public struct ElectionStore: Sendable {
     public func nextIncarnation(clock: UInt64) throws -> UInt64 {
         let file = path + ".incarnation"
         let last = previousIncarnation
+        guard last < .max else {
+            throw AgentError("\(file) holds the largest incarnation there is (\(last)): it is corrupt; remove it to start")
+        }
         let next = max(clock, last + 1)
         try writeDurably(Data("\(next)\n".utf8), to: file)
         return next

@@ -60,6 +60,13 @@ public struct ClusterConfig: Sendable, Equatable {
     public static let maxNameLength = 63
     /// The most nodes a cluster may have (Heartbeat's MAXNODE is 100; a view must fit one packet).
     public static let maxNodes = 64
+    /// The most links (addresses per node): packets carry the link in one byte, and with multicast each link
+    /// takes the next group after multicast_group's.
+    public static let maxLinks = 64
+    /// The most ping nodes (`ping_nodes`).
+    public static let maxPingNodes = 64
+    /// The largest heartbeat an agent sends or accepts (WireCodec.maximumLength).
+    public static let maxPacketBytes = 1452
 }
 
 /// Loads and validates cluster.conf. Unknown keys are errors; every error names file, line and expectation.
@@ -136,15 +143,15 @@ public enum ConfigLoader {
             case "shutdown_timeout": c.shutdownTimeout = try duration(e, err)
             case "interfaces":
                 c.interfaces = try strings(e, err)
-                guard !c.interfaces.isEmpty, c.interfaces.allSatisfy({ !$0.isEmpty && !$0.contains("/") && $0.utf8.count < 16 }) else {
+                guard !c.interfaces.isEmpty, c.interfaces.allSatisfy(isInterfaceName) else {
                     throw err(e.line, "interfaces: expected one network interface name per link, like [\"eth1\", \"eth2\"]")
                 }
             case "allow_crc": c.allowCRC = try bool(e, err)
             case "ping_nodes":
                 c.pingNodes = try strings(e, err)
                 for a in c.pingNodes where !isIPv4(a) { throw err(e.line, "ping_nodes: expected IPv4 addresses, got \"\(a)\"") }
-                guard c.pingNodes.count <= 64, Set(c.pingNodes).count == c.pingNodes.count else {
-                    throw err(e.line, "ping_nodes: at most 64 addresses, each once")
+                guard c.pingNodes.count <= ClusterConfig.maxPingNodes, Set(c.pingNodes).count == c.pingNodes.count else {
+                    throw err(e.line, "ping_nodes: at most \(ClusterConfig.maxPingNodes) addresses, each once")
                 }
             case "ping_deadtime": c.pingDeadtime = try duration(e, err)
             case "log_file":
@@ -243,6 +250,9 @@ public enum ConfigLoader {
                 throw err(line, "node \(c.spec.nodes[auto].name) has an \"auto\" address: that needs transport = \"multicast\" (peers' addresses are learned from their multicast heartbeats)")
             }
         }
+        if c.spec.linkCount > ClusterConfig.maxLinks {
+            throw err(nodeTables[0].line, "node \(c.spec.nodes[0].name) has \(c.spec.linkCount) addresses: at most \(ClusterConfig.maxLinks) links are supported")
+        }
         if !c.interfaces.isEmpty, c.interfaces.count != c.spec.linkCount {
             throw err(ct.entries.first { $0.key == "interfaces" }!.line, "interfaces lists \(c.interfaces.count) interface(s) but the nodes have \(c.spec.linkCount) link address(es) each; give one interface per link")
         }
@@ -260,10 +270,9 @@ public enum ConfigLoader {
             throw err(nodeTables[ClusterConfig.maxNodes].line, "too many nodes: at most \(ClusterConfig.maxNodes) are supported")
         }
         guard c.spec.totalVotes > 0 else { throw err(nodeTables[0].line, "the nodes have no votes at all; give at least one node votes = 1") }
-        let maxName = c.spec.nodes.map(\.name.utf8.count).max() ?? 0
-        let worst = 36 + 4 * (1 + maxName) + 1 + c.spec.nodes.reduce(0) { $0 + $1.name.utf8.count + 6 } + 32
-        guard worst <= 1452 else {
-            throw err(nodeTables.last!.line, "\(c.spec.nodes.count) nodes with names this long do not fit one heartbeat packet (\(worst) > 1452 bytes); use shorter node names")
+        let worst = heartbeatBytes(nodeNames: c.spec.nodes.map(\.name))
+        guard worst <= ClusterConfig.maxPacketBytes else {
+            throw err(nodeTables.last!.line, "\(c.spec.nodes.count) nodes with names this long do not fit one heartbeat packet (\(worst) > \(ClusterConfig.maxPacketBytes) bytes); use shorter node names")
         }
         if c.spec.nodes.count == 2, c.spec.storage == nil, c.spec.quorum == .majority, c.spec.totalVotes >= 2,
            c.spec.nodes.allSatisfy({ $0.votes > 0 }), !c.spec.groups.isEmpty {
@@ -473,6 +482,21 @@ public enum ConfigLoader {
         return nil
     }
 
+    /// Text that `parseDuration` reads back as `d` rounded to microseconds, for writing a generated config
+    /// (`compactDescription` gives "1000500us", past the 1e6 per unit that parseDuration reads): a whole number
+    /// of s, ms or us where one fits below 1e6, else a fraction of ms or s. For `d` below a million seconds.
+    public static func durationText(_ d: Duration) -> String {
+        let us = Int(max(0, (d.nanoseconds + 500) / 1_000))
+        for (unit, per) in [("s", 1_000_000), ("ms", 1_000), ("us", 1)] where us % per == 0 && us / per < 1_000_000 {
+            return "\(us / per)\(unit)"
+        }
+        for (unit, per, digits) in [("ms", 1_000, 3), ("s", 1_000_000, 6)] where us / per < 1_000_000 {
+            let fraction = String(us % per)
+            return "\(us / per).\(String(repeating: "0", count: digits - fraction.count))\(fraction)\(unit)"
+        }
+        return "\(us / 60_000_000)m"
+    }
+
     static func describe(_ v: TOMLValue) -> String {
         switch v {
         case let .string(s): "\"\(s)\""
@@ -491,6 +515,16 @@ public enum ConfigLoader {
     /// Whether `n` is a valid cluster, node or group name (1 to `maxNameLength` name characters).
     public static func isValidName(_ n: String) -> Bool {
         !n.isEmpty && n.utf8.count <= ClusterConfig.maxNameLength && n.unicodeScalars.allSatisfy(isNameScalar)
+    }
+
+    /// Whether `s` can name a network interface in `interfaces`: 1 to 15 bytes (IFNAMSIZ), no '/'.
+    public static func isInterfaceName(_ s: String) -> Bool { !s.isEmpty && !s.contains("/") && s.utf8.count < 16 }
+
+    /// The largest heartbeat (header, four names, the view of every node, the MAC) a cluster of these nodes sends;
+    /// at most `ClusterConfig.maxPacketBytes`.
+    public static func heartbeatBytes(nodeNames: [String]) -> Int {
+        let longest = nodeNames.map(\.utf8.count).max() ?? 0
+        return 36 + 4 * (1 + longest) + 1 + nodeNames.reduce(0) { $0 + $1.utf8.count + 6 } + 32
     }
 
     static func checkName(_ n: String, line: Int, what: String, _ err: (Int, String) -> ConfigError) throws(ConfigError) {

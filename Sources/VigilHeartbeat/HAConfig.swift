@@ -16,13 +16,24 @@ public enum HeartbeatFiles {
     /// are skipped. Keywords are case-sensitive in Heartbeat and are kept as written.
     public static func directives(_ text: String) -> [HADirective] {
         var out: [HADirective] = []
-        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (i, raw) in lines(text).enumerated() {
             let line = raw.prefix { $0 != "#" }
-            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).map(String.init)
+            let words = split(line) { $0 == " " || $0 == "\t" || $0 == "\r" }
             guard let first = words.first else { continue }
             out.append(HADirective(keyword: first, words: Array(words.dropFirst()), line: i + 1))
         }
         return out
+    }
+
+    /// The lines of a file, split at "\n" like Heartbeat's byte-wise reading, as Unicode scalars: a split on
+    /// Characters misses the "\n" of "\r\n" (one Character) and a '#' or space with a combining mark after it.
+    static func lines(_ text: String) -> [Substring.UnicodeScalarView] {
+        text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false)
+    }
+
+    /// The words of `line` between separator scalars.
+    static func split(_ line: Substring.UnicodeScalarView, by isSeparator: (Unicode.Scalar) -> Bool) -> [String] {
+        line.split(whereSeparator: isSeparator).map { String(Substring($0)) }
     }
 
     /// One haresources group line: the words of a logical line (after joining `\` continuations), and the
@@ -37,12 +48,12 @@ public enum HeartbeatFiles {
         var out: [LogicalLine] = []
         var pending: [String] = []
         var start = 0
-        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            var line = String(raw.prefix { $0 != "#" })
-            while line.last == " " || line.last == "\t" || line.last == "\r" { line.removeLast() }
-            let continues = line.hasSuffix("\\")
+        for (i, raw) in lines(text).enumerated() {
+            var line = raw.prefix { $0 != "#" }
+            while let last = line.last, last == " " || last == "\t" || last == "\r" { line.removeLast() }
+            let continues = line.last == "\\"
             if continues { line.removeLast() }
-            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+            let words = split(line) { $0 == " " || $0 == "\t" }
             if pending.isEmpty { start = i + 1 }
             pending += words
             if !continues {

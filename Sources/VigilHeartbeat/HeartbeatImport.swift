@@ -242,7 +242,7 @@ struct Builder {
                 }
                 guard let p = Int(d.words[2]), (1...65535).contains(p) else { fail(file, d.line, "mcast: port \(d.words[2]) is not a port number"); continue }
                 warn(file, d.line, "mcast: Vigil sends this link's heartbeats to its own multicast group (multicast_group plus the link number) on port \(port), not to \(d.words[1]):\(p); every node imports the same, so they agree")
-                addLink(d.words[0], d, shared: true, media: "mcast \(d.value)")
+                guard addLink(d.words[0], d, shared: true, media: "mcast \(d.value)") else { continue }
                 mcastLines.append(.init(interface: d.words[0], group: d.words[1], port: p))
             case "ucast":
                 guard d.words.count == 2 else { fail(file, d.line, "ucast: expected \"ucast INTERFACE PEER-ADDRESS\", like \"ucast eth1 10.0.0.2\""); continue }
@@ -250,8 +250,8 @@ struct Builder {
                 guard isIPv4(d.words[1]) else {
                     fail(file, d.line, "ucast: \(d.words[1]) is not an IPv4 address (ucast is IPv4 in Heartbeat too; ucast6 is not supported, and Vigil does not resolve host names in ha.cf)"); continue
                 }
-                addLink(d.words[0], d, shared: false, media: "ucast \(d.value)")
-                let i = links.firstIndex { $0.interface == d.words[0] }!
+                guard addLink(d.words[0], d, shared: false, media: "ucast \(d.value)"),
+                      let i = links.firstIndex(where: { $0.interface == d.words[0] }) else { continue }
                 if !links[i].ucastPeers.contains(d.words[1]) { links[i].ucastPeers.append(d.words[1]) }
             case "ping":
                 guard !d.words.isEmpty else { fail(file, d.line, "ping: expected one or more addresses"); continue }
@@ -323,6 +323,20 @@ struct Builder {
         }
         if nodes.isEmpty { fail(file, max(1, firstMediaLine ?? 1), "no node lines: list every cluster node, like \"node alpha beta\"") }
         if links.isEmpty { fail(file, 1, "no media lines (bcast, mcast or ucast): the nodes would never hear each other") }
+        // What cluster.conf cannot carry, on the line that goes too far (the loader would refuse the generated text).
+        if nodes.count > ClusterConfig.maxNodes {
+            fail(file, nodes[ClusterConfig.maxNodes].line, "too many nodes: Vigil supports \(ClusterConfig.maxNodes)")
+        } else if ConfigLoader.heartbeatBytes(nodeNames: nodes.map(\.name)) > ClusterConfig.maxPacketBytes {
+            fail(file, nodes.last!.line, "\(nodes.count) nodes with names this long do not fit one Vigil heartbeat (\(ConfigLoader.heartbeatBytes(nodeNames: nodes.map(\.name))) > \(ClusterConfig.maxPacketBytes) bytes); use shorter node names")
+        }
+        if links.count > ClusterConfig.maxLinks {
+            fail(file, links[ClusterConfig.maxLinks].line, "too many interfaces: Vigil supports \(ClusterConfig.maxLinks) links")
+        }
+        var uniquePings: [(String, Int)] = []
+        for p in pingNodes where !uniquePings.contains(where: { $0.0 == p.0 }) { uniquePings.append(p) }
+        if uniquePings.count > ClusterConfig.maxPingNodes {
+            fail(file, uniquePings[ClusterConfig.maxPingNodes].1, "too many ping nodes: Vigil pings at most \(ClusterConfig.maxPingNodes) addresses")
+        }
         for (h, l) in pingNodes where !isIPv4(h) {
             fail(file, l, "ping \(h): Vigil pings IPv4 addresses only (it does not resolve names in ha.cf)")
         }
@@ -333,13 +347,20 @@ struct Builder {
         checkTimings()
     }
 
-    mutating func addLink(_ interface: String, _ d: HADirective, shared: Bool, media: String) {
+    /// Adds a media line to its interface's link; false (with an error) if the interface name cannot be one.
+    @discardableResult
+    mutating func addLink(_ interface: String, _ d: HADirective, shared: Bool, media: String) -> Bool {
+        guard ConfigLoader.isInterfaceName(interface) else {
+            fail(haCFPath, d.line, "\(d.keyword): \"\(interface)\" is not a network interface name (1 to 15 bytes, no '/')")
+            return false
+        }
         if let i = links.firstIndex(where: { $0.interface == interface }) {
             links[i].media.append("ha.cf:\(d.line) \(media)")
             links[i].shared = links[i].shared || shared
         } else {
             links.append(HALink(interface: interface, line: d.line, media: ["ha.cf:\(d.line) \(media)"], shared: shared))
         }
+        return true
     }
 
     /// The effective timings, and Heartbeat's own checks on them (config.c).
@@ -356,6 +377,9 @@ struct Builder {
     mutating func checkTimings() {
         let file = haCFPath
         func line(_ k: String) -> Int { timings[k]?.1 ?? 1 }
+        if keepalive < .milliseconds(1) {
+            fail(file, line("keepalive"), "keepalive \(keepalive.compactDescription): Vigil's interval must be at least 1ms")
+        }
         if deadtime <= keepalive * 2 {
             fail(file, line("deadtime"), "deadtime (\(deadtime.compactDescription)) must be more than twice keepalive (\(keepalive.compactDescription)); Heartbeat refuses this too")
         }
@@ -443,11 +467,15 @@ struct Builder {
     // MARK: addresses
 
     /// Each node's address on each link: this machine's from its interface, peers' from the ucast lines (by
-    /// name resolution where several are possible); "auto" where ha.cf does not say (bcast, mcast).
+    /// name resolution where several are possible); "auto" where ha.cf does not say (bcast, mcast). An address
+    /// goes to one node on one link only (cluster.conf refuses it twice): this machine's addresses are never a
+    /// peer's, and a peer address listed on a second link is learned there instead.
     func addresses() -> (perNode: [String: [String]], notes: [String]) {
         var out: [String: [String]] = [:]
         var notes: [String] = []
         let me = env.me.map { $0.lowercased() }.flatMap { m in nodes.contains { $0.name == m } ? m : nil }
+        let mine = me == nil ? [] : Set(links.flatMap { env.interfaceAddresses($0.interface) })
+        var used: [String: (node: String, link: Int)] = [:]
         for (li, link) in links.enumerated() {
             var assigned: [String: String] = [:]
             var remaining = link.ucastPeers
@@ -455,9 +483,9 @@ struct Builder {
                 let local = env.interfaceAddresses(link.interface)
                 if let a = local.first(where: { remaining.contains($0) }) ?? local.first {
                     assigned[me] = a
-                    remaining.removeAll { local.contains($0) }
                 }
             }
+            remaining.removeAll { mine.contains($0) }
             var unassigned = nodes.map(\.name).filter { assigned[$0] == nil && $0 != me }
             for n in unassigned {
                 let resolved = env.resolve(n)
@@ -474,7 +502,17 @@ struct Builder {
             if !remaining.isEmpty {
                 notes.append("link \(li) (\(link.interface)): ucast addresses \(remaining.joined(separator: ", ")) could not be matched to a node by name; those nodes' addresses are learned from their heartbeats, which makes the cluster use multicast on every link (list the nodes' names in /etc/hosts, or write the addresses into a cluster.conf)")
             }
-            for n in nodes.map(\.name) { out[n, default: []].append(assigned[n] ?? "auto") }
+            for n in nodes.map(\.name) {
+                if let a = assigned[n] {
+                    if let u = used[a] {
+                        notes.append("link \(li) (\(link.interface)): \(a) is already \(u.node)'s address on link \(u.link); \(n)'s address on this link is learned from its heartbeats")
+                        assigned[n] = nil
+                    } else {
+                        used[a] = (n, li)
+                    }
+                }
+                out[n, default: []].append(assigned[n] ?? "auto")
+            }
         }
         return (out, notes)
     }
@@ -514,13 +552,13 @@ struct Builder {
         port = \(port)
         profile = "safe"
         # \(src("keepalive", "Heartbeat's default keepalive 1"))
-        interval = \(q(keepalive.compactDescription))
+        interval = \(q(ConfigLoader.durationText(keepalive)))
         # \(src("warntime", "Heartbeat's default warntime: deadtime / 2"))
-        warntime = \(q(warntime.compactDescription))
+        warntime = \(q(ConfigLoader.durationText(warntime)))
         # \(src("deadtime", "Heartbeat's default deadtime 30"))
-        deadtime = \(q(deadtime.compactDescription))
+        deadtime = \(q(ConfigLoader.durationText(deadtime)))
         # \(src("initdead", "Heartbeat's default initdead (derived from deadtime)"))
-        initdead = \(q(initdead.compactDescription))
+        initdead = \(q(ConfigLoader.durationText(initdead)))
         # Heartbeat's haresources mode has no quorum and no fencing: each side of a LAN cut runs the groups
         # (split brain). Add a [storage] table and set quorum = "majority", fencing = "required" to prevent it.
         quorum = "ignore"
@@ -551,7 +589,7 @@ struct Builder {
             o += "# \(Set(pingNodes.map(\.1)).sorted().map { "ha.cf:\($0)" }.joined(separator: ", ")) ping/ping_group: a node that reaches fewer of them than a peer gives its groups up (ipfail)\n"
             o += "ping_nodes = [\(unique.map { q($0.0) }.joined(separator: ", "))]\n"
             o += "# \(deadping.map { "ha.cf:\($0.1) deadping" } ?? "deadping: Heartbeat's default, deadtime")\n"
-            o += "ping_deadtime = \(q((deadping?.0 ?? deadtime).compactDescription))\n"
+            o += "ping_deadtime = \(q(ConfigLoader.durationText(deadping?.0 ?? deadtime)))\n"
         }
         if !respawns.isEmpty {
             o += "# \(respawns.map { "ha.cf:\($0.1) respawn" }.joined(separator: ", ")): restarted when they exit (not after exit code 100)\n"

@@ -10,7 +10,7 @@ import VigilCore
 /// size; reads and writes are ATA READ/WRITE EXT, as many sectors per frame as the MTU allows, all frames of
 /// one call sent at once and the unanswered ones retransmitted until the deadline.
 final class AoEDevice: BlockDevice {
-    static let etherType: UInt16 = 0x88A2
+    static let etherType = AoEFrame.etherType
     let interface: String
     let shelf: UInt16
     let slot: UInt8
@@ -65,19 +65,16 @@ final class AoEDevice: BlockDevice {
     /// Query Config to the broadcast address for our shelf.slot, then ATA IDENTIFY for the size.
     func discover() throws(DeviceError) {
         let tag = takeTag()
-        var f = header(dst: [UInt8](repeating: 0xff, count: 6), command: 1, tag: tag)
-        f += [0, 0, 0, 0, 0, 0x10, 0, 0]  // buffer count, firmware, sector count, ver|ccmd=read, string length
-        let replies = try exchange([tag: f], deadline: timeout, broadcast: true)
+        let q = AoEFrame.queryConfig(source: myMAC, shelf: shelf, slot: slot, tag: tag)
+        let replies = try exchange([tag: q.encoded], deadline: timeout, broadcast: true)
         guard let reply = replies[tag] else { throw DeviceError("aoe: e\(shelf).\(slot) did not answer Query Config on \(interface)") }
-        targetMAC = Array(reply[6..<12])
+        let mac = Array(reply[6..<12])  // the reply's source
+        targetMAC = mac
         let idTag = takeTag()
-        var id = header(dst: targetMAC!, command: 0, tag: idTag)
-        id += [0, 0, 1, 0xEC, 0, 0, 0, 0, 0, 0, 0, 0]  // aflags, feature, count 1, IDENTIFY, lba 0..5, reserved
-        let ident = try exchange([idTag: id], deadline: timeout)
-        guard let r = ident[idTag], r.count >= 36 + 512 else { throw DeviceError("aoe: e\(shelf).\(slot) did not answer ATA IDENTIFY") }
-        let words = Array(r[36..<36 + 512])
-        func w(_ i: Int) -> UInt64 { UInt64(words[2 * i]) | UInt64(words[2 * i + 1]) << 8 }
-        capacity = w(100) | w(101) << 16 | w(102) << 32 | w(103) << 48
+        let id = AoEFrame.identify(destination: mac, source: myMAC, shelf: shelf, slot: slot, tag: idTag)
+        let ident = try exchange([idTag: id.encoded], deadline: timeout)
+        guard let r = ident[idTag], let c = AoEFrame.identifyCapacity(r[...]) else { throw DeviceError("aoe: e\(shelf).\(slot) did not answer ATA IDENTIFY") }
+        capacity = c
     }
 
     func read(lba: UInt64, blocks: Int) throws(DeviceError) -> [UInt8] {
@@ -96,8 +93,8 @@ final class AoEDevice: BlockDevice {
         var out: [UInt8] = []
         for (tag, n) in order {
             guard let r = replies[tag] else { throw DeviceError("aoe: e\(shelf).\(slot): READ EXT unanswered within \(timeout.compactDescription)") }
-            guard r.count >= 36 + n * 512 else { throw DeviceError("aoe: e\(shelf).\(slot): short READ EXT reply") }
-            out += r[36..<36 + n * 512]
+            guard let data = AoEFrame.readData(r[...], sectors: n) else { throw DeviceError("aoe: e\(shelf).\(slot): short READ EXT reply") }
+            out += data
         }
         return out
     }
@@ -132,20 +129,9 @@ final class AoEDevice: BlockDevice {
         return nextTag
     }
 
-    private func header(dst: [UInt8], command: UInt8, tag: UInt32) -> [UInt8] {
-        var f = dst + myMAC + [UInt8(Self.etherType >> 8), UInt8(Self.etherType & 0xff)]
-        f += [0x10, 0, UInt8(shelf >> 8), UInt8(shelf & 0xff), slot, command]
-        f += [UInt8(tag >> 24), UInt8((tag >> 16) & 0xff), UInt8((tag >> 8) & 0xff), UInt8(tag & 0xff)]
-        return f
-    }
-
     private func ata(tag: UInt32, write: Bool, lba: UInt64, count: Int, data: [UInt8]) -> [UInt8] {
-        var f = header(dst: targetMAC!, command: 0, tag: tag)
-        f += [write ? 0x41 : 0x40, 0, UInt8(count), write ? 0x34 : 0x24]
-        for b in 0..<6 { f.append(UInt8((lba >> UInt64(8 * b)) & 0xff)) }
-        f += [0, 0]
-        f += data
-        return f
+        AoEFrame.ata(destination: targetMAC!, source: myMAC, shelf: shelf, slot: slot, tag: tag, write: write, lba: lba,
+                     count: count, data: data).encoded
     }
 
     /// Sends every frame, collects the replies by tag, resends the unanswered ones every quarter of the
@@ -173,13 +159,13 @@ final class AoEDevice: BlockDevice {
             while true {
                 let n = recv(fd, &buf, buf.count, Int32(MSG_DONTWAIT))
                 if n <= 0 { break }
-                guard n >= 24, buf[12] == 0x88, buf[13] == 0xA2, buf[14] & 0x08 != 0,
-                      UInt16(buf[16]) << 8 | UInt16(buf[17]) == shelf, buf[18] == slot else { continue }
-                let tag = UInt32(buf[20]) << 24 | UInt32(buf[21]) << 16 | UInt32(buf[22]) << 8 | UInt32(buf[23])
-                guard frames[tag] != nil, replies[tag] == nil else { continue }
-                if buf[14] & 0x04 != 0 { throw DeviceError("aoe: e\(shelf).\(slot) answered with AoE error \(buf[15])") }
-                if buf[19] == 0, n >= 36, buf[27] & 0x01 != 0 { throw DeviceError("aoe: e\(shelf).\(slot): ATA error (status \(buf[27]), error \(buf[25]))") }
-                replies[tag] = Array(buf[0..<n])
+                guard let reply = AoEFrame.reply(buf[0..<n], shelf: shelf, slot: slot),
+                      frames[reply.tag] != nil, replies[reply.tag] == nil else { continue }
+                switch reply {
+                case .ok: replies[reply.tag] = Array(buf[0..<n])
+                case let .aoeError(_, e): throw DeviceError("aoe: e\(shelf).\(slot) answered with AoE error \(e)")
+                case let .ataError(_, status, e): throw DeviceError("aoe: e\(shelf).\(slot): ATA error (status \(status), error \(e))")
+                }
             }
         }
         return replies

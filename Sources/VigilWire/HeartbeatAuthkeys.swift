@@ -1,9 +1,7 @@
-import Crypto
-import Foundation
-
 /// Heartbeat's authkeys file: one `auth N` line selecting key N, and key lines `N crc`, `N md5 SECRET` or
 /// `N sha1 SECRET`. Vigil keeps its own packet authentication (HMAC-SHA256) and derives the key from the
-/// selected secret, so the same file keys the cluster (`key_file = "/etc/ha.d/authkeys"`).
+/// selected secret, so the same file keys the cluster (`key_file = "/etc/ha.d/authkeys"`). This file has no
+/// Crypto (fuzzed with plain swiftc); the MACs and the derived key are in HeartbeatMAC.swift.
 public struct HeartbeatAuthkeys: Sendable, Equatable {
     /// The hash method a key line names.
     public enum Method: String, Sendable { case crc, md5, sha1 }
@@ -31,18 +29,29 @@ public struct HeartbeatAuthkeys: Sendable, Equatable {
 
     /// Whether `text` looks like an authkeys file (it has an `auth` line), not a `vigil keygen` key.
     public static func looksLike(_ text: String) -> Bool {
-        text.split(separator: "\n").contains { $0.split(whereSeparator: { $0 == " " || $0 == "\t" }).first == "auth" }
+        lines(text).contains { words($0).first == "auth" }
+    }
+
+    /// The lines of a file split at "\n" scalars (Heartbeat reads bytes; "\r\n" is one Character, so a split on
+    /// Characters would read a CRLF file as one line).
+    static func lines(_ text: String) -> [Substring.UnicodeScalarView] {
+        text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false)
+    }
+
+    /// The words of a line, between spaces, tabs and carriage returns.
+    static func words(_ line: Substring.UnicodeScalarView) -> [String] {
+        line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).map { String(Substring($0)) }
     }
 
     /// Parses the file as Heartbeat does (ha_msg_internal.c): `#` comments, key numbers 1 to 15 (MAXAUTH 16).
     public static func parse(_ text: String, path: String) throws(ParseError) -> HeartbeatAuthkeys {
         var selected: (Int, Int)?
         var keys: [Int: (Method, String, Int)] = [:]
-        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (i, raw) in lines(text).enumerated() {
             let n = i + 1
             // Only a line that starts with '#' is a comment (auth.c): a secret may contain '#'.
-            let words = raw.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).map(String.init)
-            guard let first = words.first, !first.hasPrefix("#") else { continue }
+            let words = Self.words(raw)
+            guard let first = words.first, first.unicodeScalars.first != "#" else { continue }
             if first == "auth" {
                 guard words.count == 2, let id = Int(words[1]), (0..<16).contains(id) else {
                     throw ParseError(line: n, message: "expected \"auth N\" with N from 0 to 15, got \"\(words.joined(separator: " "))\"")
@@ -69,56 +78,15 @@ public struct HeartbeatAuthkeys: Sendable, Equatable {
                                  keys: keys.mapValues { Key(method: $0.0, secret: $0.1) })
     }
 
-    /// The 32-byte cluster key: SHA-256 over a fixed label, the method and the secret (crc: no secret at all).
-    public var clusterKey: ClusterKey {
-        let material = "vigil heartbeat-authkeys v1\u{0}\(method.rawValue)\u{0}\(secret)"
-        return ClusterKey(bytes: Array(SHA256.hash(data: Data(material.utf8))))
-    }
-
-    /// Verifies a Heartbeat packet in netstring framing (`###` … `%%%`, then `LEN:ID HEX,`): HEX must be the
-    /// HMAC (sha1, md5) of every byte from `###\n` through `%%%\n` under key ID of this file (crc: the CRC-32).
-    /// Returns the sender (`src=`) of an authentic packet, nil for anything else (classic `>>>` framing, whose
-    /// signature covers a re-serialization, is not verified).
-    public func verifyHeartbeatPacket(_ b: [UInt8]) -> String? {
-        guard b.count > 8, b[0..<4].elementsEqual("###\n".utf8) else { return nil }
-        let end: [UInt8] = Array("%%%\n".utf8)
-        guard let e = (4...(b.count - 4)).first(where: { b[$0..<($0 + 4)].elementsEqual(end) }) else { return nil }
-        let signed = Array(b[0..<(e + 4)])
-        // The auth netstring: LEN ':' "ID HEX" ','
-        let rest = b[(e + 4)...]
-        guard let colon = rest.firstIndex(of: UInt8(ascii: ":")), let len = Int(String(decoding: rest[rest.startIndex..<colon], as: UTF8.self)),
-              colon + 1 + len < b.count, b[colon + 1 + len] == UInt8(ascii: ",") else { return nil }
-        let auth = String(decoding: b[(colon + 1)..<(colon + 1 + len)], as: UTF8.self).split(separator: " ")
-        guard auth.count == 2, let id = Int(auth[0]), let key = keys[id] else { return nil }
-        let mac = String(auth[1]).lowercased()
-        let expected: String
-        switch key.method {
-        case .sha1: expected = Self.hex(Array(HMAC<Insecure.SHA1>.authenticationCode(for: signed, using: SymmetricKey(data: Array(key.secret.utf8)))))
-        case .md5: expected = Self.hex(Array(HMAC<Insecure.MD5>.authenticationCode(for: signed, using: SymmetricKey(data: Array(key.secret.utf8)))))
-        case .crc: expected = String(Self.crc32(signed), radix: 16)
-        }
-        guard mac == expected else { return nil }
-        return Self.field("src", in: signed)
-    }
-
-    static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
-
-    /// The value of a string field `LEN:(0)NAME=VALUE,` in a netstring ha_msg.
-    static func field(_ name: String, in b: [UInt8]) -> String? {
-        var i = 4
-        while i < b.count {
-            guard let colon = b[i...].firstIndex(of: UInt8(ascii: ":")), let len = Int(String(decoding: b[i..<colon], as: UTF8.self)),
-                  colon + 1 + len < b.count else { return nil }
-            let item = b[(colon + 1)..<(colon + 1 + len)]
-            let text = String(decoding: item, as: UTF8.self)
-            if text.hasPrefix("(0)\(name)=") { return String(text.dropFirst(4 + name.count)) }
-            i = colon + 1 + len + 1
-        }
-        return nil
+    /// The sender (`src`) of an authentic netstring Heartbeat packet, nil for anything else
+    /// (`HeartbeatFraming.authenticatedSender`). `mac` computes a key's MAC of the signed bytes as lowercase hex:
+    /// HMAC-SHA1 or HMAC-MD5 in `verifyHeartbeatPacket(_:)`, anything in the fuzz harness.
+    public func verifyHeartbeatPacket(_ b: [UInt8], mac: (Key, ArraySlice<UInt8>) -> String) -> String? {
+        HeartbeatFraming.authenticatedSender(b) { id, signed in keys[id].map { mac($0, signed) } }
     }
 
     /// CRC-32 (IEEE), as Heartbeat's crc method computes it.
-    static func crc32(_ b: [UInt8]) -> UInt32 {
+    static func crc32<S: Sequence<UInt8>>(_ b: S) -> UInt32 {
         var c: UInt32 = 0xffff_ffff
         for byte in b {
             c ^= UInt32(byte)

@@ -25,9 +25,7 @@ public enum WireCodec {
     public static let maximumLength = 1452
 
     /// Whether `b` is a Linux-HA Heartbeat message: classic (`>>>` line first) or netstring (`###` line first).
-    public static func isHeartbeatPacket(_ b: [UInt8]) -> Bool {
-        b.count >= 8 && (b[0..<4].elementsEqual(">>>\n".utf8) || b[0..<4].elementsEqual("###\n".utf8))
-    }
+    public static func isHeartbeatPacket(_ b: [UInt8]) -> Bool { HeartbeatFraming.kind(of: b) != nil }
 
     /// Encodes and signs `message`. Config validation keeps names to 63 bytes and views to 64 nodes;
     /// beyond 255 of either the encoder truncates rather than trap.

@@ -114,7 +114,12 @@ public enum WireFormat {
                                           preferred: preferred, stay: aflags & 2 != 0))
         }
         guard let request = r.readString() else { return nil }
-        if r.remaining == 1, report != nil { report!.connectivity = r.readByte()! }
+        // Connectivity: one trailing byte, only nonzero (encodeBody sends none for 0; one encoding per message).
+        if r.remaining == 1, report != nil {
+            let c = r.readByte()!
+            guard c > 0 else { return nil }
+            report!.connectivity = c
+        }
         guard r.offset == r.end, !sender.isEmpty else { return nil }
         return Message(kind: kind, clusterID: cluster, sender: sender, incarnation: incarnation,
                        sequence: sequence, link: link, destination: destination, term: term,

@@ -167,6 +167,19 @@ import VigilCore
         #expect(c.spec.totalVotes == 2)
     }
 
+    /// A packet carries its link in one byte, so 256 links or more made the core trap when it sent (UInt8(link))
+    /// on a config the loader had accepted. At most ClusterConfig.maxLinks now, refused at the first [[node]].
+    @Test func moreLinksThanTheWireCarriesAreRefused() throws {
+        func config(_ links: Int) -> String {
+            let a = (0..<links).map { "\"10.\($0 / 250).\($0 % 250).1\"" }, b = (0..<links).map { "\"10.\($0 / 250).\($0 % 250).2\"" }
+            return "[cluster]\nname = \"x\"\n[[node]]\nname = \"a\"\naddresses = [\(a.joined(separator: ", "))]\n[[node]]\nname = \"b\"\naddresses = [\(b.joined(separator: ", "))]\n"
+        }
+        #expect(try load(config(ClusterConfig.maxLinks)).spec.linkCount == ClusterConfig.maxLinks)
+        let e = try #require(error(config(ClusterConfig.maxLinks + 1)))
+        #expect(e.line == 3 && e.message.contains("at most \(ClusterConfig.maxLinks) links"), "\(e)")
+        #expect(error(config(256)) != nil)
+    }
+
     /// Seeded random-input fuzzing of the parser and loader: mutated valid files and random text.
     /// Never a crash; every error points at a line that exists. VIGIL_FUZZ_ITERATIONS runs longer.
     @Test func fuzzParser() throws {

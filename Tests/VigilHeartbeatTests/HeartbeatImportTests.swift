@@ -220,4 +220,76 @@ import VigilCore
         // Empty :: arguments vanish, as in Heartbeat's shell word splitting.
         #expect(ResourceSpec(haresources: "Filesystem::/dev/x::::ext3")?.arguments == ["/dev/x", "ext3"])
     }
+
+    /// Found by the haconf fuzz target (bench/fuzz.sh): the readers split lines with String.split(separator:
+    /// "\n"), which works on Characters, and "\r\n" is one Character. A CRLF ha.cf or haresources was read as a
+    /// single line ("bcast eth1\r\nnode ..." gave one bcast directive with "eth1\r\nnode" as a word), and a
+    /// combining mark after '#' or a space hid it. Heartbeat reads bytes; so do the readers now.
+    @Test func crlfFilesAreReadLineByLine() throws {
+        #expect(HeartbeatFiles.directives("bcast eth1\r\nnode alpha beta\r\n") == [
+            HADirective(keyword: "bcast", words: ["eth1"], line: 1), HADirective(keyword: "node", words: ["alpha", "beta"], line: 2)])
+        #expect(HeartbeatFiles.logicalLines("alpha a \\\r\n  b\r\nbeta c\r\n") == [
+            .init(words: ["alpha", "a", "b"], line: 1), .init(words: ["beta", "c"], line: 3)])
+        #expect(HeartbeatFiles.directives("node a #\u{301} comment\nbcast e\u{301}") == [
+            HADirective(keyword: "node", words: ["a"], line: 1), HADirective(keyword: "bcast", words: ["e\u{301}"], line: 2)])
+        #expect(HeartbeatFiles.directives("node a \u{301}b") == [HADirective(keyword: "node", words: ["a", "\u{301}b"], line: 1)])
+        let imported = try Self.run("node alpha beta\r\nbcast eth1\r\n", "alpha dummy\r\n", authkeys: "auth 1\r\n1 sha1 s3cret\r\n")
+        let c = try ConfigLoader.load(text: imported.text, file: "x")
+        #expect(c.spec.nodes.map(\.name) == ["alpha", "beta"] && c.interfaces == ["eth1"] && c.spec.groups.count == 1)
+    }
+
+    /// Found by the haconf fuzz target: the importer could give one address to two nodes (or to one node on two
+    /// links), and its generated cluster.conf then did not load ("address 10.0.0.1 is already used"): a ucast
+    /// address that is this machine's own (on another interface) went to the one peer left without an address,
+    /// and a peer's address listed on two links was given on both. Now an address goes to one node and link
+    /// only; the other is learned from heartbeats ("auto"), with a warning.
+    @Test func noAddressIsGivenTwice() throws {
+        let env = HeartbeatImport.Environment(me: "alpha", interfaceAddresses: { $0 == "eth0" ? ["10.0.0.1"] : [] },
+                                              resolve: { $0 == "beta" ? ["10.0.0.2"] : [] })
+        let own = try Self.run("node alpha beta\nucast eth9 10.0.0.1\nucast eth0 10.0.0.2\n", env: env)
+        #expect(try ConfigLoader.load(text: own.text, file: "x").spec.nodes.map(\.addresses) == [["auto", "10.0.0.1"], ["auto", "10.0.0.2"]])
+        let twice = try Self.run("node alpha beta\nucast eth0 10.0.0.2\nucast eth1 10.0.0.2\n", env: env)
+        #expect(try ConfigLoader.load(text: twice.text, file: "x").spec.nodes.map(\.addresses) == [["10.0.0.1", "auto"], ["10.0.0.2", "auto"]])
+        #expect(twice.warnings.contains { $0.message.contains("10.0.0.2 is already beta's address on link 0") }, "\(twice.warnings)")
+    }
+
+    /// Found by the haconf fuzz target: times Heartbeat accepts whose cluster.conf did not load. keepalive 0 (or
+    /// anything below 1ms) gave an interval the loader refuses; a time of 1s or more with a fraction of a
+    /// millisecond was written as "1000500us", past the 1e6 per unit the loader reads. Now the first is an
+    /// error on its line, and times are written as text the loader reads back exactly.
+    @Test func everyHeartbeatTimeImportsAsOneTheLoaderReads() throws {
+        let zero = try #require(error("node a b\nbcast eth0\nkeepalive 0\ndeadtime 3\n"))
+        #expect(zero.line == 3 && zero.message.contains("keepalive"), "\(zero)")
+        #expect(try #require(error("node a b\nbcast eth0\nkeepalive 900us\ndeadtime 3\n")).line == 3)
+        let odd = try Self.run("node a b\nbcast eth0\nkeepalive 1.0005\ndeadtime 3.000001\nwarntime 2000.001ms\ninitdead 999999.999999\ndeadping 2500.001ms\nping 10.0.0.9\n")
+        let c = try ConfigLoader.load(text: odd.text, file: "x")
+        #expect(c.spec.timing == TimingSpec(interval: .microseconds(1_000_500), warntime: .microseconds(2_000_001),
+                                            deadtime: .microseconds(3_000_001), initdead: .microseconds(999_999_999_999)))
+        #expect(c.pingDeadtime == .microseconds(2_500_001))
+        for d: Duration in [.zero, .microseconds(1), .microseconds(999_999), .microseconds(1_000_001), .milliseconds(1_000_001),
+                            .seconds(999_999), .microseconds(999_999_999_999), .nanoseconds(1_499), .nanoseconds(1_500)] {
+            let text = ConfigLoader.durationText(d)
+            #expect(ConfigLoader.parseDuration(text) == .microseconds((d.nanoseconds + 500) / 1_000), "\(d) as \(text)")
+        }
+    }
+
+    /// Found by the haconf fuzz target ("bcast et/etc/…": an interface name the loader refuses gave a generated
+    /// cluster.conf that did not load); the other limits of cluster.conf that ha.cf can exceed were found
+    /// reviewing the loader after it. Each is now an error on the ha.cf line that goes too far.
+    @Test func whatClusterConfCannotCarryIsAnErrorOnItsLine() throws {
+        for bad in ["bcast eth1 et/x", "ucast averyveryverylongname0 10.0.0.2", "mcast a/b 225.0.0.1 694 1 0"] {
+            let e = try #require(error("node a b\nbcast eth0\n\(bad)\n"), "\(bad)")
+            #expect(e.line == 3 && e.message.contains("not a network interface name"), "\(e)")
+        }
+        let nodes = (0..<65).map { "node n\($0)" }.joined(separator: "\n") + "\nbcast eth0\n"
+        #expect(error(nodes).map { ($0.line, $0.message.contains("too many nodes")) } ?? (0, false) == (65, true))
+        // 63-byte names: 16 fit one heartbeat (36 + 4 x 64 + 1 + 16 x 69 + 32 = 1429 bytes), 17 do not (1498).
+        let long = (0..<17).map { "node " + String(repeating: "x", count: 60) + "\($0 + 100)" }.joined(separator: "\n") + "\nbcast eth0\n"
+        #expect(error(long).map { ($0.line, $0.message.contains("do not fit")) } ?? (0, false) == (17, true))
+        _ = try Self.run((0..<16).map { "node " + String(repeating: "x", count: 60) + "\($0 + 100)" }.joined(separator: "\n") + "\nbcast eth0\n")
+        let links = "node a b\nbcast " + (0..<65).map { "e\($0)" }.joined(separator: " ") + "\n"
+        #expect(error(links).map { ($0.line, $0.message.contains("too many interfaces")) } ?? (0, false) == (2, true))
+        let pings = "node a b\nbcast eth0\nping " + (1...65).map { "10.0.0.\($0)" }.joined(separator: " ") + "\n"
+        #expect(error(pings).map { ($0.line, $0.message.contains("too many ping nodes")) } ?? (0, false) == (3, true))
+    }
 }

@@ -43,6 +43,19 @@ import VigilCore
         #expect(try store.load() == ElectionRecord(term: 4, votedTerm: 5, votedFor: "n2"))
     }
 
+    /// The incarnation file is read from disk: the largest UInt64 in it made `last + 1` trap at start-up (found
+    /// reviewing the disk readers for issue 12). Now the agent refuses with the file's name; garbage reads as 0.
+    @Test func aCorruptIncarnationFileDoesNotTrap() throws {
+        let dir = NSTemporaryDirectory() + "vigil-incarnation-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = ElectionStore(stateDir: dir, cluster: "c", node: "n1")
+        _ = try store.nextIncarnation(clock: 1)
+        try "\(UInt64.max)\n".write(toFile: store.path + ".incarnation", atomically: true, encoding: .utf8)
+        #expect { _ = try store.nextIncarnation(clock: 1_000) } throws: { "\($0)".contains(store.path + ".incarnation") }
+        try "x\u{0}\n".write(toFile: store.path + ".incarnation", atomically: true, encoding: .utf8)
+        #expect(try store.nextIncarnation(clock: 1_000) == 1_000)
+    }
+
     @Test func standbySurvivesARestartUntilCleared() throws {
         let dir = NSTemporaryDirectory() + "vigil-standby-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -92,6 +92,40 @@ import VigilCore
         #expect(right.verifyHeartbeatPacket(Array(packet.prefix(200))) == nil, "truncated")
     }
 
+    /// Issue 12, finding 1: the auth netstring's length was read with Int(...) before the MAC check, so one
+    /// unauthenticated packet with a negative or huge length trapped (index out of range, overflow) and killed
+    /// every agent in Heartbeat drop-in mode. Now nothing traps and such packets are not authentic.
+    @Test func negativeOrHugeNetstringLengthsDoNotTrap() throws {
+        let a = try HeartbeatAuthkeys.parse("auth 1\n1 sha1 heartbeat-dropin-bench-key\n", path: "a")
+        for text in ["###\n%%%\n-999:,", "###\n%%%\n9223372036854775807:,", "###\n%%%\n18446744073709551616:,",
+                     "###\n%%%\n-1:,", "###\n%%%\n-9223372036854775808:1 ab,", "###\n5:(0)a=b,%%%\n-3:1 ab,"] {
+            #expect(a.verifyHeartbeatPacket(Array(text.utf8)) == nil, "\(text)")
+        }
+    }
+
+    /// The same pattern in the `src=` lookup, which ran after the MAC check: with a crc key (no secret) anyone
+    /// could sign a packet whose first field has a negative or huge length.
+    @Test func malformedFieldsOfAnAuthenticPacketDoNotTrap() throws {
+        let a = try HeartbeatAuthkeys.parse("auth 1\n1 crc\n", path: "a")
+        for fields in ["-1:x,", "-20:(0)src=n2,", "9223372036854775807:(0)src=n2,", "5:(0)src=n2,"] {
+            let signed = Array("###\n\(fields)%%%\n".utf8)
+            let auth = Array("1 \(String(HeartbeatAuthkeys.crc32(signed), radix: 16))".utf8)
+            #expect(a.verifyHeartbeatPacket(signed + Array("\(auth.count):".utf8) + auth + [UInt8(ascii: ",")]) == nil, "\(fields)")
+        }
+        let good = Array("###\n9:(0)src=n2,%%%\n".utf8)
+        let auth = Array("1 \(String(HeartbeatAuthkeys.crc32(good), radix: 16))".utf8)
+        #expect(a.verifyHeartbeatPacket(good + Array("\(auth.count):".utf8) + auth + [UInt8(ascii: ",")]) == "n2")
+    }
+
+    /// Found with the haconf fuzz target: lines were split on Characters, and "\r\n" is one, so a CRLF authkeys
+    /// file was one line and refused ("expected \"auth N\"").
+    @Test func crlfAuthkeysFilesAreRead() throws {
+        let a = try HeartbeatAuthkeys.parse("auth 2\r\n1 crc\r\n2 sha1 HI!\r\n", path: "a")
+        #expect(a.id == 2 && a.method == .sha1 && a.secret == "HI!" && a.line == 3)
+        #expect(HeartbeatAuthkeys.looksLike("auth\r\n") && HeartbeatAuthkeys.looksLike("# c\r\nauth 1\r\n"))
+        #expect(try HeartbeatAuthkeys.parse("#\u{301} comment\nauth 1\n1 crc\n", path: "a").id == 1, "a comment: its first byte is '#'")
+    }
+
     @Test func aHashInsideASecretIsPartOfIt() throws {
         let a = try HeartbeatAuthkeys.parse("# comment\nauth 1\n1 sha1 ab#cdef\n  # indented comment\n", path: "a")
         #expect(a.secret == "ab#cdef")

@@ -46,6 +46,23 @@ import VigilCore
         #expect(reason(Array("###\n5:t=status,%%%\n".utf8)) == .heartbeatPacket)
     }
 
+    /// Found by the wire fuzz target (its re-encoding invariant): a trailing connectivity byte of 0, which no
+    /// sender writes (it then sends no byte), was accepted, so two byte strings decoded to one message. Now the
+    /// packet is malformed.
+    @Test func aZeroConnectivityByteIsMalformed() throws {
+        let report = NodeReport(digest: 1, standby: false, version: 3, groups: [])
+        let m = Message(kind: .heartbeat, clusterID: cluster, sender: "a", incarnation: 1, sequence: 1, link: 0, destination: "b",
+                        term: 1, coordinator: "a", senderQuorate: true, view: [], report: report)
+        let body = WireFormat.encodeBody(m)
+        #expect(WireFormat.parse(body, end: body.count) == m)
+        #expect(WireFormat.parse(body + [0], end: body.count + 1) == nil)
+        let signed = body + [0] + Array(HMAC<SHA256>.authenticationCode(for: body + [0], using: key))
+        guard case .failure(.malformed) = WireCodec.decode(signed, key: key, clusterID: cluster) else {
+            Issue.record("a zero connectivity byte decoded")
+            return
+        }
+    }
+
     /// Seeded random-input fuzzing of the decoder: random bytes, and single and multiple mutations of valid
     /// packets. Never a crash; nothing but the untouched packet authenticates. VIGIL_FUZZ_ITERATIONS runs longer.
     @Test func fuzzDecoder() {
