@@ -27,7 +27,7 @@ final class ProcessSampler: @unchecked Sendable {
         var violations: [Violation] = []
         var samples = 0
         var maxGap: Duration = .zero
-        var holders: [String: Set<String>] = [:]
+        var last: [String: [String: [Int32]]] = [:]
         var ongoing: [String: Set<String>] = [:]
         var stop = false
     }
@@ -66,8 +66,10 @@ final class ProcessSampler: @unchecked Sendable {
     /// The longest time between two samples so far (the 5 ms promise under load).
     var maxGap: Duration { state.withLock { $0.maxGap } }
     /// Where each group ran at the last sample (groups running nowhere are absent).
-    var holders: [String: Set<String>] { state.withLock { $0.holders } }
-    func holders(of group: String) -> Set<String> { holders[group] ?? [] }
+    var holders: [String: Set<String>] { state.withLock { $0.last.mapValues { Set($0.keys) } } }
+    func holders(of group: String) -> Set<String> { Set(state.withLock { $0.last[group]?.keys.map { $0 } ?? [] }) }
+    /// The group's resource PIDs at the last sample, on every node.
+    func pids(of group: String) -> [Int32] { state.withLock { ($0.last[group] ?? [:]).values.flatMap { $0 }.sorted() } }
 
     /// Stops sampling (bounded wait for the thread).
     func stop() {
@@ -88,7 +90,7 @@ final class ProcessSampler: @unchecked Sendable {
             state.withLock { st in
                 st.samples += 1
                 st.maxGap = max(st.maxGap, now - last)
-                st.holders = found.mapValues { Set($0.keys) }
+                st.last = found
                 // One record per episode: when a group becomes active on two or more nodes, or on another such set.
                 for (group, nodes) in found where nodes.count > 1 && st.ongoing[group] != Set(nodes.keys) {
                     let v = Violation(group: group, nodes: nodes, at: now - started)
