@@ -85,10 +85,8 @@ public struct HeartbeatAuthkeys: Sendable, Equatable {
         guard let e = (4...(b.count - 4)).first(where: { b[$0..<($0 + 4)].elementsEqual(end) }) else { return nil }
         let signed = Array(b[0..<(e + 4)])
         // The auth netstring: LEN ':' "ID HEX" ','
-        let rest = b[(e + 4)...]
-        guard let colon = rest.firstIndex(of: UInt8(ascii: ":")), let len = Int(String(decoding: rest[rest.startIndex..<colon], as: UTF8.self)),
-              colon + 1 + len < b.count, b[colon + 1 + len] == UInt8(ascii: ",") else { return nil }
-        let auth = String(decoding: b[(colon + 1)..<(colon + 1 + len)], as: UTF8.self).split(separator: " ")
+        guard let item = Self.netstring(b, at: e + 4) else { return nil }
+        let auth = String(decoding: b[item], as: UTF8.self).split(separator: " ")
         guard auth.count == 2, let id = Int(auth[0]), let key = keys[id] else { return nil }
         let mac = String(auth[1]).lowercased()
         let expected: String
@@ -107,14 +105,24 @@ public struct HeartbeatAuthkeys: Sendable, Equatable {
     static func field(_ name: String, in b: [UInt8]) -> String? {
         var i = 4
         while i < b.count {
-            guard let colon = b[i...].firstIndex(of: UInt8(ascii: ":")), let len = Int(String(decoding: b[i..<colon], as: UTF8.self)),
-                  colon + 1 + len < b.count else { return nil }
-            let item = b[(colon + 1)..<(colon + 1 + len)]
-            let text = String(decoding: item, as: UTF8.self)
+            guard let item = netstring(b, at: i) else { return nil }
+            let text = String(decoding: b[item], as: UTF8.self)
             if text.hasPrefix("(0)\(name)=") { return String(text.dropFirst(4 + name.count)) }
-            i = colon + 1 + len + 1
+            i = item.upperBound + 1
         }
         return nil
+    }
+
+    /// The payload range of the netstring `LEN:PAYLOAD,` that starts at `i`, if it is one and fits in `b`. LEN
+    /// is 1 to 9 decimal digits (no sign: a packet is far shorter), so no length from the wire can be negative
+    /// or overflow the index arithmetic.
+    static func netstring(_ b: [UInt8], at i: Int) -> Range<Int>? {
+        guard i >= 0, i < b.count, let colon = b[i...].prefix(10).firstIndex(of: UInt8(ascii: ":")), colon > i,
+              b[i..<colon].allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+              let len = Int(String(decoding: b[i..<colon], as: UTF8.self)) else { return nil }
+        let start = colon + 1
+        guard len < b.count - start, b[start + len] == UInt8(ascii: ",") else { return nil }
+        return start..<(start + len)
     }
 
     /// CRC-32 (IEEE), as Heartbeat's crc method computes it.
