@@ -157,6 +157,8 @@ class Cluster:
             if gs.get("state") == "blocked" or "BLOCKED" in reason or reason.startswith("fencing ") or "; fencing " in reason:
                 continue
             where = sorted(truth.get(g, {}))
+            if len(where) > 1:
+                continue   # not lost: running twice, which the sampler reports
             if len(where) != 1 or gs.get("state") != "running" or gs.get("owner") != where[0]:
                 return False, f"{g} runs on {where or 'no node'}; coordinator {k['node']} (term {k['term']}) says {gs.get('state')}, owner {gs.get('owner')}: {reason}"
         return True, "accounted"
