@@ -10,8 +10,11 @@ msgwait 2 s), G groups of the `chaos` test agent (one recognisable process per g
 and a process sampler (bench/chaos/sampler.py, its own process, every 2 ms) that records every moment a group is
 active on two nodes. Then, until N minutes have passed, it runs the steps of a schedule drawn from the seed
 (schedule.py): a fault, held for its duration, healed, then a wait (bounded) until every group runs exactly once
-again; now and then an operation (standby, unstandby, move, unmove; confirm-down after a crash). At the end it
-heals everything and checks that every group runs exactly once within --final-timeout.
+again; now and then an operation (standby, unstandby, move, unmove; confirm-down after a crash). Before healing
+a fault that lasted --account-after seconds (2), every group must be accounted for within --account-timeout (10)
+more: running on exactly one node with the coordinator naming it, or the coordinator saying why not (BLOCKED,
+or waiting for a fence); otherwise it was silently lost. At the end it heals everything and checks that every
+group runs exactly once within --final-timeout.
 
 The emulated watchdog (with storage, unless --no-watchdog): a real deployment with [storage] has a watchdog
 device that resets a node whose agent is hung or dead, watchdog_timeout after its last feed; without one a
@@ -24,7 +27,8 @@ Output (DIR, default bench/results/chaos-SEED): schedule.json (arguments and eve
 was done when, and how each role resolved), sampler.jsonl (placements and violations), summary.txt, and on any
 violation the agents' logs and ops.log (logs/). Prints the faults by kind, the operations, the heals that did
 not settle within --heal-timeout, and a last line `chaos: N faults, M operations, V violations`. Exits 1 if V > 0
-(a group active on two nodes, or not running exactly once at the end), 2 on a usage or testbed error.
+(a group active on two nodes, a group silently lost during a fault, or not every group running exactly once at
+the end) or an agent died by itself, 2 on a usage or testbed error, 130 when interrupted.
 Replay a run with the same --seed (and --nodes/--groups/--storage), or exactly its steps with --schedule.
 Cleans up (thaws, heals, `vigil-testbed down`) on exit, SIGINT and SIGTERM. Needs root.
 """
