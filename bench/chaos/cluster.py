@@ -21,8 +21,8 @@ class TestbedError(Exception):
 
 
 class Cluster:
-    def __init__(self, repo, name, nodes, groups, storage, vigil_bin, log):
-        self.repo, self.name, self.storage, self.log = repo, name, storage, log
+    def __init__(self, repo, name, nodes, groups, storage, vigil_bin, log, migratable=0):
+        self.repo, self.name, self.storage, self.log, self.migratable = repo, name, storage, log, migratable
         self.nodes = [f"n{i}" for i in range(1, nodes + 1)]
         self.groups = [f"g{i}" for i in range(1, groups + 1)]
         self.script = os.path.join(repo, "scripts", "vigil-testbed")
@@ -46,7 +46,16 @@ class Cluster:
         return r.stdout
 
     def up(self):
-        args = ["--nodes", str(len(self.nodes)), "--groups", str(len(self.groups)), "--fencing", "required",
+        # The groups as vigil-testbed --groups writes them (homes n1, n2, ...), the first `migratable` of them in
+        # the chaos agent's migratable mode (the vm agent's handover: the source leaves it running, the target
+        # takes it over).
+        path = os.path.join(self.log, "groups.conf")
+        with open(path, "w") as f:
+            for i, g in enumerate(self.groups):
+                mode = " migratable" if i < self.migratable else ""
+                f.write(f'\n[[group]]\nname = "{g}"\nhome = "{self.nodes[i % len(self.nodes)]}"\n'
+                        f'resources = ["chaos {g}{mode}"]\nmonitor_interval = "1s"\nstop_timeout = "10s"\n')
+        args = ["--nodes", str(len(self.nodes)), "--groups", "0", "--append", path, "--fencing", "required",
                 "--agent", "chaos", "--agent-dir", self.agents, *TIMING]
         if self.storage:
             args += ["--storage", ",".join(self.storage)]

@@ -69,6 +69,7 @@ class Nemesis:
         self.reset_nodes = set()     # reset by the emulated watchdog during the current fault
         self.crashes = []            # agents found dead that the nemesis did not kill
         self.lost = []               # groups neither running once nor reported blocked, late in a fault
+        self.confirmed = None        # the node last confirmed down
         self.current = "start"
         self.cut_nodes = set()
         self.frozen_storage = set()
@@ -121,6 +122,8 @@ class Nemesis:
         if spec == "@coordinator":
             k = self.c.coordinator(self.c.statuses())
             node = k["node"] if k else None
+        elif spec == "@confirmed":
+            node = self.confirmed
         elif spec.startswith("@owner:"):
             node = self.c.owner(spec[7:])
         else:
@@ -194,6 +197,13 @@ class Nemesis:
             if kind == "crash-confirm":
                 info["confirmed"] = self.confirm_down(node)
             heal = lambda: c.start(node)  # noqa: E731
+        elif kind == "cut-confirm":
+            c.tb("cut", node)
+            self.cut_nodes.add(node)
+            info["confirmed"] = self.confirm_cut(node)
+            def heal():
+                c.tb("heal", node)
+                self.cut_nodes.discard(node)
         elif kind == "leave":
             c.tb("stop", node, check=False)
             c.tb("kill", node, check=False)   # if the controlled stop did not end within the script's 10 s
@@ -256,10 +266,36 @@ class Nemesis:
         self.event("confirm-down-skipped", node=node, why="no coordinator saw it dead within 5 s")
         return False
 
+    def confirm_cut(self, node):
+        """After a LAN cut: once NODE runs no group (by the OS: it lost quorum and stopped them) and the
+        coordinator on the other side sees it dead, `confirm-down NODE`. True, in effect: it runs nothing. The
+        node comes back with the same incarnation at the heal; the confirmation must not cover its next
+        disappearance."""
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 5:
+            others = [n for n in self.c.live() if n != node]
+            k = self.c.coordinator(self.c.statuses(others))
+            runs = any(node in where for where in self.c.scan().values())
+            if k and not runs and any(x["name"] == node and x["state"] not in ("alive", "suspect") for x in k["nodes"]):
+                try:
+                    reply = self.c.request(k["node"], f"confirm-down {node}")
+                except OSError as e:
+                    reply = str(e)
+                self.ops["confirm-down"] += 1
+                self.confirmed = node
+                self.event("op", kind="confirm-down", node=node, via=k["node"], reply=reply.strip())
+                return True
+            self.observe(0.05)
+        self.event("confirm-down-skipped", node=node, why="it still ran a group, or no coordinator saw it dead, within 5 s")
+        return False
+
     def operation(self, step):
         kind = step["kind"]
-        line = {"standby": f"standby {step.get('node')}", "unstandby": f"unstandby {step.get('node')}",
-                "move": f"move {step.get('group')} {step.get('node')}", "unmove": f"unmove {step.get('group')}"}[kind]
+        node = step.get("node")
+        if node and node.startswith("@"):
+            node = self.resolve(node, self.c.nodes[0])
+        line = {"standby": f"standby {node}", "unstandby": f"unstandby {node}",
+                "move": f"move {step.get('group')} {node}", "unmove": f"unmove {step.get('group')}"}[kind]
         k = self.c.coordinator(self.c.statuses())
         via = k["node"] if k else (self.c.live() or [None])[0]
         try:
@@ -358,6 +394,9 @@ class Nemesis:
             self.current = step["i"]
             if step["type"] == "op":
                 self.operation(step)
+                if step.get("settle"):
+                    took, why = c.wait_settled(10)
+                    self.event("settled" if took is not None else "unsettled", step=step["i"], why=why)
                 self.observe(random.Random(step["i"]).uniform(0, 0.5))
                 continue
             heal = self.apply(step)
@@ -392,6 +431,8 @@ def main():
     p.add_argument("--nodes", type=int, default=3, choices=[3, 5])
     p.add_argument("--seed", type=int)
     p.add_argument("--groups", type=int, help="default: 3 with 3 nodes, 4 with 5")
+    p.add_argument("--migratable", type=int, default=1,
+                   help="how many groups (g1, ...) use the chaos agent's migratable mode, the vm agent's handover (default 1)")
     p.add_argument("--storage", default="iscsi,aoe", help="iscsi,aoe (default), iscsi, aoe or none")
     p.add_argument("--no-watchdog", action="store_true", help="do not emulate a watchdog device (see above)")
     p.add_argument("--schedule", help="replay the steps of a saved schedule.json instead of drawing them")
@@ -430,12 +471,12 @@ def main():
         print(f"chaos.sh: no vigil binary at {vigil} (swift build, or set VIGIL_BIN)", file=sys.stderr)
         return 2
     with open(os.path.join(out, "schedule.json"), "w") as f:
-        json.dump({"seed": seed, "nodes": args.nodes, "groups": groups, "storage": storage, "minutes": args.minutes,
+        json.dump({"seed": seed, "nodes": args.nodes, "groups": groups, "migratable": args.migratable, "storage": storage, "minutes": args.minutes,
                    "watchdog": bool(storage) and not args.no_watchdog, "vigil": vigil, "steps": steps}, f, indent=1)
     print(f"chaos: seed {seed}, {args.nodes} nodes, {groups} groups, storage {','.join(storage) or 'none'}, "
           f"{args.minutes:g} min; watchdog {'emulated' if storage and not args.no_watchdog else 'none'}; output {out}", flush=True)
 
-    c = clusterlib.Cluster(repo, args.name, args.nodes, groups, storage, vigil, out)
+    c = clusterlib.Cluster(repo, args.name, args.nodes, groups, storage, vigil, out, migratable=args.migratable)
     n = Nemesis(c, args, out)
     sampler_proc = None
 
@@ -503,7 +544,7 @@ def main():
     if code == 0:
         lines.append(f"final: every group running exactly once after {final[0]:.1f} s" if final[0] is not None
                      else f"final: NOT every group running exactly once within {args.final_timeout:g} s: {final[1]}")
-    lines.append(f"replay: bench/chaos.sh --minutes {args.minutes:g} --nodes {args.nodes} --groups {groups} "
+    lines.append(f"replay: bench/chaos.sh --minutes {args.minutes:g} --nodes {args.nodes} --groups {groups} --migratable {args.migratable} "
                  f"--storage {','.join(storage) or 'none'} --seed {seed}{' --no-watchdog' if args.no_watchdog else ''}"
                  f"  (or --schedule {out}/schedule.json)")
     lines.append(f"chaos: {sum(n.faults.values())} faults, {sum(n.ops.values())} operations, {violations} violations")
