@@ -19,7 +19,6 @@ import VigilCore
     /// The coordinator and a group it owns (pinned there with `move` if it owned none).
     static func coordinatorsGroup(_ bed: ChaosBed) throws -> (String, String) {
         let c = try #require(Testbed.agreedCoordinator(bed.statuses())?.0)
-        if let (n, g) = bed.owner(), n == c { return (c, g) }
         if let g = bed.groups.first(where: { bed.runsOn($0) == c }) { return (c, g) }
         let g = bed.groups[0]
         try bed.request(c, "move \(g) \(c)")
