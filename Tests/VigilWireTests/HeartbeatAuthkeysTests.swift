@@ -126,6 +126,40 @@ import VigilCore
         #expect(try HeartbeatAuthkeys.parse("#\u{301} comment\nauth 1\n1 crc\n", path: "a").id == 1, "a comment: its first byte is '#'")
     }
 
+    /// Netstring lengths from the wire are never trusted: negative, huge, overflowing or past the end, in the
+    /// auth trailer or (in a correctly signed packet) in a field, they read as "not authentic", never crash.
+    /// (The agent crashed on `###\n%%%\n-999:,` and on a trailer length of 2^63-1: ChaosTests found it.)
+    @Test func malformedNetstringLengthsAreRejectedWithoutCrashing() throws {
+        let key = "k"
+        let a = try HeartbeatAuthkeys.parse("auth 1\n1 sha1 \(key)\n", path: "a")
+        func signed(_ body: String) -> [UInt8] {
+            let b = Array(body.utf8)
+            let mac = HeartbeatAuthkeys.hex(Array(HMAC<Insecure.SHA1>.authenticationCode(for: b, using: SymmetricKey(data: Array(key.utf8)))))
+            let auth = "1 " + mac
+            return b + Array("\(auth.utf8.count):\(auth),".utf8)
+        }
+        let valid = signed("###\n11:(0)t=status,9:(0)src=n2,%%%\n")
+        #expect(a.verifyHeartbeatPacket(valid) == "n2")
+        let body = "###\n11:(0)t=status,9:(0)src=n2,%%%\n"
+        for trailer in ["-999:,", "9223372036854775807:,", "18446744073709551616:,", "-9223372036854775808:,", "99:1 ab,",
+                        "0:,", ":,", "1", "41:", "+41:1 " + String(repeating: "0", count: 40) + ","] {
+            #expect(a.verifyHeartbeatPacket(Array((body + trailer).utf8)) == nil, "\(trailer)")
+        }
+        #expect(a.verifyHeartbeatPacket(Array("###\n%%%\n-999:,".utf8)) == nil)
+        // Authentic, but the fields' lengths are nonsense: no sender.
+        for fields in ["-5:(0)src=n2,", "9223372036854775807:(0)src=n2,", "11:(0)t=status,-9:(0)src=n2,", "99:(0)src=n2,", "9:(0)src=n2"] {
+            #expect(a.verifyHeartbeatPacket(signed("###\n\(fields)%%%\n")) == nil, "\(fields)")
+        }
+        // Every single-byte change of the length digits and separators of a valid packet.
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            var p = valid
+            let i = Int.random(in: 4..<p.count, using: &rng)
+            p[i] = Array("-0123456789:,%#\n".utf8).randomElement(using: &rng)!
+            _ = a.verifyHeartbeatPacket(p)
+        }
+    }
+
     @Test func aHashInsideASecretIsPartOfIt() throws {
         let a = try HeartbeatAuthkeys.parse("# comment\nauth 1\n1 sha1 ab#cdef\n  # indented comment\n", path: "a")
         #expect(a.secret == "ab#cdef")
