@@ -88,6 +88,10 @@ public struct ClusterNode: Sendable {
     /// passed: any candidacy it may have voted for before has won or timed out by then. Then it votes only in
     /// terms above the floor (recorded as voted, and persisted).
     var amnesiaFloor: UInt64?
+    /// [node][peer]: since when (this node's clock) the peer's view has listed the node as not a member (nil:
+    /// it lists it as a member, or never did otherwise). While a peer lists a node as a member, that node may
+    /// count the peer for quorum (`countsForQuorum`): it keeps its groups even without storage.
+    var unlistedSince: [String: [String: Instant]] = [:]
     var eligibleSince: Instant?
     var lastHeartbeatSent: Instant?
     /// When `agePeers` last ran.
@@ -258,9 +262,17 @@ public struct ClusterNode: Sendable {
             peer.incarnation = msg.incarnation
             peer.windows = Array(repeating: ReplayWindow(), count: links)
             peer.broadcastWindows = peer.windows
-            // The old incarnation's report is history from here on, whether or not this packet is verified.
+            // The old incarnation's report is history from here on, whether or not this packet is verified, but
+            // not its evidence: an agent restart stops nothing, so what may have been active there still may be
+            // (unknown) until the new incarnation's own report (version 1 and up) replaces this one.
             if !spec.groups.isEmpty {
-                groups.reports[msg.sender] = nil
+                if var r = groups.reports[msg.sender] {
+                    r.version = 0
+                    r.groups = r.groups.map { g in
+                        g.phase == .stopped && !g.handedOver ? g : GroupReport(phase: .unknown, failures: g.failures)
+                    }
+                    groups.reports[msg.sender] = r
+                }
                 groups.placementDue = true
             }
         }
@@ -307,6 +319,10 @@ public struct ClusterNode: Sendable {
             out.append(.event(.linkChanged(node: msg.sender, link: link, up: true)))
         }
         peer.view = msg.view
+        for e in msg.view where e.node != me && e.node != msg.sender {
+            if e.state.isMember { unlistedSince[e.node]?[msg.sender] = nil }
+            else if unlistedSince[e.node]?[msg.sender] == nil { unlistedSince[e.node, default: [:]][msg.sender] = now }
+        }
         peer.term = msg.term
         if let f = amnesiaFloor { amnesiaFloor = max(f, msg.term) }
         peer.coordinator = msg.coordinator
@@ -418,6 +434,7 @@ public struct ClusterNode: Sendable {
             st.counter += 1
             let slot = mySlot(st)
             for d in st.devices.indices {
+                st.devices[d].pendingCounter = slot.counter
                 out.append(.storageCycle(StorageCycle(device: d, slotIndex: myIndex, slot: slot, mailboxes: [], deadline: s.ioTimeout)))
             }
             storage = st

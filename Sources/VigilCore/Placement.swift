@@ -26,6 +26,9 @@ struct LocalGroup: Sendable {
     var handedOver = false
     /// The assignment epoch at which a handed-over group was last probed for resolution (once per epoch).
     var handoverProbedAt: UInt64 = 0
+    /// During a start: the group was handed over from here before it (a guest may still run here), so a failed
+    /// start must stop every resource, not only those it started.
+    var startedHandedOver = false
     var sequence: Sequence?
     /// Resource index of the operation in flight, and its id.
     var step = 0
@@ -185,6 +188,9 @@ extension ClusterNode {
     /// Whether a shutting-down node may leave now: nothing runs here any more, or what still runs may not move
     /// (no other node can take it, no quorum, no peer), or a stop failed.
     public var readyToLeave: Bool {
+        if mustStopToLeave {
+            return groups.local.allSatisfy { $0.sequence == nil && !$0.handedOver && ($0.phase == .stopped || $0.phase == .blocked) }
+        }
         let stopsWithoutQuorum = !quorate && spec.noQuorum == .stop
         if !stopsWithoutQuorum, !quorate || peerNames.allSatisfy({ !peers[$0]!.state.isMember }) { return true }
         for (gi, g) in groups.local.enumerated() {
@@ -202,6 +208,13 @@ extension ClusterNode {
             }
         }
         return true
+    }
+
+    /// Shutting down while this node's storage does not work: the others could not read that it left (its slot
+    /// would only go still, which they take for a dead or self-fenced node), so it leaves nothing running.
+    var mustStopToLeave: Bool {
+        guard groups.shuttingDown, let st = storage, let s = spec.storage, spec.fencing == .required else { return false }
+        return st.devices.filter(\.health.usable).count < s.majority
     }
 
     public var inStandby: Bool { groups.standby || groups.shuttingDown || isFenced || groups.heartbeatHeardAt != nil }
@@ -303,10 +316,7 @@ extension ClusterNode {
     /// Records a peer's report and the coordinator's assignments carried by an accepted message.
     mutating func absorbGroups(_ msg: Message, newIncarnation: Bool, now: Instant, into out: inout [Action]) {
         guard !spec.groups.isEmpty else { return }
-        if newIncarnation {
-            groups.reports[msg.sender] = nil
-            groups.placementDue = true
-        }
+        // (A new incarnation's old report was already turned into evidence by `receive`.)
         if let r = msg.report {
             if r.digest != spec.groupsDigest || r.groups.count != spec.groups.count {
                 let key = "\(msg.sender)/\(msg.incarnation)"
@@ -419,6 +429,8 @@ extension ClusterNode {
         var want = Want.keep
         if isFenced {
             want = .stop(reason: "fence", peer: "")
+        } else if mustStopToLeave {
+            want = .stop(reason: "shutdown", peer: "")
         } else if !quorate {
             // Not before initdead has passed since this agent started: a restarted agent that finds its groups
             // running keeps them until it has had the chance to hear its peers (they fence it if need be).
@@ -479,6 +491,7 @@ extension ClusterNode {
         case .start:
             l.step = 0
             l.phase = .starting
+            l.startedHandedOver = l.handedOver
             l.handedOver = false
             l.nextMonitor = nil
         case let .stop(reason, _):
@@ -563,9 +576,10 @@ extension ClusterNode {
             if case let .failed(why) = result {
                 l.failures = l.failures &+ 1
                 out.append(.log(.error, "start of \(g.name)/\(res) failed (\(why)); failure \(l.failures) of \(g.maxRestarts + 1) on this node: stopping what was started"))
-                let failedAt = l.step
+                // Undo: stop this resource and every one before it, right to left; every resource when an
+                // earlier handover may have left the later ones running here.
+                let failedAt = l.startedHandedOver ? g.resources.count - 1 : l.step
                 groups.local[gi] = l
-                // Undo: stop this resource and every one before it, right to left.
                 begin(gi, .stop(reason: "failed-start", peer: ""), fromStep: failedAt, now: now, into: &out)
                 return
             }
@@ -698,7 +712,7 @@ extension ClusterNode {
             return !inStandby && groups.local[gi].phase != .blocked && Int(groups.local[gi].failures) <= g.maxRestarts
                 && (groups.connectivity == 0 || groups.connectivity >= bestConnectivity)
         }
-        guard isUsable(node), let r = groups.reports[node] else { return false }
+        guard isUsable(node), let r = groups.reports[node], r.version > 0 else { return false }
         return !r.standby && r.groups[gi].phase != .blocked && Int(r.groups[gi].failures) <= g.maxRestarts
             && (r.connectivity == 0 || r.connectivity >= bestConnectivity)
     }
@@ -801,7 +815,10 @@ extension ClusterNode {
                 // treated as vanished below (a deaf owner must be fenced, not waited for forever).
                 if isMember(n), !isLostMember(n, now: now) {
                     let deaf = isUsable(n) ? "" : " (it does not hear this node or has no quorum)"
-                    guard let r = groupReport(of: n, gi) else { waits.append("\(n) has not reported yet"); continue }
+                    // (Version 0: what an earlier incarnation reported, kept as evidence; not an acknowledgement.)
+                    guard let r = groupReport(of: n, gi), (groups.reports[n]?.version ?? 1) > 0 else {
+                        waits.append("\(n) has not reported yet"); continue
+                    }
                     if r.phase == .blocked { waits.append("BLOCKED: a stop failed on \(n); fence it or fix it and run `vigil cleanup \(g.name) \(n)`") }
                     else if r.phase != .stopped { waits.append("waiting for \(n) to stop it (\(r.phase))\(deaf)") }
                     else if r.ackEpoch < a.epoch { waits.append("waiting for \(n) to acknowledge\(deaf)") }
@@ -825,22 +842,32 @@ extension ClusterNode {
                     if safe { continue }
                     let st = isMember(n) ? "heard but not hearing this node (or without quorum)" : state(of: n).description
                     let what = r.map { "was \($0.phase)\($0.handedOver ? " (handed over, maybe still running)" : "") it" } ?? "has not reported since this node started"
+                    // A node that left after stopping the group is safe, but only if it had seen every epoch some
+                    // member acknowledged: a coordinator this node never heard may have named a later incarnation
+                    // of it (it restarted, unseen by this node).
+                    let seenAll = missed == 0 || (r?.ackEpoch ?? 0) > missed
+                    let leftStopped = state(of: n) == .left && r?.phase == .stopped && r?.handedOver == false
+                    let ds = diskSaysLeft(n)
+                    let dsStopped = ds.map { gi < 32 && $0.activeGroups & (1 << UInt32(gi)) == 0 } ?? false
+                    let canFence = spec.fencing == .required && storage != nil
                     if let inc = groups.confirmedDown[n], inc == (peers[n]?.incarnation ?? 0) {
                         continue
-                    } else if state(of: n) == .left, let r, r.phase == .stopped, !r.handedOver {
-                        // Its agent left after stopping everything (its leave carried that report) and runs
-                        // nothing any more: a late assignment can start nothing there.
+                    } else if leftStopped || dsStopped, seenAll {
+                        // Its agent left after stopping everything (its leave carried that report, or its slot
+                        // says so) and runs nothing any more: a late assignment can start nothing there.
                         continue
-                    } else if let ds = diskSaysLeft(n) {
-                        // It left (its leave packets were lost, its slot says so): what its slot shows stopped is
-                        // safe; what may still be active cannot be fenced by a pill (its agent is gone).
-                        if gi < 32, ds.activeGroups & (1 << UInt32(gi)) == 0 { continue }
+                    } else if leftStopped || dsStopped, canFence {
+                        // An unseen later incarnation would read a pill (or has no storage and no quorum).
+                        if let wait = fence(n, now: now, into: &out) { waits.append(wait) } else { continue }
+                    } else if ds != nil, !dsStopped {
+                        // It left (its leave packets were lost, its slot says so) while the group may still be
+                        // active there: a pill cannot fence it (its agent is gone).
                         waits.append("BLOCKED: \(n) left (its storage slot says so) while the group was active there; `vigil confirm-down \(n)` once it is really off")
-                    } else if state(of: n) == .left, r != nil {
+                    } else if state(of: n) == .left, r != nil, !(leftStopped && spec.fencing == .none) {
                         // Its agent exited (and disarmed its watchdog): nobody would read a pill, so msgwait
                         // proves nothing. An administrator must confirm it down.
-                        waits.append("BLOCKED: \(n) left while the group was \(r!.phase) there; `vigil confirm-down \(n)` once it is really off")
-                    } else if spec.fencing == .required, storage != nil {
+                        waits.append("BLOCKED: \(n) left while the group was \(r!.phase) there\(leftStopped ? " (an epoch it never saw may have named it since)" : ""); `vigil confirm-down \(n)` once it is really off")
+                    } else if canFence {
                         // Shared storage: a poison pill, then the acknowledgement or msgwait.
                         if let wait = fence(n, now: now, into: &out) { waits.append(wait) } else { continue }
                     } else if spec.fencing == .none {

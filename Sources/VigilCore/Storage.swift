@@ -83,9 +83,13 @@ struct StorageState: Sendable {
         var pillForMe: Pill?
         /// Pills (by target) known to be on this device, serial and whether cleared.
         var written: [String: Pill] = [:]
-        /// The term in the slot of the cycle in flight, and in the last slot written successfully.
-        var pendingTerm: UInt64 = 0
-        var writtenTerm: UInt64 = 0
+        /// The counter of this node's slot in the cycle in flight.
+        var pendingCounter: UInt64 = 0
+        /// Counters of this node's last two slot writes the device acknowledged (oldest first).
+        var acked: [UInt64] = []
+        /// The highest term this node's own slot showed when read back (this incarnation): a claim counts only
+        /// once the device returns it, never on a write's acknowledgement alone.
+        var confirmedTerm: UInt64 = 0
     }
 
     /// What this node knows of a peer from disk.
@@ -159,6 +163,7 @@ extension ClusterNode {
                 problem = "no slot area header: run `vigil storage init`"
             }
             if problem == nil, !result.slotWritten { problem = "the slot write failed" }
+            if problem == nil, let lost = lostWrites(snap, dev) { problem = lost }
         } else if problem == nil {
             problem = "the read failed"
         }
@@ -184,19 +189,33 @@ extension ClusterNode {
             }
             absorb(snap, device: d, into: &dev, state: &st, now: now, out: &out)
             for w in result.mailboxesWritten { dev.written[w.pill.target] = w.pill }
-            if result.slotWritten { dev.writtenTerm = max(dev.writtenTerm, dev.pendingTerm) }
+        }
+        if result.error == nil, result.slotWritten, dev.acked.last != dev.pendingCounter {
+            dev.acked = Array((dev.acked + [dev.pendingCounter]).suffix(2))
         }
         st.devices[d] = dev
         storage = st
         applyStorageRules(now: now, into: &out)
-        // A lone two-node candidate wins once its term is in its slot on a majority of devices.
+        // A lone two-node candidate wins once its term is in its slot on a majority of devices, as read back.
         if case let .candidate(t, _, _) = role, twoNodeTieWinner,
-           st.devices.filter({ $0.health.usable && $0.writtenTerm >= t }).count >= s.majority {
+           st.devices.filter({ $0.health.usable && $0.confirmedTerm >= t }).count >= s.majority {
             becomeCoordinator(term: t, now: now, into: &out)
         }
         evaluate(now: now, into: &out)
         afterGroupEvent(now: now, into: &out)
         return out
+    }
+
+    /// Why device `dev` loses this node's writes (nil: it keeps them). The read of a cycle comes before its
+    /// write, so it must show at least the slot of the write acknowledged two cycles ago (one cycle of
+    /// staleness is allowed, for a cache in the path). A device that acknowledges writes it does not keep would
+    /// otherwise count pills and term claims as written that no peer ever reads.
+    func lostWrites(_ snap: SlotAreaSnapshot, _ dev: StorageState.Device) -> String? {
+        guard dev.acked.count == 2, let myIndex = spec.nodes.firstIndex(where: { $0.name == me }) else { return nil }
+        let own = myIndex < snap.slots.count ? snap.slots[myIndex] : nil
+        if let own, own.node == me, own.incarnation == incarnation, own.counter >= dev.acked[0] { return nil }
+        let shows = own.map { "incarnation \($0.incarnation) counter \($0.counter)" } ?? "no valid slot"
+        return "writes do not persist: this node's slot reads back as \(shows), after the write of counter \(dev.acked[0]) (incarnation \(incarnation)) was acknowledged"
     }
 
     /// Whether the shell may feed a watchdog device: the agent runs (a hung agent stops feeding, and the
@@ -255,6 +274,9 @@ extension ClusterNode {
             st.peers[n.name] = p
         }
         guard let myIndex = spec.nodes.firstIndex(where: { $0.name == me }), myIndex < snap.mailboxes.count else { return }
+        if myIndex < snap.slots.count, let own = snap.slots[myIndex], own.node == me, own.incarnation == incarnation {
+            dev.confirmedTerm = max(dev.confirmedTerm, own.term)
+        }
         for (i, n) in spec.nodes.enumerated() where i < snap.mailboxes.count {
             if let p = snap.mailboxes[i], p.target == n.name { dev.written[n.name] = p } else { dev.written[n.name] = nil }
         }
@@ -301,7 +323,7 @@ extension ClusterNode {
                 dev.nextCycle = now + s.interval
                 st.counter += 1
                 let slot = mySlot(st)
-                dev.pendingTerm = slot.term
+                dev.pendingCounter = slot.counter
                 out.append(.storageCycle(StorageCycle(device: d, slotIndex: myIndex, slot: slot, mailboxes: mailboxWrites(st, device: d),
                                                       deadline: s.ioTimeout)))
             }
@@ -439,12 +461,15 @@ extension ClusterNode {
                 }
                 if let d = disk, d.fenced, d.ackSerial == op.pill.serial, d.incarnation <= op.pill.maxIncarnation {
                     op.done = "acknowledged by \(n)"
-                } else if let still = slotStillSince(n, st), now - still >= s.msgwait {
+                } else if let still = slotStillSince(n, st), now - still >= s.msgwait,
+                          disk.map({ $0.incarnation >= (peers[n]?.incarnation ?? 0) }) ?? true {
+                    // (Not when a newer incarnation was heard than the still slot shows: that agent runs, and
+                    // its slot has not been read yet; an agent that left had disarmed its watchdog.)
                     // Its slot has not moved for msgwait while this node read the devices: it is dead, or has
                     // had no storage (and so, without quorum, fenced itself), or hung (and was reset by its
                     // watchdog). The same assumptions as a pill's msgwait, without waiting for the pill first.
                     op.done = "its slot has been still for msgwait \(s.msgwait.compactDescription)"
-                } else if let w = op.writtenAt, now - w >= s.msgwait {
+                } else if let w = op.writtenAt, now - w >= s.msgwait, let listed = listedUntil(n), now - listed >= s.msgwait {
                     if let d = disk, d.activeGroups != 0, d.incarnation <= op.pill.maxIncarnation,
                        let c = st.peers[n]?.changedAt, let read = st.devices.compactMap(\.lastOK).max(), read - c < diskDeadtime {
                         // Its slot still moves and still shows groups not stopped: it read the pill (or will),
@@ -490,7 +515,26 @@ extension ClusterNode {
         // Never seen on disk or on the LAN since this node started: from the start, and from initdead.
         let changed = st.peers[n]?.changedAt ?? st.started
         let dueDead = peers[n]?.lastHeard.map { $0 + spec.timing.deadtime } ?? started + spec.timing.initdead
-        return max(changed, readingSince, dueDead)
+        guard let vouch = listedUntil(n) else { return nil }
+        return max(changed, readingSince, dueDead, vouch)
+    }
+
+    /// Since when no usable member lists `n` as a member (the latest of their "not a member" listings; the
+    /// distant past if none ever listed it), or nil while one still does. `n` may hold quorum through such a
+    /// member (it counts peers that list it), and then neither fences itself without storage nor reads a pill
+    /// it cannot reach. Once the last one stopped listing it, `n` stops counting it within deadtime (when the
+    /// listing reaches it, or when it stops hearing that member) and fences itself within watchdog_timeout
+    /// more: msgwait >= deadtime + watchdog_timeout (config check) covers both from here.
+    func listedUntil(_ n: String) -> Instant? {
+        var since = Instant.zero
+        for m in peerNames where m != n && (peers[m]?.state.isMember ?? false) {
+            guard let e = peers[m]?.view.first(where: { $0.node == n }), e.state.isMember else {
+                if let t = unlistedSince[n]?[m] { since = max(since, t) }
+                continue
+            }
+            return nil
+        }
+        return since
     }
 
     /// The slot of a vanished node that says it left (its current incarnation, as far as this node knows).

@@ -63,6 +63,9 @@ public struct StorageSpec: Hashable, Sendable {
         if msgwait < watchdogTimeout * 2 {
             p.append("msgwait (\(msgwait.compactDescription)) must be at least 2 x watchdog_timeout (\(watchdogTimeout.compactDescription)): a victim that lost its storage must have fenced itself before its pill counts as delivered")
         }
+        if msgwait < deadtime + watchdogTimeout {
+            p.append("msgwait (\(msgwait.compactDescription)) must be at least deadtime + watchdog_timeout (\(deadtime.compactDescription) + \(watchdogTimeout.compactDescription)): a node cut off from the fencer may keep quorum through a peer until deadtime after that peer last listed it, and then has watchdog_timeout to fence itself")
+        }
         if watchdogTimeout < ioTimeout + interval * 2 {
             p.append("watchdog_timeout (\(watchdogTimeout.compactDescription)) must be at least io_timeout + 2 x interval (\(ioTimeout.compactDescription) + 2 x \(interval.compactDescription)): one failed cycle must not fence a node, and a victim must notice its lost storage in time")
         }
