@@ -957,7 +957,13 @@ public struct Simulation {
     public mutating func failStarts(_ node: String, group gi: Int) { failingStarts.insert("\(node)/\(gi)") }
     public mutating func clearStartFailures() { failingStarts = [] }
     public mutating func cutStorage(_ node: String) { pathCut.insert(node) }
+    /// The node's storage acknowledges its writes but keeps none (its reads are now and then a cycle stale),
+    /// until `loseWrites(node, false)`.
+    public mutating func loseWrites(_ node: String, _ on: Bool = true) { handle(.lostWrites(node, on)) }
     public mutating func freeze(_ node: String, for d: Duration) { handle(.freeze(node, until: now + d)) }
+
+    /// A controlled shutdown of the node's agent (SIGTERM): it hands its groups over, then leaves.
+    public mutating func shutdown(_ node: String) { handle(.shutdown(node)) }
 
     /// An administrative request made on `node` (as through its control socket).
     public mutating func admin(_ node: String, _ request: AdminRequest) { handle(.admin(node: node, request)) }
