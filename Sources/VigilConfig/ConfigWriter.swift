@@ -108,7 +108,7 @@ public enum ConfigWriter {
         # interval = "200ms"                       # disk heartbeat
         # io_timeout = "1s"                        # one cycle's deadline (slow above half of it)
         # watchdog_timeout = "2s"                  # no quorum and no storage this long: fence this node
-        # msgwait = "4s"                           # a pill counts as delivered after this (>= 2 x watchdog_timeout)
+        # msgwait = "4s"                           # a pill counts as delivered after this (>= 2 x watchdog_timeout, >= deadtime + watchdog_timeout)
         # self_fence = "reboot"                    # or "stop-resources"
         # watchdog = "/dev/watchdog"               # fed while the agent runs (softdog or hardware)
 

@@ -133,6 +133,11 @@ import VigilCore
         // minimal has 10 lines; [storage] is line 11, its first key line 12.
         var e = storageError("devices = [\"/dev/sdb\"]\nwatchdog_timeout = \"3s\"\nmsgwait = \"5s\"\n")
         #expect(e?.line == 14 && e?.message.contains("msgwait (5s) must be at least 2 x watchdog_timeout (3s)") == true, "\(e?.description ?? "")")
+        // A victim may hold quorum through another member until deadtime after it stopped listing it.
+        let slowDeath = minimal.replacingOccurrences(of: "name = \"prod\"", with: "name = \"prod\"\ndeadtime = \"3s\"\ninitdead = \"10s\"")
+        e = error(slowDeath + "\n[storage]\ndevices = [\"/dev/sdb\"]\nwatchdog_timeout = \"2s\"\nmsgwait = \"4s\"\n")
+        #expect(e?.line == 16 && e?.message.contains("msgwait (4s) must be at least deadtime + watchdog_timeout (3s + 2s)") == true, "\(e?.description ?? "")")
+        #expect(error(slowDeath + "\n[storage]\ndevices = [\"/dev/sdb\"]\nwatchdog_timeout = \"2s\"\nmsgwait = \"5s\"\n") == nil)
         e = storageError("devices = [\"nfs://x/y\"]\n")
         #expect(e?.line == 12 && e?.message.contains("expected iscsi://PORTAL/IQN/LUN") == true, "\(e?.description ?? "")")
         e = storageError("devices = []\n")
