@@ -408,13 +408,15 @@ public enum ConfigLoader {
             throw err(line("watchdog_timeout"), "watchdog_timeout (\(s.watchdogTimeout.compactDescription)) must be a whole number of seconds with a watchdog device: the Linux watchdog counts seconds, so the machine would be reset after \(up) s while the others count it fenced as if it were \(s.watchdogTimeout.compactDescription)")
         }
         let resources = c.spec.groups.map(\.resources.count).max() ?? 0
+        let deadtime = c.spec.timing.deadtime
         if let fst = s.fenceStopTimeout, fst <= .zero {
             throw err(line("fence_stop_timeout"), "fence_stop_timeout must be positive")
         }
         if s.selfFence == .stopResources, s.watchdogDevice == nil, resources > 0,
-           s.watchdogTimeout + s.fenceStopTimeout(resources: resources) * resources > s.msgwait {
-            let fst = s.fenceStopTimeout(resources: resources)
-            throw err(line(s.fenceStopTimeout == nil ? "msgwait" : "fence_stop_timeout"), "self_fence = \"stop-resources\" without a watchdog device: a fenced node must have stopped every resource within msgwait (\(s.msgwait.compactDescription)) of losing quorum and storage, but watchdog_timeout (\(s.watchdogTimeout.compactDescription)) + \(resources) resource(s) x fence_stop_timeout (\(fst.compactDescription)) is longer; lower fence_stop_timeout, raise msgwait, or set a watchdog device")
+           s.fenceStopTimeout(resources: resources, deadtime: deadtime) <= .zero
+            || deadtime + s.watchdogTimeout + s.fenceStopTimeout(resources: resources, deadtime: deadtime) * resources > s.msgwait {
+            let fst = s.fenceStopTimeout(resources: resources, deadtime: deadtime)
+            throw err(line(s.fenceStopTimeout == nil ? "msgwait" : "fence_stop_timeout"), "self_fence = \"stop-resources\" without a watchdog device: a fenced node must have stopped every resource within msgwait (\(s.msgwait.compactDescription)) of the fencer's clock, but deadtime (\(deadtime.compactDescription)) + watchdog_timeout (\(s.watchdogTimeout.compactDescription)) + \(resources) resource(s) x fence_stop_timeout (\(fst.compactDescription)) is longer (or leaves no time to stop); lower fence_stop_timeout, raise msgwait, or set a watchdog device")
         }
         if s.watchdogDevice == nil {
             c.warnings.append("\(c.file):\(t.line): warning: [storage] has no watchdog device: a hung or killed agent is not covered, and its groups can run twice once msgwait has passed; set watchdog = \"/dev/watchdog\" (softdog) on real nodes")

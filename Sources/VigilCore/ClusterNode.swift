@@ -92,6 +92,8 @@ public struct ClusterNode: Sendable {
     /// it lists it as a member, or never did otherwise). While a peer lists a node as a member, that node may
     /// count the peer for quorum (`countsForQuorum`): it keeps its groups even without storage.
     var unlistedSince: [String: [String: Instant]] = [:]
+    /// Since when a member's packets have said it has no quorum (nil: they say it has).
+    var unquorateSince: [String: Instant] = [:]
     var eligibleSince: Instant?
     var lastHeartbeatSent: Instant?
     /// When `agePeers` last ran.
@@ -327,6 +329,7 @@ public struct ClusterNode: Sendable {
         if let f = amnesiaFloor { amnesiaFloor = max(f, msg.term) }
         peer.coordinator = msg.coordinator
         peer.quorate = msg.senderQuorate
+        if msg.senderQuorate { unquorateSince[msg.sender] = nil } else if unquorateSince[msg.sender] == nil { unquorateSince[msg.sender] = now }
         noteUsability(msg.sender, &peer, now: now, into: &out)
         if msg.kind == .leave {
             peer.state = .left
@@ -392,12 +395,13 @@ public struct ClusterNode: Sendable {
     }
 
     /// How long a candidacy lasts: the election timeout, or for a lone two-node tie-break winner, long enough
-    /// for its term claim to reach the disk (a cycle may have just started: two storage intervals plus
-    /// io_timeout). At the fast profile the election timeout (40 ms) is shorter than one storage interval, and
-    /// the lone candidate timed out and stood again forever (found by bench/drill-compare).
+    /// for its term claim to be written and read back (the cycle in flight, the one that writes the claim and
+    /// the one that reads it: three io_timeouts and two storage intervals). At the fast profile the election
+    /// timeout (40 ms) is shorter than one storage interval, and the lone candidate timed out and stood again
+    /// forever (found by bench/drill-compare).
     var candidacyTimeout: Duration {
         guard let s = spec.storage, twoNodeTieWinner else { return spec.timing.electionTimeout }
-        return max(spec.timing.electionTimeout, s.ioTimeout + s.interval * 2)
+        return max(spec.timing.electionTimeout, s.ioTimeout * 3 + s.interval * 2)
     }
 
     /// Before acting on any event: age the peers and re-run the election step, so a node whose process was

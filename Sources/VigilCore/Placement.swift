@@ -213,6 +213,7 @@ extension ClusterNode {
     /// Shutting down while this node's storage does not work: the others could not read that it left (its slot
     /// would only go still, which they take for a dead or self-fenced node), so it leaves nothing running.
     var mustStopToLeave: Bool {
+        // (Devices usable now, not within storageOK's grace: the leave itself must reach the disk.)
         guard groups.shuttingDown, let st = storage, let s = spec.storage, spec.fencing == .required else { return false }
         return st.devices.filter(\.health.usable).count < s.majority
     }
@@ -429,7 +430,8 @@ extension ClusterNode {
         var want = Want.keep
         if isFenced {
             want = .stop(reason: "fence", peer: "")
-        } else if mustStopToLeave {
+        } else if mustStopToLeave, !(groups.table[gi].map { !$0.owner.isEmpty && $0.owner != me } ?? false) {
+            // (A group assigned to another node follows its assignment: a handover, which the leave waits for.)
             want = .stop(reason: "shutdown", peer: "")
         } else if !quorate {
             // Not before initdead has passed since this agent started: a restarted agent that finds its groups
@@ -454,7 +456,7 @@ extension ClusterNode {
             begin(gi, .start(reason: reason, peer: peer), now: now, into: &out)
         case let (.stop(reason, peer), .running):
             begin(gi, .stop(reason: reason, peer: peer), now: now, into: &out)
-        case let (.stop(reason, _), .stopped) where l.handedOver && (reason == "fence" || reason == "quorum-lost"):
+        case let (.stop(reason, _), .stopped) where l.handedOver && (reason == "fence" || reason == "quorum-lost" || reason == "shutdown"):
             // A handover stop left it running here for the target to migrate: fenced or without quorum, it
             // must really stop now (the others may start it elsewhere).
             begin(gi, .stop(reason: reason, peer: ""), now: now, into: &out)
@@ -541,7 +543,7 @@ extension ClusterNode {
         var timeout = g.timeouts.timeout(for: action)
         if hard, let s = spec.storage, s.selfFence == .stopResources {
             // A fenced node must have stopped everything before msgwait ends (config check enforces the sum).
-            timeout = min(timeout, s.fenceStopTimeout(resources: spec.groups.map(\.resources.count).max() ?? 1))
+            timeout = min(timeout, s.fenceStopTimeout(resources: spec.groups.map(\.resources.count).max() ?? 1, deadtime: spec.timing.deadtime))
         }
         out.append(.runOperation(ResourceOperation(id: id, group: g.name, resourceIndex: l.step,
                                                    resource: g.resources[l.step], action: action,

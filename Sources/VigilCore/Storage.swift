@@ -526,6 +526,10 @@ extension ClusterNode {
     /// listing reaches it, or when it stops hearing that member) and fences itself within watchdog_timeout
     /// more: msgwait >= deadtime + watchdog_timeout (config check) covers both from here.
     func listedUntil(_ n: String) -> Instant? {
+        // A node heard here whose packets say it has no quorum holds none through anybody (a deaf node is
+        // listed by everyone it still reaches): the clock runs from when it said so. Were it to regain quorum,
+        // its next packet would say so.
+        if peers[n]?.state.isMember == true, peers[n]?.quorate == false, let t = unquorateSince[n] { return t }
         var since = Instant.zero
         for m in peerNames where m != n && (peers[m]?.state.isMember ?? false) {
             guard let e = peers[m]?.view.first(where: { $0.node == n }), e.state.isMember else {

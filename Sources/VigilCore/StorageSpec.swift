@@ -31,13 +31,14 @@ public struct StorageSpec: Hashable, Sendable {
     /// iSCSI initiator name (default `iqn.2026-11.org.vigil:<cluster>.<node>`).
     public var initiator: String?
     /// With `self_fence = "stop-resources"`: the time limit of each resource's stop when this node fences
-    /// itself or loses quorum (a hard stop: a `vm` is killed). nil: what fits, `fenceStopTimeout(resources:)`.
+    /// itself or loses quorum (a hard stop: a `vm` is killed). nil: what fits, `fenceStopTimeout(resources:deadtime:)`.
     public var fenceStopTimeout: Duration?
 
-    /// The hard-stop limit per resource: the configured one, or (msgwait - watchdog_timeout) shared by the
-    /// resources of the largest group, so that a fenced node has stopped everything before msgwait ends.
-    public func fenceStopTimeout(resources: Int) -> Duration {
-        fenceStopTimeout ?? (msgwait - watchdogTimeout) / max(1, resources)
+    /// The hard-stop limit per resource: the configured one, or (msgwait - deadtime - watchdog_timeout) shared
+    /// by the resources of the largest group, so that a fenced node has stopped everything before msgwait
+    /// ends (it may lose quorum up to deadtime after the fencer's clock starts, docs/storage.md).
+    public func fenceStopTimeout(resources: Int, deadtime: Duration) -> Duration {
+        fenceStopTimeout ?? (msgwait - deadtime - watchdogTimeout) / max(1, resources)
     }
 
     public init(devices: [String], interval: Duration = .milliseconds(200), ioTimeout: Duration = .seconds(1),

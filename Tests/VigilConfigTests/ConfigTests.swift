@@ -107,11 +107,15 @@ import VigilCore
         var e = error(storage("watchdog = \"/dev/watchdog\"\nwatchdog_timeout = \"1500ms\"\nmsgwait = \"4s\"\n"))
         #expect(e?.line == 18 && e?.message.contains("whole number of seconds") == true && e?.message.contains("after 2 s") == true, "\(e?.description ?? "")")
         #expect(error(storage("watchdog = \"/dev/watchdog\"\nwatchdog_timeout = \"2s\"\n")) == nil)
-        // stop-resources without a watchdog: two resources x fence_stop_timeout must fit msgwait - watchdog_timeout.
-        e = error(storage("self_fence = \"stop-resources\"\nfence_stop_timeout = \"2s\"\n"))
+        // stop-resources without a watchdog: two resources x fence_stop_timeout must fit
+        // msgwait - deadtime - watchdog_timeout (the victim may lose quorum up to deadtime after the clock starts).
+        e = error(storage("self_fence = \"stop-resources\"\nfence_stop_timeout = \"2s\"\nmsgwait = \"6s\"\n"))
         #expect(e?.line == 18 && e?.message.contains("2 resource(s) x fence_stop_timeout (2s)") == true, "\(e?.description ?? "")")
-        let ok = try load(storage("self_fence = \"stop-resources\"\n"))
-        #expect(ok.spec.storage?.fenceStopTimeout(resources: 2) == .seconds(1))  // (4s - 2s) / 2
+        // The defaults (deadtime 2s, watchdog_timeout 2s, msgwait 4s) leave no time to stop: msgwait is named.
+        e = error(storage("self_fence = \"stop-resources\"\n"))
+        #expect(e?.line == 15 && e?.message.contains("leaves no time to stop") == true, "\(e?.description ?? "")")
+        let ok = try load(storage("self_fence = \"stop-resources\"\nmsgwait = \"6s\"\n"))
+        #expect(ok.spec.storage?.fenceStopTimeout(resources: 2, deadtime: ok.spec.timing.deadtime) == .seconds(1))  // (6s - 2s - 2s) / 2
         // ... unless a watchdog resets the node first.
         #expect(error(storage("self_fence = \"stop-resources\"\nfence_stop_timeout = \"2s\"\nwatchdog = \"/dev/watchdog\"\n")) == nil)
         // Warnings: no watchdog device; two nodes without storage cannot fail over.
