@@ -48,7 +48,7 @@ done
 wait
 failed=0
 while read -r m f n; do
-  grep -hE 'FAILED|reproduce|^  ' "$out/$m".* | head -20 || true
+  grep -hE 'FAILED|reproduce|^  ' "$out/$m".* || true
   fl=$(sed -n 's/.* passed, \([0-9]*\) failed.*/\1/p' "$out/$m".* | awk '{s += $1} END {print s + 0}')
   ps=$(sed -n 's/.*: \([0-9]*\) passed,.*/\1/p' "$out/$m".* | awk '{s += $1} END {print s + 0}')
   echo "sim-soak $m: seeds $f..$((f + n - 1)): $ps passed, $fl failed"
