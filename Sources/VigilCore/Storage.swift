@@ -123,6 +123,9 @@ struct StorageState: Sendable {
     var devices: [Device]
     var peers: [String: PeerDisk] = [:]
     var counter: UInt64 = 0
+    /// The highest term any peer's slot has shown since this node started (a peer that restarts rewrites its
+    /// slot, but the terms it knew stay known here).
+    var termSeen: UInt64 = 0
     var fenced: SelfFence?
     var lostBothSince: Instant?
     /// See `ClusterNode.storageOK`.
@@ -262,6 +265,7 @@ extension ClusterNode {
                 }
                 continue
             }
+            st.termSeen = max(st.termSeen, slot.term)
             var p = st.peers[n.name] ?? StorageState.PeerDisk()
             if p.perDevice.count < st.devices.count { p.perDevice += Array(repeating: nil, count: st.devices.count - p.perDevice.count) }
             p.perDevice[d] = slot
@@ -274,8 +278,18 @@ extension ClusterNode {
             st.peers[n.name] = p
         }
         guard let myIndex = spec.nodes.firstIndex(where: { $0.name == me }), myIndex < snap.mailboxes.count else { return }
-        if myIndex < snap.slots.count, let own = snap.slots[myIndex], own.node == me, own.incarnation == incarnation {
-            dev.confirmedTerm = max(dev.confirmedTerm, own.term)
+        if myIndex < snap.slots.count, let own = snap.slots[myIndex], own.node == me, own.term <= Self.maxTerm {
+            if own.incarnation == incarnation {
+                dev.confirmedTerm = max(dev.confirmedTerm, own.term)
+            } else if own.incarnation < incarnation, own.term > election.votedTerm {
+                // This node's slot from before this start: it knew that term then, and may have voted in it.
+                // An election record that does not show it was lost or restored from an older copy: count the
+                // term as voted (for nobody known), so this node neither votes in it again nor stands for it.
+                out.append(.log(.warning, "this node's slot on \(spec.storage!.devices[d]) shows term \(own.term) from before this start, above the election record's \(election.votedTerm): counting it as voted"))
+                election.votedTerm = own.term
+                election.votedFor = ""
+                out.append(.persist(election))
+            }
         }
         for (i, n) in spec.nodes.enumerated() where i < snap.mailboxes.count {
             if let p = snap.mailboxes[i], p.target == n.name { dev.written[n.name] = p } else { dev.written[n.name] = nil }
@@ -590,7 +604,7 @@ extension ClusterNode {
 
     /// The highest term any peer's slot shows: a node standing for election picks a higher one, so a term is
     /// never reused by a lone two-node winner that did not hear the other's election.
-    var highestDiskTerm: UInt64 { storage?.peers.values.compactMap { $0.slot?.term }.max() ?? 0 }
+    var highestDiskTerm: UInt64 { max(storage?.peers.values.compactMap { $0.slot?.term }.max() ?? 0, storage?.termSeen ?? 0) }
 
     // MARK: - Status
 

@@ -252,6 +252,10 @@ public struct Simulation {
     var pathCut: Set<String> = []
     /// "node/group" pairs whose stops fail (scripted tests).
     var failingStops: Set<String> = []
+    /// Live migrations in flight to a node ("node/group" -> the operation id): the incoming domain exists
+    /// there (paused), so the vm agent's status says running, and a stop destroys it, which aborts the
+    /// migration (the guest stays on the source). An operation can outlive the agent that started it.
+    var incoming: [String: UInt64] = [:]
     var devicesDown: Set<Int> = []
     var frozenUntil: [String: Instant] = [:]
     /// Machines that are off (crashed, reset, not yet restarted): their resources are gone.
@@ -524,6 +528,7 @@ public struct Simulation {
             generations[node, default: 0] += 1
         case let .crash(node):
             failingStops = failingStops.filter { !$0.hasPrefix("\(node)/") }
+            incoming = incoming.filter { !$0.key.hasPrefix("\(node)/") }
             frozenUntil[node] = nil
             machineDown.insert(node)
             machineLife[node, default: 0] += 1
@@ -580,7 +585,10 @@ public struct Simulation {
                     result = .failed("injected start failure (migration)")
                 } else if machineDown.contains(op.peer) {
                     result = .failed("cannot reach \(op.peer)'s libvirt: not cold-starting")
+                } else if incoming["\(node)/\(gi)"] != op.id {
+                    result = .failed("migration aborted: the incoming domain was destroyed")
                 } else {
+                    incoming["\(node)/\(gi)"] = nil
                     if active[op.peer]?[gi]?.contains(op.resourceIndex) == true {
                         active[op.peer]![gi]!.remove(op.resourceIndex)
                     }
@@ -598,10 +606,12 @@ public struct Simulation {
                     break  // the vm agent leaves the guest running for the target to migrate, and says stopped
                 } else {
                     active[node, default: [:]][gi, default: []].remove(op.resourceIndex)
+                    if vm { incoming["\(node)/\(gi)"] = nil }  // destroying an incoming domain aborts its migration
                 }
             case .status:
                 // The truth (the vm agent's status says running for a handed-over guest that still runs here).
-                result = active[node]?[gi]?.contains(op.resourceIndex) == true ? .succeeded : .stopped
+                result = active[node]?[gi]?.contains(op.resourceIndex) == true || (vm && incoming["\(node)/\(gi)"] != nil)
+                    ? .succeeded : .stopped
             }
             guard nodes[node]?.incarnation == inc else { return }
             apply(node, nodes[node]!.operationDone(op.id, result: result, now: now))
@@ -736,6 +746,7 @@ public struct Simulation {
             case let .runOperation(op):
                 let gi = spec.groups.firstIndex { $0.name == op.group }!
                 let migration = vmLike.contains(gi) && op.resourceIndex == spec.groups[gi].resources.count - 1 && op.reason == "handover"
+                if migration, !op.peer.isEmpty { incoming["\(node)/\(gi)"] = op.id }
                 if op.action == .start, !migration {
                     // A start may leave the resource running from its first instant (a migration moves the
                     // guest when it completes).
