@@ -256,3 +256,38 @@ extension SoakFindingsTests {
         #expect(sim.holders(0) == [owner], "it still has quorum through the third node: \(sim.holders(0))")
     }
 }
+
+extension SoakFindingsTests {
+    // MARK: - A lost or rolled-back election record (second soak: nemesis 3792, 16127)
+
+    /// This node's slot from before its restart shows a term its election record does not know (the record was
+    /// lost, or restored from an older copy of the same run, which the writer check cannot see): the term
+    /// counts as voted for nobody, so this node neither votes in it again nor stands for it. A term a peer's
+    /// slot showed stays known after the peer rewrites its slot.
+    @Test func termsOnTheDiskSurviveALostOrOlderElectionRecord() {
+        var storage = SimulationParameters.simStorage
+        storage.devices = ["sim0"]
+        let spec = ClusterSpec(name: "t", nodes: ["a", "b"].map { NodeSpec(name: $0, addresses: ["x-\($0)"]) }, timing: Self.timing,
+                               storage: storage)
+        var n = ClusterNode(spec: spec, me: "a", incarnation: 9, now: .zero,
+                            persisted: ElectionRecord(term: 1, votedTerm: 1, votedFor: "b", writer: 8), previousIncarnation: 8)
+        #expect(n.amnesiaFloor == nil)  // the writer check sees nothing wrong
+        func slot(_ node: String, incarnation: UInt64, term: UInt64) -> DiskSlot {
+            DiskSlot(node: node, incarnation: incarnation, counter: 3, term: term, coordinator: node, quorate: true,
+                     fenced: false, leaving: false, ackSerial: 0, activeGroups: 0)
+        }
+        var dev = n.storage!.devices[0]
+        var st = n.storage!
+        var out: [Action] = []
+        n.absorb(Self.snapshot(nodes: 2, slots: [0: slot("a", incarnation: 8, term: 5), 1: slot("b", incarnation: 4, term: 7)]),
+                 device: 0, into: &dev, state: &st, now: .zero, out: &out)
+        #expect(n.election.votedTerm == 5 && n.election.votedFor == "")
+        #expect(Harness.persists(out).last?.votedTerm == 5)
+        n.storage = st
+        // b restarts and rewrites its slot with a lower term: term 7 stays known, so this node stands above it.
+        n.absorb(Self.snapshot(nodes: 2, slots: [1: slot("b", incarnation: 5, term: 0)]), device: 0, into: &dev, state: &st, now: .zero, out: &out)
+        n.storage = st
+        #expect(n.highestDiskTerm == 7)
+        #expect((n.proposedTerm ?? 0) > 7)
+    }
+}
