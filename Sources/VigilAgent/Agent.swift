@@ -157,7 +157,14 @@ public final class Agent: @unchecked Sendable {
         } catch {
             throw AgentError("cannot record the incarnation in \(store.path).incarnation: \(error)")
         }
-        runner = ResourceRunner(searchPath: AgentSearchPath(configured: options.config.agentDirs, installed: options.installedAgents))
+        // Operations a killed predecessor left running (KillMode=process) are killed before anything is probed:
+        // a slow start finishing after this run's probe would run the group here unseen.
+        let ledger = OperationLedger(directory: store.path + ".operations")
+        for orphan in ledger.reapOrphans() {
+            logger.warning("killed an operation the previous run of the agent left running: pid \(orphan.pid) \(orphan.description)")
+        }
+        runner = ResourceRunner(searchPath: AgentSearchPath(configured: options.config.agentDirs, installed: options.installedAgents),
+                                ledger: ledger)
         if options.startInStandby {
             do { try store.saveStandby(true) } catch {
                 throw AgentError("--standby: cannot record the standby flag in \(store.standbyPath): \(error)")

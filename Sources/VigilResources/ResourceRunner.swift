@@ -15,10 +15,13 @@ public struct ResourceRunner: Sendable {
     public var killGrace: Duration
     /// The most output kept per operation (the rest is still passed to the line handler).
     public static let maxCapturedOutput = 64 * 1024
+    /// Where operations in flight are recorded (nil: nowhere), for `OperationLedger.reapOrphans` after a restart.
+    public var ledger: OperationLedger?
 
-    public init(searchPath: AgentSearchPath, killGrace: Duration = .seconds(1)) {
+    public init(searchPath: AgentSearchPath, killGrace: Duration = .seconds(1), ledger: OperationLedger? = nil) {
         self.searchPath = searchPath
         self.killGrace = killGrace
+        self.ledger = ledger
     }
 
     /// The first executable regular file named `agent` along the search path.
@@ -104,6 +107,8 @@ public struct ResourceRunner: Sendable {
             throw LaunchError(description: "cannot run \(argv[0]): \(String(cString: strerror(e.code)))")
         }
         defer { for fd in readEnds { close(fd) } }
+        ledger?.record(pid: pid, description: argv.joined(separator: " "))
+        defer { ledger?.finished(pid: pid) }
         for fd in readEnds { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
 
         var captured: [UInt8] = []
