@@ -581,14 +581,15 @@ public struct Simulation {
             case .start where vm && op.reason == "handover" && !op.peer.isEmpty:
                 // The vm agent's handover start: live migration from the source's libvirt; a cold start when the
                 // guest does not run there; a failure when the source machine cannot be reached.
+                let ours = incoming["\(node)/\(gi)"] == op.id
+                if ours { incoming["\(node)/\(gi)"] = nil }  // the migration is over, one way or another
                 if failingStarts.contains("\(node)/\(gi)") {
                     result = .failed("injected start failure (migration)")
                 } else if machineDown.contains(op.peer) {
                     result = .failed("cannot reach \(op.peer)'s libvirt: not cold-starting")
-                } else if incoming["\(node)/\(gi)"] != op.id {
+                } else if !ours {
                     result = .failed("migration aborted: the incoming domain was destroyed")
                 } else {
-                    incoming["\(node)/\(gi)"] = nil
                     if active[op.peer]?[gi]?.contains(op.resourceIndex) == true {
                         active[op.peer]![gi]!.remove(op.resourceIndex)
                     }
@@ -746,7 +747,7 @@ public struct Simulation {
             case let .runOperation(op):
                 let gi = spec.groups.firstIndex { $0.name == op.group }!
                 let migration = vmLike.contains(gi) && op.resourceIndex == spec.groups[gi].resources.count - 1 && op.reason == "handover"
-                if migration, !op.peer.isEmpty { incoming["\(node)/\(gi)"] = op.id }
+                if migration, op.action == .start, !op.peer.isEmpty { incoming["\(node)/\(gi)"] = op.id }
                 if op.action == .start, !migration {
                     // A start may leave the resource running from its first instant (a migration moves the
                     // guest when it completes).
@@ -879,7 +880,7 @@ public struct Simulation {
     func describeGroups() -> String {
         nodes.keys.sorted().map { k in
             "\(k)\(nodes[k]!.inStandby ? "(standby)" : "")[" + spec.groups.map { "\($0.name):\(nodes[k]!.localPhases[$0.name]!)" }.joined(separator: " ") + "]"
-        }.joined(separator: " ") + " active=\(active.filter { !$0.value.values.allSatisfy(\.isEmpty) })"
+        }.joined(separator: " ") + " active=\(active.filter { !$0.value.values.allSatisfy(\.isEmpty) })" + (incoming.isEmpty ? "" : " incoming=\(incoming)")
     }
 
     func converged() -> Bool {
