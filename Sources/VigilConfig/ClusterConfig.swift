@@ -412,10 +412,9 @@ public enum ConfigLoader {
         if let fst = s.fenceStopTimeout, fst <= .zero {
             throw err(line("fence_stop_timeout"), "fence_stop_timeout must be positive")
         }
+        let fst = s.fenceStopTimeout(resources: resources, deadtime: deadtime)
         if s.selfFence == .stopResources, s.watchdogDevice == nil, resources > 0,
-           s.fenceStopTimeout(resources: resources, deadtime: deadtime) <= .zero
-            || deadtime + s.watchdogTimeout + s.fenceStopTimeout(resources: resources, deadtime: deadtime) * resources > s.msgwait {
-            let fst = s.fenceStopTimeout(resources: resources, deadtime: deadtime)
+           fst <= .zero || deadtime + s.watchdogTimeout + fst * resources > s.msgwait {
             throw err(line(s.fenceStopTimeout == nil ? "msgwait" : "fence_stop_timeout"), "self_fence = \"stop-resources\" without a watchdog device: a fenced node must have stopped every resource within msgwait (\(s.msgwait.compactDescription)) of the fencer's clock, but deadtime (\(deadtime.compactDescription)) + watchdog_timeout (\(s.watchdogTimeout.compactDescription)) + \(resources) resource(s) x fence_stop_timeout (\(fst.compactDescription)) is longer (or leaves no time to stop); lower fence_stop_timeout, raise msgwait, or set a watchdog device")
         }
         if s.watchdogDevice == nil {

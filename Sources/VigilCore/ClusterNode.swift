@@ -339,7 +339,7 @@ public struct ClusterNode: Sendable {
             }
             peer.linkUp = peer.linkUp.map { _ in false }
             peers[msg.sender] = peer
-            absorbGroups(msg, newIncarnation: newIncarnation, now: now, into: &out)
+            absorbGroups(msg, now: now, into: &out)
             if previous != .left {
                 out.append(.log(.notice, "\(msg.sender) left the cluster (controlled leave)"))
                 out.append(.event(.memberChanged(node: msg.sender, from: previous, to: .left)))
@@ -363,7 +363,7 @@ public struct ClusterNode: Sendable {
         }
         peers[msg.sender] = peer
         recomputeQuorum(now: now, into: &out)
-        absorbGroups(msg, newIncarnation: newIncarnation, now: now, into: &out)
+        absorbGroups(msg, now: now, into: &out)
 
         switch msg.kind {
         case .voteRequest:

@@ -315,7 +315,7 @@ extension ClusterNode {
     // MARK: - Messages
 
     /// Records a peer's report and the coordinator's assignments carried by an accepted message.
-    mutating func absorbGroups(_ msg: Message, newIncarnation: Bool, now: Instant, into out: inout [Action]) {
+    mutating func absorbGroups(_ msg: Message, now: Instant, into out: inout [Action]) {
         guard !spec.groups.isEmpty else { return }
         // (A new incarnation's old report was already turned into evidence by `receive`.)
         if let r = msg.report {

@@ -214,7 +214,7 @@ extension ClusterNode {
     /// staleness is allowed, for a cache in the path). A device that acknowledges writes it does not keep would
     /// otherwise count pills and term claims as written that no peer ever reads.
     func lostWrites(_ snap: SlotAreaSnapshot, _ dev: StorageState.Device) -> String? {
-        guard dev.acked.count == 2, let myIndex = spec.nodes.firstIndex(where: { $0.name == me }) else { return nil }
+        guard dev.acked.count == 2 else { return nil }
         let own = myIndex < snap.slots.count ? snap.slots[myIndex] : nil
         if let own, own.node == me, own.incarnation == incarnation, own.counter >= dev.acked[0] { return nil }
         let shows = own.map { "incarnation \($0.incarnation) counter \($0.counter)" } ?? "no valid slot"
@@ -533,7 +533,7 @@ extension ClusterNode {
         return max(changed, readingSince, dueDead, vouch)
     }
 
-    /// Since when no usable member lists `n` as a member (the latest of their "not a member" listings; the
+    /// Since when no member lists `n` as a member (the latest of their "not a member" listings; the
     /// distant past if none ever listed it), or nil while one still does. `n` may hold quorum through such a
     /// member (it counts peers that list it), and then neither fences itself without storage nor reads a pill
     /// it cannot reach. Once the last one stopped listing it, `n` stops counting it within deadtime (when the

@@ -159,26 +159,22 @@ import VigilSimulation
     @Test func aNodeAnotherMemberStillListsIsNotFencedByStillness() {
         var h = Harness(timing: Self.timing)
         h.node = ClusterNode(spec: Self.spec(storage: true), me: "a", incarnation: 1, now: h.now, persisted: nil)
-        var m = h.message(from: "b")
-        m.view = h.echoing + [ViewEntry(node: "c", state: .alive, echo: 5)]
-        h.deliver(m)
+        // b's heartbeat listing c as `state`, 100 ms after the previous one.
+        func bLists(_ state: MemberState) {
+            _ = h.advance(.milliseconds(100))
+            var m = h.message(from: "b")
+            m.view = h.echoing + [ViewEntry(node: "c", state: state, echo: 5)]
+            h.deliver(m)
+        }
+        bLists(.alive)
         #expect(h.node.listedUntil("c") == nil)
-        _ = h.advance(.milliseconds(100))
-        m = h.message(from: "b")
-        m.view = h.echoing + [ViewEntry(node: "c", state: .suspect, echo: 5)]
-        h.deliver(m)
+        bLists(.suspect)
         #expect(h.node.listedUntil("c") == nil)
-        _ = h.advance(.milliseconds(100))
+        bLists(.dead)
         let unlisted = h.now
-        m = h.message(from: "b")
-        m.view = h.echoing + [ViewEntry(node: "c", state: .dead, echo: 5)]
-        h.deliver(m)
         #expect(h.node.listedUntil("c") == unlisted)
         // Listed again: no clock.
-        _ = h.advance(.milliseconds(100))
-        m = h.message(from: "b")
-        m.view = h.echoing + [ViewEntry(node: "c", state: .alive, echo: 5)]
-        h.deliver(m)
+        bLists(.alive)
         #expect(h.node.listedUntil("c") == nil)
         #expect(h.node.slotStillSince("c", h.node.storage!) == nil)
     }
