@@ -31,7 +31,6 @@ vc_init() {
   declare -gA agent_pid=() wrapper_pid=()
   pinger_pid=
   vc_ok=no
-  vc_pyhelper > "$work/vc.py"
 }
 
 # ---------------------------------------------------------------------------------------------------------
@@ -81,128 +80,9 @@ vc_cleanup() {
 }
 
 # ---------------------------------------------------------------------------------------------------------
-# Python helper: status polling on the control socket, ping log analysis, statistics.
+# Python: status polling on the control socket, ping log analysis, statistics (bench/lib/vigiltools/vmcluster.py).
 
-vc_pyhelper() {
-  cat <<'PY'
-import json, os, re, socket, statistics, sys, time
-
-def status(path):
-    # The control socket protocol `vigil status --json` uses: one line in, the JSON object out, then EOF.
-    # Spoken directly so that a poll costs ~1 ms instead of a process start (~45 ms for a debug build).
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(5)
-    try:
-        s.connect(path)
-        s.sendall(b"status\n")
-        out = b""
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            out += b
-    finally:
-        s.close()
-    return json.loads(out)
-
-def group(st, name):
-    for g in st.get("groups", []):
-        if g["name"] == name:
-            return g
-    return None
-
-def cmd_wait(sock, name, node, t0, timeout):
-    # Until NAME is running on NODE as NODE itself reports it (its start, with the liveness check, returned ok).
-    # Polls every 20 ms (VIGIL_LM_POLL_MS). Prints "<ms since t0> <epoch of the poll that saw it>".
-    t0 = float(t0); deadline = time.time() + float(timeout); last = None; err = None
-    while time.time() < deadline:
-        try:
-            g = group(status(sock), name)
-            last = g
-            if g and g["state"] == "running" and g["owner"] == node and g["nodes"].get(node) == "running":
-                now = time.time()
-                print("%.1f %.6f" % ((now - t0) * 1000, now))
-                return 0
-        except Exception as e:  # agent busy or restarting: keep polling until the deadline
-            err = e
-        p = float(os.environ.get("VIGIL_LM_POLL_MS", "20")) / 1000
-        time.sleep(p - (time.time() % p))
-    print("timed out after %s s waiting for %s running on %s; last seen: %s%s"
-          % (timeout, name, node, json.dumps(last), " (last error: %s)" % err if err else ""), file=sys.stderr)
-    return 1
-
-def cmd_get(sock, what):
-    # what: "last_migration", "standby", or "group:NAME" (one line: state owner nodes failures reason)
-    st = status(sock)
-    if what.startswith("group:"):
-        g = group(st, what[6:])
-        print(json.dumps(g, sort_keys=True) if g else "null")
-    else:
-        v = st.get(what)
-        print("" if v is None else (json.dumps(v) if not isinstance(v, str) else v))
-    return 0
-
-def replies(path):
-    out = []; seen = set()
-    with open(path, errors="replace") as f:
-        for line in f:
-            m = re.match(r"\[(\d+\.\d+)\] \d+ bytes from .*icmp_seq=(\d+)", line)
-            if m and "DUP!" not in line:
-                seq = int(m.group(2))
-                if seq not in seen:
-                    seen.add(seq); out.append((float(m.group(1)), seq))
-    return out
-
-def cmd_ping(path, t0, t1, t2):
-    # Replies in [t0, t2] (plus the last one before t0, so a gap that begins at t0 counts whole):
-    # longest gap between consecutive replies (ms), echo requests without reply (sequence holes), and how
-    # many replies came after t1 (the guest answers on its new node).
-    t0, t1, t2 = float(t0), float(t1), float(t2)
-    r = replies(path)
-    before = [x for x in r if x[0] < t0]
-    win = ([before[-1]] if before else []) + [x for x in r if t0 <= x[0] <= t2]
-    if len(win) < 2:
-        print("nan %d 0" % 0); return 0
-    gap = max(win[i + 1][0] - win[i][0] for i in range(len(win) - 1))
-    seqs = sorted(s for _, s in win)
-    lost = sum(seqs[i + 1] - seqs[i] - 1 for i in range(len(seqs) - 1))
-    after = sum(1 for x in win if x[0] > t1)
-    print("%.1f %d %d" % (gap * 1000, lost, after))
-    return 0
-
-def cmd_field(line, key):
-    # key=value out of a VIGIL-MIGRATION figures line
-    m = re.search(r"(?:^| )%s=(\S+)" % re.escape(key), line)
-    print(m.group(1) if m else "?")
-    return 0
-
-def cmd_stats(path):
-    # A TSV with a header; prints min/median/max of every numeric column, for all rows and per direction.
-    rows = [l.rstrip("\n").split("\t") for l in open(path) if l.strip()]
-    head, rows = rows[0], rows[1:]
-    cols = [i for i, h in enumerate(head) if h not in ("n", "dir")]
-    def show(title, rs):
-        print("%s (%d migrations)" % (title, len(rs)))
-        print("  %-34s %9s %9s %9s" % ("", "min", "median", "max"))
-        for i in cols:
-            v = [float(r[i]) for r in rs if r[i] not in ("?", "nan")]
-            if v:
-                print("  %-34s %9.1f %9.1f %9.1f" % (head[i], min(v), statistics.median(v), max(v)))
-            else:
-                print("  %-34s %9s %9s %9s" % (head[i], "?", "?", "?"))
-    show("all", rows)
-    for d, name in (("ab", "a -> b (vigil standby a)"), ("ba", "b -> a (vigil move vm1 a)")):
-        rs = [r for r in rows if r[1] == d]
-        if rs:
-            show(name, rs)
-    return 0
-
-cmds = {"wait": cmd_wait, "get": cmd_get, "ping": cmd_ping, "field": cmd_field, "stats": cmd_stats}
-sys.exit(cmds[sys.argv[1]](*sys.argv[2:]))
-PY
-}
-
-vc_py() { python3 "$work/vc.py" "$@"; }
+vc_py() { PYTHONPATH="$repo/bench/lib${PYTHONPATH:+:$PYTHONPATH}" python3 -m vigiltools.vmcluster "$@"; }
 vc_sock() { echo "$work/$1.sock"; }
 vc_vigil() { "$VIGIL_BIN" "$@"; }
 
