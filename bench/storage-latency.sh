@@ -4,7 +4,8 @@
 #
 # Brings up `scripts/vigil-testbed up --name sbench --nodes 3 --storage iscsi,aoe` with the storage settings of
 # the namespace tests (self_fence stop-resources, interval 100ms, io_timeout 500ms, watchdog_timeout 1s,
-# msgwait 2s), starts NO agent (nothing else touches the devices), and runs
+# msgwait 2s; cluster timings interval 50ms, warntime 150ms, deadtime 300ms, initdead 2s), starts NO agent
+# (nothing else touches the devices), and runs
 #
 #   vigil storage bench --config RUN/cluster.conf --node n1 --count N DEVICE
 #
@@ -41,23 +42,13 @@ trap 'exit 130' INT TERM
 
 conf_args=()
 for c in "${storage_conf[@]}"; do conf_args+=(--storage-conf "$c"); done
-"$testbed" up --name "$name" --nodes 3 --storage iscsi,aoe "${conf_args[@]}" >/dev/null
+# The namespace tests' timings too: the safe profile's deadtime (2s) would need msgwait >= 3s (since e3f9a63);
+# no agent runs here, so they change nothing measured.
+"$testbed" up --name "$name" --nodes 3 --storage iscsi,aoe "${conf_args[@]}" \
+  --interval 50ms --warntime 150ms --deadtime 300ms --initdead 2s >/dev/null
 
 # devices = ["iscsi://...", "aoe://..."] from the [storage] table (not the commented example config init writes).
-mapfile -t devices < <(python3 - "$run/cluster.conf" <<'PY'
-import re, sys
-table = None
-for line in open(sys.argv[1]):
-    h = re.match(r'\s*\[+([^\]]+)\]+\s*(#.*)?$', line)
-    if h:
-        table = h.group(1).strip()
-        continue
-    m = re.match(r'\s*devices\s*=\s*\[(.*)\]', line)
-    if m and table == "storage":
-        for d in re.findall(r'"([^"]*)"', m.group(1)):
-            print(d)
-PY
-)
+mapfile -t devices < <(PYTHONPATH="$repo/bench/lib${PYTHONPATH:+:$PYTHONPATH}" python3 -m vigiltools.conf devices "$run/cluster.conf")
 [ ${#devices[@]} -gt 0 ] || { echo "storage-latency.sh: no devices line in $run/cluster.conf" >&2; exit 1; }
 
 echo "Vigil shared-storage latency: $count writes + $count reads per device, node n1, no agent running, $(date -u +%Y-%m-%dT%H:%MZ)"
