@@ -14,18 +14,11 @@ runs=20
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 for t in "10ms 30ms 50ms" "100ms 300ms 500ms"; do
-  set -- $t
-  bench/detection.py --runs "$runs" --interval "$1" --warntime "$2" --deadtime "$3" --initdead 5s | tee -a "$out" | tail -1
-  bench/heartbeat-detect.sh --runs "$runs" --keepalive "$1" --deadtime "$3" | tee -a "$out" | tail -1
+  read -r interval warntime deadtime <<< "$t"
+  bench/detection.py --runs "$runs" --interval "$interval" --warntime "$warntime" --deadtime "$deadtime" --initdead 5s | tee -a "$out" | tail -1
+  bench/heartbeat-detect.sh --runs "$runs" --keepalive "$interval" --deadtime "$deadtime" | tee -a "$out" | tail -1
 done
 echo
 echo "| daemon | interval | deadtime | detection ms min | median | max | runs |"
 echo "|---|---|---|---|---|---|---|"
-grep -E '^(vigil|heartbeat) ' "$out" | python3 -c '
-import re, sys
-for line in sys.stdin:
-    d = dict(re.findall(r"(\w+)=([^ ]+)", line))
-    who = line.split()[0]
-    iv = d.get("interval", d.get("keepalive", "?")); dt = d.get("deadtime", "?")
-    print("| %s | %s | %s | %s | %s | %s | %s |" % (who, iv, dt, d["min"], d["median"], d["max"], d["runs"]))
-'
+grep -E '^(vigil|heartbeat) ' "$out" | PYTHONPATH="$PWD/bench/lib${PYTHONPATH:+:$PYTHONPATH}" python3 -m vigiltools.compare

@@ -111,6 +111,10 @@ if [ -n "$WARNTIME" ]; then WT_MS=$(to_ms "$WARNTIME"); [ "$WT_MS" != ERR ] || d
 if [ -n "$INITDEAD" ]; then ID_MS=$(to_ms "$INITDEAD"); [ "$ID_MS" != ERR ] || die "bad --initdead"; fi
 for t in ip unshare nsenter python3 awk; do command -v "$t" >/dev/null || die "missing tool: $t"; done
 PY=$(command -v /usr/bin/python3 || command -v python3)
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/lib/heartbeat-ns.sh
+. "$here/lib/heartbeat-ns.sh"   # build_net
+vt() { PYTHONPATH="$here/lib${PYTHONPATH:+:$PYTHONPATH}" "$PY" -m "vigiltools.$1" "${@:2}"; }  # bench/lib/vigiltools
 
 # ---------------------------------------------------------------- install ---
 install_heartbeat() {
@@ -138,6 +142,7 @@ WORK=$(mktemp -d /tmp/hb-detect.XXXXXX)
 PFX="hbd$$"
 HUB="$PFX-hub"
 node_ns()   { echo "$PFX-n$1"; }
+nsn()       { echo "$PFX-$1"; }     # nsn n1 -> node_ns 1 (for heartbeat-ns.sh)
 node_name() { echo "hbnode$1"; }
 node_dir()  { echo "$WORK/n$1"; }
 NS_MADE=()
@@ -149,10 +154,11 @@ cleanup() {
     if [ ${#NS_MADE[@]} -gt 0 ]; then
         # every process living in one of our network namespaces, by PID
         local pids
-        pids=$("$PY" "$WORK/helper.py" pids "${NS_MADE[@]/#//run/netns/}" 2>/dev/null)
+        pids=$(vt netns pids "${NS_MADE[@]/#//run/netns/}" 2>/dev/null)
+        # shellcheck disable=SC2086  # a list of PIDs
         [ -n "$pids" ] && kill -9 $pids 2>/dev/null
         for _ in $(seq 50); do      # bounded: up to 5 s for them to go
-            [ -z "$("$PY" "$WORK/helper.py" pids "${NS_MADE[@]/#//run/netns/}" 2>/dev/null)" ] && break
+            [ -z "$(vt netns pids "${NS_MADE[@]/#//run/netns/}" 2>/dev/null)" ] && break
             sleep 0.1
         done
     fi
@@ -172,166 +178,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'log "interrupted"; exit 130' INT TERM
 
-# ------------------------------------------------------------ python helper -
-# pids NSPATH...         print PIDs of processes whose netns is one of NSPATH
-# fail ...               hard-fail a node and time the survivors' "is dead" lines
-cat >"$WORK/helper.py" <<'PYEOF'
-import ctypes, os, re, select, signal, socket, struct, sys, time
-
-def ns_id(path):
-    st = os.stat(path)
-    return (st.st_dev, st.st_ino)
-
-def pids_in(ns_paths):
-    want = {ns_id(p) for p in ns_paths if os.path.exists(p)}
-    out = []
-    for d in os.listdir('/proc'):
-        if d.isdigit() and int(d) != os.getpid():
-            try:
-                if ns_id(f'/proc/{d}/ns/net') in want:
-                    out.append(int(d))
-            except OSError:
-                pass
-    return out
-
-libc = ctypes.CDLL(None, use_errno=True)
-
-def netlink_in(ns_path):
-    """A NETLINK_ROUTE socket created inside the netns at ns_path."""
-    CLONE_NEWNET = 0x40000000
-    home = os.open('/proc/self/ns/net', os.O_RDONLY)
-    target = os.open(ns_path, os.O_RDONLY)
-    try:
-        if libc.setns(target, CLONE_NEWNET) != 0:
-            raise OSError(ctypes.get_errno(), 'setns')
-        s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
-        s.bind((0, 0))
-    finally:
-        libc.setns(home, CLONE_NEWNET)
-        os.close(home); os.close(target)
-    return s
-
-def link_down_msg(ifindex):
-    RTM_NEWLINK, NLM_F_REQUEST, NLM_F_ACK, IFF_UP = 16, 1, 4, 1
-    ifi = struct.pack('=BxHiII', socket.AF_UNSPEC, 0, ifindex, 0, IFF_UP)
-    return struct.pack('=IHHII', 16 + len(ifi), RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, 1, 0) + ifi
-
-def netlink_ack_ok(s):
-    s.settimeout(2)
-    data = s.recv(4096)
-    ln, typ = struct.unpack_from('=IH', data)
-    if typ == 2:  # NLMSG_ERROR
-        return struct.unpack_from('=i', data, 16)[0] == 0
-    return True
-
-class Inotify:
-    IN_MODIFY = 0x2
-    def __init__(self, paths):
-        self.fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
-        if self.fd < 0:
-            raise OSError(ctypes.get_errno(), 'inotify_init1')
-        for p in paths:
-            if libc.inotify_add_watch(self.fd, p.encode(), self.IN_MODIFY) < 0:
-                raise OSError(ctypes.get_errno(), 'inotify_add_watch ' + p)
-    def wait(self, timeout):
-        r, _, _ = select.select([self.fd], [], [], max(timeout, 0))
-        if r:
-            try:
-                os.read(self.fd, 65536)
-            except BlockingIOError:
-                pass
-
-def fail(args):
-    # args: ns_path ifindex victim timeout_s survivor=logfile ...
-    ns_path, ifindex, victim, timeout = args[0], int(args[1]), args[2], float(args[3])
-    logs = dict(a.split('=', 1) for a in args[4:])
-    try:    # be woken promptly even while the machine is busy (heartbeat itself runs SCHED_RR)
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
-    except OSError:
-        pass
-    dead_re = re.compile(r'node (\S+): is dead')
-    files = {n: open(p, 'rb') for n, p in logs.items()}
-    for f in files.values():
-        f.seek(0, os.SEEK_END)
-    buf = {n: b'' for n in files}
-    ino = Inotify(list(logs.values()))
-    nl = netlink_in(ns_path)
-    msg = link_down_msg(ifindex)
-    victims = pids_in([ns_path])
-    if not victims:
-        print('ERROR no process found in victim namespace'); return 2
-
-    t0 = time.monotonic()
-    for p in victims:
-        try: os.kill(p, signal.SIGKILL)
-        except ProcessLookupError: pass
-    nl.sendto(msg, (0, 0))
-    t_link = time.monotonic()
-
-    link_ok = netlink_ack_ok(nl)
-    for _ in range(50):      # anything the victim forked in the meantime
-        rest = pids_in([ns_path])
-        if not rest: break
-        for p in rest:
-            try: os.kill(p, signal.SIGKILL)
-            except ProcessLookupError: pass
-        time.sleep(0.01)
-
-    found, others = {}, []
-    deadline = t0 + timeout
-    while len(found) < len(files):
-        now = time.monotonic()
-        if now >= deadline: break
-        ino.wait(min(0.05, deadline - now))
-        t = time.monotonic()
-        for n, f in files.items():
-            chunk = f.read()
-            if not chunk: continue
-            buf[n] += chunk
-            *lines, buf[n] = buf[n].split(b'\n')
-            for line in lines:
-                m = dead_re.search(line.decode('utf-8', 'replace'))
-                if not m: continue
-                if m.group(1) == victim:
-                    found.setdefault(n, t)
-                else:
-                    others.append(f'{n}:{m.group(1)}')
-    det = ' '.join(f'{n}={(found[n] - t0) * 1000:.1f}' if n in found else f'{n}=TIMEOUT'
-                   for n in sorted(files))
-    status = 'OK' if len(found) == len(files) else 'TIMEOUT'
-    mx = max(found.values()) - t0 if found else float('nan')
-    print(f'{status} max_ms={mx * 1000:.1f} killed={len(victims)} '
-          f'link_down_after_us={(t_link - t0) * 1e6:.0f} link_ack={"ok" if link_ok else "ERR"} '
-          f'spurious={",".join(others) or "none"} {det}')
-    return 0 if status == 'OK' else 3
-
-if __name__ == '__main__':
-    try:
-        if sys.argv[1] == 'pids':
-            print(' '.join(map(str, pids_in(sys.argv[2:]))))
-        elif sys.argv[1] == 'fail':
-            sys.exit(fail(sys.argv[2:]))
-    except KeyboardInterrupt:
-        sys.exit(130)
-PYEOF
 
 # ------------------------------------------------------------------ testbed -
-build_net() {
-    ip netns add "$HUB"; NS_MADE+=("$HUB")
-    ip -n "$HUB" link set lo up
-    ip -n "$HUB" link add br0 type bridge
-    ip -n "$HUB" link set br0 up
-    local i ns
-    for i in $(seq 1 "$NODES"); do
-        ns=$(node_ns "$i")
-        ip netns add "$ns"; NS_MADE+=("$ns")
-        ip -n "$HUB" link add "v$i" type veth peer name eth0 netns "$ns"
-        ip -n "$HUB" link set "v$i" master br0 up
-        ip -n "$ns" link set lo up
-        ip -n "$ns" addr add "$SUBNET.$i/24" dev eth0
-        ip -n "$ns" link set eth0 up
-    done
-}
+# build_net (bench/lib/heartbeat-ns.sh): the hub's bridge br0 and nodes 1..NODES, each with an eth0 on it
+# (SUBNET.i/24); no outsider namespace here.
 
 # Per-node private copies of everything heartbeat writes or reads by fixed path.
 make_node_dir() {
@@ -371,6 +221,7 @@ start_node() {
     rm -f "$d/run/heartbeat.pid"
     STARTED_AT[$i]=$EPOCHREALTIME
     # ulimit -l: heartbeat mlock()s itself (memreserve); the default 8 MB limit makes that fail.
+    # shellcheck disable=SC2016  # $1..$3 belong to the inner sh
     ( ulimit -l unlimited 2>/dev/null || true
       exec ip netns exec "$ns" unshare -m -u --propagation private sh -c '
         set -e
@@ -459,10 +310,10 @@ for r in $(seq 1 "$RUNS"); do
     for j in $(seq 1 "$NODES"); do
         [ "$j" = "$v" ] || survivors+=("$(node_name "$j")=$(node_dir "$j")/log/ha-log")
     done
-    out=$("$PY" "$WORK/helper.py" fail "/run/netns/$vns" "$ifindex" "$victim" "$DETECT_TIMEOUT" "${survivors[@]}") \
+    out=$(vt hbdetect fail "/run/netns/$vns" "$ifindex" "$victim" "$DETECT_TIMEOUT" "${survivors[@]}") \
         || { echo "run $r/$RUNS: victim=$victim $out"; die "run $r: not every survivor declared $victim dead"; }
     ms=$(sed -n 's/.*max_ms=\([0-9.]*\).*/\1/p' <<<"$out")
-    echo "run $r/$RUNS: victim=$victim detection_ms=$ms (${out#OK max_ms=$ms })"
+    echo "run $r/$RUNS: victim=$victim detection_ms=$ms (${out#"OK max_ms=$ms "})"
     RESULTS+=("$ms")
     for j in $(seq 1 "$NODES"); do
         [ "$j" = "$v" ] && continue
