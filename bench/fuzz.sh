@@ -128,7 +128,7 @@ build() {
 # Seeds. Names start with "seed-", so rerunning overwrites them instead of piling up copies.
 hex2bin() {  # hex digits (spaces and newlines ignored) -> bytes on stdout
     local h="${1//[[:space:]]/}" i
-    for ((i = 0; i < ${#h}; i += 2)); do printf "\\x${h:i:2}"; done
+    for ((i = 0; i < ${#h}; i += 2)); do printf '%b' "\\x${h:i:2}"; done
 }
 str() {  # a wire string: u8 length, then the UTF-8 bytes, as hex
     printf '%02x' "$(printf '%s' "$1" | wc -c)"
@@ -158,7 +158,8 @@ seed_config() {
     for line in 'k = "\u00e9\t\"\\\n\r"' "l = 'lit'" 'f = 1_000.5e3' 'i = -0x1' 'n = +1_000' \
                 'q = [1, [2, "3"], true, false, 1.5]' 't = {a = 1}' 'd.e = 1' 'm = """x"""' "m = '''x'''" \
                 '"quoted" = 1' 'k = "\x"' 'k = "\ud800"'; do
-        printf '%s\n' "$line" > "$c/seed-subset-$((i++)).conf"
+        printf '%s\n' "$line" > "$c/seed-subset-$i.conf"
+        i=$((i + 1))
     done
     printf 'k = 1\nk = 2\n' > "$c/seed-subset-duplicate-key.conf"
     printf '[a]\n[a]\n' > "$c/seed-subset-duplicate-table.conf"
@@ -177,7 +178,7 @@ write_config_dict() {
              true false ms us s m '\u' '"10.0.0.1"' '"::1"' ' = '; do
         printf '"%s"\n' "$(printf '%s' "$w" | sed 's/\\/\\\\/g; s/"/\\"/g')" >> "$d"
     done
-    echo '"\x0A["' >> "$d"   # a newline, then a table header
+    printf '%s\n' '"\x0A["' >> "$d"   # a newline, then a table header (the dictionary's own escape)
 }
 
 seed_wire() {
@@ -222,7 +223,7 @@ seed_haconf() {
     local c="$out/corpus-haconf"
     mkdir -p "$c"
     local auth='auth 1\n1 sha1 s3cret\n'
-    printf "keepalive 200ms\ndeadtime 1\nwarntime 500ms\ninitdead 2\nudpport 7694\nucast eth0 10.0.0.1\nucast eth0 10.0.0.2\nnode Alpha beta\nauto_failback off\ncrm no\n\0alpha 10.0.0.50 Delay::3::1\nbeta IPaddr2::10.0.0.60/24/eth0 \\\\\n   Delay::4::1 # second\n\0$auth" > "$c/seed-ucast"
+    printf "keepalive 200ms\ndeadtime 1\nwarntime 500ms\ninitdead 2\nudpport 7694\nucast eth0 10.0.0.1\nucast eth0 10.0.0.2\nnode Alpha beta\nauto_failback off\ncrm no\n\0alpha 10.0.0.50 Delay::3::1\nbeta IPaddr2::10.0.0.60/24/eth0 \\\\\n   Delay::4::1 # second\n\0%b" "$auth" > "$c/seed-ucast"
     printf "# the example's directives\nlogfile /var/log/ha-log\nlogfacility local0\nkeepalive 2\ndeadtime 30\nwarntime 10\ninitdead 120\nudpport 694\nbcast eth0\nbcast eth1 eth2\nmcast eth0 225.0.0.1 694 1 0\nucast eth0 192.168.1.2\nauto_failback on\nstonith baytech /etc/ha.d/conf/stonith.baytech\nwatchdog /dev/watchdog\nnode ken3\nnode kathy\nping 10.10.10.254\nping_group group1 10.10.10.254 10.10.10.253\nrespawn hacluster /usr/lib/heartbeat/ipfail\nrespawn userid /path/name/to/run\nhopfudge 1\nrealtime on\nrtprio 50\ndeadping 31\n\0ken3 IPaddr::135.9.216.3/28/eth0/135.9.216.12 httpd\nkathy 10.0.0.170 Filesystem::/dev/sda1::/data1::ext2\n\0auth 2\n1 crc\n2 sha1 HI!\n3 md5 Hello!\n" > "$c/seed-example"
     printf "bcast eth1\r\nnode alpha beta\r\ncluster prod\r\n\0alpha dummy\r\n\0auth 1\r\n1 sha1 x\r\n" > "$c/seed-crlf"
     printf "nice_failback on\nudp eth1\nnode alpha\nnode beta gamma\nautojoin any\ncompression bz2\nmcast6 eth0 ff02::1 694 1 0\n\0\0auth 3\n" > "$c/seed-errors"

@@ -10,7 +10,8 @@
 #        node has logged "Initial resource acquisition complete", and every
 #        node is >= 8 s old (see STARTUP_GRACE), then a settle time;
 #     2. hard-fails one node (victims rotate over the nodes): in one small
-#        Python helper it takes t0 = CLOCK_MONOTONIC, SIGKILLs every process in
+#        Python helper (bench/lib/vigiltools/hbdetect.py) it takes
+#        t0 = CLOCK_MONOTONIC, SIGKILLs every process in
 #        the victim's network namespace and sets the victim's eth0 down with a
 #        single pre-built netlink message (microseconds after t0);
 #     3. timestamps (same monotonic clock, on arrival, via inotify) the line

@@ -109,12 +109,14 @@ vc_write_config() {
   # Two nodes: no majority without both, no fencing device here.
   sed -i -e 's/^quorum = .*/quorum = "ignore"/' -e 's/^fencing = .*/fencing = "none"/' "$f"
   vc_node_tables_fix "$f"
+  # shellcheck disable=SC2119  # no extra [virt] lines here
   vc_vm_tables >> "$f"
   "$VIGIL_BIN" config check --config "$f" >/dev/null || vc_fail "vigil config check rejects $f"
 }
 
 # vc_vm_tables [LINE...]: the [virt] table (plus each LINE in it) and group vm1 = the guest (home a), to
 # append to a cluster.conf. Needs the variables of `virt-testbed env`.
+# shellcheck disable=SC2120  # the LINEs are optional (scripts/testbed passes one)
 vc_vm_tables() {
   cat <<EOF
 
