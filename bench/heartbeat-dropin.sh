@@ -94,400 +94,16 @@ done
 wants() { [[ ",$ONLY," == *",$1,"* ]]; }
 
 # ------------------------------------------------------------ python helper -
+# bench/lib/vigiltools/hbdropin.py:
 # pids NSPATH...            PIDs of the processes whose network namespace is one of NSPATH
 # measure ...               ping VIP from the outsider every 10 ms, act at t0, time the answer from n2
 # vsteady ...               poll Vigil agents' status until the group runs on OWNER in every view
 # table RESULTS             min/median/max per system and scenario (markdown)
 # decode PCAP [EVENTS]      Heartbeat ha_msg traffic summary
-HELPER=$(mktemp /tmp/hb-dropin-helper.XXXXXX.py)
-trap 'rm -f "$HELPER"' EXIT
-cat >"$HELPER" <<'PYEOF'
-import ctypes, json, os, select, signal, socket, statistics, struct, subprocess, sys, time
-
-libc = ctypes.CDLL(None, use_errno=True)
-CLONE_NEWNET = 0x40000000
-
-def ns_id(path):
-    st = os.stat(path)
-    return (st.st_dev, st.st_ino)
-
-def pids_in(ns_paths):
-    want = {ns_id(p) for p in ns_paths if os.path.exists(p)}
-    out = []
-    for d in os.listdir('/proc'):
-        if d.isdigit() and int(d) != os.getpid():
-            try:
-                if ns_id(f'/proc/{d}/ns/net') in want:
-                    out.append(int(d))
-            except OSError:
-                pass
-    return out
-
-class InNetns:
-    """with InNetns(path): sockets created inside belong to that network namespace."""
-    def __init__(self, path): self.path = path
-    def __enter__(self):
-        self.home = os.open('/proc/self/ns/net', os.O_RDONLY)
-        fd = os.open(self.path, os.O_RDONLY)
-        try:
-            if libc.setns(fd, CLONE_NEWNET) != 0:
-                raise OSError(ctypes.get_errno(), 'setns ' + self.path)
-        finally:
-            os.close(fd)
-    def __exit__(self, *a):
-        libc.setns(self.home, CLONE_NEWNET)
-        os.close(self.home)
-
-def link_down_msg(ifindex):
-    RTM_NEWLINK, NLM_F_REQUEST, NLM_F_ACK, IFF_UP = 16, 1, 4, 1
-    ifi = struct.pack('=BxHiII', socket.AF_UNSPEC, 0, ifindex, 0, IFF_UP)
-    return struct.pack('=IHHII', 16 + len(ifi), RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, 1, 0) + ifi
-
-def csum(b):
-    if len(b) % 2: b += b'\0'
-    s = sum(struct.unpack('!%dH' % (len(b) // 2), b))
-    s = (s >> 16) + (s & 0xffff); s += s >> 16
-    return ~s & 0xffff
-
-def kill_all(ns_path):
-    n = 0
-    for _ in range(50):             # and anything forked meanwhile
-        rest = pids_in([ns_path])
-        if not rest: break
-        for p in rest:
-            try: os.kill(p, signal.SIGKILL); n += 1
-            except ProcessLookupError: pass
-        time.sleep(0.01)
-    return n
-
-def measure(a):
-    # measure OUTSIDER_NS VIP MAC1 MAC2 TIMEOUT crash N1_NS | cmd LOGFILE ARGV...
-    outsider, vip, mac1, mac2, timeout, mode = a[0], a[1], a[2].lower(), a[3].lower(), float(a[4]), a[5]
-    try:
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
-    except OSError:
-        pass
-    with InNetns(outsider):
-        raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-        pk = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
-        pk.bind(('eth0', 0x0800))
-    raw.setblocking(False); pk.setblocking(False)
-    if mode == 'crash':
-        victim = a[6]
-        with InNetns(victim):
-            nl = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
-            nl.bind((0, 0))
-            ifindex = socket.if_nametoindex('eth0')
-        downmsg = link_down_msg(ifindex)
-    ident = os.getpid() & 0xffff
-    vip_b = socket.inet_aton(vip)
-    sent = {}            # seq -> send time
-    replies = []         # (t_recv, seq, mac)
-    seq = 0
-    def send():
-        nonlocal seq
-        seq = (seq + 1) & 0xffff
-        hdr = struct.pack('!BBHHH', 8, 0, 0, ident, seq) + b'hb-dropin-bench'
-        pkt = struct.pack('!BBHHH', 8, 0, csum(hdr), ident, seq) + b'hb-dropin-bench'
-        try:
-            raw.sendto(pkt, (vip, 0))
-        except OSError:
-            pass         # e.g. EHOSTUNREACH while the neighbour entry fails: counts as lost
-        sent[seq] = time.monotonic()
-    def receive():
-        while True:
-            try:
-                frame, addr = pk.recvfrom(2048)
-            except BlockingIOError:
-                break
-            t = time.monotonic()
-            if addr[2] == socket.PACKET_OUTGOING or len(frame) < 14 + 20 + 8: continue
-            ip = frame[14:]
-            ihl = (ip[0] & 15) * 4
-            if ip[9] != 1 or ip[12:16] != vip_b: continue
-            icmp = ip[ihl:ihl + 8]
-            if len(icmp) < 8: continue
-            typ, _, _, rid, rseq = struct.unpack('!BBHHH', icmp)
-            if typ != 0 or rid != ident: continue
-            replies.append((t, rseq, ':'.join('%02x' % b for b in frame[6:12])))
-        while True:
-            try: raw.recv(2048)
-            except BlockingIOError: break
-    def run_for(dur, until=None):
-        end = time.monotonic() + dur
-        nxt = time.monotonic()
-        while True:
-            now = time.monotonic()
-            if now >= end or (until and until()): return
-            if now >= nxt:
-                send(); nxt += 0.01
-                if nxt < now: nxt = now + 0.01
-            r, _, _ = select.select([pk], [], [], max(0, min(nxt, end) - time.monotonic()))
-            receive()
-    # 1. pre: 0.5 s of pings, every reply from n1
-    run_for(0.5)
-    pre = [r for r in replies]
-    if len(pre) < 40 or any(m != mac1 for _, _, m in pre):
-        macs = sorted({m for _, _, m in pre})
-        print(f'NOTSTEADY pre_replies={len(pre)} macs={",".join(macs) or "none"}'); return 2
-    # 2. act
-    proc = None
-    t0w = time.time(); t0 = time.monotonic()
-    if mode == 'crash':
-        killed = 0
-        for p in pids_in([victim]):
-            try: os.kill(p, signal.SIGKILL); killed += 1
-            except ProcessLookupError: pass
-        nl.sendto(downmsg, (0, 0))
-        t_act = time.monotonic()
-        killed += kill_all(victim)
-        act = f'killed={killed} link_down_after_us={(t_act - t0) * 1e6:.0f}'
-    else:
-        logf = open(a[6], 'ab')
-        proc = subprocess.Popen(a[7:], stdin=subprocess.DEVNULL, stdout=logf, stderr=logf)
-        act = 'cmd=started'
-    t_cmd = [None]
-    def done():
-        if proc is not None and t_cmd[0] is None and proc.poll() is not None:
-            t_cmd[0] = time.monotonic()
-        n2 = [r for r in replies if r[0] > t0 and r[2] == mac2]
-        return (proc is None or t_cmd[0] is not None) and n2 and time.monotonic() - n2[0][0] >= 0.5
-    run_for(timeout, done)
-    if proc is not None and proc.poll() is None:
-        proc.kill(); proc.wait()
-    run_for(0.05)
-    n2 = [r for r in replies if r[0] > t0 and r[2] == mac2]
-    n1_after = [r for r in replies if r[0] > t0 and r[2] == mac1]
-    times = sorted(r[0] for r in replies)
-    gap = max((b - a_) for a_, b in zip(times, times[1:])) if len(times) > 1 else float('nan')
-    answered = {r[1] for r in replies}
-    lost = sum(1 for s, ts in sent.items() if ts > t0 and s not in answered and (not n2 or ts < n2[-1][0]))
-    other = sorted({m for _, _, m in replies if m not in (mac1, mac2)})
-    f = lambda v: 'NA' if v is None else '%.1f' % v
-    res = dict(t_n2_ms=f((n2[0][0] - t0) * 1000 if n2 else None), gap_ms=f(gap * 1000), lost=str(lost),
-               last_n1_ms=f((n1_after[-1][0] - t0) * 1000 if n1_after else 0.0),
-               cmd_ms=f((t_cmd[0] - t0) * 1000 if t_cmd[0] else None),
-               rc=str(proc.returncode if proc else '-'), t0_wall='%.6f' % t0w)
-    status = 'OK' if n2 else 'TIMEOUT'
-    print(status + ' ' + ' '.join(f'{k}={v}' for k, v in res.items()) + f' {act} foreign_macs={",".join(other) or "none"}')
-    return 0 if n2 else 3
-
-def vstatus(sock):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.settimeout(3); s.connect(sock)
-    s.sendall(b'status\n'); out = b''
-    while True:
-        b = s.recv(65536)
-        if not b: break
-        out += b
-    s.close()
-    return json.loads(out)
-
-def vsteady(a):
-    # vsteady TIMEOUT OWNER SOCK...: every agent sees every node alive, the (only) group running on OWNER
-    timeout, owner, socks = float(a[0]), a[1], a[2:]
-    deadline = time.monotonic() + timeout; last = None
-    while time.monotonic() < deadline:
-        try:
-            ok = True
-            for sock in socks:
-                st = vstatus(sock)
-                bad = [m['name'] + ':' + m.get('state', '?') for m in st['nodes'] if m.get('state') != 'alive']
-                g = st.get('groups') or [{}]
-                g = g[0]
-                if bad or g.get('state') != 'running' or g.get('owner') != owner or st.get('standby'):
-                    ok = False
-                    last = f"{st['node']}: nodes not alive {bad}, group {g.get('state')} on {g.get('owner')}"
-                    break
-            if ok: return 0
-        except Exception as e:
-            last = repr(e)
-        time.sleep(0.1)
-    print(f'not steady within {timeout}s: {last}', file=sys.stderr)
-    return 1
-
-def table(a):
-    rows = {}; order = []
-    for line in open(a[0]):
-        f = line.rstrip('\n').split('\t')
-        if len(f) < 8 or f[0] == 'system': continue
-        k = (f[0], f[1])
-        if k not in rows: rows[k] = []; order.append(k)
-        rows[k].append(f)
-    def mmm(vals):
-        v = sorted(float(x) for x in vals if x not in ('NA', '', '-'))
-        if not v: return '-'
-        return '%.0f / %.0f / %.0f' % (v[0], statistics.median(v), v[-1])
-    print('| system | scenario | runs | VIP answers from n2 after t0, ms (min / median / max) | longest ping gap, ms | lost pings (median) | command returned after, ms |')
-    print('|---|---|---|---|---|---|---|')
-    for k in order:
-        r = rows[k]
-        lost = statistics.median([int(x[5]) for x in r if x[5].isdigit()] or [0])
-        print('| %s | %s | %d | %s | %s | %.0f | %s |' % (k[0], k[1], len(r), mmm([x[3] for x in r]), mmm([x[4] for x in r]),
-              lost, mmm([x[7] for x in r]) if k[1] != 'crash' else '-'))
-
-# ----------------------------------------------------------------- decode --
-def pcap_packets(path):
-    data = open(path, 'rb').read()
-    magic = struct.unpack_from('<I', data)[0]
-    if magic in (0xa1b2c3d4, 0xa1b23c4d): e = '<'
-    else: e = '>'
-    nano = magic in (0xa1b23c4d, 0x4d3cb2a1)
-    linktype = struct.unpack_from(e + 'I', data, 20)[0]
-    off = 24
-    while off + 16 <= len(data):
-        ts, tf, incl, orig = struct.unpack_from(e + 'IIII', data, off); off += 16
-        frame = data[off:off + incl]; off += incl
-        t = ts + tf / (1e9 if nano else 1e6)
-        if linktype == 1:
-            if len(frame) < 14 or frame[12:14] != b'\x08\x00': continue
-            ip = frame[14:]
-        elif linktype == 113:
-            ip = frame[16:]
-        else:
-            continue
-        ihl = (ip[0] & 15) * 4
-        if ip[9] != 17: continue
-        frag = struct.unpack('!H', ip[6:8])[0]
-        src, dst = socket.inet_ntoa(ip[12:16]), socket.inet_ntoa(ip[16:20])
-        if frag & 0x1fff:
-            yield t, src, dst, None, len(ip); continue
-        udp = ip[ihl:]
-        yield t, src, dst, udp[8:], len(ip)
-
-def parse_netstring_msg(b, pos=0):
-    """Heartbeat's netstring wire format: "###\\n", then LEN:(TYPE)NAME=VALUE, fields, "%%%\\n", then the
-    LEN:auth, netstring. TYPE 0 string, 1 binary, 2 nested message, 3 list, 4 compressed. Returns
-    ([(name, type, value)], auth, end)."""
-    if b[pos:pos + 4] != b'###\n': raise ValueError('no ### start')
-    pos += 4; fields = []
-    while True:
-        if b[pos:pos + 4] == b'%%%\n':
-            pos += 4; break
-        colon = b.index(b':', pos)
-        n = int(b[pos:colon]); data = b[colon + 1:colon + 1 + n]; pos = colon + 1 + n
-        if b[pos:pos + 1] != b',': raise ValueError('bad netstring')
-        pos += 1
-        close = data.index(b')')
-        typ = int(data[1:close]); eq = data.index(b'=', close)
-        name = data[close + 1:eq].decode('latin-1'); val = data[eq + 1:]
-        if typ == 0: v = val.decode('latin-1')
-        elif typ == 2:
-            try: v = {k: vv for k, _, vv in parse_netstring_msg(val)[0]}
-            except Exception: v = '<struct %d B>' % len(val)
-        else: v = '<%s %d B>' % ({1: 'binary', 3: 'list', 4: 'compressed'}.get(typ, 'type%d' % typ), len(val))
-        fields.append((name, typ, v))
-    auth = None
-    if pos < len(b) and b[pos:pos + 1].isdigit():
-        colon = b.index(b':', pos); n = int(b[pos:colon]); auth = b[colon + 1:colon + 1 + n].decode('latin-1')
-        pos = colon + 2 + n
-    return fields, auth, pos
-
-def parse_msg(payload):
-    """[(name, value)] of one ha_msg packet, netstring (###) or classic text (>>>) format; None otherwise."""
-    if payload.startswith(b'###\n'):
-        try:
-            fields, auth, _ = parse_netstring_msg(payload)
-        except Exception:
-            return None
-        out = [(k, v if isinstance(v, str) else ('{' + ' '.join(f'{a}={str(c)[:24]}' for a, c in v.items()) + '}' if isinstance(v, dict) else v))
-               for k, _, v in fields]
-        return out + ([('auth', auth)] if auth else [])
-    txt = payload.decode('latin-1')
-    if not txt.startswith('>>>\n'): return None
-    fields = []
-    for line in txt.split('\n')[1:]:
-        if line == '<<<': break
-        if '=' in line:
-            k, v = line.split('=', 1)
-            fields.append((k, v))
-    return fields
-
-def decode(a):
-    pcap = a[0]; events = a[1] if len(a) > 1 else None
-    system = a[2] if len(a) > 2 else 'heartbeat'
-    ev = []
-    if events and os.path.exists(events):
-        for line in open(events):
-            f = line.rstrip('\n').split('\t')
-            if len(f) >= 3 and f[1] == system: ev.append((float(f[0]), f[2]))
-    ev.sort()
-    def phase(t):
-        cur = (0.0, 'before-first-event')
-        for te, name in ev:
-            if te <= t: cur = (te, name)
-            else: break
-        return cur
-    kind = lambda name: name.split(' ')[0]
-    types = {}; fields_of = {}; per_phase = {}; per_node = {}; nonmsg = 0; frags = 0; sizes = {}; other_sizes = []
-    seqs = {}          # phase kind -> (phase name, [lines]) for its first occurrence
-    per_event = {}     # crash/standby/takeover event -> compact list of its messages
-    first = last = None; n = 0
-    for t, src, dst, payload, iplen in pcap_packets(pcap):
-        n += 1
-        first = t if first is None else first; last = t
-        if payload is None: frags += 1; continue
-        m = parse_msg(payload)
-        if m is None: nonmsg += 1; other_sizes.append(iplen); continue
-        d = dict(m)
-        typ = d.get('t', '?')
-        types[typ] = types.get(typ, 0) + 1
-        sizes.setdefault(typ, []).append(iplen)
-        fields_of.setdefault(typ, set()).update(k for k, _ in m)
-        te, name = phase(t)
-        per_phase.setdefault(kind(name), {}).setdefault(typ, 0); per_phase[kind(name)][typ] += 1
-        per_node.setdefault((d.get('src', '?'), typ), 0); per_node[(d.get('src', '?'), typ)] += 1
-        k = kind(name)
-        if k not in seqs: seqs[k] = (name, [])
-        if seqs[k][0] == name and (typ not in ('status', 'NS_ackmsg') or (typ == 'status' and d.get('st') != 'active')):
-            keep = [f'{x}={d[x]}' for x in ('t', 'src', 'dest', 'st', 'rsc_hold', 'info', 'rtype', 'isstable', 'ipaddr', 'weown', 'ok',
-                                             'node', 'result', 'nodelist', 'seq') if x in d]
-            seqs[k][1].append('  +%7.3f s  %s' % (t - te, ' '.join(keep)))
-        if k in ('crash', 'standby', 'takeover') and typ not in ('status', 'NS_ackmsg') and t - te < 5:
-            tag = typ + ('[%s]' % d['info'] if 'info' in d else '') + ('[%s]' % d['rsc_hold'] if typ == 'hb_takeover' else '')
-            per_event.setdefault(name, []).append('%s(%s)+%.0f' % (tag, d.get('src', '?'), (t - te) * 1000))
-    if n == 0:
-        print('no packets'); return 0
-    dur = max(last - first, 1e-9)
-    print(f'packets={n} span_s={dur:.1f} ha_msg={sum(types.values())} fragments={frags} other={nonmsg}'
-          + (f' (other: {nonmsg / dur:.1f}/s, IP size median {statistics.median(other_sizes):.0f} B)' if other_sizes else ''))
-    if not types: return 0
-    print('\n== message types (count, per second over the capture, IP size median) ==')
-    for typ, c in sorted(types.items(), key=lambda x: -x[1]):
-        print(f'{typ:24s} {c:7d} {c / dur:8.2f}/s  {statistics.median(sizes[typ]):.0f} B')
-    print('\n== per sender ==')
-    for (src, typ), c in sorted(per_node.items()):
-        print(f'{src:6s} {typ:24s} {c}')
-    print('\n== fields per type ==')
-    for typ in sorted(fields_of):
-        print(f'{typ}: {" ".join(sorted(fields_of[typ]))}')
-    print('\n== per phase kind (events.tsv), all occurrences ==')
-    for ph in per_phase:
-        print(ph + ': ' + ', '.join(f'{k}={v}' for k, v in sorted(per_phase[ph].items(), key=lambda x: -x[1])))
-    print('\n== first occurrence of each phase: messages other than status active and NS_ackmsg, time after the event ==')
-    for k, (name, lines) in seqs.items():
-        print(f'-- {name}')
-        for l in lines[:40]: print(l)
-        if len(lines) > 40: print(f'  ... {len(lines) - 40} more')
-    if per_event:
-        print('\n== every crash / standby / takeover: its messages (type[info](sender)+ms after the event; status and NS_ackmsg left out) ==')
-        for name, items in per_event.items():
-            print(f'{name}: ' + ' '.join(items))
-    return 0
-
-if __name__ == '__main__':
-    cmd, args = sys.argv[1], sys.argv[2:]
-    try:
-        if cmd == 'pids': print(' '.join(map(str, pids_in(args))))
-        elif cmd == 'measure': sys.exit(measure(args))
-        elif cmd == 'vsteady': sys.exit(vsteady(args))
-        elif cmd == 'table': table(args)
-        elif cmd == 'decode': sys.exit(decode(args))
-    except KeyboardInterrupt:
-        sys.exit(130)
-PYEOF
+helper() { PYTHONPATH="$here/lib${PYTHONPATH:+:$PYTHONPATH}" "$PY" -m vigiltools.hbdropin "$@"; }
 
 if [ -n "$DECODE" ]; then
-    "$PY" "$HELPER" decode "$DECODE" ${DECODE_ARGS[@]+"${DECODE_ARGS[@]}"}
+    helper decode "$DECODE" ${DECODE_ARGS[@]+"${DECODE_ARGS[@]}"}
     exit
 fi
 
@@ -519,13 +135,14 @@ printf 'system\tscenario\trun\tt_n2_ms\tgap_ms\tlost\tlast_n1_ms\tcmd_ms\n' >"$R
 : >"$EVENTS"
 SYS=                                # the phase running: heartbeat | vigil | mixed
 
-ns_pids() { "$PY" "$HELPER" pids "$@" 2>/dev/null; }
+ns_pids() { helper pids "$@" 2>/dev/null; }
 kill_ns() {  # kill_ns NS...: SIGKILL every process in those network namespaces, bounded wait
     local paths=() n p
     for n in "$@"; do paths+=("/run/netns/$n"); done
     for _ in $(seq 50); do
         p=$(ns_pids "${paths[@]}")
         [ -z "$p" ] && return 0
+        # shellcheck disable=SC2086  # a list of PIDs
         kill -9 $p 2>/dev/null || true
         sleep 0.1
     done
@@ -539,6 +156,7 @@ save_logs() {  # save_logs SYSTEM: copy that phase's node logs to OUT
         cp "$WORK/$s/$n/agent.out" "$OUT/$s-$n-agent.out" 2>/dev/null || true
     done
 }
+# shellcheck disable=SC2317  # run by the EXIT trap
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
@@ -546,7 +164,7 @@ cleanup() {
     [ ${#NS_MADE[@]} -gt 0 ] && kill_ns "${NS_MADE[@]}"
     for s in heartbeat vigil mixed; do save_logs "$s"; done
     for ns in "${NS_MADE[@]}"; do ip netns del "$ns" 2>/dev/null; done
-    rm -rf "$WORK" "$HELPER"
+    rm -rf "$WORK"
     exit "$rc"
 }
 trap cleanup EXIT
@@ -606,6 +224,7 @@ start_node() {
     echo "start $(date +%T.%N)" >>"$d/agent.out"
     if [ "$s" = heartbeat ]; then
         # ulimit -l: heartbeat mlock()s itself; it daemonizes, so this returns once it runs.
+        # shellcheck disable=SC2016  # $1.. belong to the inner sh
         ( ulimit -l unlimited 2>/dev/null || true
           exec timeout 20 ip netns exec "$ns" unshare -m -u --propagation private sh -c '
             set -e
@@ -617,6 +236,7 @@ start_node() {
             exec "$3"' sh "$d" "$n" "$HB" ) >>"$d/agent.out" 2>&1 </dev/null \
             || { tail -5 "$d/agent.out" >&2; die "heartbeat failed to start on $n"; }
     else
+        # shellcheck disable=SC2016  # $1.. belong to the inner sh
         ( ulimit -l unlimited 2>/dev/null || true
           exec setsid ip netns exec "$ns" unshare -m -u --propagation private sh -c '
             set -e
@@ -665,7 +285,7 @@ steady() {
                 done
             done
         else
-            "$PY" "$HELPER" vsteady 0.5 "$owner" "$(nd n1)/vigil.sock" "$(nd n2)/vigil.sock" 2>/dev/null || why="vigil status"
+            helper vsteady 0.5 "$owner" "$(nd n1)/vigil.sock" "$(nd n2)/vigil.sock" 2>/dev/null || why="vigil status"
         fi
         [ -n "$why" ] || { vip_on "$owner" && ! vip_on "$other"; } || why="VIP not on $owner only"
         [ -n "$why" ] || logs_quiet || why="logs not quiet"
@@ -686,7 +306,7 @@ settled() {  # settled NODE: the VIP is on NODE and the logs are quiet (bounded 
 # measure SCENARIO RUN ACTION...: one measured run, appended to results.tsv
 measure() {
     local scen=$1 r=$2 out; shift 2
-    out=$("$PY" "$HELPER" measure "/run/netns/$OUTSIDER" "$VIP" "$MAC1" "$MAC2" "$MEASURE_TIMEOUT" "$@") || {
+    out=$(helper measure "/run/netns/$OUTSIDER" "$VIP" "$MAC1" "$MAC2" "$MEASURE_TIMEOUT" "$@") || {
         echo "$SYS $scen run $r/$RUNS: $out"; return 1; }
     kv() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $out"; }
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$SYS" "$scen" "$r" "$(kv t_n2_ms)" "$(kv gap_ms)" "$(kv lost)" \
@@ -811,13 +431,13 @@ wants heartbeat && { run_system heartbeat || { log "heartbeat phase FAILED (part
 wants vigil && { run_system vigil || { log "vigil phase FAILED (partial results kept)"; rc=1; }; }
 wants mixed && run_mixed
 echo
-"$PY" "$HELPER" table "$RES" | tee "$OUT/table.md"
+helper table "$RES" | tee "$OUT/table.md"
 if [ "$CAPTURE" = yes ] && [ -s "$OUT/heartbeat-694.pcap" ]; then
-    "$PY" "$HELPER" decode "$OUT/heartbeat-694.pcap" "$EVENTS" heartbeat >"$OUT/heartbeat-694.decoded.txt" 2>&1 || true
+    helper decode "$OUT/heartbeat-694.pcap" "$EVENTS" heartbeat >"$OUT/heartbeat-694.decoded.txt" 2>&1 || true
     log "Heartbeat's UDP 694 traffic decoded: $OUT/heartbeat-694.decoded.txt"
 fi
 for s in vigil mixed; do
     [ "$CAPTURE" = yes ] && [ -s "$OUT/$s-694.pcap" ] || continue
-    "$PY" "$HELPER" decode "$OUT/$s-694.pcap" "$EVENTS" "$s" >"$OUT/$s-694.decoded.txt" 2>&1 || true
+    helper decode "$OUT/$s-694.pcap" "$EVENTS" "$s" >"$OUT/$s-694.decoded.txt" 2>&1 || true
 done
 exit $rc
