@@ -316,7 +316,7 @@ public final class Agent: @unchecked Sendable {
             logger.error("this machine was suspended for \(String(format: "%.1f", Double((suspended - suspendedSeen).nanoseconds) / 1e9)) s: its groups may have been started elsewhere meanwhile; suspend is outside Vigil's guarantee (docs/safety.md): mask sleep.target on cluster nodes")
         }
         suspendedSeen = suspended
-        execute(core.tick(now: now))
+        execute(core.step(.tick, now: now))
         reschedule(now: now)
     }
 
@@ -335,7 +335,7 @@ public final class Agent: @unchecked Sendable {
                         return
                     }
                     let now = Monotonic.now()
-                    self.execute(self.core.storageCycleDone(device: d, result: result, now: now))
+                    self.execute(self.core.step(.storageCycleDone(device: d, result), now: now))
                     self.reschedule(now: now)
                 }
             })
@@ -362,7 +362,7 @@ public final class Agent: @unchecked Sendable {
                 guard !self.exiting else { return }
                 self.journal.record("connectivity", "\(reachable) of \(targets.count) ping nodes reachable")
                 let now = Monotonic.now()
-                self.execute(self.core.connectivityChanged(reachable: reachable, of: targets.count, now: now))
+                self.execute(self.core.step(.connectivity(reachable: reachable, total: targets.count), now: now))
                 self.reschedule(now: now)
             }
         }
@@ -386,17 +386,18 @@ public final class Agent: @unchecked Sendable {
         guard ready else { return }
         let now = Monotonic.now()
         func src() -> String { source.ipAddress.map { "\($0):\(source.port ?? 0)" } ?? source.description }
+        let from = PacketSource { [source] in source.ipAddress.map { "\($0):\(source.port ?? 0)" } ?? source.description }
         var actions: [Action]
         let raw = bytes.getBytes(at: bytes.readerIndex, length: bytes.readableBytes) ?? []
         switch WireCodec.decode(raw, key: key, clusterID: clusterID) {
         case let .success(msg):
             let accepted = core.counters.accepted
-            actions = core.receive(msg, onLink: link, source: src(), now: now)
+            actions = core.step(.message(msg, link: link, from: from), now: now)
             // Learned only from a packet the core accepted (authentic, not a replay): a replayed copy from
             // elsewhere must not redirect this peer's traffic.
             if !learnedLinks.isEmpty, core.counters.accepted > accepted { learn(msg.sender, link: link, from: source) }
         case let .failure(reason):
-            actions = core.recordDrop(reason, source: src(), now: now)
+            actions = core.step(.dropped(reason, from: from), now: now)
             if reason == .heartbeatPacket { actions += heartbeatPacket(raw, source: src(), now: now) }
         }
         execute(actions)
@@ -443,7 +444,7 @@ public final class Agent: @unchecked Sendable {
         guard WireCodec.isHeartbeatPacket(raw) else { return }
         let now = Monotonic.now()
         let src = source.ipAddress.map { "\($0):\(source.port ?? 0)" } ?? source.description
-        execute(core.recordDrop(.heartbeatPacket, source: src, now: now) + heartbeatPacket(raw, source: src, now: now))
+        execute(core.step(.dropped(.heartbeatPacket, from: .text(src)), now: now) + heartbeatPacket(raw, source: src, now: now))
         reschedule(now: now)
     }
 
@@ -452,7 +453,7 @@ public final class Agent: @unchecked Sendable {
     func heartbeatPacket(_ raw: [UInt8], source: String, now: Instant) -> [Action] {
         guard let a = heartbeatAuthkeys, let sender = a.verifyHeartbeatPacket(raw)?.lowercased(),
               sender != options.node, spec.node(named: sender) != nil else { return [] }
-        return core.heardHeartbeatDaemon(node: sender, source: source, now: now)
+        return core.step(.heartbeatDaemon(node: sender, source: source), now: now)
     }
 
     /// Records where an "auto" peer's authenticated packets come from on `link`, so directed messages reach it.
@@ -603,7 +604,7 @@ public final class Agent: @unchecked Sendable {
             self.loop.execute {
                 if op.action != .status { self.journal.record("operation", "\(tag) \(result)") }
                 let now = Monotonic.now()
-                self.execute(self.core.operationDone(op.id, result: result, now: now))
+                self.execute(self.core.step(.operationDone(id: op.id, result), now: now))
                 self.reschedule(now: now)
             }
         }
@@ -658,7 +659,7 @@ public final class Agent: @unchecked Sendable {
     func adminRequest(_ r: AdminRequest) {
         journal.record("request", "\(r) (control socket)")
         let now = Monotonic.now()
-        execute(core.handle(r, from: options.node, now: now))
+        execute(core.step(.request(r, from: options.node), now: now))
         reschedule(now: now)
     }
 
@@ -712,7 +713,7 @@ public final class Agent: @unchecked Sendable {
         shutdownReason = reason
         logger.notice("controlled stop (\(reason)): handing groups over before leaving (at most \(timeout.compactDescription))")
         Systemd.notify("STOPPING=1\nSTATUS=handing groups over")
-        execute(core.beginShutdown(now: now))
+        execute(core.step(.shutdown, now: now))
         reschedule(now: now)
         loop.scheduleTask(deadline: Monotonic.deadline(now + timeout)) {
             guard !self.exiting else { return }
@@ -733,7 +734,7 @@ public final class Agent: @unchecked Sendable {
         exiting = true
         logger.notice("controlled leave: \(reason)")
         Systemd.notify("STOPPING=1\nSTATUS=leaving the cluster")
-        execute(core.leave(now: Monotonic.now()))
+        execute(core.step(.leave, now: Monotonic.now()))
         pingNodes?.stop()
         respawner?.stopAll()
         if let w = watchdog {

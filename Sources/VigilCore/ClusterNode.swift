@@ -199,7 +199,7 @@ public struct ClusterNode: Sendable {
     // MARK: - Events
 
     /// Timer event: send due heartbeats, age peers, run the election.
-    public mutating func tick(now: Instant) -> [Action] {
+    mutating func tick(now: Instant) -> [Action] {
         var out: [Action] = []
         guard !leaving else { return out }
         agePeers(now: now, into: &out)
@@ -215,7 +215,7 @@ public struct ClusterNode: Sendable {
 
     /// A packet the shell could not decode or authenticate: count it and maybe log it.
     /// `source` is only evaluated when a log line is written.
-    public mutating func recordDrop(_ reason: DropReason, source: @autoclosure () -> String, now: Instant) -> [Action] {
+    mutating func recordDrop(_ reason: DropReason, source: @autoclosure () -> String, now: Instant) -> [Action] {
         counters.received += 1
         var out: [Action] = []
         drop(reason, source: source, now: now, into: &out)
@@ -224,7 +224,7 @@ public struct ClusterNode: Sendable {
 
     /// An authenticated, decoded message that arrived on local link `link`.
     /// `source` (the sender's address, for logs) is only evaluated when a log line is written.
-    public mutating func receive(_ msg: Message, onLink link: Int, source: @autoclosure () -> String, now: Instant) -> [Action] {
+    mutating func receive(_ msg: Message, onLink link: Int, source: @autoclosure () -> String, now: Instant) -> [Action] {
         counters.received += 1
         var out: [Action] = []
         guard !leaving else { return out }
@@ -415,7 +415,7 @@ public struct ClusterNode: Sendable {
     }
 
     /// Controlled leave: tell every peer on every link, twice (a lost packet must not cost a deadtime).
-    public mutating func leave(now: Instant) -> [Action] {
+    mutating func leave(now: Instant) -> [Action] {
         var out: [Action] = []
         guard !leaving else { return out }
         if role == .coordinator || coordinator == me {

@@ -98,7 +98,7 @@ extension ClusterNode {
     // MARK: - Public events and queries
 
     /// A resource operation finished (the shell ran what a `.runOperation` action asked for).
-    public mutating func operationDone(_ id: UInt64, result: OperationResult, now: Instant) -> [Action] {
+    mutating func operationDone(_ id: UInt64, result: OperationResult, now: Instant) -> [Action] {
         var out: [Action] = []
         guard let gi = groups.local.firstIndex(where: { $0.inFlight == id }) else { return out }
         noticeTime(now: now, into: &out)
@@ -110,7 +110,7 @@ extension ClusterNode {
     }
 
     /// An administrative request, from this node's control socket or from a peer's `.request` message.
-    public mutating func handle(_ request: AdminRequest, from: String, now: Instant) -> [Action] {
+    mutating func handle(_ request: AdminRequest, from: String, now: Instant) -> [Action] {
         var out: [Action] = []
         noticeTime(now: now, into: &out)
         groups.placementDue = true
@@ -176,7 +176,7 @@ extension ClusterNode {
 
     /// Starts a controlled shutdown: standby, so the coordinator hands this node's groups to peers.
     /// The shell leaves once `readyToLeave` says so (or its own timeout passes).
-    public mutating func beginShutdown(now: Instant) -> [Action] {
+    mutating func beginShutdown(now: Instant) -> [Action] {
         var out: [Action] = []
         guard !groups.shuttingDown else { return out }
         groups.shuttingDown = true
@@ -227,7 +227,7 @@ extension ClusterNode {
     /// The shell verified a Linux-HA Heartbeat packet (signed with the cluster's authkeys) from configured node
     /// `node`: Heartbeat runs there and cannot see this cluster (nor this cluster it), so it may run the same
     /// resources. Run none here until it has been quiet for a while.
-    public mutating func heardHeartbeatDaemon(node: String, source: String, now: Instant) -> [Action] {
+    mutating func heardHeartbeatDaemon(node: String, source: String, now: Instant) -> [Action] {
         var out: [Action] = []
         noticeTime(now: now, into: &out)
         if groups.heartbeatHeardAt == nil {
@@ -731,7 +731,7 @@ extension ClusterNode {
     /// The shell's pinger: this node now reaches `reachable` of its ping nodes. A node that reaches fewer
     /// than a peer gives up its groups to it (Heartbeat's ipfail); equal counts change nothing. A node that has
     /// not measured yet is neither preferred nor avoided.
-    public mutating func connectivityChanged(reachable: Int, of total: Int, now: Instant) -> [Action] {
+    mutating func connectivityChanged(reachable: Int, of total: Int, now: Instant) -> [Action] {
         var out: [Action] = []
         let c = UInt8(clamping: reachable + 1)
         guard c != groups.connectivity else { return out }

@@ -144,7 +144,7 @@ extension ClusterNode {
     // MARK: - Public
 
     /// A storage cycle the shell ran for `.storageCycle` finished (or failed, or hit its deadline).
-    public mutating func storageCycleDone(device d: Int, result: StorageCycleResult, now: Instant) -> [Action] {
+    mutating func storageCycleDone(device d: Int, result: StorageCycleResult, now: Instant) -> [Action] {
         var out: [Action] = []
         guard storage != nil, let s = spec.storage, d < storage!.devices.count else { return out }
         noticeTime(now: now, into: &out)

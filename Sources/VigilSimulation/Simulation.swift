@@ -76,6 +76,9 @@ public struct SimulationParameters: Sendable {
     public var storageDevices = 1
     /// Print every node's log lines (to debug one seed).
     public var trace = false
+    /// Fold every action every node returns (with its time and node) into `SimulationResult.fingerprint`: two
+    /// builds whose fingerprints agree on a seed behave identically on it (refactoring checks).
+    public var fingerprint = false
     /// Scripted runs (tests): injected start failures off, homes n1, n2, ... in order, no_quorum policy.
     public var injectFailures = true
     public var fixedHomes = false
@@ -154,6 +157,8 @@ public struct SimulationResult: Sendable, CustomStringConvertible {
     public var messages: Int = 0
     public var elections: Int = 0
     public var highestTerm: UInt64 = 0
+    /// FNV-1a over every action of the run (only with `SimulationParameters.fingerprint`).
+    public var fingerprint: UInt64 = 0xcbf2_9ce4_8422_2325
 
     public var ok: Bool { violations.isEmpty }
     public var description: String {
@@ -509,17 +514,17 @@ public struct Simulation {
             guard nodes[to] != nil else { return }
             switch WireCodec.decode(bytes, key: key, clusterID: spec.clusterID) {
             case let .success(msg):
-                apply(to, nodes[to]!.receive(msg, onLink: link, source: msg.sender, now: now))
+                apply(to, nodes[to]!.step(.message(msg, link: link, from: .text(msg.sender)), now: now))
             case let .failure(reason):
                 result.violations.append("\(now): the wire codec rejected its own packet to \(to): \(reason)")
             }
         case let .timer(node, gen):
             guard nodes[node] != nil, generations[node] == gen else { return }
-            apply(node, nodes[node]!.tick(now: now))
+            apply(node, nodes[node]!.step(.tick, now: now))
         case let .leave(node):
             // A controlled leave: announce it, then the process exits.
             guard nodes[node] != nil else { return }
-            let acts = nodes[node]!.leave(now: now)
+            let acts = nodes[node]!.step(.leave, now: now)
             // The agent writes its leaving slot before it exits (bounded by io_timeout): here, at once.
             for case let .storageCycle(c) in acts { _ = runStorage(node, c) }
             apply(node, acts.filter { if case .storageCycle = $0 { false } else { true } })
@@ -561,7 +566,7 @@ public struct Simulation {
                                       previousIncarnation: lastIncarnation[node] ?? 0)
             lastIncarnation[node] = incarnations
             disks[node] = nodes[node]!.election  // the agent writes its record at start (with its incarnation)
-            apply(node, nodes[node]!.tick(now: now))
+            apply(node, nodes[node]!.step(.tick, now: now))
         case let .partition(g):
             group = g
         case let .deaf(node, on):
@@ -615,21 +620,21 @@ public struct Simulation {
                     ? .succeeded : .stopped
             }
             guard nodes[node]?.incarnation == inc else { return }
-            apply(node, nodes[node]!.operationDone(op.id, result: result, now: now))
+            apply(node, nodes[node]!.step(.operationDone(id: op.id, result), now: now))
         case let .resourceDies(node, gi):
             guard nodes[node] != nil, var set = active[node]?[gi], !set.isEmpty else { return }
             set.remove(set.min()!)  // the lowest index: a Set's own order differs between processes
             active[node]![gi] = set
         case let .connectivity(node, reachable):
             guard nodes[node] != nil else { return }
-            apply(node, nodes[node]!.connectivityChanged(reachable: reachable, of: 2, now: now))
+            apply(node, nodes[node]!.step(.connectivity(reachable: reachable, total: 2), now: now))
         case let .admin(node, request):
             guard nodes[node] != nil else { return }
-            apply(node, nodes[node]!.handle(request, from: node, now: now))
+            apply(node, nodes[node]!.step(.request(request, from: node), now: now))
         case let .shutdown(node):
             guard nodes[node] != nil, shuttingDown[node] == nil else { return }
             shuttingDown[node] = now
-            apply(node, nodes[node]!.beginShutdown(now: now))
+            apply(node, nodes[node]!.step(.shutdown, now: now))
         case let .killAgent(node):
             guard nodes[node] != nil else { return }
             nodes[node] = nil
@@ -662,10 +667,10 @@ public struct Simulation {
             frozenUntil[node] = until  // no watchdog reset: it is suspended too
         case let .confirmDownIfOff(victim):
             guard machineDown.contains(victim), let by = nodes.keys.sorted().first(where: { frozenUntil[$0].map { now >= $0 } ?? true }) else { return }
-            apply(by, nodes[by]!.handle(.confirmDown(node: victim), from: by, now: now))
+            apply(by, nodes[by]!.step(.request(.confirmDown(node: victim), from: by), now: now))
         case let .storageDone(node, inc, cycle):
             guard nodes[node]?.incarnation == inc else { return }
-            apply(node, nodes[node]!.storageCycleDone(device: cycle.device, result: runStorage(node, cycle), now: now))
+            apply(node, nodes[node]!.step(.storageCycleDone(device: cycle.device, runStorage(node, cycle)), now: now))
         case let .storagePath(node, up):
             if up { pathCut.remove(node) } else { pathCut.insert(node) }
         case let .deviceDown(d, down):
@@ -713,6 +718,9 @@ public struct Simulation {
         // A slow persist (a loaded disk) holds back everything after it: the shell runs actions in order.
         var persistDelay: Int64 = 0
         for a in actions {
+            if parameters.fingerprint {
+                for b in "\(now.nanoseconds)|\(node)|\(a)\n".utf8 { result.fingerprint = (result.fingerprint ^ UInt64(b)) &* 0x100_0000_01b3 }
+            }
             switch a {
             case let .send(msg, to, link):
                 result.messages += 1
@@ -986,7 +994,7 @@ public struct Simulation {
     /// The node's pinger reports `reachable` ping nodes (Heartbeat's ipfail input).
     public mutating func setConnectivity(_ node: String, reachable: Int, of total: Int) {
         guard nodes[node] != nil else { return }
-        apply(node, nodes[node]!.connectivityChanged(reachable: reachable, of: total, now: now))
+        apply(node, nodes[node]!.step(.connectivity(reachable: reachable, total: total), now: now))
     }
 
     /// The node's status report (nil: not running).

@@ -350,6 +350,8 @@ struct Simulate: ParsableCommand {
     @Flag(help: "Same as --mode storage.") var storage = false
     @Flag(help: "Print every seed's result.") var verbose = false
     @Flag(help: "Print every node's log lines (for one seed).") var trace = false
+    @Flag(help: "Print each seed's action fingerprint (equal on two builds: identical behaviour on that seed).")
+    var fingerprint = false
 
     func run() throws {
         let chosen: SimulationMode
@@ -373,8 +375,10 @@ struct Simulate: ParsableCommand {
             if let n = nodes { params.nodeCount = n }
             if let c = chaos { params.chaos = .seconds(c) }
             params.trace = trace
+            params.fingerprint = fingerprint
             var sim = Simulation(params)
             let r = sim.run()
+            if fingerprint { print("\(chosen.rawValue) \(s) \(String(r.fingerprint, radix: 16))") }
             if !r.ok { failed += 1 }
             if let c = r.convergence { convergence.append(c.milliseconds) }
             if verbose || !r.ok { print(r) }

@@ -19,7 +19,7 @@ struct Harness {
 
     mutating func advance(_ d: Duration) -> [Action] {
         now = now + d
-        actions = node.tick(now: now)
+        actions = node.step(.tick, now: now)
         return actions
     }
 
@@ -36,7 +36,7 @@ struct Harness {
     @discardableResult
     mutating func deliver(_ m: Message) -> [Action] {
         if m.sequence > seq[m.sender] ?? 0 { seq[m.sender] = m.sequence }
-        actions = node.receive(m, onLink: 0, source: "test", now: now)
+        actions = node.step(.message(m, link: 0, from: .text("test")), now: now)
         return actions
     }
 
@@ -109,7 +109,7 @@ struct Harness {
     @Test func heartbeatsGoToEveryPeerOnEveryLink() {
         let spec = ClusterSpec(name: "t", nodes: ["a", "b", "c"].map { NodeSpec(name: $0, addresses: ["x-\($0)", "y-\($0)"]) }, timing: timing)
         var n = ClusterNode(spec: spec, me: "a", incarnation: 1, now: .zero)
-        let sent = n.tick(now: .zero).compactMap { if case let .send(m, to, link) = $0 { "\(to)/\(link)/\(m.sequence)" } else { nil } }
+        let sent = n.step(.tick, now: .zero).compactMap { if case let .send(m, to, link) = $0 { "\(to)/\(link)/\(m.sequence)" } else { nil } }
         #expect(Set(sent) == ["b/0/1", "b/1/1", "c/0/1", "c/1/1"])
     }
 
@@ -122,12 +122,12 @@ struct Harness {
                     destination: "a", term: 0, coordinator: "", senderQuorate: true,
                     view: [ViewEntry(node: "a", state: .alive, echo: IncarnationEcho.of(1))])
         }
-        _ = n.receive(msg(1, link: 0), onLink: 0, source: "", now: t)
-        _ = n.receive(msg(1, link: 1), onLink: 1, source: "", now: t)
+        _ = n.step(.message(msg(1, link: 0), link: 0, from: .text("")), now: t)
+        _ = n.step(.message(msg(1, link: 1), link: 1, from: .text("")), now: t)
         for s in UInt64(2)...10 {
             t = t + .milliseconds(100)
-            _ = n.tick(now: t)
-            _ = n.receive(msg(s, link: 1), onLink: 1, source: "", now: t)  // only link 1 carries heartbeats now
+            _ = n.step(.tick, now: t)
+            _ = n.step(.message(msg(s, link: 1), link: 1, from: .text("")), now: t)  // only link 1 carries heartbeats now
         }
         let st = n.status(now: t)
         #expect(st.node("b")?.state == "alive")
@@ -341,9 +341,9 @@ struct Harness {
         #expect(Harness.sends(h.actions, kind: .voteRequest).map(\.1) == ["c"])
 
         var leaver = Harness(timing: timing)
-        let out = leaver.node.leave(now: leaver.now)
+        let out = leaver.node.step(.leave, now: leaver.now)
         #expect(Harness.sends(out, kind: .leave).count == 4)  // 2 peers x 1 link x 2 copies
-        #expect(leaver.node.tick(now: leaver.now + .seconds(1)).isEmpty)
+        #expect(leaver.node.step(.tick, now: leaver.now + .seconds(1)).isEmpty)
     }
 }
 
@@ -391,12 +391,12 @@ struct Harness {
         var lines = 0
         for _ in 0..<100 {
             h.now = h.now + .milliseconds(50)
-            lines += Harness.logs(h.node.recordDrop(.badSignature, source: "x", now: h.now)).count
+            lines += Harness.logs(h.node.step(.dropped(.badSignature, from: .text("x")), now: h.now)).count
         }
         // 5 s of drops: one line at the start only (the interval is 10 s).
         #expect(lines == 1)
         h.now = h.now + .seconds(10)
-        let next = Harness.logs(h.node.recordDrop(.badSignature, source: "x", now: h.now))
+        let next = Harness.logs(h.node.step(.dropped(.badSignature, from: .text("x")), now: h.now))
         #expect(next.count == 1 && next[0].contains("99 more"))
     }
 }
@@ -434,14 +434,14 @@ struct Harness {
     @Test func multicastCopiesHaveTheirOwnSequenceSpaceAndNeedMulticastTransport() {
         let m = spec(.multicast)
         var n = ClusterNode(spec: m, me: "a", incarnation: 1, now: .zero)
-        _ = n.receive(copy(m, seq: 1, to: ""), onLink: 0, source: "", now: .zero)
-        _ = n.receive(copy(m, seq: 1, to: "a"), onLink: 0, source: "", now: .zero)   // same number, other space
-        _ = n.receive(copy(m, seq: 1, to: ""), onLink: 0, source: "", now: .zero)    // a true duplicate
+        _ = n.step(.message(copy(m, seq: 1, to: ""), link: 0, from: .text("")), now: .zero)
+        _ = n.step(.message(copy(m, seq: 1, to: "a"), link: 0, from: .text("")), now: .zero)   // same number, other space
+        _ = n.step(.message(copy(m, seq: 1, to: ""), link: 0, from: .text("")), now: .zero)    // a true duplicate
         #expect(n.counters.accepted == 2 && n.counters.dropped(.duplicate) == 1)
 
         let u = spec(.unicast)
         var v = ClusterNode(spec: u, me: "a", incarnation: 1, now: .zero)
-        _ = v.receive(copy(u, seq: 1, to: ""), onLink: 0, source: "", now: .zero)
+        _ = v.step(.message(copy(u, seq: 1, to: ""), link: 0, from: .text("")), now: .zero)
         #expect(v.counters.dropped(.misdirected) == 1 && v.state(of: "b") == .unknown)
     }
 
@@ -449,7 +449,7 @@ struct Harness {
         let m = ClusterSpec(name: "t", nodes: ["a", "b", "c"].map { NodeSpec(name: $0, addresses: ["x-\($0)", "y-\($0)"]) },
                             timing: .safe, transport: .multicast)
         var n = ClusterNode(spec: m, me: "a", incarnation: 1, now: .zero)
-        let sends = n.tick(now: .zero).compactMap { if case let .send(msg, to, link) = $0 { "\(to)|\(link)|\(msg.destination)" } else { nil } }
+        let sends = n.step(.tick, now: .zero).compactMap { if case let .send(msg, to, link) = $0 { "\(to)|\(link)|\(msg.destination)" } else { nil } }
         #expect(sends == ["|0|", "|1|"])
     }
 }
@@ -460,20 +460,20 @@ struct Harness {
         let spec = ClusterSpec(name: "t", nodes: ["a", "b"].map { NodeSpec(name: $0, addresses: ["x-\($0)"]) }, timing: .safe,
                                quorum: .ignore, groups: [GroupSpec(name: "g", resources: [ResourceSpec(agent: "dummy")])])
         var n = ClusterNode(spec: spec, me: "a", incarnation: 1, now: .zero)
-        _ = n.tick(now: .zero)
+        _ = n.step(.tick, now: .zero)
         #expect(!n.inStandby)
         // Only counted: a packet that looks like Heartbeat's proves nothing (the shell verifies the signature).
-        _ = n.recordDrop(.heartbeatPacket, source: "10.0.0.9:694", now: .zero + .milliseconds(500))
+        _ = n.step(.dropped(.heartbeatPacket, from: .text("10.0.0.9:694")), now: .zero + .milliseconds(500))
         #expect(!n.inStandby && n.counters.dropped(.heartbeatPacket) == 1)
-        let first = n.heardHeartbeatDaemon(node: "b", source: "10.0.0.9:694", now: .zero + .seconds(1))
+        let first = n.step(.heartbeatDaemon(node: "b", source: "10.0.0.9:694"), now: .zero + .seconds(1))
         #expect(n.inStandby && n.report.standby, "reported to the coordinator as not eligible")
         #expect(first.contains { if case let .log(.error, s) = $0 { s.contains("Linux-HA Heartbeat is running on b") && s.contains("10.0.0.9") } else { false } })
         // More packets keep the hold going without repeating the error.
-        let again = n.heardHeartbeatDaemon(node: "b", source: "10.0.0.9:694", now: .zero + .seconds(5))
+        let again = n.step(.heartbeatDaemon(node: "b", source: "10.0.0.9:694"), now: .zero + .seconds(5))
         #expect(!again.contains { if case .log(.error, _) = $0 { true } else { false } })
-        _ = n.tick(now: .zero + .seconds(14))
+        _ = n.step(.tick, now: .zero + .seconds(14))
         #expect(n.inStandby, "10 s after the last packet, not after the first")
-        let quiet = n.tick(now: .zero + .seconds(15) + .milliseconds(1))
+        let quiet = n.step(.tick, now: .zero + .seconds(15) + .milliseconds(1))
         #expect(!n.inStandby)
         #expect(quiet.contains { if case let .log(.notice, s) = $0 { s.contains("may run groups again") } else { false } })
     }

@@ -108,10 +108,10 @@ import VigilSimulation
         n.begin(0, .start(reason: "restart", peer: ""), now: .zero, into: &out)
         var op = Self.operations(out).last!
         #expect(op.action == .start && op.resourceIndex == 0)
-        out = n.operationDone(op.id, result: .succeeded, now: .zero)
+        out = n.step(.operationDone(id: op.id, .succeeded), now: .zero)
         op = Self.operations(out).last!
         #expect(op.action == .start && op.resourceIndex == 1)
-        out = n.operationDone(op.id, result: .failed("injected"), now: .zero)
+        out = n.step(.operationDone(id: op.id, .failed("injected")), now: .zero)
         op = Self.operations(out).last!
         #expect(op.action == .stop && op.resourceIndex == 2, "the undo must start at the last resource: \(op)")
         // Without a handover before it, the undo starts at the failed resource (nothing later ran).
@@ -119,7 +119,7 @@ import VigilSimulation
         m.groups.local[0].phase = .stopped
         m.begin(0, .start(reason: "start", peer: ""), now: .zero, into: &out)
         op = Self.operations(out).last!
-        out = m.operationDone(op.id, result: .failed("injected"), now: .zero)
+        out = m.step(.operationDone(id: op.id, .failed("injected")), now: .zero)
         #expect(Self.operations(out).last.map { $0.action == .stop && $0.resourceIndex == 0 } == true)
     }
 

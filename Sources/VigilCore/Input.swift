@@ -1,0 +1,54 @@
+/// Where a packet came from, described only when a log line needs it (formatting an address for every packet
+/// would cost more than handling it).
+public struct PacketSource: Sendable {
+    let describe: @Sendable () -> String
+    public init(_ describe: @escaping @Sendable () -> String) { self.describe = describe }
+    /// A source already known as text (tests, the simulation).
+    public static func text(_ s: String) -> PacketSource { PacketSource { s } }
+    public var description: String { describe() }
+}
+
+extension ClusterNode {
+    /// Everything that can happen to a node: the one input of `step`. The shell turns each socket read, timer,
+    /// finished operation, storage cycle, signal and control request into one of these.
+    public enum Input: Sendable {
+        /// A timer fired (`nextWakeup` said when): send due heartbeats, age peers, start storage cycles.
+        case tick
+        /// An authenticated, decoded message that arrived on local link `link`.
+        case message(Message, link: Int, from: PacketSource)
+        /// A packet the shell could not decode or authenticate: counted, and maybe logged.
+        case dropped(DropReason, from: PacketSource)
+        /// A resource operation the shell ran for `.runOperation` finished.
+        case operationDone(id: UInt64, OperationResult)
+        /// A storage cycle the shell ran for `.storageCycle` finished (or failed, or hit its deadline).
+        case storageCycleDone(device: Int, StorageCycleResult)
+        /// An administrative request, from this node's control socket (`from` is this node) or forwarded.
+        case request(AdminRequest, from: String)
+        /// The pinger now reaches `reachable` of `total` ping nodes.
+        case connectivity(reachable: Int, total: Int)
+        /// The shell verified a Linux-HA Heartbeat packet from configured node `node` (at address `source`).
+        case heartbeatDaemon(node: String, source: String)
+        /// A controlled stop begins: hand this node's groups to peers (`readyToLeave` says when to leave).
+        case shutdown
+        /// The controlled leave itself: tell every peer, write the leaving slot; the node handles nothing after.
+        case leave
+    }
+
+    /// The one entry point: apply `input` at `now` and return what the shell must do, in order (a `.persist`
+    /// must be durable before any later action runs). Each input's handler runs the follow-ups its input needs
+    /// (`noticeTime` before, then the election step and the groups pass after: see each handler).
+    public mutating func step(_ input: Input, now: Instant) -> [Action] {
+        switch input {
+        case .tick: tick(now: now)
+        case let .message(msg, link, from): receive(msg, onLink: link, source: from.description, now: now)
+        case let .dropped(reason, from): recordDrop(reason, source: from.description, now: now)
+        case let .operationDone(id, result): operationDone(id, result: result, now: now)
+        case let .storageCycleDone(device, result): storageCycleDone(device: device, result: result, now: now)
+        case let .request(request, from): handle(request, from: from, now: now)
+        case let .connectivity(reachable, total): connectivityChanged(reachable: reachable, of: total, now: now)
+        case let .heartbeatDaemon(node, source): heardHeartbeatDaemon(node: node, source: source, now: now)
+        case .shutdown: beginShutdown(now: now)
+        case .leave: leave(now: now)
+        }
+    }
+}
