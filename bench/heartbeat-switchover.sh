@@ -91,300 +91,14 @@ while [ $# -gt 0 ]; do
 done
 
 # ------------------------------------------------------------ python helper -
+# bench/lib/vigiltools/hbswitchover.py:
 # pids NSPATH...                  PIDs of the processes whose network namespace is one of NSPATH
 # monitor OUT OUTSIDER N1 N2 VIP...   ping every VIP every 10 ms, read both nodes' addresses every 20 ms
 # vq SOCK EXPR                    evaluate a Python expression over `status` (as s) of a Vigil agent
 # analyze RAW MARKERS RUN PHASE RESULTS MARKS VIPLABEL=VIP...   per-step gaps, split-brain checks
 # table RESULTS MARKS             min/median/max (markdown)
 mkdir -p /tmp/vigil-switchover
-HELPER=$(mktemp /tmp/vigil-switchover/helper.XXXXXX.py)
-trap 'rm -f "$HELPER"' EXIT
-cat >"$HELPER" <<'PYEOF'
-import ctypes, json, os, select, signal, socket, statistics, struct, sys, time
-
-libc = ctypes.CDLL(None, use_errno=True)
-CLONE_NEWNET = 0x40000000
-
-def ns_id(path):
-    st = os.stat(path)
-    return (st.st_dev, st.st_ino)
-
-def pids_in(ns_paths):
-    want = {ns_id(p) for p in ns_paths if os.path.exists(p)}
-    out = []
-    for d in os.listdir('/proc'):
-        if d.isdigit() and int(d) != os.getpid():
-            try:
-                if ns_id(f'/proc/{d}/ns/net') in want:
-                    out.append(int(d))
-            except OSError:
-                pass
-    return out
-
-class InNetns:
-    def __init__(self, path): self.path = path
-    def __enter__(self):
-        self.home = os.open('/proc/self/ns/net', os.O_RDONLY)
-        fd = os.open(self.path, os.O_RDONLY)
-        try:
-            if libc.setns(fd, CLONE_NEWNET) != 0:
-                raise OSError(ctypes.get_errno(), 'setns ' + self.path)
-        finally:
-            os.close(fd)
-    def __exit__(self, *a):
-        libc.setns(self.home, CLONE_NEWNET)
-        os.close(self.home)
-
-def csum(b):
-    if len(b) % 2: b += b'\0'
-    s = sum(struct.unpack('!%dH' % (len(b) // 2), b))
-    s = (s >> 16) + (s & 0xffff); s += s >> 16
-    return ~s & 0xffff
-
-def dump_addrs(s, seq):
-    """IPv4 addresses (4-byte strings) of every interface of the socket's namespace (RTM_GETADDR dump)."""
-    s.send(struct.pack('=IHHII', 24, 22, 0x301, seq, 0) + struct.pack('=BBBBI', socket.AF_INET, 0, 0, 0, 0))
-    got = set()
-    while True:
-        data = s.recv(65536)
-        off = 0
-        while off + 16 <= len(data):
-            ln, typ, _, _, _ = struct.unpack_from('=IHHII', data, off)
-            if ln < 16 or typ in (2, 3): return got          # NLMSG_ERROR, NLMSG_DONE
-            if typ == 20:                                     # RTM_NEWADDR
-                o = off + 24
-                while o + 4 <= off + ln:
-                    rl, rt = struct.unpack_from('=HH', data, o)
-                    if rl < 4: break
-                    if rt in (1, 2) and rl >= 8: got.add(bytes(data[o + 4:o + 8]))
-                    o += (rl + 3) & ~3
-            off += (ln + 3) & ~3
-
-def monitor(a):
-    out, outsider, n1, n2 = a[:4]; vips = a[4:]
-    stop = [False]
-    def onsig(*_): stop[0] = True
-    signal.signal(signal.SIGTERM, onsig); signal.signal(signal.SIGINT, onsig)
-    try: os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
-    except OSError: pass
-    with InNetns(outsider):
-        raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-        pk = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
-        pk.bind(('eth0', 0x0800))
-    raw.setblocking(False); pk.setblocking(False)
-    nls = {}
-    for name, p in (('n1', n1), ('n2', n2)):
-        with InNetns(p):
-            s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE); s.bind((0, 0))
-        nls[name] = s
-    f = open(out, 'w', buffering=1 << 16)
-    ident = os.getpid() & 0xffff
-    seqs = [0] * len(vips)
-    vipb = {socket.inet_aton(v): i for i, v in enumerate(vips)}
-    held = {n: None for n in nls}
-    nlseq = 0
-    mono = time.monotonic
-    next_ping = next_poll = mono(); last_poll = None; max_poll_gap = 0.0; next_flush = mono() + 0.2
-    def receive():
-        while True:
-            try: frame, addr = pk.recvfrom(2048)
-            except BlockingIOError: break
-            t = time.time()
-            if addr[2] == socket.PACKET_OUTGOING or len(frame) < 42: continue
-            ip = frame[14:]
-            if ip[9] != 1: continue
-            i = vipb.get(bytes(ip[12:16]))
-            if i is None: continue
-            ihl = (ip[0] & 15) * 4
-            typ, _, _, rid, rseq = struct.unpack('!BBHHH', ip[ihl:ihl + 8])
-            if typ != 0 or rid != ident: continue
-            f.write('P %.6f %d %d %s\n' % (t, i, rseq, ':'.join('%02x' % b for b in frame[6:12])))
-        while True:
-            try: raw.recv(2048)
-            except BlockingIOError: break
-    while not stop[0]:
-        now = mono()
-        if now >= next_ping:
-            for i, v in enumerate(vips):
-                seqs[i] = (seqs[i] + 1) & 0xffff
-                body = struct.pack('!BBHHH', 8, 0, 0, ident, seqs[i]) + b'vigil-switchover'
-                pkt = struct.pack('!BBHHH', 8, 0, csum(body), ident, seqs[i]) + b'vigil-switchover'
-                try: raw.sendto(pkt, (v, 0))
-                except OSError: pass      # e.g. EHOSTUNREACH while no node answers ARP: counts as lost
-                f.write('S %.6f %d %d\n' % (time.time(), i, seqs[i]))
-            next_ping += 0.01
-            if next_ping < now: next_ping = now + 0.01
-        if now >= next_poll:
-            if last_poll is not None: max_poll_gap = max(max_poll_gap, now - last_poll)
-            last_poll = now
-            t = time.time()
-            for n, s in nls.items():
-                nlseq += 1
-                vs = tuple(sorted(vipb[x] for x in dump_addrs(s, nlseq) if x in vipb))
-                if vs != held[n]:
-                    f.write('A %.6f %s %s\n' % (t, n, ','.join(map(str, vs)) or '-'))
-                    held[n] = vs
-            next_poll += 0.02
-            if next_poll < now: next_poll = now + 0.02
-        try: select.select([pk], [], [], max(0.0, min(next_ping, next_poll) - mono()))
-        except InterruptedError: pass
-        receive()
-        if mono() >= next_flush:
-            f.flush(); next_flush = mono() + 0.2
-    f.write('E %.6f maxpollgap_ms=%.1f\n' % (time.time(), max_poll_gap * 1000))
-    f.close()
-    return 0
-
-def vstatus(sock):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.settimeout(3); s.connect(sock)
-    s.sendall(b'status\n'); out = b''
-    while True:
-        b = s.recv(65536)
-        if not b: break
-        out += b
-    s.close()
-    return json.loads(out)
-
-def vq(a):
-    """vq SOCK EXPR: print the value of EXPR (Python; s = the agent's status, g = {group name: group})."""
-    try:
-        s = vstatus(a[0])
-    except Exception as e:
-        print('unreachable: %r' % e); return 2
-    g = {x['name']: x for x in s.get('groups') or []}
-    v = eval(a[1], {'s': s, 'g': g, 'nodes': {n['name']: n for n in s.get('nodes', [])}})
-    print(v if not isinstance(v, bool) else ('yes' if v else 'no'))
-    return 0 if v else 1
-
-def analyze(a):
-    raw, markers, run, phase, results, marksout = a[:6]
-    labels = [x.split('=', 1) for x in a[6:]]      # [(label, ip)] in monitor order
-    sent = {}; rep = {}; held = {'n1': [], 'n2': []}; extra = ''; t_end = 0.0
-    for line in open(raw):
-        p = line.split()
-        if not p: continue
-        if p[0] == 'S': sent.setdefault(int(p[2]), []).append((float(p[1]), int(p[3])))
-        elif p[0] == 'P': rep.setdefault(int(p[2]), []).append((float(p[1]), int(p[3]), p[4]))
-        elif p[0] == 'A': held[p[2]].append((float(p[1]), set() if p[3] == '-' else {int(x) for x in p[3].split(',')}))
-        elif p[0] == 'E': extra = p[2]; t_end = float(p[1])
-    marks = []
-    for line in open(markers):
-        t, lab = line.rstrip('\n').split('\t', 1)
-        marks.append((float(t), lab))
-    steps = [(t, l) for t, l in marks if ':' not in l]
-    windows = [(steps[i][1], steps[i][0], steps[i + 1][0]) for i in range(len(steps) - 1)]
-    t_last = max([t for t, _ in marks] + [t_end])
-    out = open(results, 'a'); mout = open(marksout, 'a')
-    summary = []
-    for vi, (lab, ip) in enumerate(labels):
-        rs = sorted(rep.get(vi, []))
-        answered = {}
-        for t, seq, mac in rs: answered.setdefault(seq, t)
-        pairs = list(zip(rs, rs[1:])) + ([(rs[-1], (t_last, -1, 'never'))] if rs else [])
-        for step, s0, s1 in windows:
-            mine = [(b[0] - a_[0], a_, b) for a_, b in pairs if s0 <= a_[0] < s1]
-            snt = [(t, q) for t, q in sent.get(vi, []) if s0 <= t < s1]
-            # a reply to a request sent in the window may come later; seqs wrap after 655 s, runs are shorter
-            lost = sum(1 for t, q in snt if q not in answered or answered[q] < t)
-            if mine:
-                gap, a_, b = max(mine)
-                row = (gap * 1000, (a_[0] - s0) * 1000, (b[0] - s0) * 1000, b[2])
-                if gap < 0.05:      # no outage: where the longest 10-20 ms interval fell means nothing
-                    row = (row[0], float('nan'), float('nan'), b[2])
-            else:
-                row = (float('nan'), float('nan'), float('nan'), 'no-reply')
-            out.write('%s\t%s\t%s\t%s\t%.1f\t%.1f\t%.1f\t%d\t%s\t%.1f\n' % (run, phase, step, lab, row[0], row[1], row[2],
-                      lost, row[3], (s1 - s0) * 1000))
-            if row[0] > 50 or lost > 2:
-                summary.append('%s %s: gap %.0f ms (silent after %.0f, back after %.0f from %s), lost %d'
-                               % (step, lab, row[0], row[1], row[2], row[3], lost))
-        # split brain 1: replies from two MACs interleaved (A, B, A within 100 ms)
-        switches = [b[0] for a_, b in zip(rs, rs[1:]) if a_[2] != b[2]]
-        inter = sum(1 for x, y in zip(switches, switches[1:]) if y - x <= 0.1)
-        macs = sorted({m for _, _, m in rs})
-        # split brain 2: both namespaces held the address at once (from the 20 ms netlink samples)
-        ev = sorted([(t, n, vi in vs) for n in held for t, vs in held[n]])
-        state = {'n1': False, 'n2': False}; both_since = None; both_total = 0.0; both_max = 0.0
-        for t, n, h in ev:
-            before = state['n1'] and state['n2']
-            state[n] = h
-            after = state['n1'] and state['n2']
-            if after and not before: both_since = t
-            if before and not after:
-                both_total += t - both_since; both_max = max(both_max, t - both_since)
-        if state['n1'] and state['n2'] and both_since is not None:
-            both_total += t_end - both_since; both_max = max(both_max, t_end - both_since)
-        out.write('%s\t%s\tsplit-brain\t%s\t%d\t%.1f\t%.1f\t%d\t%s\t%s\n' % (run, phase, lab, inter, both_total * 1000,
-                  both_max * 1000, len(macs), ','.join(macs), extra))
-        summary.append('%s: MAC switches %d, interleaved (A,B,A within 100 ms) %d, both nodes held it %.0f ms total'
-                       % (lab, len(switches), inter, both_total * 1000))
-    # sub-step marks, relative to their step's start
-    at = {l: t for t, l in marks}
-    if '5:heartbeat_exited' in at and '7:n1_standby_over' in at:
-        marks.append((at['7:n1_standby_over'], '7:n1_hold_over_after_n2_heartbeat_exit'))
-        marks.sort()
-    cur = None
-    for t, l in marks:
-        if ':' not in l: cur = (t, l); continue
-        base = at['5:heartbeat_exited'] if l == '7:n1_hold_over_after_n2_heartbeat_exit' else (cur[0] if cur else float('nan'))
-        mout.write('%s\t%s\t%s\t%s\t%.1f\n' % (run, phase, cur[1] if cur else '-', l, (t - base) * 1000))
-    out.close(); mout.close()
-    print('\n'.join('  ' + x for x in summary))
-    return 0
-
-def mmm(vals, fmt='%.0f'):
-    v = sorted(x for x in vals if x == x)
-    if not v: return '-'
-    return (fmt + ' / ' + fmt + ' / ' + fmt) % (v[0], statistics.median(v), v[-1])
-
-def table(a):
-    rows = [l.rstrip('\n').split('\t') for l in open(a[0]) if not l.startswith('run\t')]
-    marks = [l.rstrip('\n').split('\t') for l in open(a[1]) if not l.startswith('run\t')]
-    gaps = [r for r in rows if r[2] != 'split-brain']
-    sb = [r for r in rows if r[2] == 'split-brain']
-    order = []
-    for r in gaps:
-        k = (r[1], r[2], r[3])
-        if k not in order: order.append(k)
-    print('| phase | step | VIP | runs | longest gap, ms | silent after, ms | back after, ms | lost (median) | step took, ms |')
-    print('|---|---|---|---|---|---|---|---|---|')
-    for k in order:
-        rr = [r for r in gaps if (r[1], r[2], r[3]) == k]
-        f = lambda i: [float(r[i]) for r in rr]
-        print('| %s | %s | %s | %d | %s | %s | %s | %.0f | %s |' % (k[0], k[1], k[2], len(rr), mmm(f(4)), mmm(f(5)), mmm(f(6)),
-              statistics.median([int(r[7]) for r in rr]), mmm(f(9))))
-    print()
-    print('| phase | VIP | runs | replies interleaved from 2 MACs (A,B,A in 100 ms), max | both nodes held the VIP, ms total (max) | MACs that answered |')
-    print('|---|---|---|---|---|---|')
-    ks = []
-    for r in sb:
-        if (r[1], r[3]) not in ks: ks.append((r[1], r[3]))
-    for k in ks:
-        rr = [r for r in sb if (r[1], r[3]) == k]
-        print('| %s | %s | %d | %d | %.0f | %s |' % (k[0], k[1], len(rr), max(int(r[4]) for r in rr),
-              max(float(r[5]) for r in rr), ' '.join(sorted({r[8] for r in rr}))))
-    print()
-    print('| phase | step | mark | runs | after the step started, ms |')
-    print('|---|---|---|---|---|')
-    mk = []
-    for m in marks:
-        if (m[1], m[2], m[3]) not in mk: mk.append((m[1], m[2], m[3]))
-    for k in mk:
-        mm = [float(m[4]) for m in marks if (m[1], m[2], m[3]) == k]
-        print('| %s | %s | %s | %d | %s |' % (k[0], k[1], k[2], len(mm), mmm(mm)))
-    return 0
-
-if __name__ == '__main__':
-    cmd, args = sys.argv[1], sys.argv[2:]
-    try:
-        if cmd == 'pids': print(' '.join(map(str, pids_in(args))))
-        elif cmd == 'monitor': sys.exit(monitor(args))
-        elif cmd == 'vq': sys.exit(vq(args))
-        elif cmd == 'analyze': sys.exit(analyze(args))
-        elif cmd == 'table': sys.exit(table(args))
-    except KeyboardInterrupt:
-        sys.exit(130)
-PYEOF
+helper() { PYTHONPATH="$here/lib${PYTHONPATH:+:$PYTHONPATH}" "$PY" -m vigiltools.hbswitchover "$@"; }
 
 # ------------------------------------------------------------------ checks --
 [ "$(id -u)" = 0 ] || die "must run as root"
@@ -414,13 +128,14 @@ printf 'run\tphase\tstep\tvip\tgap_ms\tsilent_after_ms\tback_after_ms\tlost\tbac
 printf 'run\tphase\tstep\tmark\tafter_ms\n' >"$MARKS"
 RUN=0
 
-ns_pids() { "$PY" "$HELPER" pids "$@" 2>/dev/null; }
+ns_pids() { helper pids "$@" 2>/dev/null; }
 kill_ns() {  # kill_ns NS...: SIGKILL every process in those network namespaces, bounded wait
     local paths=() n p
     for n in "$@"; do paths+=("/run/netns/$n"); done
     for _ in $(seq 50); do
         p=$(ns_pids "${paths[@]}")
         [ -z "$p" ] && return 0
+        # shellcheck disable=SC2086  # a list of PIDs
         kill -9 $p 2>/dev/null || true
         sleep 0.1
     done
@@ -452,7 +167,7 @@ cleanup() {
     [ ${#NS_MADE[@]} -gt 0 ] && kill_ns "${NS_MADE[@]}"
     save_logs
     for ns in "${NS_MADE[@]}"; do ip netns del "$ns" 2>/dev/null; done
-    rm -rf "$WORK" "$HELPER"
+    rm -rf "$WORK"
     exit "$rc"
 }
 trap cleanup EXIT
@@ -491,6 +206,7 @@ prepare_node() {
 
 # in_node NODE CMD...: CMD in the node's namespaces (network + a private mount/UTS namespace with its
 # /etc/ha.d, /run, /var/lib/heartbeat, /var/log).
+# shellcheck disable=SC2016  # $1.. belong to the inner sh
 in_node_sh='set -e
     mount --bind "$1/etc" /etc/ha.d
     mount --bind "$1/run" /run
@@ -554,7 +270,7 @@ stop_vigil() {  # stop_vigil NODE: SIGTERM (systemctl stop vigil: a controlled s
     for _ in $(seq $((WAIT * 10))); do kill -0 "$p" 2>/dev/null || { VPID[$n]=; return 0; }; sleep 0.1; done
     die "vigil on $n did not exit within ${WAIT}s of SIGTERM"
 }
-vq() { local n=$1; shift; "$PY" "$HELPER" vq "$(nd "$n")/vigil.sock" "$@"; }
+vq() { local n=$1; shift; helper vq "$(nd "$n")/vigil.sock" "$@"; }
 vstatus_text() { "$VIGIL_BIN" status --socket "$(nd "$1")/vigil.sock" 2>&1; }
 
 vip_on() {  # (not `ip | grep -q`: with pipefail, grep's early exit can fail the pipeline with SIGPIPE)
@@ -607,7 +323,9 @@ mark() { printf '%s\t%s\n' "${EPOCHREALTIME/,/.}" "$1" >>"$MARKF"; [[ $1 == *:* 
 mon_start() {  # mon_start NAME: start the outsider/netlink monitor; waits until every VIP answers
     local raw=$OUT/run$RUN/$1.raw
     MARKF=$OUT/run$RUN/$1.markers; : >"$MARKF"
-    "$PY" "$HELPER" monitor "$raw" "/run/netns/$OUTSIDER" "/run/netns/$(nsn n1)" "/run/netns/$(nsn n2)" "$VIP" "$VIP2" &
+    # python3 itself in the background (not a subshell running helper): MON_PID gets the SIGTERM that ends it
+    PYTHONPATH="$here/lib${PYTHONPATH:+:$PYTHONPATH}" "$PY" -m vigiltools.hbswitchover monitor \
+        "$raw" "/run/netns/$OUTSIDER" "/run/netns/$(nsn n1)" "/run/netns/$(nsn n2)" "$VIP" "$VIP2" &
     MON_PID=$!
     local i
     for i in $(seq 100); do
@@ -620,7 +338,7 @@ mon_end() {  # mon_end NAME PHASE: stop the monitor, analyze
     mark end
     sleep 0.3
     mon_stop
-    "$PY" "$HELPER" analyze "$OUT/run$RUN/$1.raw" "$MARKF" "$RUN" "$2" "$RES" "$MARKS" "${VIPS[@]}"
+    helper analyze "$OUT/run$RUN/$1.raw" "$MARKF" "$RUN" "$2" "$RES" "$MARKS" "${VIPS[@]}"
 }
 status_snap() {  # status_snap LABEL: `vigil status` of every running agent, saved
     local n
@@ -747,4 +465,4 @@ for RUN in $(seq 1 "$RUNS"); do
     teardown_run
 done
 echo
-"$PY" "$HELPER" table "$RES" "$MARKS" | tee "$OUT/table.md"
+helper table "$RES" "$MARKS" | tee "$OUT/table.md"
