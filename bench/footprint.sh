@@ -37,10 +37,10 @@ for n in $sizes; do
     $tb wait --name $name --timeout 60 "len(s)==$n and len({x['coordinator'] for x in s.values()})==1 and None not in {x['coordinator'] for x in s.values()}"
     pid=$($tb pid --name $name n1)
     sleep 2
-    t0=$(awk '{print $14+$15}' /proc/$pid/stat)
+    t0=$(awk '{print $14+$15}' /proc/"$pid"/stat)
     sleep "$seconds"
-    t1=$(awk '{print $14+$15}' /proc/$pid/stat)
-    kb=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
+    t1=$(awk '{print $14+$15}' /proc/"$pid"/stat)
+    kb=$(awk '/VmRSS/ {print $2}' /proc/"$pid"/status)
     rss+=("$(awk -v k="$kb" 'BEGIN{printf "%.2f", k/1024}')")
     cpu+=("$(awk -v a="$t0" -v b="$t1" -v h="$hz" -v s="$seconds" 'BEGIN{printf "%.3f", (b-a)*100/h/s}')")
     echo "nodes=$n run=$r rss_mb=${rss[-1]} cpu_pct=${cpu[-1]}"

@@ -49,7 +49,6 @@ done
 $tb start --name $name all
 $tb wait --name $name --timeout 20 "len(s)==3 and len({x['coordinator'] for x in s.values()})==1 and None not in {x['coordinator'] for x in s.values()}"
 sleep 1
-base_elections=$(cat $run/n*.log | grep -c "elected coordinator" || true)
 base_lines=$(for i in 1 2 3; do wc -l < $run/n$i.log; done | paste -sd' ')
 
 hogs_kind="normal-priority"
