@@ -593,7 +593,7 @@ public final class Agent: @unchecked Sendable {
                     verdict = self.retryStop(op, agent: agent, environment: environment, firstFailure: verdict, tag: tag)
                 }
                 result = verdict
-                if op.action != .status || result != .stopped && op.reason != "probe" {
+                if op.action != .status || result != .stopped && op.reason != .probe {
                     logger.log(level: result == .succeeded || op.action == .status && result == .stopped ? .info : .warning,
                                "\(tag): \(result) in \(Int(outcome.duration.milliseconds)) ms")
                 }
@@ -627,7 +627,7 @@ public final class Agent: @unchecked Sendable {
         while true {
             var statusEnv = environment
             statusEnv["VIGIL_ACTION"] = "status"
-            statusEnv["VIGIL_REASON"] = "stop-check"
+            statusEnv["VIGIL_REASON"] = OperationReason.stopCheck.rawValue
             if let check = try? runner.run(agent, op.resource, .status, timeout: op.timeout, environment: statusEnv),
                OperationResult(action: .status, outcome: check, convention: agent.convention) == .stopped {
                 logger.warning("\(tag) failed (\(last)) but status says it is stopped: counted as stopped (the script is probably not LSB-compliant)")

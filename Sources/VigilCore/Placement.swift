@@ -12,8 +12,8 @@
 struct LocalGroup: Sendable {
     enum Sequence: Sendable, Equatable {
         case probe
-        case start(reason: String, peer: String)
-        case stop(reason: String, peer: String)
+        case start(reason: OperationReason, peer: String)
+        case stop(reason: OperationReason, peer: String)
         case monitor
     }
 
@@ -426,29 +426,29 @@ extension ClusterNode {
             break
         }
         // What should happen here?
-        enum Want { case run(reason: String, peer: String), stop(reason: String, peer: String), keep }
+        enum Want { case run(reason: OperationReason, peer: String), stop(reason: OperationReason, peer: String), keep }
         var want = Want.keep
         if isFenced {
-            want = .stop(reason: "fence", peer: "")
+            want = .stop(reason: .fence, peer: "")
         } else if mustStopToLeave, !(groups.table[gi].map { !$0.owner.isEmpty && $0.owner != me } ?? false) {
             // (A group assigned to another node follows its assignment: a handover, which the leave waits for.)
-            want = .stop(reason: "shutdown", peer: "")
+            want = .stop(reason: .shutdown, peer: "")
         } else if !quorate {
             // Not before initdead has passed since this agent started: a restarted agent that finds its groups
             // running keeps them until it has had the chance to hear its peers (they fence it if need be).
-            if spec.noQuorum == .stop, now - started >= spec.timing.initdead { want = .stop(reason: "quorum-lost", peer: "") }
+            if spec.noQuorum == .stop, now - started >= spec.timing.initdead { want = .stop(reason: .quorumLost, peer: "") }
         } else if let a = groups.table[gi], a.epoch == l.ackEpoch {
             if a.owner == me {
                 // Start only on a go from the live coordinator of the current term: an old table is history.
                 if a.go, !coordinator.isEmpty, a.epoch >> 32 == term, Int(l.failures) <= g.maxRestarts,
                    !(inStandby && !a.stay && l.phase == .stopped) {
                     let restart = l.failures > 0 && l.phase == .stopped && a.source.isEmpty && l.sequence == nil
-                    want = a.source.isEmpty || a.source == me ? .run(reason: restart ? "restart" : "start", peer: "")
-                                                              : .run(reason: "handover", peer: a.source)
+                    want = a.source.isEmpty || a.source == me ? .run(reason: restart ? .restart : .start, peer: "")
+                                                              : .run(reason: .handover, peer: a.source)
                 }
             } else {
                 let handover = a.source == me && !a.owner.isEmpty
-                want = .stop(reason: handover ? "handover" : "stop", peer: handover ? a.owner : "")
+                want = .stop(reason: handover ? .handover : .stop, peer: handover ? a.owner : "")
             }
         }
         switch (want, l.phase) {
@@ -456,7 +456,7 @@ extension ClusterNode {
             begin(gi, .start(reason: reason, peer: peer), now: now, into: &out)
         case let (.stop(reason, peer), .running):
             begin(gi, .stop(reason: reason, peer: peer), now: now, into: &out)
-        case let (.stop(reason, _), .stopped) where l.handedOver && (reason == "fence" || reason == "quorum-lost" || reason == "shutdown"):
+        case let (.stop(reason, _), .stopped) where l.handedOver && reason.endsHandover:
             // A handover stop left it running here for the target to migrate: fenced or without quorum, it
             // must really stop now (the others may start it elsewhere).
             begin(gi, .stop(reason: reason, peer: ""), now: now, into: &out)
@@ -500,7 +500,7 @@ extension ClusterNode {
             l.step = fromStep ?? g.resources.count - 1
             l.phase = .stopping
             l.nextMonitor = nil
-            l.handedOver = reason == "handover"
+            l.handedOver = reason == .handover
         }
         groups.local[gi] = l
         switch seq {
@@ -522,11 +522,11 @@ extension ClusterNode {
         var l = groups.local[gi]
         guard let seq = l.sequence else { return }
         let action: ResourceAction
-        var reason = ""
+        let reason: OperationReason
         var peer = ""
         switch seq {
-        case .probe: action = .status; reason = "probe"
-        case .monitor: action = .status; reason = "monitor"
+        case .probe: action = .status; reason = .probe
+        case .monitor: action = .status; reason = .monitor
         case let .start(r, p): action = .start; reason = r; peer = p
         case let .stop(r, p): action = .stop; reason = r; peer = p
         }
@@ -539,7 +539,7 @@ extension ClusterNode {
         l.inFlight = id
         groups.local[gi] = l
         let address = spec.node(named: peer)?.addresses.first ?? ""
-        let hard = action == .stop && (reason == "fence" || (reason == "quorum-lost" && storage != nil && spec.fencing == .required))
+        let hard = action == .stop && (reason == .fence || (reason == .quorumLost && storage != nil && spec.fencing == .required))
         var timeout = g.timeouts.timeout(for: action)
         if hard, let s = spec.storage, s.selfFence == .stopResources {
             // A fenced node must have stopped everything before msgwait ends (config check enforces the sum).
@@ -582,7 +582,7 @@ extension ClusterNode {
                 // earlier handover may have left the later ones running here.
                 let failedAt = l.startedHandedOver ? g.resources.count - 1 : l.step
                 groups.local[gi] = l
-                begin(gi, .stop(reason: "failed-start", peer: ""), fromStep: failedAt, now: now, into: &out)
+                begin(gi, .stop(reason: .failedStart, peer: ""), fromStep: failedAt, now: now, into: &out)
                 return
             }
             l.step += 1
@@ -630,11 +630,11 @@ extension ClusterNode {
                     // A handover was assigned while the monitor ran: it stays a handover (the target migrates
                     // what still runs, or cold-starts what does not), not a real stop.
                     out.append(.log(.error, "group \(g.name) failed on this node (failure \(l.failures) of \(g.maxRestarts + 1)) while it is being handed over to \(a.owner)"))
-                    begin(gi, .stop(reason: "handover", peer: a.owner), now: now, into: &out)
+                    begin(gi, .stop(reason: .handover, peer: a.owner), now: now, into: &out)
                     return
                 }
                 out.append(.log(.error, "group \(g.name) failed on this node (failure \(l.failures) of \(g.maxRestarts + 1)): stopping it\(Int(l.failures) <= g.maxRestarts ? " to restart it" : "; it will move")"))
-                begin(gi, .stop(reason: "restart", peer: ""), now: now, into: &out)
+                begin(gi, .stop(reason: .restart, peer: ""), now: now, into: &out)
                 return
             }
         case .start:
@@ -860,7 +860,7 @@ extension ClusterNode {
                         continue
                     } else if leftStopped || dsStopped, canFence {
                         // An unseen later incarnation would read a pill (or has no storage and no quorum).
-                        if let wait = fence(n, now: now, into: &out) { waits.append(wait) } else { continue }
+                        if case let .waiting(why) = fence(n, now: now, into: &out) { waits.append(why.description) } else { continue }
                     } else if ds != nil, !dsStopped {
                         // It left (its leave packets were lost, its slot says so) while the group may still be
                         // active there: a pill cannot fence it (its agent is gone).
@@ -871,7 +871,7 @@ extension ClusterNode {
                         waits.append("BLOCKED: \(n) left while the group was \(r!.phase) there\(leftStopped ? " (an epoch it never saw may have named it since)" : ""); `vigil confirm-down \(n)` once it is really off")
                     } else if canFence {
                         // Shared storage: a poison pill, then the acknowledgement or msgwait.
-                        if let wait = fence(n, now: now, into: &out) { waits.append(wait) } else { continue }
+                        if case let .waiting(why) = fence(n, now: now, into: &out) { waits.append(why.description) } else { continue }
                     } else if spec.fencing == .none {
                         let key = "\(n)/\(g.name)/\(peers[n]?.incarnation ?? 0)"
                         if !groups.assumedStopped.contains(key) {

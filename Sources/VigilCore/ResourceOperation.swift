@@ -1,3 +1,36 @@
+/// Why an operation runs: resource agents read it as VIGIL_REASON (the raw value), and it decides how the
+/// operation is run (`fence` and some `quorum-lost` stops are hard) and what its result means.
+public enum OperationReason: String, Hashable, Sendable, CaseIterable, CustomStringConvertible {
+    /// The first start of a group assigned here.
+    case start
+    /// A start after a failure on this node (the monitor found it stopped, or a start failed).
+    case restart
+    /// A controlled move: a stop that hands over to the new owner (the `vm` agent leaves its guest running),
+    /// or the new owner's start that takes over from the old one (the `vm` agent live-migrates).
+    case handover
+    /// The group is assigned elsewhere (no handover).
+    case stop
+    /// Is anything of the group running here? (at start, and to resolve a handover)
+    case probe
+    /// The periodic check of a running group.
+    case monitor
+    /// Undoing a failed start.
+    case failedStart = "failed-start"
+    /// This node lost quorum (`no_quorum = stop`).
+    case quorumLost = "quorum-lost"
+    /// This node is being fenced: stop hard and at once (e.g. destroy a VM).
+    case fence
+    /// The agent shuts down without working storage: it leaves nothing running.
+    case shutdown
+    /// The shell's check after a failed stop: does status now say stopped?
+    case stopCheck = "stop-check"
+
+    public var description: String { rawValue }
+    /// Stops that end with the node fenced or without quorum (the others may start the group elsewhere), or
+    /// leaving: a handed-over guest left running here must really stop.
+    public var endsHandover: Bool { self == .fence || self == .quorumLost || self == .shutdown }
+}
+
 /// One resource-agent invocation the core asks the shell to run: `AGENT [args...] ACTION` with a timeout.
 /// The shell runs it (in its own process group) and reports back with `ClusterNode.operationDone`.
 public struct ResourceOperation: Hashable, Sendable, CustomStringConvertible {
@@ -8,9 +41,8 @@ public struct ResourceOperation: Hashable, Sendable, CustomStringConvertible {
     public var resource: ResourceSpec
     public var action: ResourceAction
     public var timeout: Duration
-    /// Why (VIGIL_REASON): start, stop, restart, handover, probe, monitor, failed-start, quorum-lost, fence (this node
-    /// is being fenced: stop hard and at once, e.g. destroy a VM).
-    public var reason: String
+    /// Why (VIGIL_REASON).
+    public var reason: OperationReason
     /// For a handover: the other side (the target of a stop, the source of a start).
     public var peer: String
     public var peerAddress: String
@@ -19,7 +51,7 @@ public struct ResourceOperation: Hashable, Sendable, CustomStringConvertible {
     public var hard = false
 
     public init(id: UInt64, group: String, resourceIndex: Int, resource: ResourceSpec, action: ResourceAction,
-                timeout: Duration, reason: String, peer: String = "", peerAddress: String = "", hard: Bool = false) {
+                timeout: Duration, reason: OperationReason, peer: String = "", peerAddress: String = "", hard: Bool = false) {
         self.hard = hard
         self.id = id
         self.group = group
@@ -34,7 +66,7 @@ public struct ResourceOperation: Hashable, Sendable, CustomStringConvertible {
 
     /// The VIGIL_* variables specific to this operation (the shell adds the common ones).
     public var environment: [String: String] {
-        var env = ["VIGIL_REASON": reason]
+        var env = ["VIGIL_REASON": reason.rawValue]
         if hard { env["VIGIL_STOP"] = "hard" }
         if !peer.isEmpty {
             env["VIGIL_PEER"] = peer

@@ -451,9 +451,9 @@ extension ClusterNode {
     // MARK: - Fencing others
 
     /// Whether vanished node `n` is fenced; if not, starts (or keeps up) a fence operation and says what it
-    /// waits for. Returns nil when fenced.
-    mutating func fence(_ n: String, now: Instant, into out: inout [Action]) -> String? {
-        guard var st = storage, let s = spec.storage else { return "no storage configured" }
+    /// waits for.
+    mutating func fence(_ n: String, now: Instant, into out: inout [Action]) -> FenceVerdict {
+        guard var st = storage, let s = spec.storage else { return .waiting(.noStorage) }
         defer { storage = st }
         let disk = st.peers[n]?.slot
         let known = max(peers[n]?.incarnation ?? 0, disk?.incarnation ?? 0)
@@ -463,7 +463,7 @@ extension ClusterNode {
                 // earlier term of this node's (another coordinator may have cleared it since): issue a new one.
                 st.ops[n] = nil
             } else {
-                if op.done != nil { return nil }
+                if op.done != nil { return .fenced }
                 let present = st.devices.filter({ $0.health.usable && $0.written[n] == op.pill }).count >= s.majority
                 if op.writtenAt == nil, present {
                     op.writtenAt = now
@@ -489,7 +489,7 @@ extension ClusterNode {
                         // Its slot still moves and still shows groups not stopped: it read the pill (or will),
                         // and a stop failed or hangs there. msgwait proves nothing against that evidence.
                         st.ops[n] = op
-                        return "fencing \(n): its slot is alive and shows groups not stopped \(fmt(now - w)) after the pill: waiting for its acknowledgement (a stop may have failed there)"
+                        return .waiting(.slotAliveWithGroups(node: n, sincePill: now - w))
                     }
                     op.done = "msgwait \(s.msgwait.compactDescription) passed since the pill was written"
                 }
@@ -497,14 +497,12 @@ extension ClusterNode {
                 if let done = op.done {
                     out.append(.log(.warning, "\(n) is fenced: \(done) (\(fmt(now - op.issuedAt)) after the pill was issued)"))
                     out.append(.event(.peerFenced(node: n)))
-                    return nil
+                    return .fenced
                 }
-                if let w = op.writtenAt {
-                    return "fencing \(n): pill written \(String(format1: (now - w).milliseconds / 1000)) s ago, waiting for its acknowledgement or msgwait \(s.msgwait.compactDescription)"
-                }
+                if let w = op.writtenAt { return .waiting(.pillWritten(node: n, ago: now - w, msgwait: s.msgwait)) }
                 let usable = st.devices.filter(\.health.usable).count
-                return usable >= s.majority ? "fencing \(n): writing the pill (\(s.majority) of \(s.devices.count) devices needed)"
-                                            : "fencing \(n): cannot write the pill: only \(usable) of \(s.devices.count) devices usable here"
+                return usable >= s.majority ? .waiting(.writingPill(node: n, needed: s.majority, devices: s.devices.count))
+                                            : .waiting(.cannotWritePill(node: n, usable: usable, devices: s.devices.count))
             }
         }
         let serial = term << 32 | st.nextSerial
@@ -512,7 +510,7 @@ extension ClusterNode {
         st.ops[n] = StorageState.FenceOp(pill: Pill(target: n, maxIncarnation: known, from: me, term: term, serial: serial),
                                         issuedAt: now)
         out.append(.log(.warning, "fencing \(n) (incarnation \(known)): poison pill \(serial) issued"))
-        return "fencing \(n): pill issued"
+        return .waiting(.pillIssued(node: n))
     }
 
     /// Since when `n`'s slot has been still on every device this node reads (nil: never seen it, or no read on

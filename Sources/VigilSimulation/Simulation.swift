@@ -583,7 +583,7 @@ public struct Simulation {
             let vm = vmLike.contains(gi) && op.resourceIndex == spec.groups[gi].resources.count - 1
             var result = OperationResult.succeeded
             switch op.action {
-            case .start where vm && op.reason == "handover" && !op.peer.isEmpty:
+            case .start where vm && op.reason == .handover && !op.peer.isEmpty:
                 // The vm agent's handover start: live migration from the source's libvirt; a cold start when the
                 // guest does not run there; a failure when the source machine cannot be reached.
                 let ours = incoming["\(node)/\(gi)"] == op.id
@@ -608,7 +608,7 @@ public struct Simulation {
             case .stop:
                 if failingStops.contains("\(node)/\(gi)") {
                     result = .failed("injected stop failure")  // and the resource keeps running
-                } else if vm && op.reason == "handover" {
+                } else if vm && op.reason == .handover {
                     break  // the vm agent leaves the guest running for the target to migrate, and says stopped
                 } else {
                     active[node, default: [:]][gi, default: []].remove(op.resourceIndex)
@@ -754,7 +754,7 @@ public struct Simulation {
                 if case .coordinatorChanged(_, let c) = e, c == node { result.elections += 1 }
             case let .runOperation(op):
                 let gi = spec.groups.firstIndex { $0.name == op.group }!
-                let migration = vmLike.contains(gi) && op.resourceIndex == spec.groups[gi].resources.count - 1 && op.reason == "handover"
+                let migration = vmLike.contains(gi) && op.resourceIndex == spec.groups[gi].resources.count - 1 && op.reason == .handover
                 if migration, op.action == .start, !op.peer.isEmpty { incoming["\(node)/\(gi)"] = op.id }
                 if op.action == .start, !migration {
                     // A start may leave the resource running from its first instant (a migration moves the

@@ -23,7 +23,7 @@ public struct VMAgent: Sendable {
         public var peerURI: String?
         public var selfURIFromPeer: String?
         public var migrationURIToSelf: String?
-        public var reason: String
+        public var reason: OperationReason?
         public var runDir: String
         public var definitions: String
         public var maxDowntime: Duration = .milliseconds(30)
@@ -35,7 +35,7 @@ public struct VMAgent: Sendable {
         /// VIGIL_STOP=hard (fenced, or quorum lost with storage fencing): kill the QEMU process at once.
         public var hardStop = false
 
-        public init(domain: String, localURI: String, reason: String, runDir: String, definitions: String) {
+        public init(domain: String, localURI: String, reason: OperationReason?, runDir: String, definitions: String) {
             self.domain = domain
             self.localURI = localURI
             self.reason = reason
@@ -100,14 +100,14 @@ public struct VMAgent: Sendable {
                 say("\(s.domain): stopped (was not running)")
                 return .ok
             }
-            if s.reason == "handover", let peer = s.peer {
+            if s.reason == .handover, let peer = s.peer {
                 try FileManager.default.createDirectory(atPath: s.runDir, withIntermediateDirectories: true)
                 try (peer + "\n").write(toFile: handoverFile, atomically: true, encoding: .utf8)
                 say("\(s.domain): stopped (handover to \(peer): left running here for live migration)")
                 return .ok
             }
             try? FileManager.default.removeItem(atPath: handoverFile)
-            if s.reason == "fence" || s.hardStop {
+            if s.reason == .fence || s.hardStop {
                 // Fenced, or without quorum where storage fences: the guest may be restarted elsewhere within
                 // msgwait. No shutdown, and not even libvirt's destroy first (it sends SIGTERM and waits up to
                 // 10 s, which a QEMU whose disk is cut off can use up): SIGKILL of the QEMU process, then destroy.
@@ -116,7 +116,7 @@ public struct VMAgent: Sendable {
                     say("\(s.domain): QEMU (pid \(pid)) killed")
                 }
                 try? d.destroy()
-                say("\(s.domain): stopped (hard: \(s.reason == "fence" ? "this node is fenced" : "quorum lost"))")
+                say("\(s.domain): stopped (hard: \(s.reason == .fence ? "this node is fenced" : "quorum lost"))")
                 return .ok
             }
             say("\(s.domain): shutting down (up to \(s.shutdownTimeout))")
@@ -151,7 +151,7 @@ public struct VMAgent: Sendable {
             // Not running here: a marker from an earlier handover away from this node is stale (it would make the
             // next status call the migrated-back guest "handed over").
             try? FileManager.default.removeItem(atPath: handoverFile)
-            if s.reason == "handover", let peer = s.peer, let peerURI = s.peerURI {
+            if s.reason == .handover, let peer = s.peer, let peerURI = s.peerURI {
                 if let r = try migrateFrom(peer: peer, peerURI: peerURI, local: c) { return r }
             }
             return try coldStart(c)

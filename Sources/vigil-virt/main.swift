@@ -37,7 +37,7 @@ struct VirtCommand: ParsableCommand {
         let me = node ?? env["VIGIL_NODE"] ?? ""
         let virt = cfg?.virt ?? VirtSettings()
         var s = VMAgent.Settings(domain: domain, localURI: uri ?? cfg?.libvirtURI(of: me, from: me) ?? virt.uri,
-                                 reason: env["VIGIL_REASON"] ?? "manual", runDir: env["VIGIL_RUN_DIR"] ?? "/run/vigil",
+                                 reason: env["VIGIL_REASON"].flatMap(OperationReason.init(rawValue:)), runDir: env["VIGIL_RUN_DIR"] ?? "/run/vigil",
                                  definitions: virt.definitions)
         s.address = address
         if virt.liveness == "running" { s.address = nil }

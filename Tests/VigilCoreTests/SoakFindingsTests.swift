@@ -105,7 +105,7 @@ import VigilSimulation
         n.groups.local[0].ackEpoch = 4 << 32 | 1
         n.groups.local[0].handedOver = true
         var out: [Action] = []
-        n.begin(0, .start(reason: "restart", peer: ""), now: .zero, into: &out)
+        n.begin(0, .start(reason: .restart, peer: ""), now: .zero, into: &out)
         var op = Self.operations(out).last!
         #expect(op.action == .start && op.resourceIndex == 0)
         out = n.step(.operationDone(id: op.id, .succeeded), now: .zero)
@@ -117,7 +117,7 @@ import VigilSimulation
         // Without a handover before it, the undo starts at the failed resource (nothing later ran).
         var m = ClusterNode(spec: Self.spec(resources: 3), me: "a", incarnation: 1, now: .zero, persisted: nil)
         m.groups.local[0].phase = .stopped
-        m.begin(0, .start(reason: "start", peer: ""), now: .zero, into: &out)
+        m.begin(0, .start(reason: .start, peer: ""), now: .zero, into: &out)
         op = Self.operations(out).last!
         out = m.step(.operationDone(id: op.id, .failed("injected")), now: .zero)
         #expect(Self.operations(out).last.map { $0.action == .stop && $0.resourceIndex == 0 } == true)

@@ -58,11 +58,11 @@ import VigilVirt
     @Test func statusOfAHandedOverGuestThatStillRunsIsRunning() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-vm-\(getpid())").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        var set = VMAgent.Settings(domain: "test", localURI: "test:///default", reason: "handover", runDir: dir, definitions: dir)
+        var set = VMAgent.Settings(domain: "test", localURI: "test:///default", reason: .handover, runDir: dir, definitions: dir)
         set.peer = "b"
         #expect(VMAgent(set, say: { _ in }).stop() == .ok)
         #expect(FileManager.default.fileExists(atPath: dir + "/vm-test.handover"))
-        set.reason = "probe"
+        set.reason = .probe
         #expect(VMAgent(set, say: { _ in }).status() == .ok)
     }
 }
