@@ -23,40 +23,7 @@ public struct ClusterNode: Sendable {
         }
     }
 
-    struct Peer: Sendable {
-        let spec: NodeSpec
-        var state: MemberState = .unknown
-        var incarnation: UInt64 = 0
-        var windows: [ReplayWindow]
-        /// Windows for the peer's multicast copies (destination ""), a sequence space of their own.
-        var broadcastWindows: [ReplayWindow]
-        var linkLastHeard: [Instant?]
-        var linkUp: [Bool]
-        var lastHeard: Instant?
-        var view: [ViewEntry] = []
-        var term: UInt64 = 0
-        var coordinator: String = ""
-        /// The incarnation that announced a controlled leave (only a later one brings the peer back).
-        var leftIncarnation: UInt64 = 0
-        /// Whether the peer's latest message said it is quorate in its own view.
-        var quorate = false
-        /// Since when the peer's packets say it does not hear this node or has no quorum (nil: they say it
-        /// does and has). See `isUsable`.
-        var unusableSince: Instant?
-        /// Whether it may take part in placement: false once `unusableSince` is warntime old (a reordered
-        /// packet from before it gained quorum must not make it flap).
-        var usable = true
-        var nextSequence: [UInt64]
-
-        init(spec: NodeSpec, links: Int) {
-            self.spec = spec
-            windows = Array(repeating: ReplayWindow(), count: links)
-            broadcastWindows = windows
-            linkLastHeard = Array(repeating: nil, count: links)
-            linkUp = Array(repeating: false, count: links)
-            nextSequence = Array(repeating: 1, count: links)
-        }
-    }
+    typealias Peer = Membership.Peer
 
     struct DropLogState: Sendable {
         var lastLogged: Instant?
@@ -72,9 +39,8 @@ public struct ClusterNode: Sendable {
     let clusterID: UInt32
     let links: Int
     let myLinks: Int
-    var peers: [String: Peer] = [:]
-    /// Peer names in a fixed order, so that iteration (and so action order) is deterministic.
-    let peerNames: [String]
+    /// Peers, what they say, and what this node concludes of their silence (Membership.swift).
+    var membership: Membership
 
     public internal(set) var election: ElectionRecord
     public private(set) var coordinator: String = ""
@@ -88,16 +54,8 @@ public struct ClusterNode: Sendable {
     /// passed: any candidacy it may have voted for before has won or timed out by then. Then it votes only in
     /// terms above the floor (recorded as voted, and persisted).
     var amnesiaFloor: UInt64?
-    /// [node][peer]: since when (this node's clock) the peer's view has listed the node as not a member (nil:
-    /// it lists it as a member, or never did otherwise). While a peer lists a node as a member, that node may
-    /// count the peer for quorum (`countsForQuorum`): it keeps its groups even without storage.
-    var unlistedSince: [String: [String: Instant]] = [:]
-    /// Since when a member's packets have said it has no quorum (nil: they say it has).
-    var unquorateSince: [String: Instant] = [:]
     var eligibleSince: Instant?
     var lastHeartbeatSent: Instant?
-    /// When `agePeers` last ran.
-    var lastAged: Instant?
     /// Per-link sequence numbers of multicast copies.
     var broadcastSequence: [UInt64]
     var dropLog: [DropReason: DropLogState] = [:]
@@ -138,12 +96,7 @@ public struct ClusterNode: Sendable {
         }
         self.broadcastSequence = Array(repeating: 1, count: spec.linkCount)
         self.groups = GroupsState(groups: spec.groups.count, standby: standby)
-        var names: [String] = []
-        for node in spec.nodes where node.name != me {
-            peers[node.name] = Peer(spec: node, links: spec.linkCount)
-            names.append(node.name)
-        }
-        peerNames = names
+        membership = Membership(spec: spec, me: me, started: now)
         if let s = spec.storage { storage = StorageState(devices: s.devices.count, now: now) }
         for (gi, g) in spec.groups.enumerated() { groups.local[gi].ackEpoch = election.acks?[g.name] ?? 0 }
         quorate = computeQuorate()
@@ -154,12 +107,12 @@ public struct ClusterNode: Sendable {
     /// The state of `node` in this node's view (this node itself is always alive).
     public func state(of node: String) -> MemberState {
         if node == me { return leaving ? .left : .alive }
-        return peers[node]?.state ?? .unknown
+        return membership.peers[node]?.state ?? .unknown
     }
 
     /// Members (alive or suspect), including this node, sorted by name.
     public var members: [String] {
-        ([me] + peerNames.filter { peers[$0]!.state.isMember }).sorted()
+        ([me] + membership.peerNames.filter { membership.peers[$0]!.state.isMember }).sorted()
     }
 
     public var isCoordinator: Bool { role == .coordinator }
@@ -170,8 +123,8 @@ public struct ClusterNode: Sendable {
         let t = spec.timing
         var next = max(now, (lastHeartbeatSent ?? now) + t.interval)
         func consider(_ i: Instant) { if i > now { next = min(next, i) } }
-        for name in peerNames {
-            let p = peers[name]!
+        for name in membership.peerNames {
+            let p = membership.peers[name]!
             switch p.state {
             case .alive:
                 if let h = p.lastHeard { consider(h + t.warntime); consider(h + t.deadtime) }
@@ -189,7 +142,7 @@ public struct ClusterNode: Sendable {
         }
         if case let .candidate(_, since, _) = role { consider(since + candidacyTimeout) }
         if let standAt = standTime() { consider(standAt) }
-        if let g = graceEnd() { consider(g) }
+        if let g = membership.graceEnd { consider(g) }
         if amnesiaFloor != nil { consider(started + amnesiaGrace) }
         if let m = nextGroupWakeup() { consider(m) }
         if let s = nextStorageWakeup() { consider(s) }
@@ -231,7 +184,7 @@ public struct ClusterNode: Sendable {
         // Time first: aging may mark the sender dead, and the copy of it taken below must include that (a copy
         // taken before and written back undid a death without an `alive` event).
         noticeTime(now: now, into: &out)
-        guard msg.sender != me, var peer = peers[msg.sender] else {
+        guard msg.sender != me, var peer = membership.peers[msg.sender] else {
             drop(.unknownSender, source: source, now: now, into: &out)
             return out
         }
@@ -282,11 +235,11 @@ public struct ClusterNode: Sendable {
         switch verdict {
         case .accept: break
         case .duplicate:
-            peers[msg.sender] = peer
+            membership.peers[msg.sender] = peer
             drop(.duplicate, source: source, now: now, into: &out)
             return out
         case .tooOld:
-            peers[msg.sender] = peer
+            membership.peers[msg.sender] = peer
             drop(.replay, source: source, now: now, into: &out)
             return out
         }
@@ -294,7 +247,7 @@ public struct ClusterNode: Sendable {
         // node restarted (its replay windows are new) echoes an older incarnation and proves nothing. Its
         // incarnation is learned all the same, so this node's next heartbeats echo it.
         guard msg.view.contains(where: { $0.node == me && $0.echo == IncarnationEcho.of(incarnation) }) else {
-            peers[msg.sender] = peer
+            membership.peers[msg.sender] = peer
             counters.dropped[DropReason.unverified.rawValue, default: 0] += 1
             return out
         }
@@ -303,7 +256,7 @@ public struct ClusterNode: Sendable {
         // A node that left comes back only with a new incarnation: a copy sent before its leave that
         // arrives after it (reordering, another link) must not revive it.
         if peer.state == .left, msg.kind != .leave, msg.incarnation <= peer.leftIncarnation {
-            peers[msg.sender] = peer
+            membership.peers[msg.sender] = peer
             return out
         }
 
@@ -322,14 +275,14 @@ public struct ClusterNode: Sendable {
         }
         peer.view = msg.view
         for e in msg.view where e.node != me && e.node != msg.sender {
-            if e.state.isMember { unlistedSince[e.node]?[msg.sender] = nil }
-            else if unlistedSince[e.node]?[msg.sender] == nil { unlistedSince[e.node, default: [:]][msg.sender] = now }
+            if e.state.isMember { membership.unlistedSince[e.node]?[msg.sender] = nil }
+            else if membership.unlistedSince[e.node]?[msg.sender] == nil { membership.unlistedSince[e.node, default: [:]][msg.sender] = now }
         }
         peer.term = msg.term
         if let f = amnesiaFloor { amnesiaFloor = max(f, msg.term) }
         peer.coordinator = msg.coordinator
         peer.quorate = msg.senderQuorate
-        if msg.senderQuorate { unquorateSince[msg.sender] = nil } else if unquorateSince[msg.sender] == nil { unquorateSince[msg.sender] = now }
+        if msg.senderQuorate { membership.unquorateSince[msg.sender] = nil } else if membership.unquorateSince[msg.sender] == nil { membership.unquorateSince[msg.sender] = now }
         noteUsability(msg.sender, &peer, now: now, into: &out)
         if msg.kind == .leave {
             peer.state = .left
@@ -338,7 +291,7 @@ public struct ClusterNode: Sendable {
                 out.append(.event(.linkChanged(node: msg.sender, link: i, up: false)))
             }
             peer.linkUp = peer.linkUp.map { _ in false }
-            peers[msg.sender] = peer
+            membership.peers[msg.sender] = peer
             absorbGroups(msg, now: now, into: &out)
             if previous != .left {
                 out.append(.log(.notice, "\(msg.sender) left the cluster (controlled leave)"))
@@ -361,7 +314,7 @@ public struct ClusterNode: Sendable {
             out.append(.log(previous == .suspect ? .info : .notice, "\(msg.sender) \(verb)"))
             out.append(.event(.memberChanged(node: msg.sender, from: previous, to: .alive)))
         }
-        peers[msg.sender] = peer
+        membership.peers[msg.sender] = peer
         recomputeQuorum(now: now, into: &out)
         absorbGroups(msg, now: now, into: &out)
 
@@ -409,7 +362,7 @@ public struct ClusterNode: Sendable {
     /// on messages that waited in its socket (found by the storage simulation, seed 1375).
     /// (Only when time jumped: more than an interval since peers were last aged; a tick does it otherwise.)
     mutating func noticeTime(now: Instant, into out: inout [Action]) {
-        guard lastAged.map({ now - $0 >= spec.timing.interval }) ?? true else { return }
+        guard membership.lastAged.map({ now - $0 >= spec.timing.interval }) ?? true else { return }
         agePeers(now: now, into: &out)
         evaluate(now: now, into: &out)
     }
@@ -426,7 +379,7 @@ public struct ClusterNode: Sendable {
         leaving = true
         out.append(.log(.notice, "leaving the cluster"))
         for _ in 0..<2 {
-            for name in peerNames {
+            for name in membership.peerNames {
                 for link in 0..<linkCount(for: name) {
                     out.append(send(.leave, to: name, link: link))
                 }
@@ -449,10 +402,10 @@ public struct ClusterNode: Sendable {
     // MARK: - Failure detection
 
     mutating func agePeers(now: Instant, into out: inout [Action]) {
-        lastAged = now
+        membership.lastAged = now
         let t = spec.timing
-        for name in peerNames {
-            var p = peers[name]!
+        for name in membership.peerNames {
+            var p = membership.peers[name]!
             let before = p.state
             for i in 0..<p.linkUp.count where p.linkUp[i] {
                 if let h = p.linkLastHeard[i], now - h >= t.deadtime {
@@ -486,7 +439,7 @@ public struct ClusterNode: Sendable {
             } else {
                 checkUsability(name, &p, now: now, into: &out)
             }
-            peers[name] = p
+            membership.peers[name] = p
             if p.state != before {
                 out.append(.event(.memberChanged(node: name, from: before, to: p.state)))
                 if !p.state.isMember, coordinator == name {
@@ -495,23 +448,6 @@ public struct ClusterNode: Sendable {
             }
         }
         recomputeQuorum(now: now, into: &out)
-    }
-
-    /// Whether `name` can take part in placement: this node, or a member that hears this node (its latest view
-    /// lists this node as a member) and is quorate in its own view. A member that is not (a deaf node: its
-    /// inbound traffic is cut, it has lost quorum and stopped its groups, but the others still hear it) is
-    /// given no group, and once it has been so for deadtime it is treated as vanished (fenced or confirmed
-    /// down before its groups start elsewhere): it cannot acknowledge new assignments.
-    func isUsable(_ name: String) -> Bool {
-        if name == me { return true }
-        guard let p = peers[name], p.state.isMember else { return false }
-        return p.usable
-    }
-
-    /// A member that has not been usable for deadtime: placement treats it as vanished.
-    func isLostMember(_ name: String, now: Instant) -> Bool {
-        guard let p = peers[name], p.state.isMember, let since = p.unusableSince else { return false }
-        return now - since >= spec.timing.deadtime
     }
 
     /// Records whether a peer that just spoke is usable (`isUsable`), and what follows when that changes.
@@ -552,13 +488,7 @@ public struct ClusterNode: Sendable {
     /// a node whose packets stop reaching the others (a dead transmit path, an outbound firewall rule) hears
     /// itself declared dead and loses quorum, instead of counting peers that no longer count it.
     func memberVotes() -> Int {
-        myVotes + peerNames.reduce(0) { $0 + (countsForQuorum($1) ? peers[$1]!.spec.votes : 0) }
-    }
-
-    /// A member whose own latest view has this node as a member.
-    func countsForQuorum(_ name: String) -> Bool {
-        guard let p = peers[name], p.state.isMember else { return false }
-        return p.view.first { $0.node == me }.map { $0.state.isMember } ?? true
+        myVotes + membership.peerNames.reduce(0) { $0 + (membership.countsForQuorum($1) ? membership.peers[$1]!.spec.votes : 0) }
     }
 
     /// Votes a candidate needs: a strict majority of configured votes (or, with `quorum = ignore`,
@@ -585,13 +515,7 @@ public struct ClusterNode: Sendable {
     func hasLiveCoordinator(except: String = "") -> Bool {
         guard !coordinator.isEmpty, coordinator != except else { return false }
         if coordinator == me { return role == .coordinator }
-        return claimsCurrentTerm(coordinator)
-    }
-
-    /// Whether `node` is a member whose own latest message claims to coordinate the current term.
-    func claimsCurrentTerm(_ node: String) -> Bool {
-        guard let p = peers[node], p.state.isMember else { return false }
-        return p.coordinator == node && p.term == term
+        return membership.claims(coordinator, toCoordinate: term)
     }
 
     mutating func setCoordinator(_ name: String, now: Instant, into out: inout [Action], reason: String) {
@@ -638,7 +562,7 @@ public struct ClusterNode: Sendable {
             return  // a stale report of our own reign; our role is authoritative
         }
         // Hearsay counts only while the named node's own latest message still claims this term.
-        guard claimsCurrentTerm(msg.coordinator) else { return }
+        guard membership.claims(msg.coordinator, toCoordinate: term) else { return }
         if role == .coordinator {
             out.append(.log(.error, "\(msg.coordinator) claims term \(term), which this node coordinates"))
             return
@@ -715,12 +639,6 @@ public struct ClusterNode: Sendable {
         broadcastHeartbeat(now: now, into: &out)
     }
 
-    /// The grace after start-up: a node stands only once it has heard every peer, or initdead has passed.
-    func graceEnd() -> Instant? {
-        let allHeard = peerNames.allSatisfy { peers[$0]!.state != .unknown }
-        return allHeard ? nil : started + spec.timing.initdead
-    }
-
     /// The term this node would stand for: above every term it adopted, voted in or read on disk (nil: that
     /// would pass `maxTerm`).
     var proposedTerm: UInt64? {
@@ -757,7 +675,7 @@ public struct ClusterNode: Sendable {
         if let pending = pendingRequest {
             // A held-back request expires with its candidacy (the candidate has timed out by then).
             if pending.term < term || (pending.term <= election.votedTerm && election.votedFor != pending.candidate)
-                || !(peers[pending.candidate]?.state.isMember ?? false) || now - pending.since > spec.timing.electionTimeout {
+                || !(membership.peers[pending.candidate]?.state.isMember ?? false) || now - pending.since > spec.timing.electionTimeout {
                 pendingRequest = nil
             } else if !hasLiveCoordinator(except: pending.candidate) {
                 grantVote(to: pending.candidate, term: pending.term, now: now, into: &out)
@@ -772,7 +690,7 @@ public struct ClusterNode: Sendable {
             eligibleSince = nil
             return
         }
-        if let g = graceEnd(), now < g {
+        if let g = membership.graceEnd, now < g {
             eligibleSince = nil
             return
         }
@@ -806,7 +724,7 @@ public struct ClusterNode: Sendable {
             becomeCoordinator(term: proposed, now: now, into: &out)
             return
         }
-        for name in peerNames where peers[name]!.state.isMember {
+        for name in membership.peerNames where membership.peers[name]!.state.isMember {
             for link in 0..<linkCount(for: name) {
                 out.append(send(.voteRequest, to: name, link: link, term: proposed, candidate: me))
             }
@@ -816,7 +734,7 @@ public struct ClusterNode: Sendable {
     // MARK: - Sending
 
     func linkCount(for peer: String) -> Int {
-        min(myLinks, peers[peer]?.spec.addresses.count ?? 0)
+        min(myLinks, membership.peers[peer]?.spec.addresses.count ?? 0)
     }
 
     mutating func broadcastHeartbeat(now: Instant, into out: inout [Action]) {
@@ -827,7 +745,7 @@ public struct ClusterNode: Sendable {
             for link in 0..<myLinks { out.append(send(.heartbeat, to: "", link: link, view: v, groups: g)) }
             return
         }
-        for name in peerNames {
+        for name in membership.peerNames {
             for link in 0..<linkCount(for: name) {
                 out.append(send(.heartbeat, to: name, link: link, view: v, groups: g))
             }
@@ -838,7 +756,7 @@ public struct ClusterNode: Sendable {
     public var view: [ViewEntry] {
         spec.nodes.map { n in
             ViewEntry(node: n.name, state: state(of: n.name),
-                      echo: IncarnationEcho.of(n.name == me ? incarnation : peers[n.name]?.incarnation ?? 0))
+                      echo: IncarnationEcho.of(n.name == me ? incarnation : membership.peers[n.name]?.incarnation ?? 0))
         }
     }
 
@@ -851,8 +769,8 @@ public struct ClusterNode: Sendable {
             seq = broadcastSequence[link]
             broadcastSequence[link] = seq + 1
         } else {
-            seq = peers[peer]!.nextSequence[link]
-            peers[peer]!.nextSequence[link] = seq + 1
+            seq = membership.peers[peer]!.nextSequence[link]
+            membership.peers[peer]!.nextSequence[link] = seq + 1
         }
         counters.sent += 1
         let g = precomputed ?? outgoingGroups()
@@ -892,7 +810,7 @@ public struct ClusterNode: Sendable {
                                    pingNodesReachable: groups.connectivity == 0 ? nil : Int(groups.connectivity) - 1))
                 continue
             }
-            let p = peers[n.name]!
+            let p = membership.peers[n.name]!
             let links = n.addresses.enumerated().map { i, a in
                 StatusReport.Link(address: a, state: i < p.linkUp.count && p.linkUp[i] ? "up" : "down",
                                   lastHeardMs: (i < p.linkLastHeard.count ? p.linkLastHeard[i] : nil).map { (now - $0).milliseconds })

@@ -118,7 +118,7 @@ extension ClusterNode {
         let handler = everyNode ? me : request.handledBy.isEmpty ? (role == .coordinator ? me : coordinator) : request.handledBy
         if everyNode, from == me {
             // Every node keeps it (a coordinator change must not forget it): unicast to every member.
-            for name in peerNames where peers[name]!.state.isMember {
+            for name in membership.peerNames where membership.peers[name]!.state.isMember {
                 for link in 0..<linkCount(for: name) {
                     out.append(send(.request, to: name, link: link, request: request.description))
                 }
@@ -126,7 +126,7 @@ extension ClusterNode {
         }
         guard handler == me else {
             // For another node (or the coordinator): forward it, unicast on every link.
-            if handler.isEmpty || peers[handler] == nil {
+            if handler.isEmpty || membership.peers[handler] == nil {
                 out.append(.log(.warning, "request \"\(request)\" dropped: no coordinator to carry it out"))
             } else if from == me {
                 for link in 0..<linkCount(for: handler) {
@@ -156,7 +156,7 @@ extension ClusterNode {
             }
             out.append(.log(.notice, "cleanup of \(g) (requested by \(from)): failures forgotten, probing again"))
         case let .confirmDown(n):
-            guard let p = peers[n], !isUsable(n) else {
+            guard let p = membership.peers[n], !membership.isUsable(n) else {
                 out.append(.log(.warning, "confirm-down \(n) refused: it is \(state(of: n)), not down"))
                 break
             }
@@ -192,7 +192,7 @@ extension ClusterNode {
             return groups.local.allSatisfy { $0.sequence == nil && !$0.handedOver && ($0.phase == .stopped || $0.phase == .blocked) }
         }
         let stopsWithoutQuorum = !quorate && spec.noQuorum == .stop
-        if !stopsWithoutQuorum, !quorate || peerNames.allSatisfy({ !peers[$0]!.state.isMember }) { return true }
+        if !stopsWithoutQuorum, !quorate || membership.peerNames.allSatisfy({ !membership.peers[$0]!.state.isMember }) { return true }
         for (gi, g) in groups.local.enumerated() {
             if g.sequence != nil { return false }
             switch g.phase {
@@ -714,7 +714,7 @@ extension ClusterNode {
             return !inStandby && groups.local[gi].phase != .blocked && Int(groups.local[gi].failures) <= g.maxRestarts
                 && (groups.connectivity == 0 || groups.connectivity >= bestConnectivity)
         }
-        guard isUsable(node), let r = groups.reports[node], r.version > 0 else { return false }
+        guard membership.isUsable(node), let r = groups.reports[node], r.version > 0 else { return false }
         return !r.standby && r.groups[gi].phase != .blocked && Int(r.groups[gi].failures) <= g.maxRestarts
             && (r.connectivity == 0 || r.connectivity >= bestConnectivity)
     }
@@ -722,7 +722,7 @@ extension ClusterNode {
     /// The most ping nodes any member that may run groups reaches (nodes in standby, and nodes that have not
     /// measured yet, do not count). Connectivity is carried as reachable + 1; 0 means "not measured".
     var bestConnectivity: UInt8 {
-        peers.compactMap { name, p in
+        membership.peers.compactMap { name, p in
             guard p.state.isMember, let r = groups.reports[name], !r.standby else { return nil }
             return r.connectivity
         }.reduce(inStandby ? 0 : groups.connectivity, max)
@@ -745,7 +745,7 @@ extension ClusterNode {
         return out
     }
 
-    func isMember(_ node: String) -> Bool { node == me || (peers[node]?.state.isMember ?? false) }
+    func isMember(_ node: String) -> Bool { node == me || (membership.peers[node]?.state.isMember ?? false) }
 
     mutating func place(group gi: Int, now: Instant, into out: inout [Action], forceNewEpoch: Bool) {
         let g = spec.groups[gi]
@@ -815,8 +815,8 @@ extension ClusterNode {
             for n in names where n != a.owner {
                 // A member that has not heard this node (or had quorum) for deadtime cannot acknowledge: it is
                 // treated as vanished below (a deaf owner must be fenced, not waited for forever).
-                if isMember(n), !isLostMember(n, now: now) {
-                    let deaf = isUsable(n) ? "" : " (it does not hear this node or has no quorum)"
+                if isMember(n), !membership.isLostMember(n, now: now) {
+                    let deaf = membership.isUsable(n) ? "" : " (it does not hear this node or has no quorum)"
                     // (Version 0: what an earlier incarnation reported, kept as evidence; not an acknowledgement.)
                     guard let r = groupReport(of: n, gi), (groups.reports[n]?.version ?? 1) > 0 else {
                         waits.append("\(n) has not reported yet"); continue
@@ -852,7 +852,7 @@ extension ClusterNode {
                     let ds = diskSaysLeft(n)
                     let dsStopped = ds.map { gi < 32 && $0.activeGroups & (1 << UInt32(gi)) == 0 } ?? false
                     let canFence = spec.fencing == .required && storage != nil
-                    if let inc = groups.confirmedDown[n], inc == (peers[n]?.incarnation ?? 0) {
+                    if let inc = groups.confirmedDown[n], inc == (membership.peers[n]?.incarnation ?? 0) {
                         continue
                     } else if leftStopped || dsStopped, seenAll {
                         // Its agent left after stopping everything (its leave carried that report, or its slot
@@ -873,7 +873,7 @@ extension ClusterNode {
                         // Shared storage: a poison pill, then the acknowledgement or msgwait.
                         if case let .waiting(why) = fence(n, now: now, into: &out) { waits.append(why.description) } else { continue }
                     } else if spec.fencing == .none {
-                        let key = "\(n)/\(g.name)/\(peers[n]?.incarnation ?? 0)"
+                        let key = "\(n)/\(g.name)/\(membership.peers[n]?.incarnation ?? 0)"
                         if !groups.assumedStopped.contains(key) {
                             groups.assumedStopped.insert(key)
                             out.append(.log(.warning, "fencing = none: assuming \(st) \(n) does not run \(g.name) (UNSAFE if it is only cut off)"))

@@ -438,7 +438,7 @@ extension ClusterNode {
         for (i, n) in spec.nodes.enumerated() where n.name != me {
             if let op = st.ops[n.name], st.devices[d].written[n.name] != op.pill {
                 w.append(MailboxWrite(index: i, pill: op.pill))
-            } else if st.ops[n.name] == nil, isUsable(n.name), let p = st.devices[d].written[n.name], !p.cleared {
+            } else if st.ops[n.name] == nil, membership.isUsable(n.name), let p = st.devices[d].written[n.name], !p.cleared {
                 // Back in the membership: clear its pill so it may run groups again.
                 var c = p
                 c.cleared = true
@@ -456,7 +456,7 @@ extension ClusterNode {
         guard var st = storage, let s = spec.storage else { return .waiting(.noStorage) }
         defer { storage = st }
         let disk = st.peers[n]?.slot
-        let known = max(peers[n]?.incarnation ?? 0, disk?.incarnation ?? 0)
+        let known = max(membership.peers[n]?.incarnation ?? 0, disk?.incarnation ?? 0)
         if var op = st.ops[n] {
             if known > op.pill.maxIncarnation || op.pill.term != term {
                 // It restarted since the pill was issued (fence the new incarnation), or the pill is from an
@@ -476,14 +476,14 @@ extension ClusterNode {
                 if let d = disk, d.fenced, d.ackSerial == op.pill.serial, d.incarnation <= op.pill.maxIncarnation {
                     op.done = "acknowledged by \(n)"
                 } else if let still = slotStillSince(n, st), now - still >= s.msgwait,
-                          disk.map({ $0.incarnation >= (peers[n]?.incarnation ?? 0) }) ?? true {
+                          disk.map({ $0.incarnation >= (membership.peers[n]?.incarnation ?? 0) }) ?? true {
                     // (Not when a newer incarnation was heard than the still slot shows: that agent runs, and
                     // its slot has not been read yet; an agent that left had disarmed its watchdog.)
                     // Its slot has not moved for msgwait while this node read the devices: it is dead, or has
                     // had no storage (and so, without quorum, fenced itself), or hung (and was reset by its
                     // watchdog). The same assumptions as a pill's msgwait, without waiting for the pill first.
                     op.done = "its slot has been still for msgwait \(s.msgwait.compactDescription)"
-                } else if let w = op.writtenAt, now - w >= s.msgwait, let listed = listedUntil(n), now - listed >= s.msgwait {
+                } else if let w = op.writtenAt, now - w >= s.msgwait, let listed = membership.listedUntil(n), now - listed >= s.msgwait {
                     if let d = disk, d.activeGroups != 0, d.incarnation <= op.pill.maxIncarnation,
                        let c = st.peers[n]?.changedAt, let read = st.devices.compactMap(\.lastOK).max(), read - c < diskDeadtime {
                         // Its slot still moves and still shows groups not stopped: it read the pill (or will),
@@ -526,43 +526,21 @@ extension ClusterNode {
         let readingSince = streaks[s.majority - 1]
         // Never seen on disk or on the LAN since this node started: from the start, and from initdead.
         let changed = st.peers[n]?.changedAt ?? st.started
-        let dueDead = peers[n]?.lastHeard.map { $0 + spec.timing.deadtime } ?? started + spec.timing.initdead
-        guard let vouch = listedUntil(n) else { return nil }
+        let dueDead = membership.peers[n]?.lastHeard.map { $0 + spec.timing.deadtime } ?? started + spec.timing.initdead
+        guard let vouch = membership.listedUntil(n) else { return nil }
         return max(changed, readingSince, dueDead, vouch)
-    }
-
-    /// Since when no member lists `n` as a member (the latest of their "not a member" listings; the
-    /// distant past if none ever listed it), or nil while one still does. `n` may hold quorum through such a
-    /// member (it counts peers that list it), and then neither fences itself without storage nor reads a pill
-    /// it cannot reach. Once the last one stopped listing it, `n` stops counting it within deadtime (when the
-    /// listing reaches it, or when it stops hearing that member) and fences itself within watchdog_timeout
-    /// more: msgwait >= deadtime + watchdog_timeout (config check) covers both from here.
-    func listedUntil(_ n: String) -> Instant? {
-        // A node heard here whose packets say it has no quorum holds none through anybody (a deaf node is
-        // listed by everyone it still reaches): the clock runs from when it said so. Were it to regain quorum,
-        // its next packet would say so.
-        if peers[n]?.state.isMember == true, peers[n]?.quorate == false, let t = unquorateSince[n] { return t }
-        var since = Instant.zero
-        for m in peerNames where m != n && (peers[m]?.state.isMember ?? false) {
-            guard let e = peers[m]?.view.first(where: { $0.node == n }), e.state.isMember else {
-                if let t = unlistedSince[n]?[m] { since = max(since, t) }
-                continue
-            }
-            return nil
-        }
-        return since
     }
 
     /// The slot of a vanished node that says it left (its current incarnation, as far as this node knows).
     func diskSaysLeft(_ n: String) -> DiskSlot? {
-        guard let slot = storage?.peers[n]?.slot, slot.leaving, slot.incarnation >= (peers[n]?.incarnation ?? 0) else { return nil }
+        guard let slot = storage?.peers[n]?.slot, slot.leaving, slot.incarnation >= (membership.peers[n]?.incarnation ?? 0) else { return nil }
         return slot
     }
 
     /// Fence operations for nodes that are back in the membership are over (their pill gets cleared).
     mutating func retireFenceOps() {
         guard var st = storage else { return }
-        for n in st.ops.keys where isUsable(n) { st.ops[n] = nil }
+        for n in st.ops.keys where membership.isUsable(n) { st.ops[n] = nil }
         storage = st
     }
 
@@ -596,7 +574,7 @@ extension ClusterNode {
         // Only once the peer has been heard from or initdead passed (a restarted node claims nothing before),
         // and while the peer does not count for quorum: a returning peer that does not yet list this node in its
         // view must not cost the winner its quorum (and its groups).
-        guard twoNodeTieBreak, let p = peers[twoNodePeer], p.state != .unknown, !countsForQuorum(twoNodePeer) else { return false }
+        guard twoNodeTieBreak, let p = membership.peers[twoNodePeer], p.state != .unknown, !membership.countsForQuorum(twoNodePeer) else { return false }
         return storageOK && storage?.fenced == nil && tieBreakWinner == me
     }
 
@@ -639,7 +617,7 @@ extension ClusterNode {
     /// A peer silent on every LAN link but alive on disk is `partitioned` (or `fenced`, once its slot says
     /// so), not dead: nil when the disk says nothing more than the LAN.
     func diskState(_ n: String) -> String? {
-        guard let st = storage, let p = peers[n], !p.state.isMember, let c = st.peers[n]?.changedAt,
+        guard let st = storage, let p = membership.peers[n], !p.state.isMember, let c = st.peers[n]?.changedAt,
               st.devices.contains(where: { $0.lastOK.map { $0 - c < diskDeadtime } ?? false }) else { return nil }
         return st.peers[n]?.slot?.fenced == true ? "fenced" : "partitioned"
     }

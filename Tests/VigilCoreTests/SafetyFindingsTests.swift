@@ -243,8 +243,8 @@ import VigilSimulation
         n.groups.reports["c"] = NodeReport(digest: spec.groupsDigest, standby: false, version: 1,
                                            groups: [GroupReport(phase: .stopped, ackEpoch: missed, failures: 0, handedOver: false)])
         // c is dead; b is the new owner: g may start only once c is known not to run it.
-        n.peers["c"]!.state = .dead
-        n.peers["b"]!.state = .alive
+        n.membership.peers["c"]!.state = .dead
+        n.membership.peers["b"]!.state = .alive
         n.groups.reports["b"] = NodeReport(digest: spec.groupsDigest, standby: false, version: 1,
                                            groups: [GroupReport(phase: .stopped, ackEpoch: 5 << 32, failures: 0, handedOver: false)])
         n.election.term = 5

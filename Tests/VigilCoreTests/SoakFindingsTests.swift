@@ -167,15 +167,15 @@ import VigilSimulation
             h.deliver(m)
         }
         bLists(.alive)
-        #expect(h.node.listedUntil("c") == nil)
+        #expect(h.node.membership.listedUntil("c") == nil)
         bLists(.suspect)
-        #expect(h.node.listedUntil("c") == nil)
+        #expect(h.node.membership.listedUntil("c") == nil)
         bLists(.dead)
         let unlisted = h.now
-        #expect(h.node.listedUntil("c") == unlisted)
+        #expect(h.node.membership.listedUntil("c") == unlisted)
         // Listed again: no clock.
         bLists(.alive)
-        #expect(h.node.listedUntil("c") == nil)
+        #expect(h.node.membership.listedUntil("c") == nil)
         #expect(h.node.slotStillSince("c", h.node.storage!) == nil)
     }
 
@@ -189,10 +189,10 @@ import VigilSimulation
         n.groups.missed[0] = missed
         n.groups.local[0].phase = .stopped
         n.groups.local[0].ackEpoch = 4 << 32 | 1
-        n.peers["c"]!.state = .left
+        n.membership.peers["c"]!.state = .left
         n.groups.reports["c"] = NodeReport(digest: n.spec.groupsDigest, standby: false, version: 2,
                                            groups: [GroupReport(phase: .stopped, ackEpoch: 2 << 32 | 5)])
-        n.peers["b"]!.state = .alive
+        n.membership.peers["b"]!.state = .alive
         n.groups.reports["b"] = NodeReport(digest: n.spec.groupsDigest, standby: false, version: 1,
                                            groups: [GroupReport(phase: .stopped, ackEpoch: 4 << 32 | 1)])
         n.election.term = 4
