@@ -178,7 +178,7 @@ public final class Agent: @unchecked Sendable {
             logger.warning("the election record \(store.path) is \(persisted == nil ? "missing" : "older than the last run") (state directory lost or restored): this node votes in no election for \(core.amnesiaGraceDescription)")
         }
         // Written at every start with this run's incarnation: the next run can tell a restored record.
-        do { try store.save(core.election) } catch {
+        do { try store.save(core.electionRecord) } catch {
             throw AgentError("cannot write the election record \(store.path): \(error)")
         }
     }

@@ -1,27 +1,13 @@
-/// The membership, failure-detection, quorum and election state machine of one node.
+/// One node of the cluster, composed of small machines: `Membership` (peers and failure detection),
+/// `Election` (terms, votes, the coordinator), the shared storage (`StorageState`: disk heartbeat and fencing)
+/// and the groups (`GroupsState`: this node's resources, and the coordinator's placement).
 ///
-/// Pure: it owns no sockets, threads or clocks. The shell feeds it events (`tick`, `receive`, `recordDrop`,
-/// `leave`) with the current `Instant` and executes the returned `Action`s in order. `nextWakeup()` tells the
-/// shell when the next timer-driven event is due.
-///
-/// Election (see docs/protocol.md): Raft-style terms and one vote per term, persisted before it is granted.
-/// A node stands only while it is quorate and sees no live coordinator; a candidate does not adopt its
-/// proposed term until it has a quorum of votes; a voter refuses while it still sees a live coordinator.
+/// Pure: it owns no sockets, threads or clocks. The shell feeds it `Input`s through `step(_:now:)` with the
+/// current `Instant` and executes the returned `Action`s in order. `nextWakeup()` tells the shell when the
+/// next timer-driven event is due.
 public struct ClusterNode: Sendable {
     /// This node's role in the election.
-    public enum Role: Hashable, Sendable, CustomStringConvertible {
-        case follower
-        case candidate(term: UInt64, since: Instant, votes: Set<String>)
-        case coordinator
-
-        public var description: String {
-            switch self {
-            case .follower: "follower"
-            case .candidate: "candidate"
-            case .coordinator: "coordinator"
-            }
-        }
-    }
+    public typealias Role = Election.Role
 
     typealias Peer = Membership.Peer
 
@@ -42,19 +28,11 @@ public struct ClusterNode: Sendable {
     /// Peers, what they say, and what this node concludes of their silence (Membership.swift).
     var membership: Membership
 
-    public internal(set) var election: ElectionRecord
-    public private(set) var coordinator: String = ""
-    public private(set) var role: Role = .follower
+    /// Terms, votes and the coordinator (Election.swift).
+    var election: Election
     public private(set) var quorate: Bool = false
     public private(set) var counters = PacketCounters()
     public private(set) var leaving = false
-    var pendingRequest: (term: UInt64, candidate: String, since: Instant)?
-    /// Non-nil while this node is amnesiac (its election record was lost or restored): the highest term any
-    /// peer has shown since it started. It neither votes nor stands until the grace (`amnesiaGrace`) has
-    /// passed: any candidacy it may have voted for before has won or timed out by then. Then it votes only in
-    /// terms above the floor (recorded as voted, and persisted).
-    var amnesiaFloor: UInt64?
-    var eligibleSince: Instant?
     var lastHeartbeatSent: Instant?
     /// Per-link sequence numbers of multicast copies.
     var broadcastSequence: [UInt64]
@@ -63,17 +41,19 @@ public struct ClusterNode: Sendable {
     var groups: GroupsState
     /// Shared storage state (nil: no `[storage]` table).
     var storage: StorageState?
-    /// The coordinator of a term, kept after it dies (the two-node tie-break names it).
-    var termCoordinator: (term: UInt64, name: String) = (0, "")
-
     /// The highest term an election may reach: epochs are `term << 32 | counter`, so a term of 2^32 or more
     /// would wrap them. Larger terms in packets are dropped, on disk ignored; nobody stands beyond it.
-    public static let maxTerm: UInt64 = UInt64(UInt32.max) - 1
+    public static let maxTerm: UInt64 = Election.maxTerm
 
     /// How long drop log lines for one reason are suppressed after one is written.
     public static let dropLogInterval: Duration = .seconds(10)
 
     public var term: UInt64 { election.term }
+    /// The election record as it must be persisted.
+    public var electionRecord: ElectionRecord { election.record }
+    /// The coordinator of the current term as this node knows it ("" for none).
+    public var coordinator: String { election.coordinator }
+    public var role: Role { election.role }
 
     /// `previousIncarnation`: the incarnation of this node's previous run (0: none). With a record missing or
     /// older than that run, the node is amnesiac for a while (`amnesiaFloor`).
@@ -88,17 +68,14 @@ public struct ClusterNode: Sendable {
         self.clusterID = spec.clusterID
         self.links = spec.linkCount
         self.myLinks = spec.node(named: me)?.addresses.count ?? 0
-        self.election = persisted ?? ElectionRecord()
-        self.election.writer = incarnation
-        if previousIncarnation > 0, (persisted?.writer ?? 0) < previousIncarnation {
-            // The state directory was lost or restored: this node may have voted in terms it no longer knows.
-            amnesiaFloor = 0
-        }
+        // The state directory was lost or restored: this node may have voted in terms it no longer knows.
+        let amnesiac = previousIncarnation > 0 && (persisted?.writer ?? 0) < previousIncarnation
+        election = Election(spec: spec, me: me, incarnation: incarnation, started: now, persisted: persisted, amnesiac: amnesiac)
         self.broadcastSequence = Array(repeating: 1, count: spec.linkCount)
         self.groups = GroupsState(groups: spec.groups.count, standby: standby)
         membership = Membership(spec: spec, me: me, started: now)
         if let s = spec.storage { storage = StorageState(devices: s.devices.count, now: now) }
-        for (gi, g) in spec.groups.enumerated() { groups.local[gi].ackEpoch = election.acks?[g.name] ?? 0 }
+        for (gi, g) in spec.groups.enumerated() { groups.local[gi].ackEpoch = election.record.acks?[g.name] ?? 0 }
         quorate = computeQuorate()
     }
 
@@ -111,9 +88,7 @@ public struct ClusterNode: Sendable {
     }
 
     /// Members (alive or suspect), including this node, sorted by name.
-    public var members: [String] {
-        ([me] + membership.peerNames.filter { membership.peers[$0]!.state.isMember }).sorted()
-    }
+    public var members: [String] { membership.members }
 
     public var isCoordinator: Bool { role == .coordinator }
 
@@ -140,10 +115,10 @@ public struct ClusterNode: Sendable {
             }
             if p.state.isMember, let u = p.unusableSince { consider(u + t.warntime); consider(u + t.deadtime) }
         }
-        if case let .candidate(_, since, _) = role { consider(since + candidacyTimeout) }
+        if case let .candidate(_, since, _) = election.role { consider(since + candidacyTimeout) }
         if let standAt = standTime() { consider(standAt) }
         if let g = membership.graceEnd { consider(g) }
-        if amnesiaFloor != nil { consider(started + amnesiaGrace) }
+        if election.amnesiaFloor != nil { consider(started + amnesiaGrace) }
         if let m = nextGroupWakeup() { consider(m) }
         if let s = nextStorageWakeup() { consider(s) }
         return next
@@ -279,7 +254,7 @@ public struct ClusterNode: Sendable {
             else if membership.unlistedSince[e.node]?[msg.sender] == nil { membership.unlistedSince[e.node, default: [:]][msg.sender] = now }
         }
         peer.term = msg.term
-        if let f = amnesiaFloor { amnesiaFloor = max(f, msg.term) }
+        election.noteTerm(msg.term)
         peer.coordinator = msg.coordinator
         peer.quorate = msg.senderQuorate
         if msg.senderQuorate { membership.unquorateSince[msg.sender] = nil } else if membership.unquorateSince[msg.sender] == nil { membership.unquorateSince[msg.sender] = now }
@@ -374,7 +349,7 @@ public struct ClusterNode: Sendable {
         if role == .coordinator || coordinator == me {
             out.append(.log(.notice, "stepping down as coordinator of term \(term): leaving"))
         }
-        role = .follower
+        election.role = .follower
         setCoordinator("", now: now, into: &out, reason: "this node is leaving")
         leaving = true
         out.append(.log(.notice, "leaving the cluster"))
@@ -508,228 +483,88 @@ public struct ClusterNode: Sendable {
         out.append(.event(.quorumChanged(quorate: q)))
     }
 
-    // MARK: - Election
+    // MARK: - Election (decided in Election.swift; here it gets its context, and its messages are built)
 
-    /// Whether this node currently sees a live coordinator other than `except`: a member whose own latest
-    /// message still claims the current term.
-    func hasLiveCoordinator(except: String = "") -> Bool {
-        guard !coordinator.isEmpty, coordinator != except else { return false }
-        if coordinator == me { return role == .coordinator }
-        return membership.claims(coordinator, toCoordinate: term)
+    func electionContext(now: Instant) -> ElectionContext {
+        ElectionContext(now: now, quorate: quorate, memberVotes: memberVotes(), totalVotes: spec.totalVotes,
+                        votesNeeded: votesNeeded(), diskTermFloor: highestDiskTerm,
+                        claimOnDiskFirst: storage != nil && twoNodeTieWinner, candidacyTimeout: candidacyTimeout)
+    }
+
+    /// Passes the election's outputs on, in order, building its messages.
+    mutating func emit(_ outputs: [ElectionOutput], now: Instant, into out: inout [Action]) {
+        for o in outputs {
+            switch o {
+            case let .action(a):
+                out.append(a)
+            case let .send(kind, .members, t, candidate, stamp):
+                for name in membership.peerNames where membership.peers[name]!.state.isMember {
+                    for link in 0..<linkCount(for: name) {
+                        out.append(send(kind, to: name, link: link, term: t, candidate: candidate, stamp: stamp))
+                    }
+                }
+            case let .send(kind, .node(name), t, candidate, stamp):
+                for link in 0..<linkCount(for: name) {
+                    out.append(send(kind, to: name, link: link, term: t, candidate: candidate, stamp: stamp))
+                }
+            case let .heartbeat(stamp):
+                broadcastHeartbeat(now: now, stamp: stamp, into: &out)
+            }
+        }
     }
 
     mutating func setCoordinator(_ name: String, now: Instant, into out: inout [Action], reason: String) {
-        guard name != coordinator else { return }
-        let old = coordinator
-        coordinator = name
-        if !name.isEmpty { termCoordinator = (term, name) }
-        if name.isEmpty {
-            out.append(.log(.notice, "no coordinator in term \(term) (was \(old)): \(reason)"))
-        } else {
-            out.append(.log(.notice, "coordinator of term \(term) is \(name)\(name == me ? " (this node)" : "")"))
-        }
-        out.append(.event(.coordinatorChanged(term: term, coordinator: name.isEmpty ? nil : name)))
+        var eo: [ElectionOutput] = []
+        election.setCoordinator(name, reason: reason, into: &eo)
+        emit(eo, now: now, into: &out)
     }
 
-    /// Adopt a newer term from any message except a vote request (those go through the voting rules).
     mutating func adoptTermIfNewer(_ msg: Message, now: Instant, into out: inout [Action]) {
-        guard msg.term > term else { return }
-        adoptTerm(msg.term, now: now, into: &out, because: "\(msg.sender) is in term \(msg.term)")
+        var eo: [ElectionOutput] = []
+        election.adoptTermIfNewer(msg, into: &eo)
+        emit(eo, now: now, into: &out)
     }
 
-    mutating func adoptTerm(_ newTerm: UInt64, now: Instant, into out: inout [Action], because: String) {
-        if role == .coordinator {
-            out.append(.log(.warning, "stepping down as coordinator of term \(term): \(because)"))
-        }
-        if case let .candidate(t, _, _) = role, t >= newTerm {
-            // Still a candidate for a later term; keep going.
-        } else {
-            role = .follower
-        }
-        election.term = newTerm
-        let old = coordinator
-        coordinator = ""
-        if !old.isEmpty {
-            out.append(.event(.coordinatorChanged(term: newTerm, coordinator: nil)))
-        }
-        out.append(.persist(election))
-    }
-
-    /// Learn who coordinates the sender's term, from the coordinator itself or from a follower's report.
     mutating func learnCoordinator(from msg: Message, now: Instant, into out: inout [Action]) {
-        guard msg.term == term, !msg.coordinator.isEmpty, coordinator.isEmpty, quorate else { return }
-        if msg.coordinator == me {
-            return  // a stale report of our own reign; our role is authoritative
-        }
-        // Hearsay counts only while the named node's own latest message still claims this term.
-        guard membership.claims(msg.coordinator, toCoordinate: term) else { return }
-        if role == .coordinator {
-            out.append(.log(.error, "\(msg.coordinator) claims term \(term), which this node coordinates"))
-            return
-        }
-        if case let .candidate(t, _, _) = role {
-            out.append(.log(.info, "abandoning candidacy for term \(t): \(msg.coordinator) coordinates term \(term)"))
-            role = .follower
-        }
-        setCoordinator(msg.coordinator, now: now, into: &out, reason: "")
-    }
-
-    /// How long an amnesiac node abstains: longer than any candidacy that might have had its vote.
-    var amnesiaGrace: Duration { max(spec.timing.deadtime, candidacyTimeout) * 2 }
-    public var amnesiaGraceDescription: String { amnesiaGrace.compactDescription }
-
-    /// Ends amnesia once its grace has passed: every term a peer showed meanwhile counts as voted.
-    mutating func endAmnesia(now: Instant, into out: inout [Action]) {
-        guard let seen = amnesiaFloor, now - started >= amnesiaGrace else { return }
-        amnesiaFloor = nil
-        let floor = max(seen, highestDiskTerm)
-        if floor > election.votedTerm {
-            election.votedTerm = floor
-            election.votedFor = ""
-        }
-        out.append(.persist(election))
-        out.append(.log(.notice, "election record restored or lost before this start: voted in no term up to \(floor) since (the highest a peer showed)"))
+        var eo: [ElectionOutput] = []
+        election.learnCoordinator(from: msg, quorate: quorate, membership, into: &eo)
+        emit(eo, now: now, into: &out)
     }
 
     mutating func handleVoteRequest(from candidate: String, term requested: UInt64, now: Instant, into out: inout [Action]) {
-        if amnesiaFloor != nil { return }  // the candidate times out and stands again
-        guard requested >= term, requested > election.votedTerm || election.votedFor == candidate else {
-            return  // an old or already-decided term: no answer; the candidate times out
-        }
-        if hasLiveCoordinator(except: candidate) || !quorate {
-            // Sticky: keep following the live coordinator; answer later if it dies.
-            pendingRequest = (requested, candidate, now)
-            return
-        }
-        grantVote(to: candidate, term: requested, now: now, into: &out)
-    }
-
-    mutating func grantVote(to candidate: String, term requested: UInt64, now: Instant, into out: inout [Action]) {
-        pendingRequest = nil
-        if requested > term {
-            adoptTerm(requested, now: now, into: &out, because: "\(candidate) stands in term \(requested)")
-        }
-        election.votedTerm = requested
-        election.votedFor = candidate
-        out.append(.persist(election))
-        out.append(.log(.info, "voting for \(candidate) in term \(requested)"))
-        for link in 0..<linkCount(for: candidate) {
-            out.append(send(.voteGrant, to: candidate, link: link, term: requested, candidate: candidate))
-        }
+        var eo: [ElectionOutput] = []
+        election.handleVoteRequest(from: candidate, term: requested, membership, electionContext(now: now), into: &eo)
+        emit(eo, now: now, into: &out)
     }
 
     mutating func handleVoteGrant(from voter: String, term granted: UInt64, candidate: String, now: Instant, into out: inout [Action]) {
-        guard case .candidate(let t, let since, var votes) = role, t == granted, candidate == me else { return }
-        votes.insert(voter)
-        role = .candidate(term: t, since: since, votes: votes)
-        if voteWeight(votes) >= votesNeeded() { becomeCoordinator(term: t, now: now, into: &out) }
-    }
-
-    func voteWeight(_ voters: Set<String>) -> Int {
-        voters.reduce(0) { $0 + (spec.node(named: $1)?.votes ?? 0) }
+        var eo: [ElectionOutput] = []
+        election.handleVoteGrant(from: voter, term: granted, candidate: candidate, electionContext(now: now), into: &eo)
+        emit(eo, now: now, into: &out)
     }
 
     mutating func becomeCoordinator(term won: UInt64, now: Instant, into out: inout [Action]) {
-        election.term = won
-        role = .coordinator
-        out.append(.persist(election))
-        coordinator = ""
-        setCoordinator(me, now: now, into: &out, reason: "")
-        out.append(.log(.notice, "elected coordinator of term \(won) with \(memberVotes()) of \(spec.totalVotes) votes present"))
-        broadcastHeartbeat(now: now, into: &out)
+        var eo: [ElectionOutput] = []
+        election.becomeCoordinator(term: won, electionContext(now: now), into: &eo)
+        emit(eo, now: now, into: &out)
     }
 
-    /// The term this node would stand for: above every term it adopted, voted in or read on disk (nil: that
-    /// would pass `maxTerm`).
-    var proposedTerm: UInt64? {
-        let highest = max(term, election.votedTerm, highestDiskTerm)
-        return highest < Self.maxTerm ? highest + 1 : nil
-    }
-
-    /// When this node will stand for election, if it is eligible now.
-    func standTime() -> Instant? {
-        guard let since = eligibleSince, role == .follower else { return nil }
-        let rank = members.firstIndex(of: me) ?? 0
-        let proposed = proposedTerm ?? Self.maxTerm
-        // A deterministic per-node, per-term jitter keeps two nodes with different views from colliding forever.
-        let jitter = Int(fnv1a32("\(me)/\(proposed)") % 3)
-        return since + spec.timing.standDelayPerRank * (rank * 2 + (rank == 0 ? 0 : jitter))
-    }
-
+    /// The election step, after every event.
     mutating func evaluate(now: Instant, into out: inout [Action]) {
         guard !leaving else { return }
-        endAmnesia(now: now, into: &out)
-        if !quorate {
-            if role == .coordinator {
-                out.append(.log(.warning, "stepping down as coordinator of term \(term): quorum lost"))
-            }
-            role = .follower
-            eligibleSince = nil
-            setCoordinator("", now: now, into: &out, reason: "no quorum")
-            return
-        }
-        if !coordinator.isEmpty, !hasLiveCoordinator() {
-            setCoordinator("", now: now, into: &out, reason: "\(coordinator) is \(state(of: coordinator))")
-        }
-        // A vote we held back while the old coordinator lived.
-        if let pending = pendingRequest {
-            // A held-back request expires with its candidacy (the candidate has timed out by then).
-            if pending.term < term || (pending.term <= election.votedTerm && election.votedFor != pending.candidate)
-                || !(membership.peers[pending.candidate]?.state.isMember ?? false) || now - pending.since > spec.timing.electionTimeout {
-                pendingRequest = nil
-            } else if !hasLiveCoordinator(except: pending.candidate) {
-                grantVote(to: pending.candidate, term: pending.term, now: now, into: &out)
-            }
-        }
-        if case let .candidate(t, since, _) = role, now - since >= candidacyTimeout {
-            out.append(.log(.info, "election for term \(t) timed out"))
-            role = .follower
-            eligibleSince = now
-        }
-        guard role == .follower, coordinator.isEmpty else {
-            eligibleSince = nil
-            return
-        }
-        if let g = membership.graceEnd, now < g {
-            eligibleSince = nil
-            return
-        }
-        if amnesiaFloor != nil {
-            eligibleSince = nil
-            return
-        }
-        if eligibleSince == nil { eligibleSince = now }
-        if let at = standTime(), now >= at { stand(now: now, into: &out) }
+        var eo: [ElectionOutput] = []
+        election.evaluate(membership, electionContext(now: now), into: &eo)
+        emit(eo, now: now, into: &out)
     }
 
-    mutating func stand(now: Instant, into out: inout [Action]) {
-        guard let proposed = proposedTerm else {
-            eligibleSince = nil
-            out.append(.log(.error, "cannot stand for election: term \(Self.maxTerm) reached (terms beyond it would wrap the assignment epochs)"))
-            return
-        }
-        eligibleSince = nil
-        election.votedTerm = proposed
-        election.votedFor = me
-        role = .candidate(term: proposed, since: now, votes: [me])
-        out.append(.persist(election))
-        out.append(.log(.info, "standing for coordinator in term \(proposed)"))
-        if voteWeight([me]) >= votesNeeded() {
-            // A lone two-node tie-break winner claims the term on disk first (storageCycleDone finishes it):
-            // the other node, which cannot hear it, must never pick the same term.
-            if storage != nil, twoNodeTieWinner {
-                out.append(.log(.info, "two-node tie-break: claiming term \(proposed) on the shared storage first"))
-                return
-            }
-            becomeCoordinator(term: proposed, now: now, into: &out)
-            return
-        }
-        for name in membership.peerNames where membership.peers[name]!.state.isMember {
-            for link in 0..<linkCount(for: name) {
-                out.append(send(.voteRequest, to: name, link: link, term: proposed, candidate: me))
-            }
-        }
-    }
+    var amnesiaGrace: Duration { election.amnesiaGrace(candidacyTimeout: candidacyTimeout) }
+    public var amnesiaGraceDescription: String { amnesiaGrace.compactDescription }
+
+    /// The term this node would stand for (nil: beyond `maxTerm`).
+    var proposedTerm: UInt64? { election.proposedTerm(diskTermFloor: highestDiskTerm) }
+
+    /// When this node will stand for election, if it is eligible now.
+    func standTime() -> Instant? { election.standTime(membership, diskTermFloor: highestDiskTerm) }
 
     // MARK: - Sending
 
@@ -737,17 +572,18 @@ public struct ClusterNode: Sendable {
         min(myLinks, membership.peers[peer]?.spec.addresses.count ?? 0)
     }
 
-    mutating func broadcastHeartbeat(now: Instant, into out: inout [Action]) {
+    /// `stamp`: the election state to send (default: the current one).
+    mutating func broadcastHeartbeat(now: Instant, stamp: ElectionStamp? = nil, into out: inout [Action]) {
         lastHeartbeatSent = now
         let v = view
-        let g = outgoingGroups()
+        let g = outgoingGroups(asCoordinator: (stamp ?? election.stamp).isCoordinator)
         if spec.transport == .multicast {
-            for link in 0..<myLinks { out.append(send(.heartbeat, to: "", link: link, view: v, groups: g)) }
+            for link in 0..<myLinks { out.append(send(.heartbeat, to: "", link: link, view: v, groups: g, stamp: stamp)) }
             return
         }
         for name in membership.peerNames {
             for link in 0..<linkCount(for: name) {
-                out.append(send(.heartbeat, to: name, link: link, view: v, groups: g))
+                out.append(send(.heartbeat, to: name, link: link, view: v, groups: g, stamp: stamp))
             }
         }
     }
@@ -762,7 +598,8 @@ public struct ClusterNode: Sendable {
 
     mutating func send(_ kind: MessageKind, to peer: String, link: Int, term explicitTerm: UInt64? = nil,
                        candidate: String = "", view v: [ViewEntry]? = nil, groups precomputed: OutgoingGroups? = nil,
-                       request: String = "") -> Action {
+                       request: String = "", stamp explicitStamp: ElectionStamp? = nil) -> Action {
+        let stamp = explicitStamp ?? election.stamp
         // `peer` empty: a multicast copy to the link's group, with its own sequence space.
         let seq: UInt64
         if peer.isEmpty {
@@ -773,10 +610,10 @@ public struct ClusterNode: Sendable {
             membership.peers[peer]!.nextSequence[link] = seq + 1
         }
         counters.sent += 1
-        let g = precomputed ?? outgoingGroups()
+        let g = precomputed ?? outgoingGroups(asCoordinator: stamp.isCoordinator)
         let msg = Message(kind: kind, clusterID: clusterID, sender: me, incarnation: incarnation,
-                          sequence: seq, link: UInt8(link), destination: peer, term: explicitTerm ?? term,
-                          coordinator: coordinator, candidate: candidate, senderQuorate: quorate, view: v ?? view,
+                          sequence: seq, link: UInt8(link), destination: peer, term: explicitTerm ?? stamp.term,
+                          coordinator: stamp.coordinator, candidate: candidate, senderQuorate: quorate, view: v ?? view,
                           report: g.report, assignments: g.assignments, request: request)
         return .send(msg, to: peer, link: link)
     }

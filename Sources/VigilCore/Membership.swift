@@ -52,6 +52,12 @@ struct Membership: Sendable {
     /// When the peers were last aged.
     var lastAged: Instant?
 
+    /// The state of `node` in this view (this node itself is alive).
+    func state(of node: String) -> MemberState { node == me ? .alive : peers[node]?.state ?? .unknown }
+
+    /// Members (alive or suspect), including this node, sorted by name.
+    var members: [String] { ([me] + peerNames.filter { peers[$0]!.state.isMember }).sorted() }
+
     init(spec: ClusterSpec, me: String, started: Instant) {
         self.me = me
         timing = spec.timing

@@ -347,14 +347,14 @@ extension ClusterNode {
 
     /// The report and assignments to put in outgoing messages: the report's version goes up whenever its
     /// content changed since the last message, so receivers can keep the newest. Built once per broadcast.
-    mutating func outgoingGroups() -> OutgoingGroups {
+    mutating func outgoingGroups(asCoordinator: Bool) -> OutgoingGroups {
         var r = report
         r.version = groups.lastSentReport?.version ?? 0
         if r != groups.lastSentReport {
             r.version += 1
             groups.lastSentReport = r
         }
-        guard role == .coordinator, !spec.groups.isEmpty else { return OutgoingGroups(report: r, assignments: []) }
+        guard asCoordinator, !spec.groups.isEmpty else { return OutgoingGroups(report: r, assignments: []) }
         groups.lastSentTable = groups.table
         return OutgoingGroups(report: r, assignments: groups.table.map { $0 ?? Assignment(owner: "", epoch: 0) })
     }
@@ -409,10 +409,10 @@ extension ClusterNode {
         if let a = groups.table[gi], a.epoch > groups.local[gi].ackEpoch {
             groups.local[gi].ackEpoch = a.epoch
             // Durable before any report carries it (the persist action precedes the sends).
-            var acks = election.acks ?? [:]
+            var acks = election.record.acks ?? [:]
             acks[g.name] = a.epoch
-            election.acks = acks
-            out.append(.persist(election))
+            election.record.acks = acks
+            out.append(.persist(election.record))
         }
         var l = groups.local[gi]
         guard l.sequence == nil else { return }

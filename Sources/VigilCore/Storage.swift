@@ -281,14 +281,14 @@ extension ClusterNode {
         if myIndex < snap.slots.count, let own = snap.slots[myIndex], own.node == me, own.term <= Self.maxTerm {
             if own.incarnation == incarnation {
                 dev.confirmedTerm = max(dev.confirmedTerm, own.term)
-            } else if own.incarnation < incarnation, own.term > election.votedTerm {
+            } else if own.incarnation < incarnation, own.term > election.record.votedTerm {
                 // This node's slot from before this start: it knew that term then, and may have voted in it.
                 // An election record that does not show it was lost or restored from an older copy: count the
                 // term as voted (for nobody known), so this node neither votes in it again nor stands for it.
-                out.append(.log(.warning, "this node's slot on \(spec.storage!.devices[d]) shows term \(own.term) from before this start, above the election record's \(election.votedTerm): counting it as voted"))
-                election.votedTerm = own.term
-                election.votedFor = ""
-                out.append(.persist(election))
+                out.append(.log(.warning, "this node's slot on \(spec.storage!.devices[d]) shows term \(own.term) from before this start, above the election record's \(election.record.votedTerm): counting it as voted"))
+                var eo: [ElectionOutput] = []
+                election.countAsVoted(own.term, into: &eo)
+                emit(eo, now: now, into: &out)
             }
         }
         for (i, n) in spec.nodes.enumerated() where i < snap.mailboxes.count {
@@ -419,7 +419,7 @@ extension ClusterNode {
         var claimed = term
         if case let .candidate(t, _, _) = role { claimed = max(claimed, t) }
         return DiskSlot(node: me, incarnation: incarnation, counter: st.counter, term: claimed,
-                        coordinator: termCoordinator.term == term ? termCoordinator.name : "",
+                        coordinator: election.termCoordinator.term == term ? election.termCoordinator.name : "",
                         quorate: quorate, fenced: st.fenced != nil && allStopped, leaving: leaving,
                         ackSerial: st.fenced != nil && allStopped ? st.fenced!.serial : 0, activeGroups: active)
     }
@@ -562,7 +562,7 @@ extension ClusterNode {
         let stale = storageOK && slotStillSince(peer, st).map { still in lastRead.map { $0 - still >= s.msgwait } ?? false } ?? false
         var winner = spec.nodes[0].name
         var known = (term: UInt64(0), name: "")
-        if !termCoordinator.name.isEmpty { known = termCoordinator }
+        if !election.termCoordinator.name.isEmpty { known = election.termCoordinator }
         if let ps = peerDisk?.slot, !ps.coordinator.isEmpty, ps.term > known.term { known = (ps.term, ps.coordinator) }
         if !known.name.isEmpty { winner = known.name }
         if winner == peer, stale { winner = me }

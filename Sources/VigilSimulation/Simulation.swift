@@ -565,7 +565,7 @@ public struct Simulation {
             nodes[node] = ClusterNode(spec: spec, me: node, incarnation: incarnations, now: now, persisted: disks[node],
                                       previousIncarnation: lastIncarnation[node] ?? 0)
             lastIncarnation[node] = incarnations
-            disks[node] = nodes[node]!.election  // the agent writes its record at start (with its incarnation)
+            disks[node] = nodes[node]!.electionRecord  // the agent writes its record at start (with its incarnation)
             apply(node, nodes[node]!.step(.tick, now: now))
         case let .partition(g):
             group = g

@@ -196,7 +196,7 @@ struct Harness {
         h.heartbeat(from: "b")
         h.deliver(h.message(.voteRequest, from: "b", term: 5, candidate: "b"))
         #expect(Harness.sends(h.actions, kind: .voteGrant).map(\.1) == ["b"])
-        #expect(h.node.election == ElectionRecord(term: 5, votedTerm: 5, votedFor: "b", writer: 1))
+        #expect(h.node.electionRecord == ElectionRecord(term: 5, votedTerm: 5, votedFor: "b", writer: 1))
         h.deliver(h.message(.voteRequest, from: "a", term: 5, candidate: "a"))
         #expect(Harness.sends(h.actions, kind: .voteGrant).isEmpty)
         // The same candidate asking again (a retransmission) gets the same answer.
@@ -287,7 +287,7 @@ struct Harness {
         }
         #expect(h.node.state(of: "a") == .dead)
         #expect(granted == 0)
-        #expect(h.node.election.votedTerm == 0 || h.node.election.votedFor == "c")
+        #expect(h.node.electionRecord.votedTerm == 0 || h.node.electionRecord.votedFor == "c")
     }
 
     @Test func aCandidateKeepsItsTermUntilItWins() {

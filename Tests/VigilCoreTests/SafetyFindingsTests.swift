@@ -64,7 +64,7 @@ import VigilSimulation
         #expect(Harness.sends(h.actions, kind: .voteGrant).isEmpty)
         _ = h.advance(h.node.amnesiaGrace)
         // Every term shown meanwhile counts as voted, a candidate's too (this node may have voted in it).
-        #expect(h.node.election.votedTerm == 7)
+        #expect(h.node.electionRecord.votedTerm == 7)
         #expect(Harness.persists(h.actions).last?.votedTerm == 7)
         h.deliver(h.message(.voteRequest, from: "b", term: 7, candidate: "b"))
         #expect(Harness.sends(h.actions, kind: .voteGrant).isEmpty)
@@ -73,8 +73,8 @@ import VigilSimulation
         // A current record (written by the previous run) is no amnesia.
         let fine = ClusterNode(spec: h.node.spec, me: "c", incarnation: 9, now: h.now,
                                persisted: ElectionRecord(term: 6, votedTerm: 6, votedFor: "b", writer: 8), previousIncarnation: 8)
-        #expect(fine.amnesiaFloor == nil)
-        #expect(fine.election.writer == 9)
+        #expect(fine.election.amnesiaFloor == nil)
+        #expect(fine.electionRecord.writer == 9)
     }
 
     // MARK: - The watchdog assumption (docs/safety.md)
@@ -247,7 +247,7 @@ import VigilSimulation
         n.membership.peers["b"]!.state = .alive
         n.groups.reports["b"] = NodeReport(digest: spec.groupsDigest, standby: false, version: 1,
                                            groups: [GroupReport(phase: .stopped, ackEpoch: 5 << 32, failures: 0, handedOver: false)])
-        n.election.term = 5
+        n.election.record.term = 5
         n.groups.table[0] = Assignment(owner: "b", epoch: 5 << 32 | 1, go: false)
         var out: [Action] = []
         n.place(group: 0, now: Instant(nanoseconds: 10_000_000_000), into: &out, forceNewEpoch: false)

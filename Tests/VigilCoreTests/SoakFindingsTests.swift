@@ -195,7 +195,7 @@ import VigilSimulation
         n.membership.peers["b"]!.state = .alive
         n.groups.reports["b"] = NodeReport(digest: n.spec.groupsDigest, standby: false, version: 1,
                                            groups: [GroupReport(phase: .stopped, ackEpoch: 4 << 32 | 1)])
-        n.election.term = 4
+        n.election.record.term = 4
         n.groups.table[0] = Assignment(owner: "b", epoch: 4 << 32 | 1, go: false)
         var out: [Action] = []
         n.place(group: 0, now: Instant(nanoseconds: 10_000_000_000), into: &out, forceNewEpoch: false)
@@ -267,7 +267,7 @@ extension SoakFindingsTests {
                                storage: storage)
         var n = ClusterNode(spec: spec, me: "a", incarnation: 9, now: .zero,
                             persisted: ElectionRecord(term: 1, votedTerm: 1, votedFor: "b", writer: 8), previousIncarnation: 8)
-        #expect(n.amnesiaFloor == nil)  // the writer check sees nothing wrong
+        #expect(n.election.amnesiaFloor == nil)  // the writer check sees nothing wrong
         func slot(_ node: String, incarnation: UInt64, term: UInt64) -> DiskSlot {
             DiskSlot(node: node, incarnation: incarnation, counter: 3, term: term, coordinator: node, quorate: true,
                      fenced: false, leaving: false, ackSerial: 0, activeGroups: 0)
@@ -277,7 +277,7 @@ extension SoakFindingsTests {
         var out: [Action] = []
         n.absorb(Self.snapshot(nodes: 2, slots: [0: slot("a", incarnation: 8, term: 5), 1: slot("b", incarnation: 4, term: 7)]),
                  device: 0, into: &dev, state: &st, now: .zero, out: &out)
-        #expect(n.election.votedTerm == 5 && n.election.votedFor == "")
+        #expect(n.electionRecord.votedTerm == 5 && n.electionRecord.votedFor == "")
         #expect(Harness.persists(out).last?.votedTerm == 5)
         n.storage = st
         // b restarts and rewrites its slot with a lower term: term 7 stays known, so this node stands above it.
