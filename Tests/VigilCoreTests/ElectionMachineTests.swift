@@ -1,0 +1,119 @@
+import Testing
+@testable import VigilCore
+
+/// The election machine on its own: a hand-made membership and context in, typed outputs out.
+@Suite struct ElectionMachineTests {
+    static let spec = ClusterSpec(name: "t", nodes: ["a", "b", "c"].map { NodeSpec(name: $0, addresses: ["addr-\($0)"]) },
+                                  timing: .safe)
+    static let t0 = Instant(nanoseconds: 1_000_000_000)
+
+    /// Node a's view: b and c alive, c (if `coordinator`) claiming to coordinate `term`.
+    static func membership(alive: [String] = ["b", "c"], coordinator: String? = nil, term: UInt64 = 0) -> Membership {
+        var m = Membership(spec: spec, me: "a", started: t0)
+        for n in alive {
+            m.peers[n]!.state = .alive
+            m.peers[n]!.term = term
+            if n == coordinator { m.peers[n]!.coordinator = n }
+        }
+        for n in ["b", "c"] where !alive.contains(n) { m.peers[n]!.state = .dead }
+        return m
+    }
+
+    static func context(_ now: Instant = t0, quorate: Bool = true) -> ElectionContext {
+        ElectionContext(now: now, quorate: quorate, memberVotes: 3, totalVotes: 3, votesNeeded: 2, diskTermFloor: 0,
+                        claimOnDiskFirst: false, candidacyTimeout: TimingSpec.safe.electionTimeout)
+    }
+
+    static func election(persisted: ElectionRecord? = nil, amnesiac: Bool = false) -> Election {
+        Election(spec: spec, me: "a", incarnation: 1, started: t0, persisted: persisted, amnesiac: amnesiac)
+    }
+
+    static func grants(_ out: [ElectionOutput]) -> [(to: String, term: UInt64)] {
+        out.compactMap { if case let .send(.voteGrant, .node(n), t, _, _) = $0 { (n, t) } else { nil } }
+    }
+
+    static func persisted(_ out: [ElectionOutput]) -> [ElectionRecord] {
+        out.compactMap { if case let .action(.persist(r)) = $0 { r } else { nil } }
+    }
+
+    @Test func theFirstInLineStandsAtOnceAndAsksEveryMember() {
+        var e = Self.election()
+        var out: [ElectionOutput] = []
+        e.evaluate(Self.membership(), Self.context(), into: &out)
+        guard case let .candidate(term, _, votes) = e.role else { Issue.record("not a candidate: \(e.role)"); return }
+        #expect(term == 1 && votes == ["a"])
+        // The vote for itself is persisted before any request goes out.
+        let persistAt = out.firstIndex { if case .action(.persist) = $0 { true } else { false } }
+        let requestAt = out.firstIndex { if case .send(.voteRequest, .members, 1, "a", _) = $0 { true } else { false } }
+        #expect(persistAt != nil && requestAt != nil && persistAt! < requestAt!)
+        #expect(Self.persisted(out).last == ElectionRecord(term: 0, votedTerm: 1, votedFor: "a", writer: 1))
+    }
+
+    @Test func oneVotePerTerm() {
+        var e = Self.election()
+        var out: [ElectionOutput] = []
+        e.handleVoteRequest(from: "b", term: 3, Self.membership(), Self.context(), into: &out)
+        #expect(Self.grants(out).map(\.to) == ["b"])
+        #expect(e.record.votedTerm == 3 && e.record.votedFor == "b" && e.term == 3)
+        out = []
+        e.handleVoteRequest(from: "c", term: 3, Self.membership(), Self.context(), into: &out)
+        #expect(Self.grants(out).isEmpty, "a second vote in term 3")
+        // The same candidate asking again gets the same answer (its first grant may have been lost).
+        e.handleVoteRequest(from: "b", term: 3, Self.membership(), Self.context(), into: &out)
+        #expect(Self.grants(out).map(\.to) == ["b"])
+    }
+
+    @Test func aVoteIsHeldBackWhileTheCoordinatorLivesAndGivenWhenItDies() {
+        var e = Self.election(persisted: ElectionRecord(term: 2))
+        var out: [ElectionOutput] = []
+        e.learnCoordinator(from: Message(kind: .heartbeat, clusterID: 0, sender: "c", incarnation: 1, sequence: 1, link: 0,
+                                         destination: "a", term: 2, coordinator: "c", senderQuorate: true, view: []),
+                           quorate: true, Self.membership(coordinator: "c", term: 2), into: &out)
+        #expect(e.coordinator == "c")
+        out = []
+        e.handleVoteRequest(from: "b", term: 3, Self.membership(coordinator: "c", term: 2), Self.context(), into: &out)
+        #expect(Self.grants(out).isEmpty && e.pendingRequest?.candidate == "b")
+        // c dies: the next step gives up the coordinator and grants the held-back vote.
+        e.evaluate(Self.membership(alive: ["b"], term: 2), Self.context(Self.t0 + .milliseconds(100)), into: &out)
+        #expect(e.coordinator == "")
+        #expect(Self.grants(out).map { "\($0.to)/\($0.term)" } == ["b/3"])
+    }
+
+    @Test func withoutQuorumACoordinatorStepsDown() {
+        var e = Self.election()
+        var out: [ElectionOutput] = []
+        e.becomeCoordinator(term: 4, Self.context(), into: &out)
+        #expect(e.role == .coordinator && e.coordinator == "a")
+        #expect(out.contains { if case .heartbeat = $0 { true } else { false } }, "a new coordinator announces itself")
+        out = []
+        e.evaluate(Self.membership(alive: []), Self.context(quorate: false), into: &out)
+        #expect(e.role == .follower && e.coordinator == "")
+        #expect(out.contains { if case .action(.event(.coordinatorChanged(4, nil))) = $0 { true } else { false } })
+    }
+
+    @Test func anAmnesiacNodeNeitherVotesNorStandsUntilItsGraceEnds() {
+        var e = Self.election(amnesiac: true)
+        var out: [ElectionOutput] = []
+        e.noteTerm(6)
+        e.handleVoteRequest(from: "b", term: 7, Self.membership(), Self.context(), into: &out)
+        e.evaluate(Self.membership(), Self.context(), into: &out)
+        #expect(Self.grants(out).isEmpty && e.role == .follower)
+        let grace = e.amnesiaGrace(candidacyTimeout: TimingSpec.safe.electionTimeout)
+        e.evaluate(Self.membership(), Self.context(Self.t0 + grace), into: &out)
+        // Every term a peer showed meanwhile counts as voted; it stands above them.
+        #expect(e.amnesiaFloor == nil)
+        #expect(Self.persisted(out).first?.votedTerm == 6)
+        if case let .candidate(term, _, _) = e.role { #expect(term == 7) } else { Issue.record("did not stand: \(e.role)") }
+    }
+
+    @Test func aLoneTwoNodeWinnerClaimsItsTermOnDiskBeforeCoordinating() {
+        var e = Self.election()
+        var ctx = Self.context()
+        ctx.votesNeeded = 1
+        ctx.claimOnDiskFirst = true
+        var out: [ElectionOutput] = []
+        e.evaluate(Self.membership(alive: []), ctx, into: &out)
+        if case .candidate(1, _, _) = e.role {} else { Issue.record("expected a candidacy for term 1: \(e.role)") }
+        #expect(!out.contains { if case .heartbeat = $0 { true } else { false } })
+    }
+}
