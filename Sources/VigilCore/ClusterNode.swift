@@ -30,8 +30,8 @@ public struct ClusterNode: Sendable {
 
     /// Terms, votes and the coordinator (Election.swift).
     var election: Election
-    public private(set) var quorate: Bool = false
-    public private(set) var counters = PacketCounters()
+    public internal(set) var quorate: Bool = false
+    public internal(set) var counters = PacketCounters()
     public private(set) var leaving = false
     var lastHeartbeatSent: Instant?
     /// Per-link sequence numbers of multicast copies.
@@ -322,16 +322,6 @@ public struct ClusterNode: Sendable {
         return out
     }
 
-    /// How long a candidacy lasts: the election timeout, or for a lone two-node tie-break winner, long enough
-    /// for its term claim to be written and read back (the cycle in flight, the one that writes the claim and
-    /// the one that reads it: three io_timeouts and two storage intervals). At the fast profile the election
-    /// timeout (40 ms) is shorter than one storage interval, and the lone candidate timed out and stood again
-    /// forever (found by bench/drill-compare).
-    var candidacyTimeout: Duration {
-        guard let s = spec.storage, twoNodeTieWinner else { return spec.timing.electionTimeout }
-        return max(spec.timing.electionTimeout, s.ioTimeout * 3 + s.interval * 2)
-    }
-
     /// Before acting on any event: age the peers and re-run the election step, so a node whose process was
     /// stopped (SIGSTOP, a stalled VM) sees the silence first and steps down, instead of acting as coordinator
     /// on messages that waited in its socket (found by the storage simulation, seed 1375).
@@ -372,115 +362,6 @@ public struct ClusterNode: Sendable {
             storage = st
         }
         return out
-    }
-
-    // MARK: - Failure detection
-
-    mutating func agePeers(now: Instant, into out: inout [Action]) {
-        membership.lastAged = now
-        let t = spec.timing
-        for name in membership.peerNames {
-            var p = membership.peers[name]!
-            let before = p.state
-            for i in 0..<p.linkUp.count where p.linkUp[i] {
-                if let h = p.linkLastHeard[i], now - h >= t.deadtime {
-                    p.linkUp[i] = false
-                    out.append(.log(.warning, "link \(i) (\(addr(p.spec, i))) to \(name) is down: silent for \(fmt(now - h))"))
-                    out.append(.event(.linkChanged(node: name, link: i, up: false)))
-                }
-            }
-            switch p.state {
-            case .alive, .suspect:
-                guard let h = p.lastHeard else { break }
-                let silence = now - h
-                if silence >= t.deadtime {
-                    p.state = .dead
-                    out.append(.log(.warning, "\(name) is dead: silent for \(fmt(silence)) on every link (deadtime \(t.deadtime.compactDescription))"))
-                } else if silence >= t.warntime, p.state == .alive {
-                    p.state = .suspect
-                    out.append(.log(.warning, "late heartbeat from \(name): \(fmt(silence)) since the last one (interval \(t.interval.compactDescription), warntime \(t.warntime.compactDescription))"))
-                }
-            case .unknown:
-                if now - started >= t.initdead {
-                    p.state = .dead
-                    out.append(.log(.warning, "\(name) is dead: not heard within initdead \(t.initdead.compactDescription)"))
-                }
-            case .dead, .left:
-                break
-            }
-            if !p.state.isMember {
-                p.unusableSince = nil
-                p.usable = true
-            } else {
-                checkUsability(name, &p, now: now, into: &out)
-            }
-            membership.peers[name] = p
-            if p.state != before {
-                out.append(.event(.memberChanged(node: name, from: before, to: p.state)))
-                if !p.state.isMember, coordinator == name {
-                    setCoordinator("", now: now, into: &out, reason: "\(name) is \(p.state)")
-                }
-            }
-        }
-        recomputeQuorum(now: now, into: &out)
-    }
-
-    /// Records whether a peer that just spoke is usable (`isUsable`), and what follows when that changes.
-    mutating func noteUsability(_ name: String, _ peer: inout Peer, now: Instant, into out: inout [Action]) {
-        let hearsMe = peer.view.first { $0.node == me }.map { $0.state.isMember } ?? true
-        if peer.quorate && hearsMe {
-            peer.unusableSince = nil
-            if !peer.usable {
-                peer.usable = true
-                groups.placementDue = true
-                out.append(.log(.notice, "\(name) hears this node and has quorum again"))
-            }
-            if groups.confirmedDown.removeValue(forKey: name) != nil {
-                out.append(.log(.notice, "\(name) is back: its confirm-down no longer holds (a later disappearance needs fencing again)"))
-            }
-        } else if peer.unusableSince == nil {
-            peer.unusableSince = now
-        }
-        checkUsability(name, &peer, now: now, into: &out)
-    }
-
-    /// A peer whose packets have said for warntime that it does not hear this node (or has no quorum) is given
-    /// no group; after deadtime it counts as vanished (`isLostMember`).
-    mutating func checkUsability(_ name: String, _ peer: inout Peer, now: Instant, into out: inout [Action]) {
-        guard peer.usable, let since = peer.unusableSince, now - since >= spec.timing.warntime else { return }
-        peer.usable = false
-        groups.placementDue = true
-        let hearsMe = peer.view.first { $0.node == me }.map { $0.state.isMember } ?? true
-        out.append(.log(.warning, "\(name) is heard but \(hearsMe ? "has no quorum" : "does not hear this node") (for \(fmt(now - since))): it gets no group\(spec.groups.isEmpty ? "" : ", and what it ran starts elsewhere once it is fenced or confirmed down")"))
-    }
-
-    func computeQuorate() -> Bool {
-        if spec.quorum == .ignore { return true }
-        return memberVotes() >= spec.quorumVotes || (storage != nil && twoNodeTieWinner)
-    }
-
-    /// Votes of this node and of every member that, in its own latest view, has this node as a member too:
-    /// a node whose packets stop reaching the others (a dead transmit path, an outbound firewall rule) hears
-    /// itself declared dead and loses quorum, instead of counting peers that no longer count it.
-    func memberVotes() -> Int {
-        myVotes + membership.peerNames.reduce(0) { $0 + (membership.countsForQuorum($1) ? membership.peers[$1]!.spec.votes : 0) }
-    }
-
-    /// Votes a candidate needs: a strict majority of configured votes (or, with `quorum = ignore`,
-    /// the votes of every member it currently sees).
-    func votesNeeded() -> Int {
-        spec.quorum == .ignore || (storage != nil && twoNodeTieWinner) ? memberVotes() : spec.quorumVotes
-    }
-
-    mutating func recomputeQuorum(now: Instant, into out: inout [Action]) {
-        let q = computeQuorate()
-        guard q != quorate else { return }
-        quorate = q
-        let v = memberVotes()
-        out.append(.log(q ? .notice : .warning,
-                        q ? "quorum gained: \(v) of \(spec.totalVotes) votes (need \(spec.quorumVotes))"
-                          : "quorum lost: \(v) of \(spec.totalVotes) votes (need \(spec.quorumVotes))"))
-        out.append(.event(.quorumChanged(quorate: q)))
     }
 
     // MARK: - Election (decided in Election.swift; here it gets its context, and its messages are built)
@@ -565,106 +446,6 @@ public struct ClusterNode: Sendable {
 
     /// When this node will stand for election, if it is eligible now.
     func standTime() -> Instant? { election.standTime(membership, diskTermFloor: highestDiskTerm) }
-
-    // MARK: - Sending
-
-    func linkCount(for peer: String) -> Int {
-        min(myLinks, membership.peers[peer]?.spec.addresses.count ?? 0)
-    }
-
-    /// `stamp`: the election state to send (default: the current one).
-    mutating func broadcastHeartbeat(now: Instant, stamp: ElectionStamp? = nil, into out: inout [Action]) {
-        lastHeartbeatSent = now
-        let v = view
-        let g = outgoingGroups(asCoordinator: (stamp ?? election.stamp).isCoordinator)
-        if spec.transport == .multicast {
-            for link in 0..<myLinks { out.append(send(.heartbeat, to: "", link: link, view: v, groups: g, stamp: stamp)) }
-            return
-        }
-        for name in membership.peerNames {
-            for link in 0..<linkCount(for: name) {
-                out.append(send(.heartbeat, to: name, link: link, view: v, groups: g, stamp: stamp))
-            }
-        }
-    }
-
-    /// The current membership view, as carried in every message.
-    public var view: [ViewEntry] {
-        spec.nodes.map { n in
-            ViewEntry(node: n.name, state: state(of: n.name),
-                      echo: IncarnationEcho.of(n.name == me ? incarnation : membership.peers[n.name]?.incarnation ?? 0))
-        }
-    }
-
-    mutating func send(_ kind: MessageKind, to peer: String, link: Int, term explicitTerm: UInt64? = nil,
-                       candidate: String = "", view v: [ViewEntry]? = nil, groups precomputed: OutgoingGroups? = nil,
-                       request: String = "", stamp explicitStamp: ElectionStamp? = nil) -> Action {
-        let stamp = explicitStamp ?? election.stamp
-        // `peer` empty: a multicast copy to the link's group, with its own sequence space.
-        let seq: UInt64
-        if peer.isEmpty {
-            seq = broadcastSequence[link]
-            broadcastSequence[link] = seq + 1
-        } else {
-            seq = membership.peers[peer]!.nextSequence[link]
-            membership.peers[peer]!.nextSequence[link] = seq + 1
-        }
-        counters.sent += 1
-        let g = precomputed ?? outgoingGroups(asCoordinator: stamp.isCoordinator)
-        let msg = Message(kind: kind, clusterID: clusterID, sender: me, incarnation: incarnation,
-                          sequence: seq, link: UInt8(link), destination: peer, term: explicitTerm ?? stamp.term,
-                          coordinator: stamp.coordinator, candidate: candidate, senderQuorate: quorate, view: v ?? view,
-                          report: g.report, assignments: g.assignments, request: request)
-        return .send(msg, to: peer, link: link)
-    }
-
-    // MARK: - Drops
-
-    mutating func drop(_ reason: DropReason, source: () -> String, now: Instant, into out: inout [Action]) {
-        counters.dropped[reason.rawValue, default: 0] += 1
-        var st = dropLog[reason] ?? DropLogState()
-        if let last = st.lastLogged, now - last < Self.dropLogInterval {
-            st.suppressed += 1
-        } else {
-            let more = st.suppressed > 0 ? " (\(st.suppressed) more since the last report)" : ""
-            out.append(.log(.warning, "dropped packet from \(source()): \(reason.rawValue)\(more)"))
-            st.lastLogged = now
-            st.suppressed = 0
-        }
-        dropLog[reason] = st
-    }
-
-    // MARK: - Status
-
-    /// A snapshot for `vigil status`.
-    public func status(now: Instant) -> StatusReport {
-        var nodes: [StatusReport.Node] = []
-        for n in spec.nodes {
-            if n.name == me {
-                nodes.append(.init(name: n.name, state: state(of: me).description, votes: n.votes,
-                                   incarnation: incarnation, isSelf: true,
-                                   links: n.addresses.map { .init(address: $0, state: "local", lastHeardMs: nil) },
-                                   pingNodesReachable: groups.connectivity == 0 ? nil : Int(groups.connectivity) - 1))
-                continue
-            }
-            let p = membership.peers[n.name]!
-            let links = n.addresses.enumerated().map { i, a in
-                StatusReport.Link(address: a, state: i < p.linkUp.count && p.linkUp[i] ? "up" : "down",
-                                  lastHeardMs: (i < p.linkLastHeard.count ? p.linkLastHeard[i] : nil).map { (now - $0).milliseconds })
-            }
-            let c = groups.reports[n.name]?.connectivity ?? 0
-            nodes.append(.init(name: n.name, state: diskState(n.name) ?? p.state.description, votes: n.votes,
-                               incarnation: p.incarnation == 0 ? nil : p.incarnation, isSelf: false, links: links,
-                               pingNodesReachable: c == 0 ? nil : Int(c) - 1))
-        }
-        return StatusReport(cluster: spec.name, node: me, incarnation: incarnation, term: term,
-                            coordinator: coordinator.isEmpty ? nil : coordinator, role: role.description,
-                            quorate: quorate,
-                            quorum: .init(votes: memberVotes(), needed: spec.quorumVotes, total: spec.totalVotes,
-                                          policy: spec.quorum.rawValue),
-                            nodes: nodes, counters: counters, agent: nil, standby: inStandby,
-                            standbyReason: standbyReason(now: now), groups: groupStatus(), storage: storageStatus(now: now))
-    }
 
     func fmt(_ d: Duration) -> String { String(format1: d.milliseconds) + " ms" }
     func addr(_ n: NodeSpec, _ i: Int) -> String { i < n.addresses.count ? n.addresses[i] : "?" }

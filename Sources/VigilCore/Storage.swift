@@ -1,18 +1,13 @@
-/// Shared storage in the core: the disk heartbeat, poison-pill fencing (as fencer and as victim), the
-/// self-fence rule, and the two-node tie-break. The shell runs the I/O (`Action.storageCycle`) on a thread of
-/// its own and reports each cycle with `ClusterNode.storageCycleDone`; the core never waits for a device.
+/// Shared storage in the core: the disk heartbeat (this node's slot written, every slot read, each device's
+/// health), the pills for this node (as victim), and the self-fence rule. Fencing others is Fencing.swift, the
+/// two-node tie-break TwoNodeTieBreak.swift. The shell runs the I/O (`Action.storageCycle`) on a thread of its
+/// own and reports each cycle with `Input.storageCycleDone`; the core never waits for a device.
 ///
 /// Rules (docs/storage.md):
 /// - A node obeys a pill in its mailbox on any device: it stops every group (reason `fence`), then
 ///   acknowledges in its slot. With `self_fence = reboot` the shell reboots at once instead.
 /// - A node that has lost quorum and a majority of its devices for `watchdog_timeout`, while anything may run
 ///   here, fences itself the same way.
-/// - The coordinator fences a vanished node by writing a pill to a majority of devices; the node is fenced on
-///   its acknowledgement, or `msgwait` after the pill was written (>= 2 x watchdog_timeout: it has read the
-///   pill or fenced itself by then).
-/// - Two nodes: the disk breaks the tie. Only the tie-break winner (the coordinator of the current term, else
-///   the first configured node; the other once the winner's slot has been still for `msgwait`) keeps quorum
-///   alone and writes the pill; the loser never shoots.
 
 /// A device's health as this node sees it.
 public enum DeviceHealth: String, Sendable, Hashable, Codable {
@@ -141,8 +136,6 @@ struct StorageState: Sendable {
 }
 
 extension ClusterNode {
-    // MARK: - Public
-
     /// A storage cycle the shell ran for `.storageCycle` finished (or failed, or hit its deadline).
     mutating func storageCycleDone(device d: Int, result: StorageCycleResult, now: Instant) -> [Action] {
         var out: [Action] = []
@@ -235,8 +228,6 @@ extension ClusterNode {
     /// This node has fenced itself (it runs nothing until the coordinator clears its pill).
     public var isFenced: Bool { storage?.fenced != nil }
 
-    // MARK: - Reading
-
     mutating func absorb(_ snap: SlotAreaSnapshot, device d: Int, into dev: inout StorageState.Device,
                          state st: inout StorageState, now: Instant, out: inout [Action]) {
         // Invalid sectors are ignored (never acted on), counted, and logged once per sector and reason.
@@ -315,8 +306,6 @@ extension ClusterNode {
         out.append(.selfFence(mode, reason: reason))
         groups.placementDue = true
     }
-
-    // MARK: - Timers
 
     /// Storage part of `tick`: start due cycles, notice cycles past their deadline, apply the self-fence rule.
     mutating func storageTick(now: Instant, into out: inout [Action]) {
@@ -408,8 +397,6 @@ extension ClusterNode {
         if role == .coordinator { groups.placementDue = true }
     }
 
-    // MARK: - Writing
-
     func mySlot(_ st: StorageState) -> DiskSlot {
         var active: UInt32 = 0
         // A handed-over group may still run here (a `vm` left running for the target): active until resolved.
@@ -423,166 +410,6 @@ extension ClusterNode {
                         quorate: quorate, fenced: st.fenced != nil && allStopped, leaving: leaving,
                         ackSerial: st.fenced != nil && allStopped ? st.fenced!.serial : 0, activeGroups: active)
     }
-
-    /// Pills this node (as coordinator or two-node tie-break winner) still has to put on device `d`, and pills
-    /// to clear for nodes that are back.
-    func mailboxWrites(_ st: StorageState, device d: Int) -> [MailboxWrite] {
-        guard role == .coordinator || twoNodeTieWinner else { return [] }
-        var w: [MailboxWrite] = []
-        // A fenced node that became the quorate coordinator again clears its own pill (nobody else will).
-        if role == .coordinator, quorate, let p = st.devices[d].written[me], !p.cleared {
-            var c = p
-            c.cleared = true
-            w.append(MailboxWrite(index: myIndex, pill: c))
-        }
-        for (i, n) in spec.nodes.enumerated() where n.name != me {
-            if let op = st.ops[n.name], st.devices[d].written[n.name] != op.pill {
-                w.append(MailboxWrite(index: i, pill: op.pill))
-            } else if st.ops[n.name] == nil, membership.isUsable(n.name), let p = st.devices[d].written[n.name], !p.cleared {
-                // Back in the membership: clear its pill so it may run groups again.
-                var c = p
-                c.cleared = true
-                w.append(MailboxWrite(index: i, pill: c))
-            }
-        }
-        return w
-    }
-
-    // MARK: - Fencing others
-
-    /// Whether vanished node `n` is fenced; if not, starts (or keeps up) a fence operation and says what it
-    /// waits for.
-    mutating func fence(_ n: String, now: Instant, into out: inout [Action]) -> FenceVerdict {
-        guard var st = storage, let s = spec.storage else { return .waiting(.noStorage) }
-        defer { storage = st }
-        let disk = st.peers[n]?.slot
-        let known = max(membership.peers[n]?.incarnation ?? 0, disk?.incarnation ?? 0)
-        if var op = st.ops[n] {
-            if known > op.pill.maxIncarnation || op.pill.term != term {
-                // It restarted since the pill was issued (fence the new incarnation), or the pill is from an
-                // earlier term of this node's (another coordinator may have cleared it since): issue a new one.
-                st.ops[n] = nil
-            } else {
-                if op.done != nil { return .fenced }
-                let present = st.devices.filter({ $0.health.usable && $0.written[n] == op.pill }).count >= s.majority
-                if op.writtenAt == nil, present {
-                    op.writtenAt = now
-                    out.append(.log(.notice, "fencing \(n): pill written to \(s.majority) of \(s.devices.count) devices"))
-                } else if op.writtenAt != nil, !present {
-                    // msgwait counts only while the pill stays on a majority (it was overwritten or cleared).
-                    op.writtenAt = nil
-                    out.append(.log(.warning, "fencing \(n): the pill is no longer on \(s.majority) of \(s.devices.count) devices; writing it again"))
-                }
-                if let d = disk, d.fenced, d.ackSerial == op.pill.serial, d.incarnation <= op.pill.maxIncarnation {
-                    op.done = "acknowledged by \(n)"
-                } else if let still = slotStillSince(n, st), now - still >= s.msgwait,
-                          disk.map({ $0.incarnation >= (membership.peers[n]?.incarnation ?? 0) }) ?? true {
-                    // (Not when a newer incarnation was heard than the still slot shows: that agent runs, and
-                    // its slot has not been read yet; an agent that left had disarmed its watchdog.)
-                    // Its slot has not moved for msgwait while this node read the devices: it is dead, or has
-                    // had no storage (and so, without quorum, fenced itself), or hung (and was reset by its
-                    // watchdog). The same assumptions as a pill's msgwait, without waiting for the pill first.
-                    op.done = "its slot has been still for msgwait \(s.msgwait.compactDescription)"
-                } else if let w = op.writtenAt, now - w >= s.msgwait, let listed = membership.listedUntil(n), now - listed >= s.msgwait {
-                    if let d = disk, d.activeGroups != 0, d.incarnation <= op.pill.maxIncarnation,
-                       let c = st.peers[n]?.changedAt, let read = st.devices.compactMap(\.lastOK).max(), read - c < diskDeadtime {
-                        // Its slot still moves and still shows groups not stopped: it read the pill (or will),
-                        // and a stop failed or hangs there. msgwait proves nothing against that evidence.
-                        st.ops[n] = op
-                        return .waiting(.slotAliveWithGroups(node: n, sincePill: now - w))
-                    }
-                    op.done = "msgwait \(s.msgwait.compactDescription) passed since the pill was written"
-                }
-                st.ops[n] = op
-                if let done = op.done {
-                    out.append(.log(.warning, "\(n) is fenced: \(done) (\(fmt(now - op.issuedAt)) after the pill was issued)"))
-                    out.append(.event(.peerFenced(node: n)))
-                    return .fenced
-                }
-                if let w = op.writtenAt { return .waiting(.pillWritten(node: n, ago: now - w, msgwait: s.msgwait)) }
-                let usable = st.devices.filter(\.health.usable).count
-                return usable >= s.majority ? .waiting(.writingPill(node: n, needed: s.majority, devices: s.devices.count))
-                                            : .waiting(.cannotWritePill(node: n, usable: usable, devices: s.devices.count))
-            }
-        }
-        let serial = term << 32 | st.nextSerial
-        st.nextSerial += 1
-        st.ops[n] = StorageState.FenceOp(pill: Pill(target: n, maxIncarnation: known, from: me, term: term, serial: serial),
-                                        issuedAt: now)
-        out.append(.log(.warning, "fencing \(n) (incarnation \(known)): poison pill \(serial) issued"))
-        return .waiting(.pillIssued(node: n))
-    }
-
-    /// Since when `n`'s slot has been still on every device this node reads (nil: never seen it, or no read on
-    /// a majority of devices since then).
-    ///
-    /// It counts from the latest of: the slot's last change; the start of this node's current run of good reads
-    /// on a majority of devices (a device outage stills every slot); and the moment the node was due dead on
-    /// the LAN (its own quorum loss comes no earlier, and the self-fence rule counts from there).
-    func slotStillSince(_ n: String, _ st: StorageState) -> Instant? {
-        guard let s = spec.storage else { return nil }
-        let streaks = st.devices.compactMap { $0.health.usable ? $0.okSince : nil }.sorted()
-        guard streaks.count >= s.majority else { return nil }
-        let readingSince = streaks[s.majority - 1]
-        // Never seen on disk or on the LAN since this node started: from the start, and from initdead.
-        let changed = st.peers[n]?.changedAt ?? st.started
-        let dueDead = membership.peers[n]?.lastHeard.map { $0 + spec.timing.deadtime } ?? started + spec.timing.initdead
-        guard let vouch = membership.listedUntil(n) else { return nil }
-        return max(changed, readingSince, dueDead, vouch)
-    }
-
-    /// The slot of a vanished node that says it left (its current incarnation, as far as this node knows).
-    func diskSaysLeft(_ n: String) -> DiskSlot? {
-        guard let slot = storage?.peers[n]?.slot, slot.leaving, slot.incarnation >= (membership.peers[n]?.incarnation ?? 0) else { return nil }
-        return slot
-    }
-
-    /// Fence operations for nodes that are back in the membership are over (their pill gets cleared).
-    mutating func retireFenceOps() {
-        guard var st = storage else { return }
-        for n in st.ops.keys where membership.isUsable(n) { st.ops[n] = nil }
-        storage = st
-    }
-
-    // MARK: - Two nodes
-
-    /// A two-node cluster with storage and required fencing: the disk breaks ties.
-    var twoNodeTieBreak: Bool { spec.nodes.count == 2 && spec.storage != nil && spec.fencing == .required }
-
-    var twoNodePeer: String { spec.nodes.first { $0.name != me }!.name }
-
-    /// Who keeps running when the two nodes lose each other: the coordinator of the current term if known
-    /// (the disk slots say the same to both), else the first configured node; the other if the winner's slot
-    /// has been still for msgwait while this node's storage works.
-    var tieBreakWinner: String {
-        let peer = twoNodePeer
-        guard let st = storage, let s = spec.storage else { return spec.nodes[0].name }
-        let peerDisk = st.peers[peer]
-        let lastRead = st.devices.compactMap { $0.health.usable ? $0.lastOK : nil }.max()
-        let stale = storageOK && slotStillSince(peer, st).map { still in lastRead.map { $0 - still >= s.msgwait } ?? false } ?? false
-        var winner = spec.nodes[0].name
-        var known = (term: UInt64(0), name: "")
-        if !election.termCoordinator.name.isEmpty { known = election.termCoordinator }
-        if let ps = peerDisk?.slot, !ps.coordinator.isEmpty, ps.term > known.term { known = (ps.term, ps.coordinator) }
-        if !known.name.isEmpty { winner = known.name }
-        if winner == peer, stale { winner = me }
-        return winner
-    }
-
-    /// This node alone holds quorum by the two-node tie-break.
-    var twoNodeTieWinner: Bool {
-        // Only once the peer has been heard from or initdead passed (a restarted node claims nothing before),
-        // and while the peer does not count for quorum: a returning peer that does not yet list this node in its
-        // view must not cost the winner its quorum (and its groups).
-        guard twoNodeTieBreak, let p = membership.peers[twoNodePeer], p.state != .unknown, !membership.countsForQuorum(twoNodePeer) else { return false }
-        return storageOK && storage?.fenced == nil && tieBreakWinner == me
-    }
-
-    /// The highest term any peer's slot shows: a node standing for election picks a higher one, so a term is
-    /// never reused by a lone two-node winner that did not hear the other's election.
-    var highestDiskTerm: UInt64 { max(storage?.peers.values.compactMap { $0.slot?.term }.max() ?? 0, storage?.termSeen ?? 0) }
-
-    // MARK: - Status
 
     func storageStatus(now: Instant) -> StorageStatus? {
         guard let st = storage, let s = spec.storage else { return nil }

@@ -1,0 +1,237 @@
+/// Resource groups in the core: what this node keeps about them, the group part of every message (this node's
+/// report, the coordinator's assignments), and the pass that runs after every event. The node side is
+/// GroupLifecycle.swift, the coordinator side Placement.swift, operators' requests Requests.swift.
+///
+/// Safety argument (docs/architecture.md): a node starts group G only on an assignment `(owner: me, go)` of
+/// epoch e. The coordinator sets `go` only when every other member reported G `stopped` with ackEpoch >= e,
+/// and every non-member either last reported G stopped or (with `fencing = none`) is assumed stopped. A node
+/// that has seen epoch e for G never starts G under an epoch <= e unless that epoch names it, and epochs of a
+/// newer coordinator are larger than every older one (`term << 32`).
+
+/// One group's state on this node.
+struct LocalGroup: Sendable {
+    enum Sequence: Sendable, Equatable {
+        case probe
+        case start(reason: OperationReason, peer: String)
+        case stop(reason: OperationReason, peer: String)
+        case monitor
+    }
+
+    var phase: GroupPhase = .unknown
+    var ackEpoch: UInt64 = 0
+    var failures: UInt8 = 0
+    /// The last stop here was a handover: what it stopped may still run here (a `vm` is left running for the
+    /// target to migrate) until the handover is resolved. Counts as possibly active for every safety rule
+    /// until a probe after the new owner reports it running says it is gone from here.
+    var handedOver = false
+    /// The assignment epoch at which a handed-over group was last probed for resolution (once per epoch).
+    var handoverProbedAt: UInt64 = 0
+    /// During a start: the group was handed over from here before it (a guest may still run here), so a failed
+    /// start must stop every resource, not only those it started.
+    var startedHandedOver = false
+    var sequence: Sequence?
+    /// Resource index of the operation in flight, and its id.
+    var step = 0
+    var inFlight: UInt64?
+    /// During a probe or monitor: something was found running (probe) or not running (monitor).
+    var found = false
+    /// During a stop: a stop failed.
+    var stopFailed = false
+    var nextMonitor: Instant?
+}
+
+/// The group part of an outgoing message: this node's report, and the coordinator's assignments.
+struct OutgoingGroups: Sendable {
+    var report: NodeReport
+    var assignments: [Assignment]
+}
+
+/// Everything the core keeps about groups.
+struct GroupsState: Sendable {
+    var local: [LocalGroup]
+    /// The latest assignment seen for each group (from the coordinator; the coordinator's own decisions).
+    var table: [Assignment?]
+    /// The newest report of each peer (by report version, reset with its incarnation).
+    var reports: [String: NodeReport] = [:]
+    var standby = false
+    /// When this node last heard a Linux-HA Heartbeat packet (nil: not within the hold time).
+    var heartbeatHeardAt: Instant?
+    /// How many ping nodes this node reaches, plus one (set by the shell's pinger; 0: no ping nodes, or not measured yet).
+    var connectivity: UInt8 = 0
+    /// The agent is shutting down: like standby, and it will leave once its groups are handed over.
+    var shuttingDown = false
+    var nextOperation: UInt64 = 1
+    var nextEpochCounter: UInt64 = 1
+    /// The coordinator's explanation of each group's placement, for status.
+    var notes: [String]
+    /// Report digests that did not match, logged once per peer incarnation.
+    var mismatchLogged: Set<String> = []
+    /// Dead holders assumed stopped under `fencing = none`, logged once per (node, group).
+    var assumedStopped: Set<String> = []
+    /// Per group, per node: the highest epoch known to have named that node owner. A vanished node's last
+    /// "stopped" counts only if it had seen every assignment naming it.
+    var lastNamed: [[String: UInt64]]
+    /// Per group: the highest epoch a member acknowledged that this node never saw as an assignment (an
+    /// intermediate coordinator's, while this node was cut off). Its owner is unknown, so a vanished node is
+    /// safe only if its last report acknowledged at least this epoch.
+    var missed: [UInt64]
+    /// Nodes an administrator confirmed down (`vigil confirm-down`), with the incarnation they had then.
+    var confirmedDown: [String: UInt64] = [:]
+    /// The last report this node sent, to send a heartbeat at once when it changes.
+    var lastSentReport: NodeReport?
+    var lastSentTable: [Assignment?] = []
+    /// Something placement depends on changed (a report, membership, quorum, the coordinator, this node's own
+    /// groups, a request): the coordinator places again. Heartbeats that change nothing cost no placement pass.
+    var placementDue = true
+
+    init(groups: Int, standby: Bool) {
+        local = Array(repeating: LocalGroup(), count: groups)
+        table = Array(repeating: nil, count: groups)
+        notes = Array(repeating: "", count: groups)
+        lastNamed = Array(repeating: [:], count: groups)
+        missed = Array(repeating: 0, count: groups)
+        self.standby = standby
+    }
+}
+
+extension ClusterNode {
+    /// The phase of every group on this node.
+    public var localPhases: [String: GroupPhase] {
+        Dictionary(uniqueKeysWithValues: zip(spec.groups.map(\.name), groups.local.map(\.phase)))
+    }
+
+    /// This node's report, as sent in its heartbeats.
+    public var report: NodeReport {
+        NodeReport(digest: spec.groupsDigest, standby: inStandby, version: groups.lastSentReport?.version ?? 0,
+                   groups: groups.local.map {
+                       GroupReport(phase: $0.phase, ackEpoch: $0.ackEpoch, failures: $0.failures, handedOver: $0.handedOver)
+                   }, connectivity: groups.connectivity)
+    }
+
+    /// Group status lines for `vigil status`.
+    public func groupStatus() -> [GroupStatus] {
+        spec.groups.enumerated().map { gi, g in
+            let a = groups.table[gi]
+            var phases: [String: String] = [:]
+            var failures: [String: Int] = [:]
+            for n in spec.nodes {
+                if let r = groupReport(of: n.name, gi) {
+                    // A vanished node's last report is history: shown as "dead/running", not counted as active.
+                    phases[n.name] = isMember(n.name) ? r.phase.description : "\(state(of: n.name))/\(r.phase)"
+                    if r.failures > 0 { failures[n.name] = Int(r.failures) }
+                } else {
+                    phases[n.name] = "unknown"
+                }
+            }
+            let owner = a?.owner.isEmpty == false ? a!.owner : nil
+            var state = "stopped"
+            if phases.values.contains("blocked") || groups.notes[gi].contains("BLOCKED") { state = "blocked" }
+            else if let o = owner {
+                let p = phases[o] ?? "unknown"
+                let elsewhere = phases.contains { $0.key != o && isMember($0.key) && $0.value != "stopped" && $0.value != "unknown" }
+                state = elsewhere ? "moving" : p
+            } else if phases.contains(where: { isMember($0.key) && $0.value != "stopped" && $0.value != "unknown" }) {
+                state = "stopping"
+            }
+            let note = groups.notes[gi]
+            return GroupStatus(name: g.name, owner: owner, state: state,
+                               reason: note.isEmpty ? defaultNote(gi, a) : note, nodes: phases, failures: failures,
+                               epoch: a?.epoch ?? 0, preferred: a?.preferred.isEmpty == false ? a!.preferred : nil,
+                               home: g.home)
+        }
+    }
+
+    func defaultNote(_ gi: Int, _ a: Assignment?) -> String {
+        guard let a else { return "no assignment from a coordinator yet" }
+        if a.owner.isEmpty { return "assigned to no node" }
+        if !a.go { return "assigned to \(a.owner); waiting for the other nodes to confirm the group is stopped" }
+        return "assigned to \(a.owner)"
+    }
+
+    /// Records a peer's report and the coordinator's assignments carried by an accepted message.
+    mutating func absorbGroups(_ msg: Message, now: Instant, into out: inout [Action]) {
+        guard !spec.groups.isEmpty else { return }
+        // (A new incarnation's old report was already turned into evidence by `receive`.)
+        if let r = msg.report {
+            if r.digest != spec.groupsDigest || r.groups.count != spec.groups.count {
+                let key = "\(msg.sender)/\(msg.incarnation)"
+                if !groups.mismatchLogged.contains(key) {
+                    groups.mismatchLogged.insert(key)
+                    out.append(.log(.error, "\(msg.sender) has a different group configuration (digest \(r.digest), here \(spec.groupsDigest)): its reports and assignments are ignored until cluster.conf matches"))
+                }
+                return
+            }
+            if (groups.reports[msg.sender]?.version ?? 0) < r.version {
+                groups.reports[msg.sender] = r
+                groups.placementDue = true
+            }
+        }
+        // Assignments count only from a sender that claims to coordinate; epochs order them.
+        if msg.coordinator == msg.sender, msg.assignments.count == spec.groups.count, msg.report != nil {
+            for (gi, a) in msg.assignments.enumerated() {
+                let cur = groups.table[gi]
+                if cur == nil || a.epoch > cur!.epoch || (a.epoch == cur!.epoch && a != cur!) {
+                    groups.table[gi] = a
+                    groups.placementDue = true
+                }
+                noteNamed(gi, a)
+            }
+        }
+    }
+
+    /// The report and assignments to put in outgoing messages: the report's version goes up whenever its
+    /// content changed since the last message, so receivers can keep the newest. Built once per broadcast.
+    mutating func outgoingGroups(asCoordinator: Bool) -> OutgoingGroups {
+        var r = report
+        r.version = groups.lastSentReport?.version ?? 0
+        if r != groups.lastSentReport {
+            r.version += 1
+            groups.lastSentReport = r
+        }
+        guard asCoordinator, !spec.groups.isEmpty else { return OutgoingGroups(report: r, assignments: []) }
+        groups.lastSentTable = groups.table
+        return OutgoingGroups(report: r, assignments: groups.table.map { $0 ?? Assignment(owner: "", epoch: 0) })
+    }
+
+    mutating func noteNamed(_ gi: Int, _ a: Assignment) {
+        guard !a.owner.isEmpty, a.epoch > groups.lastNamed[gi][a.owner] ?? 0 else { return }
+        groups.lastNamed[gi][a.owner] = a.epoch
+    }
+
+    /// The report line of `node` for group `gi` (this node's own state for itself).
+    func groupReport(of node: String, _ gi: Int) -> GroupReport? {
+        if node == me {
+            let g = groups.local[gi]
+            return GroupReport(phase: g.phase, ackEpoch: g.ackEpoch, failures: g.failures, handedOver: g.handedOver)
+        }
+        return groups.reports[node]?.groups[gi]
+    }
+
+    /// Runs after every event: the coordinator places, this node acts, and a changed report or table is sent at once.
+    mutating func afterGroupEvent(now: Instant, into out: inout [Action]) {
+        guard !spec.groups.isEmpty, !leaving else { return }
+        if out.contains(where: Self.changesPlacementInputs) { groups.placementDue = true }
+        if role == .coordinator, groups.placementDue {
+            groups.placementDue = false
+            place(now: now, into: &out)
+        }
+        for gi in spec.groups.indices { act(group: gi, now: now, into: &out) }
+        var r = report
+        r.version = groups.lastSentReport?.version ?? 0
+        let localChanged = r != groups.lastSentReport
+        if localChanged { groups.placementDue = true }  // this node's own phases feed the next pass
+        if localChanged || (role == .coordinator && groups.table != groups.lastSentTable) {
+            broadcastHeartbeat(now: now, into: &out)
+        }
+    }
+
+    /// Events after which the coordinator must place again (membership, quorum, who coordinates).
+    static func changesPlacementInputs(_ a: Action) -> Bool {
+        guard case let .event(e) = a else { return false }
+        switch e {
+        case .memberChanged, .quorumChanged, .coordinatorChanged, .standbyChanged, .groupChanged,
+             .storageChanged, .fenced, .peerFenced: return true
+        case .linkChanged: return false
+        }
+    }
+}

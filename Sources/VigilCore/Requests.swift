@@ -1,0 +1,201 @@
+/// Operators' and the environment's inputs about groups: admin requests (standby, cleanup, confirm-down, move,
+/// takeover), the controlled shutdown, a Linux-HA Heartbeat daemon heard on the LAN, the ping nodes.
+extension ClusterNode {
+    /// An administrative request, from this node's control socket or from a peer's `.request` message.
+    mutating func handle(_ request: AdminRequest, from: String, now: Instant) -> [Action] {
+        var out: [Action] = []
+        noticeTime(now: now, into: &out)
+        groups.placementDue = true
+        let everyNode = request.handledBy == AdminRequest.everyNode
+        let handler = everyNode ? me : request.handledBy.isEmpty ? (role == .coordinator ? me : coordinator) : request.handledBy
+        if everyNode, from == me {
+            // Every node keeps it (a coordinator change must not forget it): unicast to every member.
+            for name in membership.peerNames where membership.peers[name]!.state.isMember {
+                for link in 0..<linkCount(for: name) {
+                    out.append(send(.request, to: name, link: link, request: request.description))
+                }
+            }
+        }
+        guard handler == me else {
+            // For another node (or the coordinator): forward it, unicast on every link.
+            if handler.isEmpty || membership.peers[handler] == nil {
+                out.append(.log(.warning, "request \"\(request)\" dropped: no coordinator to carry it out"))
+            } else if from == me {
+                for link in 0..<linkCount(for: handler) {
+                    out.append(send(.request, to: handler, link: link, request: request.description))
+                }
+            } else {
+                out.append(.log(.warning, "request \"\(request)\" from \(from) ignored: it is for \(handler)"))
+            }
+            return out
+        }
+        switch request {
+        case .standby, .unstandby:
+            let on = if case .standby = request { true } else { false }
+            if groups.standby != on {
+                groups.standby = on
+                let hold = groups.heartbeatHeardAt == nil ? ""
+                    : " once it hears no more Linux-HA Heartbeat packets (for \(heartbeatHold.compactDescription))"
+                out.append(.log(.notice, on ? "standby (requested by \(from)): handing this node's groups to peers"
+                                            : "unstandby (requested by \(from)): this node may run groups again\(hold)"))
+                out.append(.event(.standbyChanged(on)))
+            }
+        case let .cleanup(g, _):
+            guard let gi = spec.groups.firstIndex(where: { $0.name == g }) else { break }
+            groups.local[gi].failures = 0
+            if groups.local[gi].phase == .blocked, groups.local[gi].sequence == nil {
+                groups.local[gi].phase = .unknown  // probe again
+            }
+            out.append(.log(.notice, "cleanup of \(g) (requested by \(from)): failures forgotten, probing again"))
+        case let .confirmDown(n):
+            guard let p = membership.peers[n], !membership.isUsable(n) else {
+                out.append(.log(.warning, "confirm-down \(n) refused: it is \(state(of: n)), not down"))
+                break
+            }
+            if let ds = diskState(n), ds == "partitioned" {
+                out.append(.log(.warning, "confirm-down \(n) refused: its storage slot is still being written, so it runs"))
+                break
+            }
+            // Until it is heard again (usable) or restarts: a later disappearance needs fencing again.
+            groups.confirmedDown[n] = p.incarnation
+            out.append(.log(.warning, "\(n) confirmed down by \(from): its groups may start elsewhere"))
+        case .move, .unmove, .takeover:
+            applyPin(request, now: now, into: &out)
+        }
+        afterGroupEvent(now: now, into: &out)
+        return out
+    }
+
+    mutating func applyPin(_ request: AdminRequest, now: Instant, into out: inout [Action]) {
+        func pin(_ gi: Int, _ node: String) {
+            var a = groups.table[gi] ?? Assignment(owner: "", epoch: 0)
+            guard a.preferred != node else { return }
+            a.preferred = node
+            groups.table[gi] = a
+            place(group: gi, now: now, into: &out, forceNewEpoch: false)
+        }
+        switch request {
+        case let .move(g, n):
+            guard let gi = spec.groups.firstIndex(where: { $0.name == g }), spec.node(named: n) != nil else {
+                out.append(.log(.warning, "move \(g) \(n): no such group or node"))
+                return
+            }
+            out.append(.log(.notice, "move: pinning \(g) to \(n)"))
+            pin(gi, n)
+        case let .unmove(g):
+            guard let gi = spec.groups.firstIndex(where: { $0.name == g }) else { return }
+            out.append(.log(.notice, "unmove: \(g) is no longer pinned"))
+            pin(gi, "")
+        case let .takeover(n, all):
+            guard spec.node(named: n) != nil else { return }
+            for (gi, g) in spec.groups.enumerated() where all || g.home == n {
+                out.append(.log(.notice, "takeover: pinning \(g.name) to \(n)"))
+                pin(gi, n)
+            }
+        default:
+            break
+        }
+    }
+
+    /// Starts a controlled shutdown: standby, so the coordinator hands this node's groups to peers.
+    /// The shell leaves once `readyToLeave` says so (or its own timeout passes).
+    mutating func beginShutdown(now: Instant) -> [Action] {
+        var out: [Action] = []
+        guard !groups.shuttingDown else { return out }
+        groups.shuttingDown = true
+        out.append(.log(.notice, "shutting down: handing this node's groups to peers first"))
+        afterGroupEvent(now: now, into: &out)
+        return out
+    }
+
+    /// Whether a shutting-down node may leave now: nothing runs here any more, or what still runs may not move
+    /// (no other node can take it, no quorum, no peer), or a stop failed.
+    public var readyToLeave: Bool {
+        if mustStopToLeave {
+            return groups.local.allSatisfy { $0.sequence == nil && !$0.handedOver && ($0.phase == .stopped || $0.phase == .blocked) }
+        }
+        let stopsWithoutQuorum = !quorate && spec.noQuorum == .stop
+        if !stopsWithoutQuorum, !quorate || membership.peerNames.allSatisfy({ !membership.peers[$0]!.state.isMember }) { return true }
+        for (gi, g) in groups.local.enumerated() {
+            if g.sequence != nil { return false }
+            switch g.phase {
+            case .stopped where g.handedOver:
+                // Not before the new owner took it over (a `vm` is still running here, to be migrated).
+                return false
+            case .stopped, .blocked: continue
+            case .unknown: return false
+            default:
+                if stopsWithoutQuorum { return false }
+                if let a = groups.table[gi], a.owner == me, a.stay, a.epoch == g.ackEpoch { continue }
+                return false
+            }
+        }
+        return true
+    }
+
+    /// Shutting down while this node's storage does not work: the others could not read that it left (its slot
+    /// would only go still, which they take for a dead or self-fenced node), so it leaves nothing running.
+    var mustStopToLeave: Bool {
+        // (Devices usable now, not within storageOK's grace: the leave itself must reach the disk.)
+        guard groups.shuttingDown, let st = storage, let s = spec.storage, spec.fencing == .required else { return false }
+        return st.devices.filter(\.health.usable).count < s.majority
+    }
+
+    public var inStandby: Bool { groups.standby || groups.shuttingDown || isFenced || groups.heartbeatHeardAt != nil }
+
+    /// Why this node is in standby, for status (nil when it is not).
+    func standbyReason(now: Instant) -> String? {
+        if isFenced { return "fenced" }
+        if groups.shuttingDown { return "shutting down: handing its groups over" }
+        if let at = groups.heartbeatHeardAt {
+            return "hearing Linux-HA Heartbeat packets (the last \(Int((now - at).milliseconds)) ms ago): stop Heartbeat on every node"
+        }
+        if groups.standby { return "vigil standby (`vigil unstandby` ends it)" }
+        return nil
+    }
+
+    /// How long a node stays out of placement after the last Heartbeat packet it heard: Heartbeat sends one at
+    /// least every deadtime / 2, and its keepalive may be longer than ours.
+    var heartbeatHold: Duration { max(spec.timing.deadtime, .seconds(10)) }
+
+    /// The shell verified a Linux-HA Heartbeat packet (signed with the cluster's authkeys) from configured node
+    /// `node`: Heartbeat runs there and cannot see this cluster (nor this cluster it), so it may run the same
+    /// resources. Run none here until it has been quiet for a while.
+    mutating func heardHeartbeatDaemon(node: String, source: String, now: Instant) -> [Action] {
+        var out: [Action] = []
+        noticeTime(now: now, into: &out)
+        if groups.heartbeatHeardAt == nil {
+            out.append(.log(.error, "Linux-HA Heartbeat is running on \(node) (an authentic Heartbeat packet from \(source)): it cannot see Vigil nodes and may run the same resources. This node runs no group until it has heard none for \(heartbeatHold.compactDescription): stop Heartbeat on every node first (docs/migrating-from-heartbeat.md)"))
+            groups.placementDue = true
+            groups.heartbeatHeardAt = now
+            afterGroupEvent(now: now, into: &out)
+        }
+        groups.heartbeatHeardAt = now
+        return out
+    }
+
+    /// Ends the Heartbeat hold once no such packet came for `heartbeatHold` (from `tick`).
+    mutating func expireHeartbeatHold(now: Instant, into out: inout [Action]) {
+        guard let at = groups.heartbeatHeardAt, now - at >= heartbeatHold else { return }
+        groups.heartbeatHeardAt = nil
+        groups.placementDue = true
+        out.append(.log(.notice, "no Linux-HA Heartbeat packet for \(heartbeatHold.compactDescription): this node may run groups again"))
+    }
+
+    /// The shell's pinger: this node now reaches `reachable` of its ping nodes. A node that reaches fewer
+    /// than a peer gives up its groups to it (Heartbeat's ipfail); equal counts change nothing. A node that has
+    /// not measured yet is neither preferred nor avoided.
+    mutating func connectivityChanged(reachable: Int, of total: Int, now: Instant) -> [Action] {
+        var out: [Action] = []
+        let c = UInt8(clamping: reachable + 1)
+        guard c != groups.connectivity else { return out }
+        noticeTime(now: now, into: &out)
+        let was = groups.connectivity == 0 ? "not measured" : "was \(groups.connectivity - 1)"
+        out.append(.log(c < groups.connectivity ? .warning : .notice,
+                        "ping nodes: \(reachable) of \(total) reachable (\(was)); groups run only where the most are reachable"))
+        groups.connectivity = c
+        groups.placementDue = true
+        afterGroupEvent(now: now, into: &out)
+        return out
+    }
+}
