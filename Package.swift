@@ -66,7 +66,8 @@ let package = Package(
             "VigilVirt", "VigilConfig", "VigilCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore", "VigilSimulation"]),
+        // transcripts/: data-driven placement scenarios (text files the transcript tests read and can rewrite).
+        .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore", "VigilSimulation"], exclude: ["transcripts"]),
         .testTarget(name: "VigilWireTests", dependencies: ["VigilWire", "VigilCore"]),
         .testTarget(name: "VigilConfigTests", dependencies: ["VigilConfig", "VigilCore"]),
         .testTarget(name: "VigilHeartbeatTests", dependencies: ["VigilHeartbeat", "VigilConfig", "VigilCore", "VigilWire"]),
