@@ -87,6 +87,10 @@ public final class Agent: @unchecked Sendable {
     var lastMigration: String?
     let exitPromise: EventLoopPromise<Int32>
     var exiting = false
+    /// The core halted (its record could not be persisted): no more actions run, and the agent exits with 70.
+    var halted = false
+    /// `exitPromise` was completed.
+    var finished = false
     /// Set on `loop` once every socket is bound: datagrams that arrive earlier are ignored, so the main
     /// thread's set-up never races the loop.
     var ready = false
@@ -387,20 +391,19 @@ public final class Agent: @unchecked Sendable {
         let now = Monotonic.now()
         func src() -> String { source.ipAddress.map { "\($0):\(source.port ?? 0)" } ?? source.description }
         let from = PacketSource { [source] in source.ipAddress.map { "\($0):\(source.port ?? 0)" } ?? source.description }
-        var actions: [Action]
         let raw = bytes.getBytes(at: bytes.readerIndex, length: bytes.readableBytes) ?? []
         switch WireCodec.decode(raw, key: key, clusterID: clusterID) {
         case let .success(msg):
             let accepted = core.counters.accepted
-            actions = core.step(.message(msg, link: link, from: from), now: now)
+            let ready = core.step(.message(msg, link: link, from: from), now: now)
             // Learned only from a packet the core accepted (authentic, not a replay): a replayed copy from
             // elsewhere must not redirect this peer's traffic.
             if !learnedLinks.isEmpty, core.counters.accepted > accepted { learn(msg.sender, link: link, from: source) }
+            execute(ready)
         case let .failure(reason):
-            actions = core.step(.dropped(reason, from: from), now: now)
-            if reason == .heartbeatPacket { actions += heartbeatPacket(raw, source: src(), now: now) }
+            execute(core.step(.dropped(reason, from: from), now: now))
+            if reason == .heartbeatPacket { heartbeatPacket(raw, source: src(), now: now) }
         }
-        execute(actions)
         reschedule(now: now)
     }
 
@@ -444,16 +447,17 @@ public final class Agent: @unchecked Sendable {
         guard WireCodec.isHeartbeatPacket(raw) else { return }
         let now = Monotonic.now()
         let src = source.ipAddress.map { "\($0):\(source.port ?? 0)" } ?? source.description
-        execute(core.step(.dropped(.heartbeatPacket, from: .text(src)), now: now) + heartbeatPacket(raw, source: src, now: now))
+        execute(core.step(.dropped(.heartbeatPacket, from: .text(src)), now: now))
+        heartbeatPacket(raw, source: src, now: now)
         reschedule(now: now)
     }
 
     /// A Linux-HA Heartbeat packet: if it is signed with this cluster's authkeys by a configured node, Heartbeat
     /// runs there, and the core holds this node off its groups. Anything else was only counted.
-    func heartbeatPacket(_ raw: [UInt8], source: String, now: Instant) -> [Action] {
+    func heartbeatPacket(_ raw: [UInt8], source: String, now: Instant) {
         guard let a = heartbeatAuthkeys, let sender = a.verifyHeartbeatPacket(raw)?.lowercased(),
-              sender != options.node, spec.node(named: sender) != nil else { return [] }
-        return core.step(.heartbeatDaemon(node: sender, source: source), now: now)
+              sender != options.node, spec.node(named: sender) != nil else { return }
+        execute(core.step(.heartbeatDaemon(node: sender, source: source), now: now))
     }
 
     /// Records where an "auto" peer's authenticated packets come from on `link`, so directed messages reach it.
@@ -498,13 +502,25 @@ public final class Agent: @unchecked Sendable {
         timer = loop.scheduleTask(deadline: Monotonic.deadline(core.nextWakeup(after: now))) { self.onTick() }
     }
 
-    /// Executes the core's actions in order. A persist immediately followed by another (with only logs and
-    /// events between) is skipped: the later record supersedes it before anything is sent. A failed persist
-    /// is fatal: nothing that depends on the record (a vote, a claim) may leave this node, and the core is
-    /// already ahead of the disk, so the agent exits at once (systemd restarts it from the record on disk).
+    /// Executes one step's output: the election record first (a failed write goes back to the core as
+    /// `.persistFailed`, and none of the step's actions run), then the actions in order.
+    func execute(_ ready: Ready) {
+        guard !halted else { return }
+        if let record = ready.persist {
+            do {
+                try store.save(record)
+            } catch {
+                execute(core.step(.persistFailed("\(error)"), now: Monotonic.now()))
+                return
+            }
+        }
+        execute(ready.actions)
+    }
+
+    /// Executes actions in order (after their step's record is durable).
     func execute(_ actions: [Action]) {
         var touched = Set<Int>()
-        batch: for (index, action) in actions.enumerated() {
+        for action in actions {
             switch action {
             case let .send(msg, to, link):
                 let target = to.isEmpty ? (link < groupAddresses.count ? groupAddresses[link] : nil) : peerAddresses[to]?[link] ?? nil
@@ -513,20 +529,15 @@ public final class Agent: @unchecked Sendable {
                 let buffer = channels[link].allocator.buffer(bytes: bytes)
                 channels[link].write(AddressedEnvelope(remoteAddress: addr, data: buffer), promise: nil)
                 touched.insert(link)
-            case let .persist(record):
-                let superseded = actions[(index + 1)...].first { a in
-                    if case .send = a { return true }
-                    if case .persist = a { return true }
-                    return false
-                }.map { if case .persist = $0 { true } else { false } } ?? false
-                if superseded { continue }
-                do {
-                    try store.save(record)
-                } catch {
-                    logger.critical("cannot persist the election record: \(error); exiting without sending the vote or claim that needed it")
-                    Systemd.notify("STATUS=fatal: cannot persist the election record")
-                    exit(70)
-                }
+            case let .halt(reason):
+                // Nothing more leaves this node; `run` returns 70 and systemd restarts the agent from the record
+                // on disk.
+                halted = true
+                exiting = true
+                logger.critical("\(reason): exiting without sending anything more")
+                Systemd.notify("STATUS=fatal: \(reason)")
+                finish(code: 70)
+                return
             case let .log(level, text):
                 logger.log(level: level.swiftLog, "\(text)")
             case let .event(e):
@@ -545,6 +556,13 @@ public final class Agent: @unchecked Sendable {
         if let w = watchdog, core.watchdogHealthy { w.feed() }
         for link in touched { channels[link].flush() }
         if shutdownDeadline != nil, !exiting, core.readyToLeave { finishShutdown(reason: "groups handed over") }
+    }
+
+    /// Ends `run` with `code` (once: a halt during a leave keeps the first).
+    func finish(code: Int32) {
+        guard !finished else { return }
+        finished = true
+        exitPromise.succeed(code)
     }
 
     func persistStandby(_ on: Bool) {
@@ -758,7 +776,7 @@ public final class Agent: @unchecked Sendable {
             for w in self.storageWorkers { w.stop() }
             let closes = (self.channels + self.multicastChannels + [self.heartbeatListener].compactMap { $0 } + self.heartbeatMulticastListeners).map { $0.close() }
                 + [self.control?.close() ?? self.loop.makeSucceededVoidFuture()]
-            EventLoopFuture.andAllComplete(closes, on: self.loop).whenComplete { _ in self.exitPromise.succeed(0) }
+            EventLoopFuture.andAllComplete(closes, on: self.loop).whenComplete { _ in self.finish(code: 0) }
         }
     }
 

@@ -60,12 +60,25 @@ public enum ClusterEvent: Hashable, Sendable {
     case peerFenced(node: String)
 }
 
-/// What the core asks its IO shell to do, in order.
+/// What one step of the core asks of its IO shell: first make `persist` durable (when set), then run
+/// `actions` in order. Nothing in `actions` may run before the record is on disk: a vote, a term claim or an
+/// acknowledged epoch that a message carries must survive a crash before anyone hears of it (etcd-raft's
+/// `Ready`: HardState saved before Messages are sent). Several changes in one step are written once.
+public struct Ready: Sendable {
+    /// The election record as it must now be on disk (nil: unchanged by this step).
+    public var persist: ElectionRecord?
+    public var actions: [Action]
+
+    public init(persist: ElectionRecord? = nil, actions: [Action] = []) {
+        self.persist = persist
+        self.actions = actions
+    }
+}
+
+/// What the core asks its IO shell to do, in order (after `Ready.persist`).
 public enum Action: Hashable, Sendable {
     /// Send `message` to node `to` on link `link` (`to` empty: to the link's multicast group).
     case send(Message, to: String, link: Int)
-    /// Durably store the election record *before* executing any later action.
-    case persist(ElectionRecord)
     case log(LogLevel, String)
     case event(ClusterEvent)
     /// Run a resource agent operation and report back with `ClusterNode.operationDone`.
@@ -76,4 +89,7 @@ public enum Action: Hashable, Sendable {
     /// This node must fence itself: with `.reboot` the shell reboots the machine now; with `.stopResources`
     /// the core stops every group itself (reason `fence`) and the shell only records it.
     case selfFence(SelfFenceMode, reason: String)
+    /// The election record could not be made durable: this node sends nothing more and handles nothing more;
+    /// the shell exits with a failure (its supervisor restarts it from the record on disk).
+    case halt(reason: String)
 }

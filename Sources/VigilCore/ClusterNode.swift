@@ -30,6 +30,10 @@ public struct ClusterNode: Sendable {
 
     /// Terms, votes and the coordinator (Election.swift).
     var election: Election
+    /// The election record changed during the current step: `Ready.persist` carries it.
+    var persistDue = false
+    /// Why this node stopped handling inputs (its record could not be persisted); nil while it runs.
+    public internal(set) var halted: String?
     public internal(set) var quorate: Bool = false
     public internal(set) var counters = PacketCounters()
     public private(set) var leaving = false
@@ -378,6 +382,8 @@ public struct ClusterNode: Sendable {
             switch o {
             case let .action(a):
                 out.append(a)
+            case .persist:
+                persistDue = true
             case let .send(kind, .members, t, candidate, stamp):
                 for name in membership.peerNames where membership.peers[name]!.state.isMember {
                     for link in 0..<linkCount(for: name) {

@@ -130,7 +130,7 @@ public struct Election: Sendable {
         if !old.isEmpty {
             out.append(.action(.event(.coordinatorChanged(term: newTerm, coordinator: nil))))
         }
-        out.append(.action(.persist(record)))
+        out.append(.persist(record))
     }
 
     /// Learn who coordinates the sender's term, from the coordinator itself or from a follower's report.
@@ -162,7 +162,7 @@ public struct Election: Sendable {
     mutating func countAsVoted(_ t: UInt64, into out: inout [ElectionOutput]) {
         record.votedTerm = t
         record.votedFor = ""
-        out.append(.action(.persist(record)))
+        out.append(.persist(record))
     }
 
     /// Ends amnesia once its grace has passed: every term a peer showed meanwhile counts as voted.
@@ -174,7 +174,7 @@ public struct Election: Sendable {
             record.votedTerm = floor
             record.votedFor = ""
         }
-        out.append(.action(.persist(record)))
+        out.append(.persist(record))
         out.append(.action(.log(.notice, "election record restored or lost before this start: voted in no term up to \(floor) since (the highest a peer showed)")))
     }
 
@@ -199,7 +199,7 @@ public struct Election: Sendable {
         }
         record.votedTerm = requested
         record.votedFor = candidate
-        out.append(.action(.persist(record)))
+        out.append(.persist(record))
         out.append(.action(.log(.info, "voting for \(candidate) in term \(requested)")))
         out.append(.send(.voteGrant, to: .node(candidate), term: requested, candidate: candidate, stamp))
     }
@@ -215,7 +215,7 @@ public struct Election: Sendable {
     mutating func becomeCoordinator(term won: UInt64, _ ctx: ElectionContext, into out: inout [ElectionOutput]) {
         record.term = won
         role = .coordinator
-        out.append(.action(.persist(record)))
+        out.append(.persist(record))
         coordinator = ""
         setCoordinator(me, reason: "", into: &out)
         out.append(.action(.log(.notice, "elected coordinator of term \(won) with \(ctx.memberVotes) of \(ctx.totalVotes) votes present")))
@@ -284,7 +284,7 @@ public struct Election: Sendable {
         record.votedTerm = proposed
         record.votedFor = me
         role = .candidate(term: proposed, since: ctx.now, votes: [me])
-        out.append(.action(.persist(record)))
+        out.append(.persist(record))
         out.append(.action(.log(.info, "standing for coordinator in term \(proposed)")))
         if voteWeight([me]) >= ctx.votesNeeded {
             // A lone two-node tie-break winner claims the term on disk first (the storage cycle that reads the
@@ -335,8 +335,10 @@ enum ElectionOutput: Sendable {
         case node(String)
     }
 
-    /// A core action (persist, log, event) to pass on as it is.
+    /// A core action (log, event) to pass on as it is.
     case action(Action)
+    /// The record changed: it must be durable before anything this step sends (the record as it is then).
+    case persist(ElectionRecord)
     /// A vote request or grant (`term` and `candidate` as the message carries them).
     case send(MessageKind, to: Recipients, term: UInt64, candidate: String, ElectionStamp)
     /// A heartbeat to every peer now (a new coordinator announces itself).

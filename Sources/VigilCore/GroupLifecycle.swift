@@ -18,11 +18,11 @@ extension ClusterNode {
         let g = spec.groups[gi]
         if let a = groups.table[gi], a.epoch > groups.local[gi].ackEpoch {
             groups.local[gi].ackEpoch = a.epoch
-            // Durable before any report carries it (the persist action precedes the sends).
+            // Durable before any report carries it (`Ready.persist` is written before any action runs).
             var acks = election.record.acks ?? [:]
             acks[g.name] = a.epoch
             election.record.acks = acks
-            out.append(.persist(election.record))
+            persistDue = true
         }
         var l = groups.local[gi]
         guard l.sequence == nil else { return }

@@ -32,23 +32,35 @@ extension ClusterNode {
         case shutdown
         /// The controlled leave itself: tell every peer, write the leaving slot; the node handles nothing after.
         case leave
+        /// The shell could not make `Ready.persist` durable (and ran none of that step's actions).
+        case persistFailed(String)
     }
 
-    /// The one entry point: apply `input` at `now` and return what the shell must do, in order (a `.persist`
-    /// must be durable before any later action runs). Each input's handler runs the follow-ups its input needs
+    /// The one entry point: apply `input` at `now` and return what the shell must do: make `Ready.persist`
+    /// durable, then run `Ready.actions` in order. Each input's handler runs the follow-ups its input needs
     /// (`noticeTime` before, then the election step and the groups pass after: see each handler).
-    public mutating func step(_ input: Input, now: Instant) -> [Action] {
+    public mutating func step(_ input: Input, now: Instant) -> Ready {
+        guard halted == nil else { return Ready() }
+        persistDue = false
+        let actions: [Action]
         switch input {
-        case .tick: tick(now: now)
-        case let .message(msg, link, from): receive(msg, onLink: link, source: from.description, now: now)
-        case let .dropped(reason, from): recordDrop(reason, source: from.description, now: now)
-        case let .operationDone(id, result): operationDone(id, result: result, now: now)
-        case let .storageCycleDone(device, result): storageCycleDone(device: device, result: result, now: now)
-        case let .request(request, from): handle(request, from: from, now: now)
-        case let .connectivity(reachable, total): connectivityChanged(reachable: reachable, of: total, now: now)
-        case let .heartbeatDaemon(node, source): heardHeartbeatDaemon(node: node, source: source, now: now)
-        case .shutdown: beginShutdown(now: now)
-        case .leave: leave(now: now)
+        case .tick: actions = tick(now: now)
+        case let .message(msg, link, from): actions = receive(msg, onLink: link, source: from.description, now: now)
+        case let .dropped(reason, from): actions = recordDrop(reason, source: from.description, now: now)
+        case let .operationDone(id, result): actions = operationDone(id, result: result, now: now)
+        case let .storageCycleDone(device, result): actions = storageCycleDone(device: device, result: result, now: now)
+        case let .request(request, from): actions = handle(request, from: from, now: now)
+        case let .connectivity(reachable, total): actions = connectivityChanged(reachable: reachable, of: total, now: now)
+        case let .heartbeatDaemon(node, source): actions = heardHeartbeatDaemon(node: node, source: source, now: now)
+        case .shutdown: actions = beginShutdown(now: now)
+        case .leave: actions = leave(now: now)
+        case let .persistFailed(error):
+            // The core is ahead of the disk: whatever it would send now may rest on a vote or claim that a
+            // restart forgets. It stops here.
+            halted = error
+            return Ready(actions: [.log(.error, "cannot persist the election record: \(error); sending nothing more"),
+                                   .halt(reason: "cannot persist the election record: \(error)")])
         }
+        return Ready(persist: persistDue ? election.record : nil, actions: actions)
     }
 }

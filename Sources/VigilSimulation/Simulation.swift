@@ -524,10 +524,10 @@ public struct Simulation {
         case let .leave(node):
             // A controlled leave: announce it, then the process exits.
             guard nodes[node] != nil else { return }
-            let acts = nodes[node]!.step(.leave, now: now)
+            let ready = nodes[node]!.step(.leave, now: now)
             // The agent writes its leaving slot before it exits (bounded by io_timeout): here, at once.
-            for case let .storageCycle(c) in acts { _ = runStorage(node, c) }
-            apply(node, acts.filter { if case .storageCycle = $0 { false } else { true } })
+            for case let .storageCycle(c) in ready.actions { _ = runStorage(node, c) }
+            apply(node, Ready(persist: ready.persist, actions: ready.actions.filter { if case .storageCycle = $0 { false } else { true } }))
             nodes[node] = nil
             shuttingDown[node] = nil
             generations[node, default: 0] += 1
@@ -714,10 +714,22 @@ public struct Simulation {
         }
     }
 
-    mutating func apply(_ node: String, _ actions: [Action]) {
-        // A slow persist (a loaded disk) holds back everything after it: the shell runs actions in order.
+    /// Runs one step's output as the agent does: the record first, then the actions in order.
+    mutating func apply(_ node: String, _ ready: Ready) {
+        // A slow persist (a loaded disk) holds back everything after it: the shell writes it before any action.
         var persistDelay: Int64 = 0
-        for a in actions {
+        if let record = ready.persist {
+            if parameters.fingerprint {
+                for b in "\(now.nanoseconds)|\(node)|persist \(record)\n".utf8 { result.fingerprint = (result.fingerprint ^ UInt64(b)) &* 0x100_0000_01b3 }
+            }
+            disks[node] = record
+            if parameters.nemesis {
+                diskHistory[node, default: []].append(record)
+                if diskHistory[node]!.count > 64 { diskHistory[node]!.removeFirst() }
+                if healedAt == nil, rng.chance(0.2) { persistDelay += rng.ns(1_000_000...30_000_000) }
+            }
+        }
+        for a in ready.actions {
             if parameters.fingerprint {
                 for b in "\(now.nanoseconds)|\(node)|\(a)\n".utf8 { result.fingerprint = (result.fingerprint ^ UInt64(b)) &* 0x100_0000_01b3 }
             }
@@ -741,13 +753,8 @@ public struct Simulation {
                         schedule(at: now + .nanoseconds(delay + persistDelay), .deliver(bytes, to: dest, link: link))
                     }
                 }
-            case let .persist(record):
-                disks[node] = record
-                if parameters.nemesis {
-                    diskHistory[node, default: []].append(record)
-                    if diskHistory[node]!.count > 64 { diskHistory[node]!.removeFirst() }
-                    if healedAt == nil, rng.chance(0.2) { persistDelay += rng.ns(1_000_000...30_000_000) }
-                }
+            case let .halt(reason):
+                result.violations.append("\(now): \(node) halted: \(reason)")  // the model's disk never fails
             case let .log(level, text):
                 if parameters.trace { print("\(now) \(node) \(level): \(text)") }
             case let .event(e):

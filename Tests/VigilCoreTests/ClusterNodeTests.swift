@@ -9,6 +9,8 @@ struct Harness {
     var seq: [String: UInt64] = [:]
     var incarnation: [String: UInt64] = [:]
     var actions: [Action] = []
+    /// The record the last step asked to persist (nil: none).
+    var persisted: ElectionRecord?
 
     init(nodes: [String] = ["a", "b", "c"], me: String = "a", timing: TimingSpec = .safe, votes: [String: Int] = [:],
          persisted: ElectionRecord? = nil, quorum: QuorumPolicy = .majority) {
@@ -19,7 +21,9 @@ struct Harness {
 
     mutating func advance(_ d: Duration) -> [Action] {
         now = now + d
-        actions = node.step(.tick, now: now)
+        let ready = node.step(.tick, now: now)
+        persisted = ready.persist
+        actions = ready.actions
         return actions
     }
 
@@ -36,7 +40,9 @@ struct Harness {
     @discardableResult
     mutating func deliver(_ m: Message) -> [Action] {
         if m.sequence > seq[m.sender] ?? 0 { seq[m.sender] = m.sequence }
-        actions = node.step(.message(m, link: 0, from: .text("test")), now: now)
+        let ready = node.step(.message(m, link: 0, from: .text("test")), now: now)
+        persisted = ready.persist
+        actions = ready.actions
         return actions
     }
 
@@ -49,7 +55,6 @@ struct Harness {
     static func sends(_ a: [Action], kind: MessageKind) -> [(Message, String)] {
         a.compactMap { if case let .send(m, to, _) = $0, m.kind == kind { (m, to) } else { nil } }
     }
-    static func persists(_ a: [Action]) -> [ElectionRecord] { a.compactMap { if case let .persist(r) = $0 { r } else { nil } } }
 }
 
 @Suite struct FailureDetectionTests {
@@ -109,7 +114,7 @@ struct Harness {
     @Test func heartbeatsGoToEveryPeerOnEveryLink() {
         let spec = ClusterSpec(name: "t", nodes: ["a", "b", "c"].map { NodeSpec(name: $0, addresses: ["x-\($0)", "y-\($0)"]) }, timing: timing)
         var n = ClusterNode(spec: spec, me: "a", incarnation: 1, now: .zero)
-        let sent = n.step(.tick, now: .zero).compactMap { if case let .send(m, to, link) = $0 { "\(to)/\(link)/\(m.sequence)" } else { nil } }
+        let sent = n.step(.tick, now: .zero).actions.compactMap { if case let .send(m, to, link) = $0 { "\(to)/\(link)/\(m.sequence)" } else { nil } }
         #expect(Set(sent) == ["b/0/1", "b/1/1", "c/0/1", "c/1/1"])
     }
 
@@ -179,15 +184,14 @@ struct Harness {
         #expect(Set(requests.map(\.1)) == ["b", "c"])
         #expect(requests.allSatisfy { $0.0.term == 1 })
         #expect(h.node.term == 0)  // a candidate does not adopt its proposed term before it wins
-        #expect(Harness.persists(h.actions).last == ElectionRecord(term: 0, votedTerm: 1, votedFor: "a", writer: 1))
+        #expect(h.persisted == ElectionRecord(term: 0, votedTerm: 1, votedFor: "a", writer: 1))
         h.deliver(h.message(.voteGrant, from: "b", term: 1, candidate: "a"))
         #expect(h.node.isCoordinator)
         #expect(h.node.term == 1)
         #expect(h.node.coordinator == "a")
-        // The win is persisted before the claim goes out.
-        let persistIndex = h.actions.firstIndex { if case .persist = $0 { true } else { false } }!
-        let claimIndex = h.actions.firstIndex { if case let .send(m, _, _) = $0 { m.coordinator == "a" } else { false } }!
-        #expect(persistIndex < claimIndex)
+        // The win is persisted (before any action runs: `Ready`) in the step whose messages claim it.
+        #expect(h.persisted?.term == 1)
+        #expect(h.actions.contains { if case let .send(m, _, _) = $0 { m.coordinator == "a" } else { false } })
     }
 
     @Test func votesOncePerTerm() {
@@ -341,9 +345,9 @@ struct Harness {
         #expect(Harness.sends(h.actions, kind: .voteRequest).map(\.1) == ["c"])
 
         var leaver = Harness(timing: timing)
-        let out = leaver.node.step(.leave, now: leaver.now)
+        let out = leaver.node.step(.leave, now: leaver.now).actions
         #expect(Harness.sends(out, kind: .leave).count == 4)  // 2 peers x 1 link x 2 copies
-        #expect(leaver.node.step(.tick, now: leaver.now + .seconds(1)).isEmpty)
+        #expect(leaver.node.step(.tick, now: leaver.now + .seconds(1)).actions.isEmpty)
     }
 }
 
@@ -391,12 +395,12 @@ struct Harness {
         var lines = 0
         for _ in 0..<100 {
             h.now = h.now + .milliseconds(50)
-            lines += Harness.logs(h.node.step(.dropped(.badSignature, from: .text("x")), now: h.now)).count
+            lines += Harness.logs(h.node.step(.dropped(.badSignature, from: .text("x")), now: h.now).actions).count
         }
         // 5 s of drops: one line at the start only (the interval is 10 s).
         #expect(lines == 1)
         h.now = h.now + .seconds(10)
-        let next = Harness.logs(h.node.step(.dropped(.badSignature, from: .text("x")), now: h.now))
+        let next = Harness.logs(h.node.step(.dropped(.badSignature, from: .text("x")), now: h.now).actions)
         #expect(next.count == 1 && next[0].contains("99 more"))
     }
 }
@@ -449,7 +453,7 @@ struct Harness {
         let m = ClusterSpec(name: "t", nodes: ["a", "b", "c"].map { NodeSpec(name: $0, addresses: ["x-\($0)", "y-\($0)"]) },
                             timing: .safe, transport: .multicast)
         var n = ClusterNode(spec: m, me: "a", incarnation: 1, now: .zero)
-        let sends = n.step(.tick, now: .zero).compactMap { if case let .send(msg, to, link) = $0 { "\(to)|\(link)|\(msg.destination)" } else { nil } }
+        let sends = n.step(.tick, now: .zero).actions.compactMap { if case let .send(msg, to, link) = $0 { "\(to)|\(link)|\(msg.destination)" } else { nil } }
         #expect(sends == ["|0|", "|1|"])
     }
 }
@@ -465,15 +469,15 @@ struct Harness {
         // Only counted: a packet that looks like Heartbeat's proves nothing (the shell verifies the signature).
         _ = n.step(.dropped(.heartbeatPacket, from: .text("10.0.0.9:694")), now: .zero + .milliseconds(500))
         #expect(!n.inStandby && n.counters.dropped(.heartbeatPacket) == 1)
-        let first = n.step(.heartbeatDaemon(node: "b", source: "10.0.0.9:694"), now: .zero + .seconds(1))
+        let first = n.step(.heartbeatDaemon(node: "b", source: "10.0.0.9:694"), now: .zero + .seconds(1)).actions
         #expect(n.inStandby && n.report.standby, "reported to the coordinator as not eligible")
         #expect(first.contains { if case let .log(.error, s) = $0 { s.contains("Linux-HA Heartbeat is running on b") && s.contains("10.0.0.9") } else { false } })
         // More packets keep the hold going without repeating the error.
-        let again = n.step(.heartbeatDaemon(node: "b", source: "10.0.0.9:694"), now: .zero + .seconds(5))
+        let again = n.step(.heartbeatDaemon(node: "b", source: "10.0.0.9:694"), now: .zero + .seconds(5)).actions
         #expect(!again.contains { if case .log(.error, _) = $0 { true } else { false } })
         _ = n.step(.tick, now: .zero + .seconds(14))
         #expect(n.inStandby, "10 s after the last packet, not after the first")
-        let quiet = n.step(.tick, now: .zero + .seconds(15) + .milliseconds(1))
+        let quiet = n.step(.tick, now: .zero + .seconds(15) + .milliseconds(1)).actions
         #expect(!n.inStandby)
         #expect(quiet.contains { if case let .log(.notice, s) = $0 { s.contains("may run groups again") } else { false } })
     }

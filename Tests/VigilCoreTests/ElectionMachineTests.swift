@@ -33,7 +33,7 @@ import Testing
     }
 
     static func persisted(_ out: [ElectionOutput]) -> [ElectionRecord] {
-        out.compactMap { if case let .action(.persist(r)) = $0 { r } else { nil } }
+        out.compactMap { if case let .persist(r) = $0 { r } else { nil } }
     }
 
     @Test func theFirstInLineStandsAtOnceAndAsksEveryMember() {
@@ -43,7 +43,7 @@ import Testing
         guard case let .candidate(term, _, votes) = e.role else { Issue.record("not a candidate: \(e.role)"); return }
         #expect(term == 1 && votes == ["a"])
         // The vote for itself is persisted before any request goes out.
-        let persistAt = out.firstIndex { if case .action(.persist) = $0 { true } else { false } }
+        let persistAt = out.firstIndex { if case .persist = $0 { true } else { false } }
         let requestAt = out.firstIndex { if case .send(.voteRequest, .members, 1, "a", _) = $0 { true } else { false } }
         #expect(persistAt != nil && requestAt != nil && persistAt! < requestAt!)
         #expect(Self.persisted(out).last == ElectionRecord(term: 0, votedTerm: 1, votedFor: "a", writer: 1))
@@ -115,5 +115,27 @@ import Testing
         e.evaluate(Self.membership(alive: []), ctx, into: &out)
         if case .candidate(1, _, _) = e.role {} else { Issue.record("expected a candidacy for term 1: \(e.role)") }
         #expect(!out.contains { if case .heartbeat = $0 { true } else { false } })
+    }
+}
+
+/// `Ready`: the record a step changed comes out once, apart from the actions it must precede; a record that
+/// cannot be persisted halts the node.
+@Suite struct ReadyTests {
+    @Test func aStepPersistsItsRecordOnceAndAFailedPersistHaltsTheNode() {
+        var h = Harness()
+        h.heartbeat(from: "b")
+        h.heartbeat(from: "c")
+        // Standing changes the record (the vote for itself): it comes out as Ready.persist, not as an action.
+        #expect(h.persisted?.votedTerm == 1 && h.persisted?.votedFor == "a")
+        #expect(!Harness.sends(h.actions, kind: .voteRequest).isEmpty)
+        let halted = h.node.step(.persistFailed("disk full"), now: h.now)
+        #expect(halted.actions.contains { if case .halt = $0 { true } else { false } })
+        #expect(h.node.halted == "disk full")
+        // Nothing more: no vote counts, no heartbeat goes out.
+        let after = h.node.step(.message(h.message(.voteGrant, from: "b", term: 1, candidate: "a"), link: 0, from: .text("b")),
+                                now: h.now + .milliseconds(10))
+        #expect(after.actions.isEmpty && after.persist == nil)
+        #expect(h.node.step(.tick, now: h.now + .seconds(1)).actions.isEmpty)
+        #expect(!h.node.isCoordinator)
     }
 }

@@ -142,6 +142,17 @@ struct TranscriptRun {
 
     mutating func step(_ input: ClusterNode.Input) -> [String] { render(node!.step(input, now: now)) }
 
+    /// The record first (it is written before any action runs), then every action.
+    mutating func render(_ ready: Ready) -> [String] {
+        var out: [String] = []
+        if let r = ready.persist {
+            let acks = (r.acks ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)@\(Self.epoch($0.value))" }
+            out.append("persist term \(r.term) voted \(r.votedTerm)/\(r.votedFor.isEmpty ? "-" : r.votedFor)"
+                       + (acks.isEmpty ? "" : " acks " + acks.joined(separator: ",")))
+        }
+        return out + render(ready.actions)
+    }
+
     mutating func deliver(_ m: Message) -> [String] { step(.message(m, link: 0, from: .text(m.sender))) }
 
     func report(_ from: String, _ words: [String]) -> NodeReport {
@@ -200,10 +211,6 @@ struct TranscriptRun {
             }
             flushSends()
             switch a {
-            case let .persist(r):
-                let acks = (r.acks ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)@\(Self.epoch($0.value))" }
-                out.append("persist term \(r.term) voted \(r.votedTerm)/\(r.votedFor.isEmpty ? "-" : r.votedFor)"
-                           + (acks.isEmpty ? "" : " acks " + acks.joined(separator: ",")))
             case let .log(level, text):
                 out.append("log \(level): \(text)")
             case let .event(e):
@@ -215,6 +222,8 @@ struct TranscriptRun {
                 out.append("storage cycle on device \(c.device)")
             case let .selfFence(mode, reason):
                 out.append("self-fence \(mode): \(reason)")
+            case let .halt(reason):
+                out.append("halt: \(reason)")
             case .send:
                 break
             }

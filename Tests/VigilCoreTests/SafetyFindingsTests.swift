@@ -65,7 +65,7 @@ import VigilSimulation
         _ = h.advance(h.node.amnesiaGrace)
         // Every term shown meanwhile counts as voted, a candidate's too (this node may have voted in it).
         #expect(h.node.electionRecord.votedTerm == 7)
-        #expect(Harness.persists(h.actions).last?.votedTerm == 7)
+        #expect(h.persisted?.votedTerm == 7)
         h.deliver(h.message(.voteRequest, from: "b", term: 7, candidate: "b"))
         #expect(Harness.sends(h.actions, kind: .voteGrant).isEmpty)
         h.deliver(h.message(.voteRequest, from: "b", term: 8, candidate: "b"))

@@ -108,10 +108,10 @@ import VigilSimulation
         n.begin(0, .start(reason: .restart, peer: ""), now: .zero, into: &out)
         var op = Self.operations(out).last!
         #expect(op.action == .start && op.resourceIndex == 0)
-        out = n.step(.operationDone(id: op.id, .succeeded), now: .zero)
+        out = n.step(.operationDone(id: op.id, .succeeded), now: .zero).actions
         op = Self.operations(out).last!
         #expect(op.action == .start && op.resourceIndex == 1)
-        out = n.step(.operationDone(id: op.id, .failed("injected")), now: .zero)
+        out = n.step(.operationDone(id: op.id, .failed("injected")), now: .zero).actions
         op = Self.operations(out).last!
         #expect(op.action == .stop && op.resourceIndex == 2, "the undo must start at the last resource: \(op)")
         // Without a handover before it, the undo starts at the failed resource (nothing later ran).
@@ -119,7 +119,7 @@ import VigilSimulation
         m.groups.local[0].phase = .stopped
         m.begin(0, .start(reason: .start, peer: ""), now: .zero, into: &out)
         op = Self.operations(out).last!
-        out = m.step(.operationDone(id: op.id, .failed("injected")), now: .zero)
+        out = m.step(.operationDone(id: op.id, .failed("injected")), now: .zero).actions
         #expect(Self.operations(out).last.map { $0.action == .stop && $0.resourceIndex == 0 } == true)
     }
 
@@ -278,7 +278,7 @@ extension SoakFindingsTests {
         n.absorb(Self.snapshot(nodes: 2, slots: [0: slot("a", incarnation: 8, term: 5), 1: slot("b", incarnation: 4, term: 7)]),
                  device: 0, into: &dev, state: &st, now: .zero, out: &out)
         #expect(n.electionRecord.votedTerm == 5 && n.electionRecord.votedFor == "")
-        #expect(Harness.persists(out).last?.votedTerm == 5)
+        #expect(n.persistDue)
         n.storage = st
         // b restarts and rewrites its slot with a lower term: term 7 stays known, so this node stands above it.
         n.absorb(Self.snapshot(nodes: 2, slots: [1: slot("b", incarnation: 5, term: 0)]), device: 0, into: &dev, state: &st, now: .zero, out: &out)
