@@ -606,11 +606,7 @@ public final class Agent: @unchecked Sendable {
                         self.loop.execute { self.journal.record("output", "[\(tag)] \(line)") }
                     }
                 }
-                var verdict = OperationResult(action: op.action, outcome: outcome, convention: agent.convention)
-                if op.action == .stop, verdict != .succeeded, !op.hard {
-                    verdict = self.retryStop(op, agent: agent, environment: environment, firstFailure: verdict, tag: tag)
-                }
-                result = verdict
+                result = OperationResult(action: op.action, outcome: outcome, convention: agent.convention)
                 if op.action != .status || result != .stopped && op.reason != .probe {
                     logger.log(level: result == .succeeded || op.action == .status && result == .stopped ? .info : .warning,
                                "\(tag): \(result) in \(Int(outcome.duration.milliseconds)) ms")
@@ -632,33 +628,6 @@ public final class Agent: @unchecked Sendable {
     /// resource scripts as Heartbeat passes its environment on.
     public static let passedThrough: [String: String] = ProcessInfo.processInfo.environment.filter {
         $0.key.hasPrefix("HA_") || $0.key.hasPrefix("OCF_")
-    }
-
-    /// A failed stop, as Heartbeat's ResourceManager handles it: if `status` now says stopped, the stop counts
-    /// as done (the script is "probably not LSB-compliant"); otherwise it is tried again, 1 s apart, up to the
-    /// group's `stop_retries` times. Runs on the operation thread.
-    func retryStop(_ op: ResourceOperation, agent: ResourceRunner.LocatedAgent, environment: [String: String],
-                   firstFailure: OperationResult, tag: String) -> OperationResult {
-        let retries = spec.groups.first { $0.name == op.group }?.stopRetries ?? 0
-        var last = firstFailure
-        var attempt = 0
-        while true {
-            var statusEnv = environment
-            statusEnv["VIGIL_ACTION"] = "status"
-            statusEnv["VIGIL_REASON"] = OperationReason.stopCheck.rawValue
-            if let check = try? runner.run(agent, op.resource, .status, timeout: op.timeout, environment: statusEnv),
-               OperationResult(action: .status, outcome: check, convention: agent.convention) == .stopped {
-                logger.warning("\(tag) failed (\(last)) but status says it is stopped: counted as stopped (the script is probably not LSB-compliant)")
-                return .succeeded
-            }
-            guard attempt < retries else { return last }
-            attempt += 1
-            Thread.sleep(forTimeInterval: 1)
-            logger.warning("\(tag): stop failed (\(last)); retry \(attempt) of \(retries)")
-            guard let again = try? runner.run(agent, op.resource, .stop, timeout: op.timeout, environment: environment) else { return last }
-            last = OperationResult(action: .stop, outcome: again, convention: agent.convention)
-            if last == .succeeded { return last }
-        }
     }
 
     /// Fills in this node's name where a request line leaves it out ("standby" → "standby n1").

@@ -25,7 +25,15 @@ extension ClusterNode {
             persistDue = true
         }
         var l = groups.local[gi]
-        guard l.sequence == nil else { return }
+        guard l.sequence == nil else {
+            if case let .waiting(until) = l.stopRetry?.phase, l.inFlight == nil, now >= until {
+                l.stopRetry!.phase = .retrying
+                groups.local[gi] = l
+                out.append(.log(.warning, "stop of \(g.name)/\(g.resources[l.step]) failed (\(l.stopRetry!.failure)); retry \(l.stopRetry!.attempt) of \(g.stopRetries)"))
+                issueStep(gi, now: now, into: &out)
+            }
+            return
+        }
         switch l.phase {
         case .unknown:
             begin(gi, .probe, now: now, into: &out)
@@ -97,6 +105,7 @@ extension ClusterNode {
         l.sequence = seq
         l.found = false
         l.stopFailed = false
+        l.stopRetry = nil
         switch seq {
         case .probe, .monitor:
             l.step = 0
@@ -138,7 +147,10 @@ extension ClusterNode {
         case .probe: action = .status; reason = .probe
         case .monitor: action = .status; reason = .monitor
         case let .start(r, p): action = .start; reason = r; peer = p
-        case let .stop(r, p): action = .stop; reason = r; peer = p
+        case let .stop(r, p):
+            // After a failed stop: does status say it stopped after all?
+            if l.stopRetry?.phase == .checking { action = .status; reason = .stopCheck } else { action = .stop; reason = r }
+            peer = p
         }
         guard l.step >= 0, l.step < g.resources.count else {
             finish(gi, now: now, into: &out)
@@ -149,7 +161,7 @@ extension ClusterNode {
         l.inFlight = id
         groups.local[gi] = l
         let address = spec.node(named: peer)?.addresses.first ?? ""
-        let hard = action == .stop && (reason == .fence || (reason == .quorumLost && storage != nil && spec.fencing == .required))
+        let hard = action == .stop && isHardStop(reason)
         var timeout = g.timeouts.timeout(for: action)
         if hard, let s = spec.storage, s.selfFence == .stopResources {
             // A fenced node must have stopped everything before msgwait ends (config check enforces the sum).
@@ -196,23 +208,64 @@ extension ClusterNode {
                 return
             }
             l.step += 1
-        case .stop:
-            if case let .failed(why) = result {
-                l.stopFailed = true
-                if let s = spec.storage, s.selfFence == .reboot, spec.fencing == .required, var st = storage, st.fenced == nil {
-                    // Heartbeat's RecoverFromFailedStop: the node reboots, and the others fence it (its slot goes
-                    // still for msgwait) before they start its groups. Only with a fencing channel to prove it.
-                    out.append(.log(.error, "stop of \(g.name)/\(res) failed (\(why)): rebooting this node (self_fence = reboot); the others start its groups once it is fenced"))
-                    selfFence(&st, reason: "stop of \(g.name)/\(res) failed", serial: 0, now: now, out: &out)
-                    storage = st
-                } else {
-                    out.append(.log(.error, "stop of \(g.name)/\(res) failed (\(why)): the group is blocked on this node until it is fenced or cleaned up"))
+        case let .stop(reason, _):
+            if var retry = l.stopRetry, retry.phase == .checking {
+                // The status check after a failed stop.
+                if result == .stopped {
+                    out.append(.log(.warning, "stop of \(g.name)/\(res) failed (\(retry.failure)) but status says it is stopped: counted as stopped (the script is probably not LSB-compliant)"))
+                    l.stopRetry = nil
+                    l.step -= 1
+                    groups.local[gi] = l
+                    issueStep(gi, now: now, into: &out)
+                    return
                 }
+                if retry.attempt < g.stopRetries {
+                    retry.attempt += 1
+                    retry.phase = .waiting(until: now + StopRetry.pause)
+                    l.stopRetry = retry
+                    groups.local[gi] = l
+                    return  // `act` tries the stop again when it is due
+                }
+                l.stopRetry = nil
+                stopFailed(gi, &l, resource: res, why: retry.failure, now: now, into: &out)
+            } else if case let .failed(why) = result, !isHardStop(reason) {
+                l.stopRetry = StopRetry(attempt: l.stopRetry?.attempt ?? 0, failure: why)
+                groups.local[gi] = l
+                issueStep(gi, now: now, into: &out)  // the same resource: its status check
+                return
+            } else if case let .failed(why) = result {
+                l.stopRetry = nil
+                stopFailed(gi, &l, resource: res, why: why, now: now, into: &out)
+            } else {
+                l.stopRetry = nil
             }
             l.step -= 1
         }
         groups.local[gi] = l
         issueStep(gi, now: now, into: &out)
+    }
+
+    /// Stops that must be hard and immediate (no retries): this node is being fenced, or lost quorum where
+    /// the others fence by storage.
+    func isHardStop(_ reason: OperationReason) -> Bool {
+        reason == .fence || (reason == .quorumLost && storage != nil && spec.fencing == .required)
+    }
+
+    /// A stop failed for good: the group is blocked here, or (self_fence = reboot, with a fencing channel) the
+    /// node reboots.
+    mutating func stopFailed(_ gi: Int, _ l: inout LocalGroup, resource res: ResourceSpec, why: String, now: Instant,
+                             into out: inout [Action]) {
+        let g = spec.groups[gi]
+        l.stopFailed = true
+        if let s = spec.storage, s.selfFence == .reboot, spec.fencing == .required, var st = storage, st.fenced == nil {
+            // Heartbeat's RecoverFromFailedStop: the node reboots, and the others fence it (its slot goes still
+            // for msgwait) before they start its groups. Only with a fencing channel to prove it.
+            out.append(.log(.error, "stop of \(g.name)/\(res) failed (\(why)): rebooting this node (self_fence = reboot); the others start its groups once it is fenced"))
+            selfFence(&st, reason: "stop of \(g.name)/\(res) failed", serial: 0, now: now, out: &out)
+            storage = st
+        } else {
+            out.append(.log(.error, "stop of \(g.name)/\(res) failed (\(why)): the group is blocked on this node until it is fenced or cleaned up"))
+        }
     }
 
     mutating func finish(_ gi: Int, now: Instant, into out: inout [Action]) {
@@ -269,6 +322,9 @@ extension ClusterNode {
 
     /// The next monitor due on this node (for `nextWakeup`).
     func nextGroupWakeup() -> Instant? {
-        groups.local.compactMap { $0.sequence == nil && $0.phase == .running ? $0.nextMonitor : nil }.min()
+        groups.local.compactMap { l in
+            if case let .waiting(until) = l.stopRetry?.phase { return until }
+            return l.sequence == nil && l.phase == .running ? l.nextMonitor : nil
+        }.min()
     }
 }

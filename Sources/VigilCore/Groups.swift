@@ -37,7 +37,32 @@ struct LocalGroup: Sendable {
     var found = false
     /// During a stop: a stop failed.
     var stopFailed = false
+    /// During a stop: the current resource's stop failed and is being checked or retried (`stop_retries`).
+    var stopRetry: StopRetry?
     var nextMonitor: Instant?
+}
+
+/// A failed stop being handled as Heartbeat's ResourceManager does: `status` is asked whether the resource
+/// stopped after all (a script that is not LSB-compliant); if not, the stop is tried again 1 s later, up to
+/// the group's `stop_retries` times, checking `status` after each failure. Hard stops (fencing) are not retried.
+struct StopRetry: Sendable, Equatable {
+    enum Phase: Sendable, Equatable {
+        /// `status` is asked whether the failed stop stopped the resource after all.
+        case checking
+        /// It did not: the stop is tried again at this instant.
+        case waiting(until: Instant)
+        /// The stop is being tried again.
+        case retrying
+    }
+
+    /// Retries done so far.
+    var attempt = 0
+    /// The last stop failure.
+    var failure: String
+    var phase: Phase = .checking
+
+    /// The pause between a failed stop's check and its retry.
+    static let pause: Duration = .seconds(1)
 }
 
 /// The group part of an outgoing message: this node's report, and the coordinator's assignments.

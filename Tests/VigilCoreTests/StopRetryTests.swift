@@ -1,0 +1,66 @@
+import Testing
+@testable import VigilCore
+
+/// A failed stop in the core (Heartbeat's ResourceManager): `status` decides whether it stopped after all;
+/// otherwise the stop is tried again 1 s later, up to `stop_retries` times; hard stops are not retried.
+@Suite struct StopRetryTests {
+    static func node(retries: Int) -> ClusterNode {
+        var spec = SoakFindingsTests.spec(resources: 1)
+        spec.groups[0].stopRetries = retries
+        var n = ClusterNode(spec: spec, me: "a", incarnation: 1, now: .zero, persisted: nil)
+        n.groups.local[0].phase = .running
+        return n
+    }
+
+    /// Feeds `result` for the one operation in `out` and returns the next step's actions.
+    static func finish(_ n: inout ClusterNode, _ out: [Action], _ result: OperationResult, at now: Instant) -> [Action] {
+        let op = SoakFindingsTests.operations(out).last!
+        return n.step(.operationDone(id: op.id, result), now: now).actions
+    }
+
+    static func describe(_ out: [Action]) -> [String] {
+        SoakFindingsTests.operations(out).map { "\($0.action.rawValue)/\($0.reason)" }
+    }
+
+    @Test func aStopThatKeepsFailingIsCheckedAndRetriedThenBlocks() {
+        var n = Self.node(retries: 2)
+        var out: [Action] = []
+        n.begin(0, .stop(reason: .stop, peer: ""), now: .zero, into: &out)
+        var seen = Self.describe(out)
+        var now = Instant.zero
+        for _ in 0..<3 {
+            out = Self.finish(&n, out, .failed("exit code 1"), at: now)  // the stop
+            seen += Self.describe(out)
+            out = Self.finish(&n, out, .succeeded, at: now)  // its status check: still running
+            seen += Self.describe(out)
+            if n.groups.local[0].phase == .blocked { break }
+            #expect(Self.describe(out).isEmpty, "the retry waits")
+            #expect(n.nextWakeup(after: now) <= now + .seconds(1))
+            now = now + .seconds(1)
+            out = n.step(.tick, now: now).actions
+            seen += Self.describe(out)
+        }
+        #expect(seen == ["stop/stop", "status/stop-check", "stop/stop", "status/stop-check", "stop/stop", "status/stop-check"])
+        #expect(n.groups.local[0].phase == .blocked)
+    }
+
+    @Test func aFailedStopThatStatusCallsStoppedCountsAsStopped() {
+        var n = Self.node(retries: 0)
+        var out: [Action] = []
+        n.begin(0, .stop(reason: .stop, peer: ""), now: .zero, into: &out)
+        out = Self.finish(&n, out, .failed("exit code 1"), at: .zero)
+        #expect(Self.describe(out) == ["status/stop-check"])
+        out = Self.finish(&n, out, .stopped, at: .zero)
+        #expect(n.groups.local[0].phase == .stopped)
+    }
+
+    @Test func aHardStopIsNotRetried() {
+        var n = Self.node(retries: 5)
+        n.storage = nil
+        var out: [Action] = []
+        n.begin(0, .stop(reason: .fence, peer: ""), now: .zero, into: &out)
+        out = Self.finish(&n, out, .failed("exit code 1"), at: .zero)
+        #expect(Self.describe(out).isEmpty)
+        #expect(n.groups.local[0].phase == .blocked)
+    }
+}
