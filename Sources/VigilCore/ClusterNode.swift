@@ -130,21 +130,6 @@ public struct ClusterNode: Sendable {
 
     // MARK: - Events
 
-    /// Timer event: send due heartbeats, age peers, run the election.
-    mutating func tick(now: Instant) -> [Action] {
-        var out: [Action] = []
-        guard !leaving else { return out }
-        agePeers(now: now, into: &out)
-        expireHeartbeatHold(now: now, into: &out)
-        storageTick(now: now, into: &out)  // may change quorum (two nodes): before the election step
-        evaluate(now: now, into: &out)
-        afterGroupEvent(now: now, into: &out)
-        if lastHeartbeatSent.map({ now >= $0 + spec.timing.interval }) ?? true {
-            broadcastHeartbeat(now: now, into: &out)
-        }
-        return out
-    }
-
     /// A packet the shell could not decode or authenticate: count it and maybe log it.
     /// `source` is only evaluated when a log line is written.
     mutating func recordDrop(_ reason: DropReason, source: @autoclosure () -> String, now: Instant) -> [Action] {
@@ -160,9 +145,8 @@ public struct ClusterNode: Sendable {
         counters.received += 1
         var out: [Action] = []
         guard !leaving else { return out }
-        // Time first: aging may mark the sender dead, and the copy of it taken below must include that (a copy
-        // taken before and written back undid a death without an `alive` event).
-        noticeTime(now: now, into: &out)
+        // (`step` noticed the time first: aging may mark the sender dead, and the copy of it taken below must
+        // include that; a copy taken before and written back undid a death without an `alive` event.)
         guard msg.sender != me, var peer = membership.peers[msg.sender] else {
             drop(.unknownSender, source: source, now: now, into: &out)
             return out
@@ -278,8 +262,6 @@ public struct ClusterNode: Sendable {
             }
             if coordinator == msg.sender { setCoordinator("", now: now, into: &out, reason: "\(msg.sender) left") }
             recomputeQuorum(now: now, into: &out)
-            evaluate(now: now, into: &out)
-            afterGroupEvent(now: now, into: &out)
             return out
         }
         if previous != .alive {
@@ -316,13 +298,11 @@ public struct ClusterNode: Sendable {
         case .request:
             if let r = AdminRequest(text: msg.request) {
                 out.append(.log(.info, "request from \(msg.sender): \(r)"))
-                out += handle(r, from: msg.sender, now: now)
+                handle(r, from: msg.sender, now: now, into: &out)
             } else {
                 out.append(.log(.warning, "unknown request from \(msg.sender): \"\(msg.request)\""))
             }
         }
-        evaluate(now: now, into: &out)
-        afterGroupEvent(now: now, into: &out)
         return out
     }
 

@@ -5,11 +5,9 @@ extension ClusterNode {
     mutating func operationDone(_ id: UInt64, result: OperationResult, now: Instant) -> [Action] {
         var out: [Action] = []
         guard let gi = groups.local.firstIndex(where: { $0.inFlight == id }) else { return out }
-        noticeTime(now: now, into: &out)
         groups.local[gi].inFlight = nil
         groups.placementDue = true
         advance(group: gi, result: result, now: now, into: &out)
-        afterGroupEvent(now: now, into: &out)
         return out
     }
 

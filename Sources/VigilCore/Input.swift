@@ -37,30 +37,55 @@ extension ClusterNode {
     }
 
     /// The one entry point: apply `input` at `now` and return what the shell must do: make `Ready.persist`
-    /// durable, then run `Ready.actions` in order. Each input's handler runs the follow-ups its input needs
-    /// (`noticeTime` before, then the election step and the groups pass after: see each handler).
+    /// durable, then run `Ready.actions` in order.
+    ///
+    /// The order, written once here: notice the time (age the peers, and re-run the election if time jumped),
+    /// then the input itself, then the follow-ups every input gets: the Heartbeat-daemon hold, the storage
+    /// timers (which may change a two-node quorum), the election step, the groups pass (placement on the
+    /// coordinator, this node's operations, a heartbeat at once when its report or the table changed), and a
+    /// heartbeat if one is due. A dropped packet changes nothing and gets none of it; neither does the leave.
     public mutating func step(_ input: Input, now: Instant) -> Ready {
         guard halted == nil else { return Ready() }
         persistDue = false
-        let actions: [Action]
+        var out: [Action]
         switch input {
-        case .tick: actions = tick(now: now)
-        case let .message(msg, link, from): actions = receive(msg, onLink: link, source: from.description, now: now)
-        case let .dropped(reason, from): actions = recordDrop(reason, source: from.description, now: now)
-        case let .operationDone(id, result): actions = operationDone(id, result: result, now: now)
-        case let .storageCycleDone(device, result): actions = storageCycleDone(device: device, result: result, now: now)
-        case let .request(request, from): actions = handle(request, from: from, now: now)
-        case let .connectivity(reachable, total): actions = connectivityChanged(reachable: reachable, of: total, now: now)
-        case let .heartbeatDaemon(node, source): actions = heardHeartbeatDaemon(node: node, source: source, now: now)
-        case .shutdown: actions = beginShutdown(now: now)
-        case .leave: actions = leave(now: now)
+        case let .dropped(reason, from):
+            return Ready(actions: recordDrop(reason, source: from.description, now: now))
+        case .leave:
+            out = leave(now: now)
+            return Ready(persist: persistDue ? election.record : nil, actions: out)
         case let .persistFailed(error):
             // The core is ahead of the disk: whatever it would send now may rest on a vote or claim that a
             // restart forgets. It stops here.
             halted = error
             return Ready(actions: [.log(.error, "cannot persist the election record: \(error); sending nothing more"),
                                    .halt(reason: "cannot persist the election record: \(error)")])
+        default:
+            out = []
         }
-        return Ready(persist: persistDue ? election.record : nil, actions: actions)
+        let running = !leaving
+        if running {
+            if case .tick = input { agePeers(now: now, into: &out) } else { noticeTime(now: now, into: &out) }
+        }
+        switch input {
+        case .tick, .dropped, .leave, .persistFailed: break
+        case let .message(msg, link, from): out += receive(msg, onLink: link, source: from.description, now: now)
+        case let .operationDone(id, result): out += operationDone(id, result: result, now: now)
+        case let .storageCycleDone(device, result): out += storageCycleDone(device: device, result: result, now: now)
+        case let .request(request, from): handle(request, from: from, now: now, into: &out)
+        case let .connectivity(reachable, total): out += connectivityChanged(reachable: reachable, of: total, now: now)
+        case let .heartbeatDaemon(node, source): out += heardHeartbeatDaemon(node: node, source: source, now: now)
+        case .shutdown: out += beginShutdown(now: now)
+        }
+        if running, !leaving {
+            expireHeartbeatHold(now: now, into: &out)
+            storageTick(now: now, into: &out)  // may change quorum (two nodes): before the election step
+            evaluate(now: now, into: &out)
+            afterGroupEvent(now: now, into: &out)
+            if lastHeartbeatSent.map({ now >= $0 + spec.timing.interval }) ?? true {
+                broadcastHeartbeat(now: now, into: &out)
+            }
+        }
+        return Ready(persist: persistDue ? election.record : nil, actions: out)
     }
 }

@@ -2,9 +2,7 @@
 /// takeover), the controlled shutdown, a Linux-HA Heartbeat daemon heard on the LAN, the ping nodes.
 extension ClusterNode {
     /// An administrative request, from this node's control socket or from a peer's `.request` message.
-    mutating func handle(_ request: AdminRequest, from: String, now: Instant) -> [Action] {
-        var out: [Action] = []
-        noticeTime(now: now, into: &out)
+    mutating func handle(_ request: AdminRequest, from: String, now: Instant, into out: inout [Action]) {
         groups.placementDue = true
         let everyNode = request.handledBy == AdminRequest.everyNode
         let handler = everyNode ? me : request.handledBy.isEmpty ? (role == .coordinator ? me : coordinator) : request.handledBy
@@ -27,7 +25,7 @@ extension ClusterNode {
             } else {
                 out.append(.log(.warning, "request \"\(request)\" from \(from) ignored: it is for \(handler)"))
             }
-            return out
+            return
         }
         switch request {
         case .standby, .unstandby:
@@ -62,8 +60,6 @@ extension ClusterNode {
         case .move, .unmove, .takeover:
             applyPin(request, now: now, into: &out)
         }
-        afterGroupEvent(now: now, into: &out)
-        return out
     }
 
     mutating func applyPin(_ request: AdminRequest, now: Instant, into out: inout [Action]) {
@@ -104,7 +100,6 @@ extension ClusterNode {
         guard !groups.shuttingDown else { return out }
         groups.shuttingDown = true
         out.append(.log(.notice, "shutting down: handing this node's groups to peers first"))
-        afterGroupEvent(now: now, into: &out)
         return out
     }
 
@@ -163,12 +158,10 @@ extension ClusterNode {
     /// resources. Run none here until it has been quiet for a while.
     mutating func heardHeartbeatDaemon(node: String, source: String, now: Instant) -> [Action] {
         var out: [Action] = []
-        noticeTime(now: now, into: &out)
         if groups.heartbeatHeardAt == nil {
             out.append(.log(.error, "Linux-HA Heartbeat is running on \(node) (an authentic Heartbeat packet from \(source)): it cannot see Vigil nodes and may run the same resources. This node runs no group until it has heard none for \(heartbeatHold.compactDescription): stop Heartbeat on every node first (docs/migrating-from-heartbeat.md)"))
             groups.placementDue = true
             groups.heartbeatHeardAt = now
-            afterGroupEvent(now: now, into: &out)
         }
         groups.heartbeatHeardAt = now
         return out
@@ -189,13 +182,11 @@ extension ClusterNode {
         var out: [Action] = []
         let c = UInt8(clamping: reachable + 1)
         guard c != groups.connectivity else { return out }
-        noticeTime(now: now, into: &out)
         let was = groups.connectivity == 0 ? "not measured" : "was \(groups.connectivity - 1)"
         out.append(.log(c < groups.connectivity ? .warning : .notice,
                         "ping nodes: \(reachable) of \(total) reachable (\(was)); groups run only where the most are reachable"))
         groups.connectivity = c
         groups.placementDue = true
-        afterGroupEvent(now: now, into: &out)
         return out
     }
 }

@@ -140,7 +140,6 @@ extension ClusterNode {
     mutating func storageCycleDone(device d: Int, result: StorageCycleResult, now: Instant) -> [Action] {
         var out: [Action] = []
         guard storage != nil, let s = spec.storage, d < storage!.devices.count else { return out }
-        noticeTime(now: now, into: &out)
         var st = storage!
         var dev = st.devices[d]
         dev.inFlightSince = nil
@@ -197,8 +196,6 @@ extension ClusterNode {
            st.devices.filter({ $0.health.usable && $0.confirmedTerm >= t }).count >= s.majority {
             becomeCoordinator(term: t, now: now, into: &out)
         }
-        evaluate(now: now, into: &out)
-        afterGroupEvent(now: now, into: &out)
         return out
     }
 
