@@ -59,9 +59,27 @@ final class ControlHandler: ChannelInboundHandler, @unchecked Sendable {
             if request.count > 4096 { context.close(promise: nil) }
             return
         }
-        let command = String(decoding: request[..<nl], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        var command = String(decoding: request[..<nl], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         let reply: String
         var leaveAfterReply = false
+        // A JSON line is a typed command (what the CLI sends); other lines are the text protocol (scripts, socat).
+        var admin: AdminRequest?
+        var unreadable: String?
+        if command.hasPrefix("{") {
+            do {
+                switch try JSONDecoder().decode(ControlCommand.self, from: Data(command.utf8)) {
+                case let .admin(r): admin = r.completed(node: agent.options.node)
+                case .ping: command = "ping"
+                case .status: command = "status"
+                case .events: command = "events"
+                case .leave: command = "leave"
+                }
+            } catch {
+                unreadable = "\(error)"
+            }
+        } else {
+            admin = AdminRequest(text: agent.completeRequest(command))  // the text protocol's requests
+        }
         switch command {
         case "ping":
             reply = "pong\n"
@@ -79,7 +97,9 @@ final class ControlHandler: ChannelInboundHandler, @unchecked Sendable {
             reply = "leaving: handing groups over first\n"
             leaveAfterReply = true
         default:
-            if let r = AdminRequest(text: agent.completeRequest(command)) {
+            if let unreadable {
+                reply = "error: cannot read the command: \(unreadable)\n"
+            } else if let r = admin {
                 reply = "ok: \(r)\n"
                 agent.adminRequest(r)
             } else {
@@ -93,6 +113,22 @@ final class ControlHandler: ChannelInboundHandler, @unchecked Sendable {
             channel.close(promise: nil)
             if leaveAfterReply { agent.shutdown(reason: "vigil leave") }
         }
+    }
+}
+
+/// A command on the control socket, as the CLI sends it: one JSON line (`{"status":{}}`,
+/// `{"admin":{"_0":{"move":{"group":"web","node":"n2"}}}}`). An empty node in a request means the agent's own.
+public enum ControlCommand: Codable, Sendable {
+    case ping
+    case status
+    case events
+    case leave
+    case admin(AdminRequest)
+
+    /// The line to send.
+    public var line: String {
+        let data = (try? JSONEncoder().encode(self)) ?? Data()
+        return String(decoding: data, as: UTF8.self)
     }
 }
 

@@ -296,11 +296,11 @@ public struct ClusterNode: Sendable {
             }
             learnCoordinator(from: msg, now: now, into: &out)
         case .request:
-            if let r = AdminRequest(text: msg.request) {
+            if let r = msg.request {
                 out.append(.log(.info, "request from \(msg.sender): \(r)"))
                 handle(r, from: msg.sender, now: now, into: &out)
             } else {
-                out.append(.log(.warning, "unknown request from \(msg.sender): \"\(msg.request)\""))
+                out.append(.log(.warning, "request message from \(msg.sender) without a request"))
             }
         }
         return out

@@ -93,8 +93,10 @@ public struct Assignment: Hashable, Sendable {
 }
 
 /// An administrative request travelling to the node that must carry it out (`vigil move` to the coordinator,
-/// `vigil standby NODE` to NODE), as the text of a `.request` message.
-public enum AdminRequest: Hashable, Sendable, CustomStringConvertible {
+/// `vigil standby NODE` to NODE). One type from end to end: the CLI sends it to the control socket as JSON
+/// (`Codable`), the agent hands it to the core, and a `.request` message carries it to the node that carries it
+/// out (on the wire as its canonical text, `description`, which older agents read too).
+public enum AdminRequest: Hashable, Sendable, Codable, CustomStringConvertible {
     case standby(node: String)
     case unstandby(node: String)
     /// Pin GROUP to NODE.
@@ -120,17 +122,32 @@ public enum AdminRequest: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Parses the canonical text (`description`) and nothing else: one space between words, `home` or `all`.
     public init?(text: String) {
         let w = text.split(separator: " ").map(String.init)
+        let parsed: AdminRequest
         switch (w.first, w.count) {
-        case ("standby", 2): self = .standby(node: w[1])
-        case ("unstandby", 2): self = .unstandby(node: w[1])
-        case ("move", 3): self = .move(group: w[1], node: w[2])
-        case ("unmove", 2): self = .unmove(group: w[1])
-        case ("takeover", 3): self = .takeover(node: w[1], all: w[2] == "all")
-        case ("cleanup", 3): self = .cleanup(group: w[1], node: w[2])
-        case ("confirm-down", 2): self = .confirmDown(node: w[1])
+        case ("standby", 2): parsed = .standby(node: w[1])
+        case ("unstandby", 2): parsed = .unstandby(node: w[1])
+        case ("move", 3): parsed = .move(group: w[1], node: w[2])
+        case ("unmove", 2): parsed = .unmove(group: w[1])
+        case ("takeover", 3) where w[2] == "all" || w[2] == "home": parsed = .takeover(node: w[1], all: w[2] == "all")
+        case ("cleanup", 3): parsed = .cleanup(group: w[1], node: w[2])
+        case ("confirm-down", 2): parsed = .confirmDown(node: w[1])
         default: return nil
+        }
+        guard parsed.description == text else { return nil }
+        self = parsed
+    }
+
+    /// The request with an empty node (the CLI's "this node") filled in with `node`.
+    public func completed(node me: String) -> AdminRequest {
+        switch self {
+        case let .standby(n) where n.isEmpty: .standby(node: me)
+        case let .unstandby(n) where n.isEmpty: .unstandby(node: me)
+        case let .takeover(n, all) where n.isEmpty: .takeover(node: me, all: all)
+        case let .cleanup(g, n) where n.isEmpty: .cleanup(group: g, node: me)
+        default: self
         }
     }
 

@@ -85,13 +85,13 @@ public struct Message: Hashable, Sendable {
     public var report: NodeReport?
     /// The coordinator's placement decisions, one per group (empty from everyone else).
     public var assignments: [Assignment]
-    /// For `.request`: the request text.
-    public var request: String
+    /// For `.request`: the request to carry out.
+    public var request: AdminRequest?
 
     public init(kind: MessageKind, clusterID: UInt32, sender: String, incarnation: UInt64, sequence: UInt64,
                 link: UInt8, destination: String, term: UInt64, coordinator: String, candidate: String = "",
                 senderQuorate: Bool, view: [ViewEntry], report: NodeReport? = nil, assignments: [Assignment] = [],
-                request: String = "") {
+                request: AdminRequest? = nil) {
         self.report = report
         self.assignments = assignments
         self.request = request

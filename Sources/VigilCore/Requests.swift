@@ -10,7 +10,7 @@ extension ClusterNode {
             // Every node keeps it (a coordinator change must not forget it): unicast to every member.
             for name in membership.peerNames where membership.peers[name]!.state.isMember {
                 for link in 0..<linkCount(for: name) {
-                    out.append(send(.request, to: name, link: link, request: request.description))
+                    out.append(send(.request, to: name, link: link, request: request))
                 }
             }
         }
@@ -20,7 +20,7 @@ extension ClusterNode {
                 out.append(.log(.warning, "request \"\(request)\" dropped: no coordinator to carry it out"))
             } else if from == me {
                 for link in 0..<linkCount(for: handler) {
-                    out.append(send(.request, to: handler, link: link, request: request.description))
+                    out.append(send(.request, to: handler, link: link, request: request))
                 }
             } else {
                 out.append(.log(.warning, "request \"\(request)\" from \(from) ignored: it is for \(handler)"))

@@ -31,7 +31,7 @@ extension ClusterNode {
 
     mutating func send(_ kind: MessageKind, to peer: String, link: Int, term explicitTerm: UInt64? = nil,
                        candidate: String = "", view v: [ViewEntry]? = nil, groups precomputed: OutgoingGroups? = nil,
-                       request: String = "", stamp explicitStamp: ElectionStamp? = nil) -> Action {
+                       request: AdminRequest? = nil, stamp explicitStamp: ElectionStamp? = nil) -> Action {
         let stamp = explicitStamp ?? election.stamp
         // `peer` empty: a multicast copy to the link's group, with its own sequence space.
         let seq: UInt64

@@ -51,7 +51,7 @@ public enum WireFormat {
             appendString(&b, a.source)
             appendString(&b, a.preferred)
         }
-        appendString(&b, m.request)
+        appendString(&b, m.request?.description ?? "")
         // Ping-node connectivity: a trailing byte, only when nonzero (older agents send none).
         if let c = m.report?.connectivity, c > 0 { b.append(c) }
         return b
@@ -113,7 +113,10 @@ public enum WireFormat {
             assignments.append(Assignment(owner: owner, epoch: epoch, go: aflags & 1 != 0, source: source,
                                           preferred: preferred, stay: aflags & 2 != 0))
         }
-        guard let request = r.readString() else { return nil }
+        // A request travels as its canonical text: anything else is malformed (one encoding per message).
+        guard let requestText = r.readString() else { return nil }
+        let request = requestText.isEmpty ? nil : AdminRequest(text: requestText)
+        guard requestText.isEmpty || request != nil else { return nil }
         // Connectivity: one trailing byte, only nonzero (encodeBody sends none for 0; one encoding per message).
         if r.remaining == 1, report != nil {
             let c = r.readByte()!

@@ -204,11 +204,13 @@ struct DrillAction {
         case .none: return "nothing to do"
         case .standby, .unstandby:
             guard let path = sockets[node] else { return "FAILED: no control socket for \(node)" }
-            return (try? ControlClient.request(path: path, command: "\(kind == .standby ? "standby" : "unstandby") \(node)", timeout: .seconds(5)))
+            return (try? ControlClient.request(path: path, command: ControlCommand.admin(kind == .standby ? .standby(node: node) : .unstandby(node: node)).line,
+                                              timeout: .seconds(5)))
                 .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? "FAILED: \(node)'s agent did not answer"
         case .move:
             for (_, path) in sockets.sorted(by: { $0.key < $1.key }) {
-                if let r = try? ControlClient.request(path: path, command: "move \(group) \(node)", timeout: .seconds(5)) {
+                if let r = try? ControlClient.request(path: path, command: ControlCommand.admin(.move(group: group, node: node)).line,
+                                                 timeout: .seconds(5)) {
                     return r.trimmingCharacters(in: .whitespacesAndNewlines)
                 }
             }

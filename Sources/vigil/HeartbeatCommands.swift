@@ -149,7 +149,7 @@ struct HBStandby: ParsableCommand {
         FileHandle.standardError.write(Data("Going standby [\(set)].\n".utf8))
         for g in chosen {
             let target = g.home.flatMap { h in peers.contains(h) ? h : nil } ?? first
-            try sendRequest(quiet: true, where_, "move \(g.name) \(target)")
+            try sendRequest(quiet: true, where_, .move(group: g.name, node: target))
         }
     }
 }
@@ -169,7 +169,7 @@ struct HBTakeover: ParsableCommand {
         let r = try HeartbeatSupport.status(where_)
         let chosen = try HeartbeatSupport.groups(set, of: r)
         for g in chosen where !(g.owner == r.node && g.state == "running") || g.preferred != nil && g.preferred != r.node {
-            try sendRequest(quiet: true, where_, "move \(g.name) \(r.node)")
+            try sendRequest(quiet: true, where_, .move(group: g.name, node: r.node))
         }
     }
 }

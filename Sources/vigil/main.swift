@@ -173,11 +173,13 @@ struct Leave: ParsableCommand {
     }
 }
 
-/// Sends one administrative request line to the local agent and prints its answer.
-/// Sends one request line to the agent and prints its reply (`quiet`: only a failure, as Heartbeat's commands).
-func sendRequest(quiet: Bool = false, _ where_: SocketOption, _ line: String) throws {
+/// Sends one administrative request to the local agent (a typed command, as JSON) and prints its reply
+/// (`quiet`: only a failure, as Heartbeat's commands). An empty node means the agent's own.
+func sendRequest(quiet: Bool = false, _ where_: SocketOption, _ request: AdminRequest) throws {
     let reply: String
-    do { reply = try ControlClient.request(path: where_.path(), command: line) } catch { throw CLIError("\(error)") }
+    do { reply = try ControlClient.request(path: where_.path(), command: ControlCommand.admin(request).line) } catch {
+        throw CLIError("\(error)")
+    }
     if quiet, reply.hasPrefix("error") { throw CLIError(reply.trimmingCharacters(in: .whitespacesAndNewlines)) }
     if !quiet { print(reply, terminator: "") }
     if reply.hasPrefix("error") { throw ExitCode(1) }
@@ -189,14 +191,14 @@ struct Standby: ParsableCommand {
         discussion: "Without NODE: this node. Undo with `vigil unstandby`.")
     @OptionGroup var where_: SocketOption
     @Argument(help: "The node (default: this node).") var node: String?
-    func run() throws { try sendRequest(where_, "standby \(node ?? "")") }
+    func run() throws { try sendRequest(where_, .standby(node: node ?? "")) }
 }
 
 struct Unstandby: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "End a node's standby: it may run groups again (and takes back its home groups with auto_failback).")
     @OptionGroup var where_: SocketOption
     @Argument(help: "The node (default: this node).") var node: String?
-    func run() throws { try sendRequest(where_, "unstandby \(node ?? "")") }
+    func run() throws { try sendRequest(where_, .unstandby(node: node ?? "")) }
 }
 
 struct Move: ParsableCommand {
@@ -206,14 +208,14 @@ struct Move: ParsableCommand {
     @OptionGroup var where_: SocketOption
     @Argument(help: "The group.") var group: String
     @Argument(help: "The node to move it to.") var node: String
-    func run() throws { try sendRequest(where_, "move \(group) \(node)") }
+    func run() throws { try sendRequest(where_, .move(group: group, node: node)) }
 }
 
 struct Unmove: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Remove a group's pin (it stays where it runs unless auto_failback sends it home).")
     @OptionGroup var where_: SocketOption
     @Argument(help: "The group.") var group: String
-    func run() throws { try sendRequest(where_, "unmove \(group)") }
+    func run() throws { try sendRequest(where_, .unmove(group: group)) }
 }
 
 struct Takeover: ParsableCommand {
@@ -223,7 +225,7 @@ struct Takeover: ParsableCommand {
     @OptionGroup var where_: SocketOption
     @Flag(help: "Every group, not only those whose home is this node.") var all = false
     @Argument(help: "The node (default: this node).") var node: String?
-    func run() throws { try sendRequest(where_, "takeover \(node ?? "") \(all ? "all" : "home")") }
+    func run() throws { try sendRequest(where_, .takeover(node: node ?? "", all: all)) }
 }
 
 struct Cleanup: ParsableCommand {
@@ -232,7 +234,7 @@ struct Cleanup: ParsableCommand {
     @OptionGroup var where_: SocketOption
     @Argument(help: "The group.") var group: String
     @Argument(help: "The node (default: this node).") var node: String?
-    func run() throws { try sendRequest(where_, "cleanup \(group) \(node ?? "")") }
+    func run() throws { try sendRequest(where_, .cleanup(group: group, node: node ?? "")) }
 }
 
 struct ConfirmDown: ParsableCommand {
@@ -242,7 +244,7 @@ struct ConfirmDown: ParsableCommand {
         discussion: "Only for nodes that are not members. Wrong use runs a group twice: check the node is powered off first.")
     @OptionGroup var where_: SocketOption
     @Argument(help: "The node.") var node: String
-    func run() throws { try sendRequest(where_, "confirm-down \(node)") }
+    func run() throws { try sendRequest(where_, .confirmDown(node: node)) }
 }
 
 /// `vigil virt ...`: runs `vigil-virt` (installed next to this binary) with the same arguments. The libvirt

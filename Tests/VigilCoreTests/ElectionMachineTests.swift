@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import VigilCore
 
@@ -137,5 +138,32 @@ import Testing
         #expect(after.actions.isEmpty && after.persist == nil)
         #expect(h.node.step(.tick, now: h.now + .seconds(1)).actions.isEmpty)
         #expect(!h.node.isCoordinator)
+    }
+}
+
+/// One request type from the CLI to the node that carries it out: JSON on the control socket, canonical text on
+/// the wire.
+@Suite struct AdminRequestTests {
+    @Test func jsonAndCanonicalTextRoundTrip() throws {
+        let all: [AdminRequest] = [.standby(node: "n1"), .unstandby(node: "n2"), .move(group: "web", node: "n3"),
+                                   .unmove(group: "web"), .takeover(node: "n1", all: true), .takeover(node: "n1", all: false),
+                                   .cleanup(group: "db", node: "n2"), .confirmDown(node: "n3")]
+        for r in all {
+            let json = try JSONEncoder().encode(r)
+            #expect(try JSONDecoder().decode(AdminRequest.self, from: json) == r)
+            #expect(AdminRequest(text: r.description) == r)
+        }
+    }
+
+    @Test func onlyTheCanonicalTextParses() {
+        #expect(AdminRequest(text: "move  web n2") == nil)
+        #expect(AdminRequest(text: "takeover n1 some") == nil)
+        #expect(AdminRequest(text: "standby") == nil)
+    }
+
+    @Test func anEmptyNodeMeansTheAgentsOwn() {
+        #expect(AdminRequest.standby(node: "").completed(node: "n4") == .standby(node: "n4"))
+        #expect(AdminRequest.takeover(node: "", all: true).completed(node: "n4") == .takeover(node: "n4", all: true))
+        #expect(AdminRequest.move(group: "web", node: "n2").completed(node: "n4") == .move(group: "web", node: "n2"))
     }
 }

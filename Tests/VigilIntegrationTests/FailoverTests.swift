@@ -4,6 +4,7 @@ import Glibc
 #endif
 import Synchronization
 import Testing
+import VigilAgent
 import VigilCore
 
 /// Resource groups on real agents in namespaces, with resources that run real processes (the `journal` test
@@ -63,7 +64,8 @@ import VigilCore
         try tb.start()
         #expect(tb.wait(for: tb.nodes, timeout: .seconds(15)) { Self.allRunning($0, groups: 2) } != nil)
         let from = Self.owner(tb.nodes.reduce(into: [:]) { $0[$1] = tb.status($1) }, "g1")!
-        #expect(try tb.request(from, "standby").hasPrefix("ok"))
+        // The CLI's typed command (JSON); an empty node is the agent's own.
+        #expect(try tb.request(from, ControlCommand.admin(.standby(node: "")).line) == "ok: standby \(from)\n")
         let took = tb.wait(for: tb.nodes, timeout: .seconds(10)) { s in
             Self.allRunning(s, groups: 2) && s.values.allSatisfy { $0.groups.allSatisfy { $0.owner != from } }
         }

@@ -53,7 +53,7 @@ import VigilCore
             Message(kind: .heartbeat, clusterID: cluster, sender: "n1", incarnation: 1_700_000_000_000_001, sequence: 42, link: 1,
                     destination: "", term: 3, coordinator: "n1", senderQuorate: true,
                     view: [ViewEntry(node: "n1", state: .alive, echo: 0xDEAD_BEEF), ViewEntry(node: "nœud", state: .suspect)],
-                    report: report, assignments: assignments, request: "standby n1"),
+                    report: report, assignments: assignments, request: .standby(node: "n1")),
             Message(kind: .voteRequest, clusterID: cluster, sender: "n2", incarnation: 5, sequence: 1, link: 0, destination: "n3",
                     term: 4, coordinator: "", candidate: "n2", senderQuorate: false, view: []),
         ]
