@@ -56,7 +56,8 @@ final class EventJournal {
         case let .storageChanged(d, health): ("storage", "device \(d) \(health.rawValue)")
         case let .fenced(reason): ("fencing", reason.map { "this node fenced: \($0)" } ?? "fence lifted")
         case let .peerFenced(node): ("fencing", "\(node) fenced")
-        case .linkChanged: nil
+        case let .heartbeatDaemon(node): ("heartbeat", node.map { "Linux-HA Heartbeat heard on \($0): no group runs here" } ?? "Linux-HA Heartbeat quiet: groups may run here again")
+        case .linkChanged, .packetsDropped: nil
         }
     }
 }

@@ -58,6 +58,12 @@ public enum ClusterEvent: Hashable, Sendable {
     case fenced(reason: String?)
     /// A vanished peer is now known to be fenced (its pill was acknowledged, or msgwait passed).
     case peerFenced(node: String)
+    /// Dropped packets reported (at most once per `ClusterNode.dropLogInterval` and reason): `count` of them
+    /// since the last report, this one included.
+    case packetsDropped(reason: DropReason, count: Int)
+    /// A Linux-HA Heartbeat daemon was heard on node `node` (this node runs no group meanwhile), or (nil) none
+    /// for the hold time: this node may run groups again.
+    case heartbeatDaemon(node: String?)
 }
 
 /// What one step of the core asks of its IO shell: first make `persist` durable (when set), then run

@@ -255,8 +255,8 @@ extension ClusterNode {
         guard case let .event(e) = a else { return false }
         switch e {
         case .memberChanged, .quorumChanged, .coordinatorChanged, .standbyChanged, .groupChanged,
-             .storageChanged, .fenced, .peerFenced: return true
-        case .linkChanged: return false
+             .storageChanged, .fenced, .peerFenced, .heartbeatDaemon: return true
+        case .linkChanged, .packetsDropped: return false
         }
     }
 }

@@ -160,6 +160,7 @@ extension ClusterNode {
         var out: [Action] = []
         if groups.heartbeatHeardAt == nil {
             out.append(.log(.error, "Linux-HA Heartbeat is running on \(node) (an authentic Heartbeat packet from \(source)): it cannot see Vigil nodes and may run the same resources. This node runs no group until it has heard none for \(heartbeatHold.compactDescription): stop Heartbeat on every node first (docs/migrating-from-heartbeat.md)"))
+            out.append(.event(.heartbeatDaemon(node: node)))
             groups.placementDue = true
             groups.heartbeatHeardAt = now
         }
@@ -173,6 +174,7 @@ extension ClusterNode {
         groups.heartbeatHeardAt = nil
         groups.placementDue = true
         out.append(.log(.notice, "no Linux-HA Heartbeat packet for \(heartbeatHold.compactDescription): this node may run groups again"))
+        out.append(.event(.heartbeatDaemon(node: nil)))
     }
 
     /// The shell's pinger: this node now reaches `reachable` of its ping nodes. A node that reaches fewer

@@ -59,6 +59,7 @@ extension ClusterNode {
         } else {
             let more = st.suppressed > 0 ? " (\(st.suppressed) more since the last report)" : ""
             out.append(.log(.warning, "dropped packet from \(source()): \(reason.rawValue)\(more)"))
+            out.append(.event(.packetsDropped(reason: reason, count: st.suppressed + 1)))
             st.lastLogged = now
             st.suppressed = 0
         }

@@ -51,7 +51,6 @@ struct Harness {
         deliver(message(from: from, term: term, coordinator: coordinator))
     }
 
-    static func logs(_ a: [Action]) -> [String] { a.compactMap { if case let .log(_, s) = $0 { s } else { nil } } }
     static func sends(_ a: [Action], kind: MessageKind) -> [(Message, String)] {
         a.compactMap { if case let .send(m, to, _) = $0, m.kind == kind { (m, to) } else { nil } }
     }
@@ -70,12 +69,12 @@ struct Harness {
         #expect(h.node.state(of: "b") == .alive)
         _ = h.advance(.milliseconds(1))
         #expect(h.node.state(of: "b") == .suspect)
-        #expect(Harness.logs(h.actions).contains { $0.contains("late heartbeat from b: 300.0 ms") })
+        #expect(h.actions.contains(.event(.memberChanged(node: "b", from: .alive, to: .suspect))))
         _ = h.advance(.milliseconds(199))
         #expect(h.node.state(of: "b") == .suspect)
         _ = h.advance(.milliseconds(1))
         #expect(h.node.state(of: "b") == .dead)
-        #expect(Harness.logs(h.actions).contains { $0.contains("b is dead: silent for 500.0 ms") })
+        #expect(h.actions.contains(.event(.memberChanged(node: "b", from: .suspect, to: .dead))))
     }
 
     @Test func heartbeatOnTimeKeepsPeerAliveAndLateOneResumes() {
@@ -89,7 +88,7 @@ struct Harness {
         #expect(h.node.state(of: "b") == .suspect)
         let a = h.heartbeat(from: "b")
         #expect(h.node.state(of: "b") == .alive)
-        #expect(Harness.logs(a).contains { $0.contains("resumed after 350.0 ms") })
+        #expect(a.contains(.event(.memberChanged(node: "b", from: .suspect, to: .alive))))
     }
 
     @Test func initdeadGivesUnheardPeersGrace() {
@@ -392,16 +391,19 @@ struct Harness {
 
     @Test func dropLogsAreRateLimited() {
         var h = Harness()
-        var lines = 0
+        var reports: [Int] = []
+        func reported(_ a: [Action]) -> [Int] {
+            a.compactMap { if case let .event(.packetsDropped(.badSignature, n)) = $0 { n } else { nil } }
+        }
         for _ in 0..<100 {
             h.now = h.now + .milliseconds(50)
-            lines += Harness.logs(h.node.step(.dropped(.badSignature, from: .text("x")), now: h.now).actions).count
+            reports += reported(h.node.step(.dropped(.badSignature, from: .text("x")), now: h.now).actions)
         }
-        // 5 s of drops: one line at the start only (the interval is 10 s).
-        #expect(lines == 1)
+        // 5 s of drops: one report at the start only (the interval is 10 s).
+        #expect(reports == [1])
         h.now = h.now + .seconds(10)
-        let next = Harness.logs(h.node.step(.dropped(.badSignature, from: .text("x")), now: h.now).actions)
-        #expect(next.count == 1 && next[0].contains("99 more"))
+        // The next report counts the 99 held back, and this one.
+        #expect(reported(h.node.step(.dropped(.badSignature, from: .text("x")), now: h.now).actions) == [100])
     }
 }
 
@@ -471,14 +473,14 @@ struct Harness {
         #expect(!n.inStandby && n.counters.dropped(.heartbeatPacket) == 1)
         let first = n.step(.heartbeatDaemon(node: "b", source: "10.0.0.9:694"), now: .zero + .seconds(1)).actions
         #expect(n.inStandby && n.report.standby, "reported to the coordinator as not eligible")
-        #expect(first.contains { if case let .log(.error, s) = $0 { s.contains("Linux-HA Heartbeat is running on b") && s.contains("10.0.0.9") } else { false } })
+        #expect(first.contains(.event(.heartbeatDaemon(node: "b"))))
         // More packets keep the hold going without repeating the error.
         let again = n.step(.heartbeatDaemon(node: "b", source: "10.0.0.9:694"), now: .zero + .seconds(5)).actions
-        #expect(!again.contains { if case .log(.error, _) = $0 { true } else { false } })
+        #expect(!again.contains { if case .event(.heartbeatDaemon) = $0 { true } else { false } })
         _ = n.step(.tick, now: .zero + .seconds(14))
         #expect(n.inStandby, "10 s after the last packet, not after the first")
         let quiet = n.step(.tick, now: .zero + .seconds(15) + .milliseconds(1)).actions
         #expect(!n.inStandby)
-        #expect(quiet.contains { if case let .log(.notice, s) = $0 { s.contains("may run groups again") } else { false } })
+        #expect(quiet.contains(.event(.heartbeatDaemon(node: nil))))
     }
 }
