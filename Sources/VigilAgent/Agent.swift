@@ -91,6 +91,14 @@ public final class Agent: @unchecked Sendable {
     var halted = false
     /// `exitPromise` was completed.
     var finished = false
+    /// The core said to leave (a controlled stop is done or timed out): done once the step's actions ran.
+    var leaveDue: LeaveCause?
+    /// Leaving: closes the sockets and ends `run` once the leave packets had 20 ms to go out and the leaving
+    /// slot is written on every device (or io_timeout passed). Called by those timers and by the storage
+    /// callback.
+    var closeAfterLeave: (() -> Void)?
+    var leaveMinimumPassed = false
+    var leaveSlotDeadlinePassed = false
     /// Set on `loop` once every socket is bound: datagrams that arrive earlier are ignored, so the main
     /// thread's set-up never races the loop.
     var ready = false
@@ -335,7 +343,10 @@ public final class Agent: @unchecked Sendable {
                 guard let self else { return }
                 self.loop.execute {
                     guard !self.exiting else {
-                        if cycle.slot.leaving { self.finalSlotsWritten += 1 }
+                        if cycle.slot.leaving {
+                            self.finalSlotsWritten += 1
+                            self.closeAfterLeave?()
+                        }
                         return
                     }
                     let now = Monotonic.now()
@@ -529,6 +540,8 @@ public final class Agent: @unchecked Sendable {
                 let buffer = channels[link].allocator.buffer(bytes: bytes)
                 channels[link].write(AddressedEnvelope(remoteAddress: addr, data: buffer), promise: nil)
                 touched.insert(link)
+            case let .leaveNow(cause):
+                leaveDue = cause  // after this step's actions
             case let .halt(reason):
                 // Nothing more leaves this node; `run` returns 70 and systemd restarts the agent from the record
                 // on disk.
@@ -555,7 +568,10 @@ public final class Agent: @unchecked Sendable {
         }
         if let w = watchdog, core.watchdogHealthy { w.feed() }
         for link in touched { channels[link].flush() }
-        if shutdownDeadline != nil, !exiting, core.readyToLeave { finishShutdown(reason: "groups handed over") }
+        if let cause = leaveDue, !exiting {
+            leaveDue = nil
+            finishShutdown(reason: cause.description)
+        }
     }
 
     /// Ends `run` with `code` (once: a halt during a leave keeps the first).
@@ -700,13 +716,9 @@ public final class Agent: @unchecked Sendable {
         shutdownReason = reason
         logger.notice("controlled stop (\(reason)): handing groups over before leaving (at most \(timeout.compactDescription))")
         Systemd.notify("STOPPING=1\nSTATUS=handing groups over")
-        execute(core.step(.shutdown, now: now))
+        // The core says when to leave (`leaveNow`): once the groups are handed over, or after the timeout.
+        execute(core.step(.shutdown(timeout: timeout), now: now))
         reschedule(now: now)
-        loop.scheduleTask(deadline: Monotonic.deadline(now + timeout)) {
-            guard !self.exiting else { return }
-            self.logger.warning("shutdown_timeout (\(timeout.compactDescription)) passed before every group was handed over: leaving with \(self.core.localPhases.filter { $0.value != .stopped }.keys.sorted().joined(separator: ", ")) not stopped")
-            self.finishShutdown(reason: "shutdown timeout")
-        }
     }
 
     func finishShutdown(reason: String) {
@@ -736,16 +748,30 @@ public final class Agent: @unchecked Sendable {
         }
         timer?.cancel()
         // Give the kernel a moment to put the leave packets on the wire before the sockets close, and the
-        // storage threads (bounded by io_timeout) the time to write the leaving slot.
+        // storage threads (bounded by io_timeout) the time to write the leaving slot: the sockets close once
+        // every device reported its final slot written (the storage callback checks), or at io_timeout.
+        let earliest = Monotonic.now() + .milliseconds(20)
         let slotDeadline = Monotonic.now() + (spec.storage?.ioTimeout ?? .zero)
-        func slotsWritten() -> Bool { finalSlotsWritten >= storageWorkers.count || Monotonic.now() >= slotDeadline }
-        loop.scheduleRepeatedTask(initialDelay: .milliseconds(20), delay: .milliseconds(5)) { task in
-            guard slotsWritten() else { return }
-            task.cancel()
+        leaveMinimumPassed = false
+        leaveSlotDeadlinePassed = storageWorkers.isEmpty
+        closeAfterLeave = { [weak self] in
+            guard let self, self.closeAfterLeave != nil, self.leaveMinimumPassed,
+                  self.leaveSlotDeadlinePassed || self.finalSlotsWritten >= self.storageWorkers.count else { return }
+            self.closeAfterLeave = nil
             for w in self.storageWorkers { w.stop() }
             let closes = (self.channels + self.multicastChannels + [self.heartbeatListener].compactMap { $0 } + self.heartbeatMulticastListeners).map { $0.close() }
                 + [self.control?.close() ?? self.loop.makeSucceededVoidFuture()]
             EventLoopFuture.andAllComplete(closes, on: self.loop).whenComplete { _ in self.finish(code: 0) }
+        }
+        loop.scheduleTask(deadline: Monotonic.deadline(earliest)) {
+            self.leaveMinimumPassed = true
+            self.closeAfterLeave?()
+        }
+        if !storageWorkers.isEmpty {
+            loop.scheduleTask(deadline: Monotonic.deadline(max(slotDeadline, earliest))) {
+                self.leaveSlotDeadlinePassed = true
+                self.closeAfterLeave?()
+            }
         }
     }
 

@@ -81,6 +81,21 @@ public struct Ready: Sendable {
     }
 }
 
+/// Why a shutting-down node leaves.
+public enum LeaveCause: Hashable, Sendable, CustomStringConvertible {
+    /// Every group is handed over (or may not move: no quorum, no peer, a failed stop).
+    case handedOver
+    /// `shutdown_timeout` passed with these groups not stopped here.
+    case shutdownTimeout(notStopped: [String])
+
+    public var description: String {
+        switch self {
+        case .handedOver: "groups handed over"
+        case .shutdownTimeout: "shutdown timeout"
+        }
+    }
+}
+
 /// What the core asks its IO shell to do, in order (after `Ready.persist`).
 public enum Action: Hashable, Sendable {
     /// Send `message` to node `to` on link `link` (`to` empty: to the link's multicast group).
@@ -95,6 +110,8 @@ public enum Action: Hashable, Sendable {
     /// This node must fence itself: with `.reboot` the shell reboots the machine now; with `.stopResources`
     /// the core stops every group itself (reason `fence`) and the shell only records it.
     case selfFence(SelfFenceMode, reason: String)
+    /// A controlled stop is done (or timed out): the shell leaves now (steps `.leave`, then exits).
+    case leaveNow(LeaveCause)
     /// The election record could not be made durable: this node sends nothing more and handles nothing more;
     /// the shell exits with a failure (its supervisor restarts it from the record on disk).
     case halt(reason: String)

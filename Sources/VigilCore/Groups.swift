@@ -85,6 +85,10 @@ struct GroupsState: Sendable {
     var connectivity: UInt8 = 0
     /// The agent is shutting down: like standby, and it will leave once its groups are handed over.
     var shuttingDown = false
+    /// Shutting down: when to leave even if groups are not handed over yet (`shutdown_timeout`).
+    var shutdownDeadline: Instant?
+    /// The core has told the shell to leave (once).
+    var leaveDecided = false
     var nextOperation: UInt64 = 1
     var nextEpochCounter: UInt64 = 1
     /// The coordinator's explanation of each group's placement, for status.

@@ -28,8 +28,9 @@ extension ClusterNode {
         case connectivity(reachable: Int, total: Int)
         /// The shell verified a Linux-HA Heartbeat packet from configured node `node` (at address `source`).
         case heartbeatDaemon(node: String, source: String)
-        /// A controlled stop begins: hand this node's groups to peers (`readyToLeave` says when to leave).
-        case shutdown
+        /// A controlled stop begins: hand this node's groups to peers; the core says when to leave (`leaveNow`):
+        /// once they are handed over, or after `timeout` (`shutdown_timeout`).
+        case shutdown(timeout: Duration)
         /// The controlled leave itself: tell every peer, write the leaving slot; the node handles nothing after.
         case leave
         /// The shell could not make `Ready.persist` durable (and ran none of that step's actions).
@@ -75,7 +76,7 @@ extension ClusterNode {
         case let .request(request, from): handle(request, from: from, now: now, into: &out)
         case let .connectivity(reachable, total): out += connectivityChanged(reachable: reachable, of: total, now: now)
         case let .heartbeatDaemon(node, source): out += heardHeartbeatDaemon(node: node, source: source, now: now)
-        case .shutdown: out += beginShutdown(now: now)
+        case let .shutdown(timeout): out += beginShutdown(now: now, timeout: timeout)
         }
         if running, !leaving {
             expireHeartbeatHold(now: now, into: &out)
@@ -85,6 +86,7 @@ extension ClusterNode {
             if lastHeartbeatSent.map({ now >= $0 + spec.timing.interval }) ?? true {
                 broadcastHeartbeat(now: now, into: &out)
             }
+            decideLeave(now: now, into: &out)
         }
         return Ready(persist: persistDue ? election.record : nil, actions: out)
     }

@@ -95,12 +95,30 @@ extension ClusterNode {
 
     /// Starts a controlled shutdown: standby, so the coordinator hands this node's groups to peers.
     /// The shell leaves once `readyToLeave` says so (or its own timeout passes).
-    mutating func beginShutdown(now: Instant) -> [Action] {
+    mutating func beginShutdown(now: Instant, timeout: Duration) -> [Action] {
         var out: [Action] = []
         guard !groups.shuttingDown else { return out }
         groups.shuttingDown = true
+        groups.shutdownDeadline = now + timeout
         out.append(.log(.notice, "shutting down: handing this node's groups to peers first"))
         return out
+    }
+
+    /// Shutting down: tells the shell to leave (once) when every group is handed over, or when the shutdown
+    /// timeout has passed with groups still here.
+    mutating func decideLeave(now: Instant, into out: inout [Action]) {
+        guard groups.shuttingDown, !groups.leaveDecided, let deadline = groups.shutdownDeadline else { return }
+        if readyToLeave {
+            groups.leaveDecided = true
+            out.append(.leaveNow(.handedOver))
+        } else if now >= deadline {
+            groups.leaveDecided = true
+            // Not stopped here, or handed over and maybe still running here until the new owner takes it.
+            let here = spec.groups.indices.filter { groups.local[$0].phase != .stopped || groups.local[$0].handedOver }
+                .map { spec.groups[$0].name + (groups.local[$0].phase == .stopped ? " (handed over, not yet taken over)" : "") }
+            out.append(.log(.warning, "shutdown_timeout passed before every group was handed over: leaving with \(here.joined(separator: ", ")) not stopped"))
+            out.append(.leaveNow(.shutdownTimeout(notStopped: here)))
+        }
     }
 
     /// Whether a shutting-down node may leave now: nothing runs here any more, or what still runs may not move

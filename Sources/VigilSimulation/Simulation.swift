@@ -634,7 +634,7 @@ public struct Simulation {
         case let .shutdown(node):
             guard nodes[node] != nil, shuttingDown[node] == nil else { return }
             shuttingDown[node] = now
-            apply(node, nodes[node]!.step(.shutdown, now: now))
+            apply(node, nodes[node]!.step(.shutdown(timeout: .seconds(5)), now: now))
         case let .killAgent(node):
             guard nodes[node] != nil else { return }
             nodes[node] = nil
@@ -718,6 +718,7 @@ public struct Simulation {
     mutating func apply(_ node: String, _ ready: Ready) {
         // A slow persist (a loaded disk) holds back everything after it: the shell writes it before any action.
         var persistDelay: Int64 = 0
+        var leaveNow = false
         if let record = ready.persist {
             if parameters.fingerprint {
                 for b in "\(now.nanoseconds)|\(node)|persist \(record)\n".utf8 { result.fingerprint = (result.fingerprint ^ UInt64(b)) &* 0x100_0000_01b3 }
@@ -753,6 +754,8 @@ public struct Simulation {
                         schedule(at: now + .nanoseconds(delay + persistDelay), .deliver(bytes, to: dest, link: link))
                     }
                 }
+            case .leaveNow:
+                leaveNow = true
             case let .halt(reason):
                 result.violations.append("\(now): \(node) halted: \(reason)")  // the model's disk never fails
             case let .log(level, text):
@@ -789,7 +792,7 @@ public struct Simulation {
             }
         }
         checkGroups()
-        if let since = shuttingDown[node], let n = nodes[node], n.readyToLeave || now - since > .seconds(5) {
+        if leaveNow, shuttingDown[node] != nil {
             shuttingDown[node] = nil
             handle(.leave(node))
             return

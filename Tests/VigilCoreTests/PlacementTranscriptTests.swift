@@ -17,6 +17,7 @@ import Testing
 /// - `leave NODE`: NODE's controlled leave (its report as in its last `hear`).
 /// - `done RESULT...`: the oldest operations in flight finish, one per result (`ok`, `stopped`, `fail`).
 /// - `request TEXT`: an admin request made on `a` (`move web c`, `standby a`, ...).
+/// - `shutdown DURATION`: a controlled stop of `a` with that shutdown timeout.
 ///
 /// `VIGIL_REWRITE_TRANSCRIPTS=1 swift test --filter PlacementTranscript` rewrites the expected output.
 @Suite struct PlacementTranscriptTests {
@@ -131,6 +132,9 @@ struct TranscriptRun {
                 out += step(.operationDone(id: op.id, result))
             }
             return out
+        case "shutdown":
+            guard let d = Self.duration(w[1]) else { errors.append("duration \(w[1])"); return [] }
+            return step(.shutdown(timeout: d))
         case "request":
             guard let r = AdminRequest(text: w.dropFirst().joined(separator: " ")) else { errors.append("request \(line)"); return [] }
             return step(.request(r, from: "a"))
@@ -224,6 +228,8 @@ struct TranscriptRun {
                 out.append("self-fence \(mode): \(reason)")
             case let .halt(reason):
                 out.append("halt: \(reason)")
+            case let .leaveNow(cause):
+                out.append("leave now: \(cause)")
             case .send:
                 break
             }
