@@ -10,28 +10,32 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "vigil", targets: ["vigil"]),
-        .executable(name: "vigil-virt", targets: ["vigil-virt"]),
+        .executable(name: "vigil-virt", targets: ["vigil-virt"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2")
     ],
     targets: [
         // Pure core: membership, failure detection, quorum, election. Events and a clock in, actions out.
         .target(name: "VigilCore", swiftSettings: optimizedEvenInDebug),
         // Binary wire format and HMAC-SHA256 authentication of every packet.
-        .target(name: "VigilWire", dependencies: [
-            "VigilCore",
-            .product(name: "Crypto", package: "swift-crypto"),
-        ], swiftSettings: optimizedEvenInDebug),
+        .target(
+            name: "VigilWire",
+            dependencies: [
+                "VigilCore",
+                .product(name: "Crypto", package: "swift-crypto")
+            ], swiftSettings: optimizedEvenInDebug),
         // cluster.conf: a TOML-subset parser with line-numbered errors, validation, and the config writer.
         .target(name: "VigilConfig", dependencies: ["VigilCore"]),
         // Deterministic in-memory simulation of whole clusters (used by tests and bench/sim-soak).
-        .target(name: "VigilSimulation", dependencies: [
-            "VigilCore", "VigilWire", .product(name: "Crypto", package: "swift-crypto"),
-        ], swiftSettings: optimizedEvenInDebug),
+        .target(
+            name: "VigilSimulation",
+            dependencies: [
+                "VigilCore", "VigilWire", .product(name: "Crypto", package: "swift-crypto")
+            ], swiftSettings: optimizedEvenInDebug),
         // Heartbeat 3.0.6 compatibility: ha.cf, haresources and authkeys imported as cluster.conf.
         .target(name: "VigilHeartbeat", dependencies: ["VigilConfig", "VigilCore", "VigilWire"]),
         // Runs init-style resource agents (start/stop/status) with timeouts, in their own process groups.
@@ -51,21 +55,28 @@ let package = Package(
         // libsystemd: sd_notify and the journal.
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         // The IO shell: UDP transport, timers, control socket, logging, systemd integration.
-        .target(name: "VigilAgent", dependencies: [
-            "VigilCore", "VigilWire", "VigilConfig", "VigilResources", "VigilStorage", "VigilDrill", "CSystemd",
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "Logging", package: "swift-log"),
-        ]),
-        .executableTarget(name: "vigil", dependencies: [
-            "VigilAgent", "VigilConfig", "VigilWire", "VigilCore", "VigilSimulation", "VigilHeartbeat", "VigilResources", "VigilStorage", "VigilDrill",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        .target(
+            name: "VigilAgent",
+            dependencies: [
+                "VigilCore", "VigilWire", "VigilConfig", "VigilResources", "VigilStorage", "VigilDrill", "CSystemd",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log")
+            ]),
+        .executableTarget(
+            name: "vigil",
+            dependencies: [
+                "VigilAgent", "VigilConfig", "VigilWire", "VigilCore", "VigilSimulation", "VigilHeartbeat", "VigilResources",
+                "VigilStorage", "VigilDrill",
+                .product(name: "ArgumentParser", package: "swift-argument-parser")
+            ]),
         // `vigil virt` (the vm agent's engine) as a program of its own: only it links libvirt.
-        .executableTarget(name: "vigil-virt", dependencies: [
-            "VigilVirt", "VigilConfig", "VigilCore",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        .executableTarget(
+            name: "vigil-virt",
+            dependencies: [
+                "VigilVirt", "VigilConfig", "VigilCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser")
+            ]),
         // transcripts/: data-driven placement scenarios (text files the transcript tests read and can rewrite).
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore", "VigilSimulation"], exclude: ["transcripts"]),
         .testTarget(name: "VigilWireTests", dependencies: ["VigilWire", "VigilCore"]),
@@ -76,6 +87,6 @@ let package = Package(
         .testTarget(name: "VigilStorageTests", dependencies: ["VigilStorage", "VigilCore", "VigilSimulation"]),
         .testTarget(name: "VigilDrillTests", dependencies: ["VigilDrill"]),
         // agents/: test resource agents the namespace tests run (scripts, not sources).
-        .testTarget(name: "VigilIntegrationTests", dependencies: ["VigilAgent", "VigilCore"], exclude: ["agents"]),
+        .testTarget(name: "VigilIntegrationTests", dependencies: ["VigilAgent", "VigilCore"], exclude: ["agents"])
     ]
 )

@@ -124,19 +124,23 @@ public final class Agent: @unchecked Sendable {
             for (link, a) in spec.nodes[i].addresses.enumerated() where a == ClusterConfig.autoAddress {
                 let interfaces = options.config.interfaces
                 guard link < interfaces.count, let local = Self.interfaceIPv4(interfaces[link]).first else {
-                    throw AgentError("link \(link): this node's address is \"auto\" but interface \(link < interfaces.count ? interfaces[link] : "?") has no IPv4 address")
+                    throw AgentError(
+                        "link \(link): this node's address is \"auto\" but interface \(link < interfaces.count ? interfaces[link] : "?") has no IPv4 address"
+                    )
                 }
                 spec.nodes[i].addresses[link] = local
             }
         }
         self.spec = spec
         guard spec.node(named: options.node) != nil else {
-            throw AgentError("this node is \"\(options.node)\" but \(options.config.file) has no [[node]] of that name; " +
-                             "known nodes: \(spec.nodes.map(\.name).joined(separator: ", ")); pass --node NAME")
+            throw AgentError(
+                "this node is \"\(options.node)\" but \(options.config.file) has no [[node]] of that name; "
+                    + "known nodes: \(spec.nodes.map(\.name).joined(separator: ", ")); pass --node NAME")
         }
         do {
-            let loaded = try ClusterKey.load(path: options.config.keyFile, requireRootOwner: !options.allowNonRootKey,
-                                             allowCRC: options.config.allowCRC)
+            let loaded = try ClusterKey.load(
+                path: options.config.keyFile, requireRootOwner: !options.allowNonRootKey,
+                allowCRC: options.config.allowCRC)
             key = loaded.symmetricKey
             heartbeatAuthkeys = loaded.heartbeatAuthkeys
         } catch {
@@ -146,7 +150,8 @@ public final class Agent: @unchecked Sendable {
         store = ElectionStore(stateDir: options.stateDir, cluster: spec.name, node: options.node)
         let persisted: ElectionRecord?
         do { persisted = try store.load() } catch {
-            throw AgentError("cannot read the election record \(store.path): \(error); remove it only if this node is not running elsewhere")
+            throw AgentError(
+                "cannot read the election record \(store.path): \(error); remove it only if this node is not running elsewhere")
         }
 
         // Realtime and locked memory before any thread exists, so the event loop thread inherits them.
@@ -175,8 +180,9 @@ public final class Agent: @unchecked Sendable {
         for orphan in ledger.reapOrphans() {
             logger.warning("killed an operation the previous run of the agent left running: pid \(orphan.pid) \(orphan.description)")
         }
-        runner = ResourceRunner(searchPath: AgentSearchPath(configured: options.config.agentDirs, installed: options.installedAgents),
-                                ledger: ledger)
+        runner = ResourceRunner(
+            searchPath: AgentSearchPath(configured: options.config.agentDirs, installed: options.installedAgents),
+            ledger: ledger)
         if options.startInStandby {
             do { try store.saveStandby(true) } catch {
                 throw AgentError("--standby: cannot record the standby flag in \(store.standbyPath): \(error)")
@@ -184,10 +190,13 @@ public final class Agent: @unchecked Sendable {
         }
         let standby = store.standby
         if standby { logger.notice("this node is in standby (persisted by `vigil standby`; `vigil unstandby` ends it)") }
-        core = ClusterNode(spec: spec, me: options.node, incarnation: incarnation, now: startedAt, persisted: persisted,
-                           standby: standby, previousIncarnation: previousIncarnation)
+        core = ClusterNode(
+            spec: spec, me: options.node, incarnation: incarnation, now: startedAt, persisted: persisted,
+            standby: standby, previousIncarnation: previousIncarnation)
         if previousIncarnation > 0, (persisted?.writer ?? 0) < previousIncarnation {
-            logger.warning("the election record \(store.path) is \(persisted == nil ? "missing" : "older than the last run") (state directory lost or restored): this node votes in no election for \(core.amnesiaGraceDescription)")
+            logger.warning(
+                "the election record \(store.path) is \(persisted == nil ? "missing" : "older than the last run") (state directory lost or restored): this node votes in no election for \(core.amnesiaGraceDescription)"
+            )
         }
         // Written at every start with this run's incarnation: the next run can tell a restored record.
         do { try store.save(core.electionRecord) } catch {
@@ -230,7 +239,9 @@ public final class Agent: @unchecked Sendable {
             respawner = Respawner(lines: options.config.respawn, logger: logger)
             respawner!.startAll()
         }
-        logger.notice("vigil \(Self.version) agent for node \(me.name) of cluster \(spec.name): \(me.addresses.count) link(s) on port \(options.config.port), interval \(spec.timing.interval.compactDescription), deadtime \(spec.timing.deadtime.compactDescription), quorum \(spec.quorumVotes) of \(spec.totalVotes) votes, term \(startTerm)")
+        logger.notice(
+            "vigil \(Self.version) agent for node \(me.name) of cluster \(spec.name): \(me.addresses.count) link(s) on port \(options.config.port), interval \(spec.timing.interval.compactDescription), deadtime \(spec.timing.deadtime.compactDescription), quorum \(spec.quorumVotes) of \(spec.totalVotes) votes, term \(startTerm)"
+        )
         installSignalHandlers()
         loop.execute {
             self.ready = true
@@ -289,7 +300,9 @@ public final class Agent: @unchecked Sendable {
             if sched_setscheduler(0, SCHED_FIFO, &param) == 0 {
                 rt = true
             } else {
-                logger.warning("realtime scheduling (SCHED_FIFO \(c.realtimePriority)) refused: \(String(cString: strerror(errno))); heartbeats may be late under CPU load")
+                logger.warning(
+                    "realtime scheduling (SCHED_FIFO \(c.realtimePriority)) refused: \(String(cString: strerror(errno))); heartbeats may be late under CPU load"
+                )
             }
         }
         if c.lockMemory {
@@ -304,7 +317,9 @@ public final class Agent: @unchecked Sendable {
             if mlockall(MCL_CURRENT | (future ? MCL_FUTURE | 4 : 0)) == 0 {
                 locked = true
             } else {
-                logger.warning("locking memory (mlockall) refused: \(String(cString: strerror(errno))); the agent may be paged out under memory pressure")
+                logger.warning(
+                    "locking memory (mlockall) refused: \(String(cString: strerror(errno))); the agent may be paged out under memory pressure"
+                )
             }
         }
         return (rt, locked)
@@ -313,8 +328,9 @@ public final class Agent: @unchecked Sendable {
     /// Whether this process holds capability `bit` (CAP_IPC_LOCK is 14), read from /proc/self/status.
     static func hasCapability(_ bit: Int) -> Bool {
         guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("CapEff:") }),
-              let value = UInt64(line.dropFirst(7).trimmingCharacters(in: .whitespaces), radix: 16) else { return false }
+            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("CapEff:") }),
+            let value = UInt64(line.dropFirst(7).trimmingCharacters(in: .whitespaces), radix: 16)
+        else { return false }
         return value >> bit & 1 == 1
     }
 
@@ -325,7 +341,9 @@ public final class Agent: @unchecked Sendable {
         let suspended = Monotonic.suspended()
         if suspended - suspendedSeen >= .milliseconds(10) {
             // Peers may have taken this node's groups over meanwhile: the core sees the whole silence now.
-            logger.error("this machine was suspended for \(String(format: "%.1f", Double((suspended - suspendedSeen).nanoseconds) / 1e9)) s: its groups may have been started elsewhere meanwhile; suspend is outside Vigil's guarantee (docs/safety.md): mask sleep.target on cluster nodes")
+            logger.error(
+                "this machine was suspended for \(String(format: "%.1f", Double((suspended - suspendedSeen).nanoseconds) / 1e9)) s: its groups may have been started elsewhere meanwhile; suspend is outside Vigil's guarantee (docs/safety.md): mask sleep.target on cluster nodes"
+            )
         }
         suspendedSeen = suspended
         execute(core.step(.tick, now: now))
@@ -338,24 +356,29 @@ public final class Agent: @unchecked Sendable {
         let initiator = s.initiator ?? "iqn.2026-11.org.vigil:\(spec.name).\(options.node)"
         for (d, text) in s.devices.enumerated() {
             let url = try StorageURL.parse(text)
-            storageWorkers.append(StorageWorker(url: url, initiator: initiator, timeout: s.ioTimeout, cluster: spec.name,
-                                                nodes: spec.nodes.count, clock: { Monotonic.now() }) { [weak self] cycle, result in
-                guard let self else { return }
-                self.loop.execute {
-                    guard !self.exiting else {
-                        if cycle.slot.leaving {
-                            self.finalSlotsWritten += 1
-                            self.closeAfterLeave?()
+            storageWorkers.append(
+                StorageWorker(
+                    url: url, initiator: initiator, timeout: s.ioTimeout, cluster: spec.name,
+                    nodes: spec.nodes.count, clock: { Monotonic.now() }
+                ) { [weak self] cycle, result in
+                    guard let self else { return }
+                    self.loop.execute {
+                        guard !self.exiting else {
+                            if cycle.slot.leaving {
+                                self.finalSlotsWritten += 1
+                                self.closeAfterLeave?()
+                            }
+                            return
                         }
-                        return
+                        let now = Monotonic.now()
+                        self.execute(self.core.step(.storageCycleDone(device: d, result), now: now))
+                        self.reschedule(now: now)
                     }
-                    let now = Monotonic.now()
-                    self.execute(self.core.step(.storageCycleDone(device: d, result), now: now))
-                    self.reschedule(now: now)
-                }
-            })
+                })
         }
-        logger.notice("shared storage: \(s.devices.joined(separator: ", ")); disk heartbeat every \(s.interval.compactDescription), io_timeout \(s.ioTimeout.compactDescription), watchdog_timeout \(s.watchdogTimeout.compactDescription), msgwait \(s.msgwait.compactDescription), self_fence \(s.selfFence.rawValue)")
+        logger.notice(
+            "shared storage: \(s.devices.joined(separator: ", ")); disk heartbeat every \(s.interval.compactDescription), io_timeout \(s.ioTimeout.compactDescription), watchdog_timeout \(s.watchdogTimeout.compactDescription), msgwait \(s.msgwait.compactDescription), self_fence \(s.selfFence.rawValue)"
+        )
         if let path = s.watchdogDevice {
             watchdog = try Watchdog(path: path, timeout: s.watchdogTimeout)
             logger.notice("watchdog \(path) armed with \(watchdog!.seconds) s: a hung agent resets this machine")
@@ -382,7 +405,9 @@ public final class Agent: @unchecked Sendable {
             }
         }
         pingNodes!.start()
-        logger.notice("ping nodes \(targets.joined(separator: ", ")): pinged every \(interval.compactDescription), unreachable after \(dead.compactDescription); groups run where the most are reachable")
+        logger.notice(
+            "ping nodes \(targets.joined(separator: ", ")): pinged every \(interval.compactDescription), unreachable after \(dead.compactDescription); groups run where the most are reachable"
+        )
     }
 
     /// Self-fence: reboot at once (sysrq), or only record it (the core stops every group with reason `fence`).
@@ -432,22 +457,29 @@ public final class Agent: @unchecked Sendable {
                 .channelInitializer { ch in ch.eventLoop.makeCompletedFuture { try ch.pipeline.syncOperations.addHandler(handler) } }
                 .bind(host: "0.0.0.0", port: options.config.port).wait()
         } catch {
-            logger.warning("cannot listen on 0.0.0.0:\(options.config.port) for Heartbeat broadcasts (\(error)); a Heartbeat daemon is noticed only by the packets it sends to this node's addresses")
+            logger.warning(
+                "cannot listen on 0.0.0.0:\(options.config.port) for Heartbeat broadcasts (\(error)); a Heartbeat daemon is noticed only by the packets it sends to this node's addresses"
+            )
         }
         for m in options.heartbeatMulticast {
             do {
-                guard let device = try System.enumerateDevices().first(where: { $0.name == m.interface && $0.address?.protocol == .inet }) else {
+                guard let device = try System.enumerateDevices().first(where: { $0.name == m.interface && $0.address?.protocol == .inet })
+                else {
                     throw AgentError("no IPv4 interface \(m.interface)")
                 }
                 let channel = try DatagramBootstrap(group: group)
                     .channelOption(.socketOption(.so_reuseaddr), value: 1)
-                    .channelInitializer { ch in ch.eventLoop.makeCompletedFuture { try ch.pipeline.syncOperations.addHandler(HeartbeatListener(agent: self)) } }
+                    .channelInitializer { ch in
+                        ch.eventLoop.makeCompletedFuture { try ch.pipeline.syncOperations.addHandler(HeartbeatListener(agent: self)) }
+                    }
                     .bind(host: m.group, port: m.port).wait()
                 guard let mc = channel as? MulticastChannel else { throw AgentError("the channel cannot join groups") }
                 try mc.joinGroup(try SocketAddress(ipAddress: m.group, port: m.port), device: device).wait()
                 heartbeatMulticastListeners.append(channel)
             } catch {
-                logger.warning("cannot listen on Heartbeat's multicast group \(m.group):\(m.port) on \(m.interface) (\(error)): a Heartbeat daemon there is not noticed")
+                logger.warning(
+                    "cannot listen on Heartbeat's multicast group \(m.group):\(m.port) on \(m.interface) (\(error)): a Heartbeat daemon there is not noticed"
+                )
             }
         }
     }
@@ -467,15 +499,17 @@ public final class Agent: @unchecked Sendable {
     /// runs there, and the core holds this node off its groups. Anything else was only counted.
     func heartbeatPacket(_ raw: [UInt8], source: String, now: Instant) {
         guard let a = heartbeatAuthkeys, let sender = a.verifyHeartbeatPacket(raw)?.lowercased(),
-              sender != options.node, spec.node(named: sender) != nil else { return }
+            sender != options.node, spec.node(named: sender) != nil
+        else { return }
         execute(core.step(.heartbeatDaemon(node: sender, source: source), now: now))
     }
 
     /// Records where an "auto" peer's authenticated packets come from on `link`, so directed messages reach it.
     func learn(_ node: String, link: Int, from source: SocketAddress) {
         guard learnedLinks.contains("\(node)/\(link)"), let ip = source.ipAddress,
-              let addr = try? SocketAddress(ipAddress: ip, port: options.config.port),
-              let known = peerAddresses[node], link < known.count, known[link] != addr else { return }
+            let addr = try? SocketAddress(ipAddress: ip, port: options.config.port),
+            let known = peerAddresses[node], link < known.count, known[link] != addr
+        else { return }
         peerAddresses[node]![link] = addr
         logger.notice("link \(link): \(node) is at \(ip) (learned from its authenticated heartbeats)")
     }
@@ -490,7 +524,8 @@ public final class Agent: @unchecked Sendable {
         while let ifa = p {
             defer { p = ifa.pointee.ifa_next }
             guard let sa = ifa.pointee.ifa_addr, String(cString: ifa.pointee.ifa_name) == name,
-                  let text = ipv4Text(sa) else { continue }
+                let text = ipv4Text(sa)
+            else { continue }
             out.append(text)
         }
         return out
@@ -589,8 +624,9 @@ public final class Agent: @unchecked Sendable {
 
     /// Runs one resource operation on `operationQueue` and feeds the result back to the core on `loop`.
     func runOperation(_ op: ResourceOperation) {
-        var env = resourceEnvironment(group: op.group, resource: op.resource, action: op.action, node: options.node,
-                                      cluster: spec.name, extra: op.environment)
+        var env = resourceEnvironment(
+            group: op.group, resource: op.resource, action: op.action, node: options.node,
+            cluster: spec.name, extra: op.environment)
         if env["VIGIL_PEER_ADDRESS"] == ClusterConfig.autoAddress, let learned = peerAddresses[op.peer]?.first ?? nil {
             env["VIGIL_PEER_ADDRESS"] = learned.ipAddress  // an "auto" peer: where its packets come from
         }
@@ -603,7 +639,9 @@ public final class Agent: @unchecked Sendable {
         let runner = self.runner
         let logger = self.logger
         if op.action != .status {
-            logger.info("\(tag): running (\(op.reason)\(op.peer.isEmpty ? "" : ", peer \(op.peer) \(op.peerAddress)"), timeout \(op.timeout.compactDescription))")
+            logger.info(
+                "\(tag): running (\(op.reason)\(op.peer.isEmpty ? "" : ", peer \(op.peer) \(op.peerAddress)"), timeout \(op.timeout.compactDescription))"
+            )
             journal.record("operation", "\(tag) begins (\(op.reason)\(op.peer.isEmpty ? "" : ", peer \(op.peer)"))")
         }
         operationQueue.async {
@@ -624,8 +662,9 @@ public final class Agent: @unchecked Sendable {
                 }
                 result = OperationResult(action: op.action, outcome: outcome, convention: agent.convention)
                 if op.action != .status || result != .stopped && op.reason != .probe {
-                    logger.log(level: result == .succeeded || op.action == .status && result == .stopped ? .info : .warning,
-                               "\(tag): \(result) in \(Int(outcome.duration.milliseconds)) ms")
+                    logger.log(
+                        level: result == .succeeded || op.action == .status && result == .stopped ? .info : .warning,
+                        "\(tag): \(result) in \(Int(outcome.duration.milliseconds)) ms")
                 }
             } catch {
                 logger.error("\(tag): \(error)")
@@ -668,7 +707,8 @@ public final class Agent: @unchecked Sendable {
 
     func updateStatusLine() {
         let c = core.coordinator.isEmpty ? "none" : core.coordinator
-        let line = "term \(core.term), coordinator \(c), \(core.quorate ? "quorate" : "NO QUORUM"), \(core.members.count)/\(spec.nodes.count) members"
+        let line =
+            "term \(core.term), coordinator \(c), \(core.quorate ? "quorate" : "NO QUORUM"), \(core.members.count)/\(spec.nodes.count) members"
         guard line != lastStatusLine else { return }
         lastStatusLine = line
         Systemd.notify("STATUS=\(line)")
@@ -680,10 +720,11 @@ public final class Agent: @unchecked Sendable {
     func statusReport() -> StatusReport {
         let now = Monotonic.now()
         var r = core.status(now: now)
-        r.agent = .init(pid: getpid(), version: Self.version, uptimeMs: (now - startedAt).milliseconds,
-                        realtime: realtime, memoryLocked: memoryLocked,
-                        interval: spec.timing.interval.compactDescription,
-                        deadtime: spec.timing.deadtime.compactDescription)
+        r.agent = .init(
+            pid: getpid(), version: Self.version, uptimeMs: (now - startedAt).milliseconds,
+            realtime: realtime, memoryLocked: memoryLocked,
+            interval: spec.timing.interval.compactDescription,
+            deadtime: spec.timing.deadtime.compactDescription)
         r.lastMigration = lastMigration
         if let p = pingNodes {
             let up = p.reachable.withLock { $0 }
@@ -743,7 +784,9 @@ public final class Agent: @unchecked Sendable {
             if core.localPhases.values.allSatisfy({ $0 == .stopped }) {
                 w.disarm()
             } else {
-                logger.critical("leaving with groups not stopped (\(core.localPhases.filter { $0.value != .stopped }.keys.sorted().joined(separator: ", "))): the watchdog stays armed and will reset this machine")
+                logger.critical(
+                    "leaving with groups not stopped (\(core.localPhases.filter { $0.value != .stopped }.keys.sorted().joined(separator: ", "))): the watchdog stays armed and will reset this machine"
+                )
             }
         }
         timer?.cancel()
@@ -756,10 +799,13 @@ public final class Agent: @unchecked Sendable {
         leaveSlotDeadlinePassed = storageWorkers.isEmpty
         closeAfterLeave = { [weak self] in
             guard let self, self.closeAfterLeave != nil, self.leaveMinimumPassed,
-                  self.leaveSlotDeadlinePassed || self.finalSlotsWritten >= self.storageWorkers.count else { return }
+                self.leaveSlotDeadlinePassed || self.finalSlotsWritten >= self.storageWorkers.count
+            else { return }
             self.closeAfterLeave = nil
             for w in self.storageWorkers { w.stop() }
-            let closes = (self.channels + self.multicastChannels + [self.heartbeatListener].compactMap { $0 } + self.heartbeatMulticastListeners).map { $0.close() }
+            let closes =
+                (self.channels + self.multicastChannels + [self.heartbeatListener].compactMap { $0 } + self.heartbeatMulticastListeners).map
+            { $0.close() }
                 + [self.control?.close() ?? self.loop.makeSucceededVoidFuture()]
             EventLoopFuture.andAllComplete(closes, on: self.loop).whenComplete { _ in self.finish(code: 0) }
         }

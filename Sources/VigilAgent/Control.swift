@@ -16,8 +16,9 @@ final class ControlServer: @unchecked Sendable {
     static func start(path: String, group: EventLoopGroup, agent: Agent) throws -> ControlServer {
         let dir = (path as NSString).deletingLastPathComponent
         if !dir.isEmpty {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o755])
+            try FileManager.default.createDirectory(
+                atPath: dir, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o755])
         }
         if FileManager.default.fileExists(atPath: path) {
             if (try? ControlClient.request(path: path, command: "ping", timeout: .seconds(1))) != nil {
@@ -103,7 +104,8 @@ final class ControlHandler: ChannelInboundHandler, @unchecked Sendable {
                 reply = "ok: \(r)\n"
                 agent.adminRequest(r)
             } else {
-                reply = "error: unknown command '\(command)'; expected status, events, leave, ping, standby NODE, unstandby NODE, move GROUP NODE, unmove GROUP, takeover NODE home|all, cleanup GROUP NODE or confirm-down NODE\n"
+                reply =
+                    "error: unknown command '\(command)'; expected status, events, leave, ping, standby NODE, unstandby NODE, move GROUP NODE, unmove GROUP, takeover NODE home|all, cleanup GROUP NODE or confirm-down NODE\n"
             }
         }
         let out = context.channel.allocator.buffer(string: reply)
@@ -153,7 +155,8 @@ public enum ControlClient {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard rc == 0 else {
-            throw AgentError("cannot reach the agent at \(path): \(String(cString: strerror(errno))) (is `vigil agent` running? is this root?)")
+            throw AgentError(
+                "cannot reach the agent at \(path): \(String(cString: strerror(errno))) (is `vigil agent` running? is this root?)")
         }
         let line = Array((command + "\n").utf8)
         guard write(fd, line, line.count) == line.count else { throw AgentError("cannot send to \(path)") }

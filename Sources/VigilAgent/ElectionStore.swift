@@ -32,7 +32,9 @@ public struct ElectionStore: Sendable {
 
     /// The last run's incarnation (0: this node never ran with this state directory).
     public var previousIncarnation: UInt64 {
-        (try? String(contentsOfFile: path + ".incarnation", encoding: .utf8)).flatMap { UInt64($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
+        (try? String(contentsOfFile: path + ".incarnation", encoding: .utf8)).flatMap {
+            UInt64($0.trimmingCharacters(in: .whitespacesAndNewlines))
+        } ?? 0
     }
 
     /// The incarnation for this run: the larger of the clock's and the last run's + 1, stored (and synced)
@@ -55,8 +57,9 @@ public struct ElectionStore: Sendable {
     /// Temporary file, fdatasync, rename, then fsync of the directory.
     func writeDurably(_ data: Data, to path: String) throws {
         let dir = (path as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            atPath: dir, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700])
         let tmp = path + ".tmp"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw AgentError("cannot write \(tmp): \(String(cString: strerror(errno)))") }

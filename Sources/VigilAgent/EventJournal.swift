@@ -50,13 +50,19 @@ final class EventJournal {
         switch e {
         case let .memberChanged(node, from, to): ("member", "\(node) \(from) -> \(to)")
         case let .quorumChanged(q): ("quorum", q ? "quorum gained" : "quorum lost")
-        case let .coordinatorChanged(term, c): ("coordinator", c.map { "coordinator of term \(term) is \($0)" } ?? "no coordinator in term \(term)")
+        case let .coordinatorChanged(term, c):
+            ("coordinator", c.map { "coordinator of term \(term) is \($0)" } ?? "no coordinator in term \(term)")
         case let .groupChanged(g, phase): ("group", "\(g) \(phase)")
         case let .standbyChanged(on): ("request", on ? "standby" : "unstandby")
         case let .storageChanged(d, health): ("storage", "device \(d) \(health.rawValue)")
         case let .fenced(reason): ("fencing", reason.map { "this node fenced: \($0)" } ?? "fence lifted")
         case let .peerFenced(node): ("fencing", "\(node) fenced")
-        case let .heartbeatDaemon(node): ("heartbeat", node.map { "Linux-HA Heartbeat heard on \($0): no group runs here" } ?? "Linux-HA Heartbeat quiet: groups may run here again")
+        case let .heartbeatDaemon(node):
+            (
+                "heartbeat",
+                node.map { "Linux-HA Heartbeat heard on \($0): no group runs here" }
+                    ?? "Linux-HA Heartbeat quiet: groups may run here again"
+            )
         case .linkChanged, .packetsDropped: nil
         }
     }

@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 import VigilDrill
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Heartbeat's ping nodes (ipfail's input): ICMP echo to each configured address every `interval` on one
@@ -26,7 +26,9 @@ final class PingNodes: @unchecked Sendable {
         self.onChange = onChange
         reachable = Mutex(Array(repeating: false, count: targets.count))
         fd = socket(AF_INET, Int32(SOCK_RAW.rawValue), Int32(IPPROTO_ICMP))
-        guard fd >= 0 else { throw AgentError("ping nodes: raw ICMP socket: \(String(cString: strerror(errno))) (run as root or with CAP_NET_RAW)") }
+        guard fd >= 0 else {
+            throw AgentError("ping nodes: raw ICMP socket: \(String(cString: strerror(errno))) (run as root or with CAP_NET_RAW)")
+        }
     }
 
     func start() {
@@ -64,7 +66,9 @@ final class PingNodes: @unchecked Sendable {
                     let c = Pinger.checksum(p)
                     p[2] = UInt8(c >> 8); p[3] = UInt8(c & 0xff)
                     _ = withUnsafePointer(to: &addrs[i]) {
-                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, p, p.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                            sendto(fd, p, p.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                        }
                     }
                 }
                 next += step

@@ -3,7 +3,7 @@ import Logging
 import Synchronization
 import VigilResources
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Heartbeat's `respawn USER PROGRAM [ARGS...]`: programs the agent starts and restarts when they exit, as

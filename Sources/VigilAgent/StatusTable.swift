@@ -4,9 +4,11 @@ import VigilCore
 public enum StatusTable {
     public static func render(_ r: StatusReport) -> String {
         var out = "cluster \(r.cluster)   node \(r.node) (\(r.role))   term \(r.term)   coordinator \(r.coordinator ?? "none")\n"
-        out += "quorum: \(r.quorate ? "yes" : "NO") (\(r.quorum.votes) of \(r.quorum.total) votes present, \(r.quorum.needed) needed, policy \(r.quorum.policy))\n"
+        out +=
+            "quorum: \(r.quorate ? "yes" : "NO") (\(r.quorum.votes) of \(r.quorum.total) votes present, \(r.quorum.needed) needed, policy \(r.quorum.policy))\n"
         if let a = r.agent {
-            out += "agent: pid \(a.pid), vigil \(a.version), up \(Int(a.uptimeMs / 1000)) s, interval \(a.interval), deadtime \(a.deadtime), realtime \(a.realtime ? "yes" : "no"), memory locked \(a.memoryLocked ? "yes" : "no")\n"
+            out +=
+                "agent: pid \(a.pid), vigil \(a.version), up \(Int(a.uptimeMs / 1000)) s, interval \(a.interval), deadtime \(a.deadtime), realtime \(a.realtime ? "yes" : "no"), memory locked \(a.memoryLocked ? "yes" : "no")\n"
         }
         out += "\n"
         var rows = [["NODE", "STATE", "VOTES", "LINK", "ADDRESS", "LINK STATE", "LAST HEARD"]]
@@ -24,8 +26,10 @@ public enum StatusTable {
             for x in r.groups {
                 let nodes = x.nodes.sorted { $0.key < $1.key }.filter { $0.value != "stopped" }
                     .map { "\($0.key):\($0.value)" + (x.failures[$0.key].map { "(\($0) failures)" } ?? "") }
-                g.append([x.name, x.state, x.owner ?? "-", x.home ?? "-", nodes.isEmpty ? "-" : nodes.joined(separator: " "),
-                          x.reason + (x.preferred.map { " [pinned to \($0)]" } ?? "")])
+                g.append([
+                    x.name, x.state, x.owner ?? "-", x.home ?? "-", nodes.isEmpty ? "-" : nodes.joined(separator: " "),
+                    x.reason + (x.preferred.map { " [pinned to \($0)]" } ?? "")
+                ])
             }
             out += table(g)
         }
@@ -33,16 +37,22 @@ public enum StatusTable {
             out += "\n"
             var d = [["STORAGE", "STATE", "CYCLE", "LAST OK", "FAILURES", "ERROR"]]
             for x in st.devices {
-                d.append([x.url, x.state, x.latencyMs.map { String(format1ms: $0) } ?? "-",
-                          x.lastOkMs.map { "\(Int($0)) ms ago" } ?? "never", "\(x.failures)", x.error ?? ""])
+                d.append([
+                    x.url, x.state, x.latencyMs.map { String(format1ms: $0) } ?? "-",
+                    x.lastOkMs.map { "\(Int($0)) ms ago" } ?? "never", "\(x.failures)", x.error ?? ""
+                ])
             }
             out += table(d)
             let peers = st.peers.map { "\($0.node) \($0.disk)\($0.fenced ? " (fenced)" : "")" }.joined(separator: ", ")
-            out += "disk heartbeat: \(peers.isEmpty ? "-" : peers); self_fence \(st.selfFence), watchdog \(st.watchdog ?? "none"), msgwait \(Int(st.msgwaitMs)) ms, watchdog_timeout \(Int(st.watchdogTimeoutMs)) ms"
+            out +=
+                "disk heartbeat: \(peers.isEmpty ? "-" : peers); self_fence \(st.selfFence), watchdog \(st.watchdog ?? "none"), msgwait \(Int(st.msgwaitMs)) ms, watchdog_timeout \(Int(st.watchdogTimeoutMs)) ms"
             out += st.tieBreakWinner.map { ", two-node tie-break winner \($0)" } ?? ""
             out += "\n"
             for f in st.fencing {
-                out += "fencing \(f.node): pill \(f.serial) issued \(Int(f.issuedMs)) ms ago" + (f.writtenMs.map { ", written \(Int($0)) ms ago" } ?? ", not yet written") + (f.done.map { ": FENCED (\($0))" } ?? ": waiting") + "\n"
+                out +=
+                    "fencing \(f.node): pill \(f.serial) issued \(Int(f.issuedMs)) ms ago"
+                    + (f.writtenMs.map { ", written \(Int($0)) ms ago" } ?? ", not yet written")
+                    + (f.done.map { ": FENCED (\($0))" } ?? ": waiting") + "\n"
             }
             if let why = st.fenced { out += "this node is FENCED: \(why); it runs nothing until the coordinator clears its pill\n" }
         }

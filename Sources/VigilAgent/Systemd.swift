@@ -44,8 +44,10 @@ public struct JournalLogHandler: LogHandler {
     }
 
     /// syslog facility names in the order of their numbers (kern = 0 ... local7 = 23).
-    static let facilities = ["kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv",
-                             "ftp", "", "", "", "", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"]
+    static let facilities = [
+        "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv",
+        "ftp", "", "", "", "", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"
+    ]
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
@@ -55,14 +57,15 @@ public struct JournalLogHandler: LogHandler {
     public func log(event: LogEvent) {
         let message = event.message
         let extra = event.metadata
-        let priority = switch event.level {
-        case .trace, .debug: 7
-        case .info: 6
-        case .notice: 5
-        case .warning: 4
-        case .error: 3
-        case .critical: 2
-        }
+        let priority =
+            switch event.level {
+            case .trace, .debug: 7
+            case .info: 6
+            case .notice: 5
+            case .warning: 4
+            case .error: 3
+            case .critical: 2
+            }
         var fields = ["MESSAGE=\(message)", "PRIORITY=\(priority)", "SYSLOG_IDENTIFIER=\(identifier)"]
         if let f = facility { fields.append("SYSLOG_FACILITY=\(f)") }
         for (k, v) in metadata.merging(extra ?? [:], uniquingKeysWith: { $1 }) {

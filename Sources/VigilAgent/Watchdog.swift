@@ -12,7 +12,10 @@ final class Watchdog {
 
     init(path: String, timeout: Duration) throws {
         fd = open(path, O_WRONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw AgentError("cannot open the watchdog \(path): \(String(cString: strerror(errno))) (load softdog, or remove [storage] watchdog)") }
+        guard fd >= 0 else {
+            throw AgentError(
+                "cannot open the watchdog \(path): \(String(cString: strerror(errno))) (load softdog, or remove [storage] watchdog)")
+        }
         // The driver counts whole seconds (config check refuses anything else); it may also round the value
         // up to what its hardware supports and hands the value it set back. Fencing counts on a reset within
         // watchdog_timeout: a driver that resets later is refused.
@@ -25,7 +28,9 @@ final class Watchdog {
         guard Int64(actual) * 1_000_000_000 <= timeout.nanoseconds else {
             _ = write(fd, "V", 1)  // magic close: do not reset the machine over a refused start
             close(fd)
-            throw AgentError("the watchdog \(path) was asked for \(wanted) s but set \(actual) s: it would reset a hung node later than watchdog_timeout (\(timeout.compactDescription)) and fencing would count it fenced too early; set watchdog_timeout = \"\(actual)s\" (and msgwait >= \(2 * actual)s)")
+            throw AgentError(
+                "the watchdog \(path) was asked for \(wanted) s but set \(actual) s: it would reset a hung node later than watchdog_timeout (\(timeout.compactDescription)) and fencing would count it fenced too early; set watchdog_timeout = \"\(actual)s\" (and msgwait >= \(2 * actual)s)"
+            )
         }
         seconds = actual
     }

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import VigilCore
 
@@ -48,9 +48,11 @@ public struct ClusterConfig: Sendable, Equatable {
     public var warnings: [String] = []
 
     /// The syslog facility names `log_facility` accepts (besides "none").
-    public static let syslogFacilities = ["kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
-                                          "authpriv", "ftp", "local0", "local1", "local2", "local3", "local4", "local5",
-                                          "local6", "local7"]
+    public static let syslogFacilities = [
+        "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
+        "authpriv", "ftp", "local0", "local1", "local2", "local3", "local4", "local5",
+        "local6", "local7"
+    ]
 
     /// The address placeholder for "learn it" (see `interfaces`).
     public static let autoAddress = "auto"
@@ -71,15 +73,21 @@ public struct ClusterConfig: Sendable, Equatable {
 
 /// Loads and validates cluster.conf. Unknown keys are errors; every error names file, line and expectation.
 public enum ConfigLoader {
-    static let clusterKeys = ["name", "key_file", "port", "profile", "interval", "warntime", "deadtime", "initdead",
-                              "quorum", "transport", "multicast_group", "realtime", "realtime_priority",
-                              "lock_memory", "state_dir", "socket", "fencing", "no_quorum", "agent_dirs", "run_dir",
-                              "shutdown_timeout", "interfaces", "allow_crc", "log_file", "log_facility", "respawn", "ping_nodes", "ping_deadtime"]
+    static let clusterKeys = [
+        "name", "key_file", "port", "profile", "interval", "warntime", "deadtime", "initdead",
+        "quorum", "transport", "multicast_group", "realtime", "realtime_priority",
+        "lock_memory", "state_dir", "socket", "fencing", "no_quorum", "agent_dirs", "run_dir",
+        "shutdown_timeout", "interfaces", "allow_crc", "log_file", "log_facility", "respawn", "ping_nodes", "ping_deadtime"
+    ]
     static let nodeKeys = ["name", "addresses", "votes", "libvirt_uri"]
-    static let groupKeys = ["name", "home", "resources", "auto_failback", "start_timeout", "stop_timeout", "status_timeout",
-                            "max_restarts", "monitor_interval", "stop_retries"]
-    static let virtKeys = ["uri", "peer_uri", "migration_uri", "max_downtime", "auto_converge", "postcopy_after",
-                           "migration_timeout", "liveness", "liveness_timeout", "shutdown_timeout", "definitions"]
+    static let groupKeys = [
+        "name", "home", "resources", "auto_failback", "start_timeout", "stop_timeout", "status_timeout",
+        "max_restarts", "monitor_interval", "stop_retries"
+    ]
+    static let virtKeys = [
+        "uri", "peer_uri", "migration_uri", "max_downtime", "auto_converge", "postcopy_after",
+        "migration_timeout", "liveness", "liveness_timeout", "shutdown_timeout", "definitions"
+    ]
 
     /// Parses cluster.conf text (`file` names it in errors).
     public static func load(text: String, file: String) throws(ConfigError) -> ClusterConfig {
@@ -101,7 +109,8 @@ public enum ConfigLoader {
             case ("group", true): groupTables.append(t)
             case ("virt", false): virtTable = t
             case ("storage", false): storageTable = t
-            case ("storage", true): throw err(t.line, "[[storage]] must be a single [storage] table (list several devices in its `devices`)")
+            case ("storage", true):
+                throw err(t.line, "[[storage]] must be a single [storage] table (list several devices in its `devices`)")
             case ("cluster", true): throw err(t.line, "[[cluster]] must be a single [cluster] table")
             case ("virt", true): throw err(t.line, "[[virt]] must be a single [virt] table")
             case ("node", false): throw err(t.line, "nodes are an array of tables: write [[node]], not [node]")
@@ -129,7 +138,9 @@ public enum ConfigLoader {
             case "multicast_group":
                 c.multicastGroup = try string(e, err)
                 guard isMulticastIPv4(c.multicastGroup) else {
-                    throw err(e.line, "multicast_group: expected an IPv4 multicast address (224.0.0.0 to 239.255.255.255), got \"\(c.multicastGroup)\"")
+                    throw err(
+                        e.line,
+                        "multicast_group: expected an IPv4 multicast address (224.0.0.0 to 239.255.255.255), got \"\(c.multicastGroup)\"")
                 }
             case "realtime": c.realtime = try bool(e, err)
             case "realtime_priority": c.realtimePriority = try int(e, err, in: 1...99)
@@ -168,7 +179,10 @@ public enum ConfigLoader {
                     }
                 }
             default:
-                throw err(e.line, "unknown key '\(e.key)' in [cluster]\(suggestion(e.key, clusterKeys)); expected one of: \(clusterKeys.joined(separator: ", "))")
+                throw err(
+                    e.line,
+                    "unknown key '\(e.key)' in [cluster]\(suggestion(e.key, clusterKeys)); expected one of: \(clusterKeys.joined(separator: ", "))"
+                )
             }
         }
         guard let clusterName = name else { throw err(ct.line, "[cluster] needs a name, like name = \"prod\"") }
@@ -184,17 +198,27 @@ public enum ConfigLoader {
         func line(_ k: String) -> Int { durations[k]?.1 ?? ct.line }
         guard timing.interval >= .milliseconds(1) else { throw err(line("interval"), "interval must be at least 1ms") }
         guard timing.deadtime > timing.interval * 2 else {
-            throw err(line("deadtime"), "deadtime (\(timing.deadtime.compactDescription)) must be more than twice the interval (\(timing.interval.compactDescription)), or one lost packet kills a node")
+            throw err(
+                line("deadtime"),
+                "deadtime (\(timing.deadtime.compactDescription)) must be more than twice the interval (\(timing.interval.compactDescription)), or one lost packet kills a node"
+            )
         }
         guard timing.warntime >= timing.interval, timing.warntime < timing.deadtime else {
-            throw err(line("warntime"), "warntime (\(timing.warntime.compactDescription)) must be at least the interval (\(timing.interval.compactDescription)) and less than deadtime (\(timing.deadtime.compactDescription))")
+            throw err(
+                line("warntime"),
+                "warntime (\(timing.warntime.compactDescription)) must be at least the interval (\(timing.interval.compactDescription)) and less than deadtime (\(timing.deadtime.compactDescription))"
+            )
         }
         guard timing.initdead >= timing.deadtime else {
-            throw err(line("initdead"), "initdead (\(timing.initdead.compactDescription)) must be at least deadtime (\(timing.deadtime.compactDescription))")
+            throw err(
+                line("initdead"),
+                "initdead (\(timing.initdead.compactDescription)) must be at least deadtime (\(timing.deadtime.compactDescription))")
         }
         c.spec.timing = timing
         if let pd = c.pingDeadtime, pd <= timing.interval * 2 {
-            throw err(ct.entries.first { $0.key == "ping_deadtime" }!.line, "ping_deadtime (\(pd.compactDescription)) must be more than twice the interval (\(timing.interval.compactDescription))")
+            throw err(
+                ct.entries.first { $0.key == "ping_deadtime" }!.line,
+                "ping_deadtime (\(pd.compactDescription)) must be more than twice the interval (\(timing.interval.compactDescription))")
         }
 
         // [[node]]
@@ -218,7 +242,10 @@ public enum ConfigLoader {
                     addresses = []
                     for item in items {
                         guard case let .string(a) = item, isIPAddress(a) || a == ClusterConfig.autoAddress else {
-                            throw err(e.line, "addresses: expected IPv4 or IPv6 address strings (or \"auto\" with [cluster] interfaces), got \(describe(item))")
+                            throw err(
+                                e.line,
+                                "addresses: expected IPv4 or IPv6 address strings (or \"auto\" with [cluster] interfaces), got \(describe(item))"
+                            )
                         }
                         if a == ClusterConfig.autoAddress { addresses!.append(a); continue }
                         if let other = seenAddresses[a] { throw err(e.line, "address \(a) is already used on line \(other)") }
@@ -228,7 +255,10 @@ public enum ConfigLoader {
                 case "votes": votes = try int(e, err, in: 0...255)
                 case "libvirt_uri": libvirtURI = try string(e, err)
                 default:
-                    throw err(e.line, "unknown key '\(e.key)' in [[node]]\(suggestion(e.key, nodeKeys)); expected one of: \(nodeKeys.joined(separator: ", "))")
+                    throw err(
+                        e.line,
+                        "unknown key '\(e.key)' in [[node]]\(suggestion(e.key, nodeKeys)); expected one of: \(nodeKeys.joined(separator: ", "))"
+                    )
                 }
             }
             guard let n = nodeName else { throw err(t.line, "[[node]] needs a name, like name = \"node1\"") }
@@ -236,7 +266,10 @@ public enum ConfigLoader {
             if let other = seenNames[n] { throw err(t.line, "node \(n) is already defined on line \(other)") }
             seenNames[n] = t.line
             if let first = c.spec.nodes.first, first.addresses.count != a.count {
-                throw err(t.line, "node \(n) has \(a.count) address(es) but \(first.name) has \(first.addresses.count); every node needs one address per link (heartbeat LAN)")
+                throw err(
+                    t.line,
+                    "node \(n) has \(a.count) address(es) but \(first.name) has \(first.addresses.count); every node needs one address per link (heartbeat LAN)"
+                )
             }
             c.spec.nodes.append(NodeSpec(name: n, addresses: a, votes: votes))
             if let u = libvirtURI { c.libvirtURIs[n] = u }
@@ -244,39 +277,67 @@ public enum ConfigLoader {
         if let auto = c.spec.nodes.firstIndex(where: { $0.addresses.contains(ClusterConfig.autoAddress) }) {
             let line = nodeTables[auto].line
             guard !c.interfaces.isEmpty else {
-                throw err(line, "node \(c.spec.nodes[auto].name) has an \"auto\" address: that needs [cluster] interfaces = [\"IFACE\", ...] (one per link) to find this node's own address")
+                throw err(
+                    line,
+                    "node \(c.spec.nodes[auto].name) has an \"auto\" address: that needs [cluster] interfaces = [\"IFACE\", ...] (one per link) to find this node's own address"
+                )
             }
             guard c.spec.transport == .multicast else {
-                throw err(line, "node \(c.spec.nodes[auto].name) has an \"auto\" address: that needs transport = \"multicast\" (peers' addresses are learned from their multicast heartbeats)")
+                throw err(
+                    line,
+                    "node \(c.spec.nodes[auto].name) has an \"auto\" address: that needs transport = \"multicast\" (peers' addresses are learned from their multicast heartbeats)"
+                )
             }
         }
         if c.spec.linkCount > ClusterConfig.maxLinks {
-            throw err(nodeTables[0].line, "node \(c.spec.nodes[0].name) has \(c.spec.linkCount) addresses: at most \(ClusterConfig.maxLinks) links are supported")
+            throw err(
+                nodeTables[0].line,
+                "node \(c.spec.nodes[0].name) has \(c.spec.linkCount) addresses: at most \(ClusterConfig.maxLinks) links are supported")
         }
         if !c.interfaces.isEmpty, c.interfaces.count != c.spec.linkCount {
-            throw err(ct.entries.first { $0.key == "interfaces" }!.line, "interfaces lists \(c.interfaces.count) interface(s) but the nodes have \(c.spec.linkCount) link address(es) each; give one interface per link")
+            throw err(
+                ct.entries.first { $0.key == "interfaces" }!.line,
+                "interfaces lists \(c.interfaces.count) interface(s) but the nodes have \(c.spec.linkCount) link address(es) each; give one interface per link"
+            )
         }
         try loadGroups(groupTables, into: &c, err)
         if let vt = virtTable { try loadVirt(vt, into: &c, err) }
         if let st = storageTable { try loadStorage(st, into: &c, err) }
         if c.spec.transport == .multicast, let last = Int(c.multicastGroup.split(separator: ".").last ?? ""),
-           last + c.spec.linkCount - 1 > 255 {
-            throw err(ct.line, "multicast_group \(c.multicastGroup): link \(c.spec.linkCount - 1) would need last octet \(last + c.spec.linkCount - 1); choose a base that leaves room for one group per link")
+            last + c.spec.linkCount - 1 > 255
+        {
+            throw err(
+                ct.line,
+                "multicast_group \(c.multicastGroup): link \(c.spec.linkCount - 1) would need last octet \(last + c.spec.linkCount - 1); choose a base that leaves room for one group per link"
+            )
         }
-        if c.spec.transport == .multicast, let v6 = c.spec.nodes.first(where: { $0.addresses.contains { !isIPv4($0) && $0 != ClusterConfig.autoAddress } }) {
-            throw err(nodeTables[c.spec.nodes.firstIndex(of: v6)!].line, "transport = \"multicast\" needs IPv4 link addresses; node \(v6.name) has \(v6.addresses.filter { !isIPv4($0) && $0 != ClusterConfig.autoAddress }.joined(separator: ", "))")
+        if c.spec.transport == .multicast,
+            let v6 = c.spec.nodes.first(where: { $0.addresses.contains { !isIPv4($0) && $0 != ClusterConfig.autoAddress } })
+        {
+            throw err(
+                nodeTables[c.spec.nodes.firstIndex(of: v6)!].line,
+                "transport = \"multicast\" needs IPv4 link addresses; node \(v6.name) has \(v6.addresses.filter { !isIPv4($0) && $0 != ClusterConfig.autoAddress }.joined(separator: ", "))"
+            )
         }
         guard c.spec.nodes.count <= ClusterConfig.maxNodes else {
             throw err(nodeTables[ClusterConfig.maxNodes].line, "too many nodes: at most \(ClusterConfig.maxNodes) are supported")
         }
-        guard c.spec.totalVotes > 0 else { throw err(nodeTables[0].line, "the nodes have no votes at all; give at least one node votes = 1") }
+        guard c.spec.totalVotes > 0 else {
+            throw err(nodeTables[0].line, "the nodes have no votes at all; give at least one node votes = 1")
+        }
         let worst = heartbeatBytes(nodeNames: c.spec.nodes.map(\.name))
         guard worst <= ClusterConfig.maxPacketBytes else {
-            throw err(nodeTables.last!.line, "\(c.spec.nodes.count) nodes with names this long do not fit one heartbeat packet (\(worst) > \(ClusterConfig.maxPacketBytes) bytes); use shorter node names")
+            throw err(
+                nodeTables.last!.line,
+                "\(c.spec.nodes.count) nodes with names this long do not fit one heartbeat packet (\(worst) > \(ClusterConfig.maxPacketBytes) bytes); use shorter node names"
+            )
         }
         if c.spec.nodes.count == 2, c.spec.storage == nil, c.spec.quorum == .majority, c.spec.totalVotes >= 2,
-           c.spec.nodes.allSatisfy({ $0.votes > 0 }), !c.spec.groups.isEmpty {
-            c.warnings.append("\(c.file):\(nodeTables[0].line): warning: a two-node cluster without [storage] cannot fail over: either node alone has 1 of 2 votes, no quorum, and runs nothing; add a [storage] table (the disk breaks the tie) or give one node votes = 2")
+            c.spec.nodes.allSatisfy({ $0.votes > 0 }), !c.spec.groups.isEmpty
+        {
+            c.warnings.append(
+                "\(c.file):\(nodeTables[0].line): warning: a two-node cluster without [storage] cannot fail over: either node alone has 1 of 2 votes, no quorum, and runs nothing; add a [storage] table (the disk breaks the tie) or give one node votes = 2"
+            )
         }
         return c
     }
@@ -298,14 +359,19 @@ public enum ConfigLoader {
                 case "home":
                     let h = try string(e, err)
                     guard c.spec.node(named: h) != nil else {
-                        throw err(e.line, "home: no [[node]] is named \"\(h)\"; expected one of: \(c.spec.nodes.map(\.name).joined(separator: ", "))")
+                        throw err(
+                            e.line,
+                            "home: no [[node]] is named \"\(h)\"; expected one of: \(c.spec.nodes.map(\.name).joined(separator: ", "))")
                     }
                     g.home = h
                 case "resources":
                     resourcesLine = e.line
                     for item in try strings(e, err) {
                         guard let r = parseResource(item) else {
-                            throw err(e.line, "resources: \"\(item)\" is not a resource; expected \"AGENT [ARGS...]\" like \"vm guest1\", or Heartbeat's \"IPaddr2::10.0.0.5/24/eth0\"")
+                            throw err(
+                                e.line,
+                                "resources: \"\(item)\" is not a resource; expected \"AGENT [ARGS...]\" like \"vm guest1\", or Heartbeat's \"IPaddr2::10.0.0.5/24/eth0\""
+                            )
                         }
                         g.resources.append(r)
                     }
@@ -317,7 +383,10 @@ public enum ConfigLoader {
                 case "monitor_interval": g.monitorInterval = try duration(e, err)
                 case "stop_retries": g.stopRetries = try int(e, err, in: 0...100)
                 default:
-                    throw err(e.line, "unknown key '\(e.key)' in [[group]]\(suggestion(e.key, groupKeys)); expected one of: \(groupKeys.joined(separator: ", "))")
+                    throw err(
+                        e.line,
+                        "unknown key '\(e.key)' in [[group]]\(suggestion(e.key, groupKeys)); expected one of: \(groupKeys.joined(separator: ", "))"
+                    )
                 }
             }
             guard let n = name else { throw err(t.line, "[[group]] needs a name, like name = \"web\"") }
@@ -328,7 +397,8 @@ public enum ConfigLoader {
             seen[n] = t.line
             for (k, d) in [("start_timeout", g.timeouts.start), ("stop_timeout", g.timeouts.stop), ("status_timeout", g.timeouts.status)]
             where d < .milliseconds(100) {
-                throw err(t.entries.first { $0.key == k }?.line ?? t.line, "\(k) (\(d.compactDescription)) is too short; expected at least 100ms")
+                throw err(
+                    t.entries.first { $0.key == k }?.line ?? t.line, "\(k) (\(d.compactDescription)) is too short; expected at least 100ms")
             }
             g.name = n
             c.spec.groups.append(g)
@@ -362,13 +432,17 @@ public enum ConfigLoader {
             case "shutdown_timeout": c.virt.shutdownTimeout = try duration(e, err)
             case "definitions": c.virt.definitions = try string(e, err)
             default:
-                throw err(e.line, "unknown key '\(e.key)' in [virt]\(suggestion(e.key, virtKeys)); expected one of: \(virtKeys.joined(separator: ", "))")
+                throw err(
+                    e.line,
+                    "unknown key '\(e.key)' in [virt]\(suggestion(e.key, virtKeys)); expected one of: \(virtKeys.joined(separator: ", "))")
             }
         }
     }
 
-    static let storageKeys = ["devices", "interval", "io_timeout", "watchdog_timeout", "msgwait", "self_fence",
-                              "watchdog", "initiator", "fence_stop_timeout"]
+    static let storageKeys = [
+        "devices", "interval", "io_timeout", "watchdog_timeout", "msgwait", "self_fence",
+        "watchdog", "initiator", "fence_stop_timeout"
+    ]
 
     static func loadStorage(_ t: TOMLTable, into c: inout ClusterConfig, _ err: (Int, String) -> ConfigError) throws(ConfigError) {
         var s = StorageSpec(devices: [])
@@ -391,10 +465,15 @@ public enum ConfigLoader {
             case "initiator": s.initiator = try string(e, err)
             case "fence_stop_timeout": s.fenceStopTimeout = try duration(e, err)
             default:
-                throw err(e.line, "unknown key '\(e.key)' in [storage]\(suggestion(e.key, storageKeys)); expected one of: \(storageKeys.joined(separator: ", "))")
+                throw err(
+                    e.line,
+                    "unknown key '\(e.key)' in [storage]\(suggestion(e.key, storageKeys)); expected one of: \(storageKeys.joined(separator: ", "))"
+                )
             }
         }
-        guard !s.devices.isEmpty else { throw err(devicesLine, "[storage] needs devices = [\"iscsi://PORTAL/IQN/LUN\" or \"aoe://IFACE/SHELF.SLOT\", ...]") }
+        guard !s.devices.isEmpty else {
+            throw err(devicesLine, "[storage] needs devices = [\"iscsi://PORTAL/IQN/LUN\" or \"aoe://IFACE/SHELF.SLOT\", ...]")
+        }
         guard s.interval > .zero, s.ioTimeout > .zero, s.watchdogTimeout > .zero, s.msgwait > .zero else {
             throw err(t.line, "[storage] timings must be positive")
         }
@@ -405,7 +484,10 @@ public enum ConfigLoader {
         func line(_ key: String) -> Int { t.entries.first { $0.key == key }?.line ?? t.line }
         if s.watchdogDevice != nil, s.watchdogTimeout.nanoseconds % 1_000_000_000 != 0 {
             let up = s.watchdogTimeout.nanoseconds / 1_000_000_000 + 1
-            throw err(line("watchdog_timeout"), "watchdog_timeout (\(s.watchdogTimeout.compactDescription)) must be a whole number of seconds with a watchdog device: the Linux watchdog counts seconds, so the machine would be reset after \(up) s while the others count it fenced as if it were \(s.watchdogTimeout.compactDescription)")
+            throw err(
+                line("watchdog_timeout"),
+                "watchdog_timeout (\(s.watchdogTimeout.compactDescription)) must be a whole number of seconds with a watchdog device: the Linux watchdog counts seconds, so the machine would be reset after \(up) s while the others count it fenced as if it were \(s.watchdogTimeout.compactDescription)"
+            )
         }
         let resources = c.spec.groups.map(\.resources.count).max() ?? 0
         let deadtime = c.spec.timing.deadtime
@@ -414,11 +496,17 @@ public enum ConfigLoader {
         }
         let fst = s.fenceStopTimeout(resources: resources, deadtime: deadtime)
         if s.selfFence == .stopResources, s.watchdogDevice == nil, resources > 0,
-           fst <= .zero || deadtime + s.watchdogTimeout + fst * resources > s.msgwait {
-            throw err(line(s.fenceStopTimeout == nil ? "msgwait" : "fence_stop_timeout"), "self_fence = \"stop-resources\" without a watchdog device: a fenced node must have stopped every resource within msgwait (\(s.msgwait.compactDescription)) of the fencer's clock, but deadtime (\(deadtime.compactDescription)) + watchdog_timeout (\(s.watchdogTimeout.compactDescription)) + \(resources) resource(s) x fence_stop_timeout (\(fst.compactDescription)) is longer (or leaves no time to stop); lower fence_stop_timeout, raise msgwait, or set a watchdog device")
+            fst <= .zero || deadtime + s.watchdogTimeout + fst * resources > s.msgwait
+        {
+            throw err(
+                line(s.fenceStopTimeout == nil ? "msgwait" : "fence_stop_timeout"),
+                "self_fence = \"stop-resources\" without a watchdog device: a fenced node must have stopped every resource within msgwait (\(s.msgwait.compactDescription)) of the fencer's clock, but deadtime (\(deadtime.compactDescription)) + watchdog_timeout (\(s.watchdogTimeout.compactDescription)) + \(resources) resource(s) x fence_stop_timeout (\(fst.compactDescription)) is longer (or leaves no time to stop); lower fence_stop_timeout, raise msgwait, or set a watchdog device"
+            )
         }
         if s.watchdogDevice == nil {
-            c.warnings.append("\(c.file):\(t.line): warning: [storage] has no watchdog device: a hung or killed agent is not covered, and its groups can run twice once msgwait has passed; set watchdog = \"/dev/watchdog\" (softdog) on real nodes")
+            c.warnings.append(
+                "\(c.file):\(t.line): warning: [storage] has no watchdog device: a hung or killed agent is not covered, and its groups can run twice once msgwait has passed; set watchdog = \"/dev/watchdog\" (softdog) on real nodes"
+            )
         }
         if let long = c.spec.nodes.first(where: { $0.name.utf8.count > SlotArea.maxName }) {
             throw err(t.line, "node name \(long.name) is longer than the \(SlotArea.maxName) bytes a storage slot holds")
@@ -429,7 +517,9 @@ public enum ConfigLoader {
     // MARK: - Typed accessors
 
     static func strings(_ e: TOMLEntry, _ err: (Int, String) -> ConfigError) throws(ConfigError) -> [String] {
-        guard case let .array(items) = e.value else { throw err(e.line, "\(e.key): expected an array of strings, got \(describe(e.value))") }
+        guard case let .array(items) = e.value else {
+            throw err(e.line, "\(e.key): expected an array of strings, got \(describe(e.value))")
+        }
         var out: [String] = []
         for i in items {
             guard case let .string(s) = i else { throw err(e.line, "\(e.key): expected an array of strings, got \(describe(i)) in it") }
@@ -558,10 +648,11 @@ public enum ConfigLoader {
 /// Whether `s` is a dotted-quad IPv4 address.
 public func isIPv4(_ s: String) -> Bool {
     let parts = s.split(separator: ".", omittingEmptySubsequences: false)
-    return parts.count == 4 && parts.allSatisfy { p in
-        !p.isEmpty && p.count <= 3 && p.allSatisfy(\.isASCII) && p.allSatisfy(\.isNumber) && (Int(p) ?? 256) <= 255
-            && !(p.count > 1 && p.hasPrefix("0"))  // inet_pton refuses leading zeros, so the agent could not bind
-    }
+    return parts.count == 4
+        && parts.allSatisfy { p in
+            !p.isEmpty && p.count <= 3 && p.allSatisfy(\.isASCII) && p.allSatisfy(\.isNumber) && (Int(p) ?? 256) <= 255
+                && !(p.count > 1 && p.hasPrefix("0"))  // inet_pton refuses leading zeros, so the agent could not bind
+        }
 }
 
 /// Whether `s` is an IPv4 dotted quad or an IPv6 literal (checked with inet_pton).
@@ -628,9 +719,13 @@ extension String {
         while let r = rest.firstRange(of: "{") {
             out += rest[..<r.lowerBound]
             let after = rest[r.upperBound...]
-            if after.hasPrefix("node}") { out += node; rest = after.dropFirst(5) }
-            else if after.hasPrefix("address}") { out += bracketed; rest = after.dropFirst(8) }
-            else { out += "{"; rest = after }
+            if after.hasPrefix("node}") {
+                out += node; rest = after.dropFirst(5)
+            } else if after.hasPrefix("address}") {
+                out += bracketed; rest = after.dropFirst(8)
+            } else {
+                out += "{"; rest = after
+            }
         }
         return out + rest
     }

@@ -197,7 +197,8 @@ public struct TOMLSubsetParser {
                 case UInt8(ascii: "u"):
                     let hex = String(decoding: bytes[i..<min(i + 4, bytes.count)], as: UTF8.self)
                     guard i + 4 <= bytes.count, hex.allSatisfy(\.isHexDigit), let v = UInt32(hex, radix: 16),
-                          let s = UnicodeScalar(v) else { throw fail("\\u must be followed by 4 hex digits") }
+                        let s = UnicodeScalar(v)
+                    else { throw fail("\\u must be followed by 4 hex digits") }
                     i += 4
                     out += Array(String(Character(s)).utf8)
                 default:
@@ -231,7 +232,9 @@ public struct TOMLSubsetParser {
         let raw = String(decoding: bytes[start..<i], as: UTF8.self)
         let text = raw.replacingUnderscores()
         let digits = text.drop { $0 == "+" || $0 == "-" }
-        if raw.hasPrefix("_") || raw.hasSuffix("_") || raw.contains("__") || (digits.count > 1 && digits.hasPrefix("0") && !digits.contains(".")) {
+        if raw.hasPrefix("_") || raw.hasSuffix("_") || raw.contains("__")
+            || (digits.count > 1 && digits.hasPrefix("0") && !digits.contains("."))
+        {
             throw fail("'\(raw)' is not a valid number (no leading zeros; '_' only between digits)")
         }
         if let v = Int64(text) { return .integer(v) }

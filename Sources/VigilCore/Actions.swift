@@ -32,8 +32,10 @@ public struct ElectionRecord: Hashable, Sendable, Codable {
     /// amnesia rule. Absent in records written before it existed.
     public var writer: UInt64?
 
-    public init(term: UInt64 = 0, votedTerm: UInt64 = 0, votedFor: String = "", acks: [String: UInt64]? = nil,
-                writer: UInt64? = nil) {
+    public init(
+        term: UInt64 = 0, votedTerm: UInt64 = 0, votedFor: String = "", acks: [String: UInt64]? = nil,
+        writer: UInt64? = nil
+    ) {
         self.term = term
         self.votedTerm = votedTerm
         self.votedFor = votedFor

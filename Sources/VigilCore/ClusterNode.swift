@@ -61,8 +61,10 @@ public struct ClusterNode: Sendable {
 
     /// `previousIncarnation`: the incarnation of this node's previous run (0: none). With a record missing or
     /// older than that run, the node is amnesiac for a while (`amnesiaFloor`).
-    public init(spec: ClusterSpec, me: String, incarnation: UInt64, now: Instant, persisted: ElectionRecord? = nil,
-                standby: Bool = false, previousIncarnation: UInt64 = 0) {
+    public init(
+        spec: ClusterSpec, me: String, incarnation: UInt64, now: Instant, persisted: ElectionRecord? = nil,
+        standby: Bool = false, previousIncarnation: UInt64 = 0
+    ) {
         precondition(spec.node(named: me) != nil, "\(me) is not a configured node")
         self.spec = spec
         self.me = me
@@ -162,7 +164,8 @@ public struct ClusterNode: Sendable {
         }
         let broadcast = msg.destination.isEmpty
         guard msg.destination == me || (broadcast && spec.transport == .multicast), Int(msg.link) == link,
-              link >= 0, link < links else {
+            link >= 0, link < links
+        else {
             drop(.misdirected, source: source, now: now, into: &out)
             return out
         }
@@ -239,14 +242,21 @@ public struct ClusterNode: Sendable {
         }
         peer.view = msg.view
         for e in msg.view where e.node != me && e.node != msg.sender {
-            if e.state.isMember { membership.unlistedSince[e.node]?[msg.sender] = nil }
-            else if membership.unlistedSince[e.node]?[msg.sender] == nil { membership.unlistedSince[e.node, default: [:]][msg.sender] = now }
+            if e.state.isMember {
+                membership.unlistedSince[e.node]?[msg.sender] = nil
+            } else if membership.unlistedSince[e.node]?[msg.sender] == nil {
+                membership.unlistedSince[e.node, default: [:]][msg.sender] = now
+            }
         }
         peer.term = msg.term
         election.noteTerm(msg.term)
         peer.coordinator = msg.coordinator
         peer.quorate = msg.senderQuorate
-        if msg.senderQuorate { membership.unquorateSince[msg.sender] = nil } else if membership.unquorateSince[msg.sender] == nil { membership.unquorateSince[msg.sender] = now }
+        if msg.senderQuorate {
+            membership.unquorateSince[msg.sender] = nil
+        } else if membership.unquorateSince[msg.sender] == nil {
+            membership.unquorateSince[msg.sender] = now
+        }
         noteUsability(msg.sender, &peer, now: now, into: &out)
         if msg.kind == .leave {
             peer.state = .left
@@ -267,12 +277,13 @@ public struct ClusterNode: Sendable {
         }
         if previous != .alive {
             peer.state = .alive
-            let verb = switch previous {
-            case .unknown: "joined"
-            case .dead: "is back"
-            case .left: "rejoined"
-            default: "is alive again"
-            }
+            let verb =
+                switch previous {
+                case .unknown: "joined"
+                case .dead: "is back"
+                case .left: "rejoined"
+                default: "is alive again"
+                }
             out.append(.log(previous == .suspect ? .info : .notice, "\(msg.sender) \(verb)"))
             out.append(.event(.memberChanged(node: msg.sender, from: previous, to: .alive)))
         }
@@ -285,7 +296,8 @@ public struct ClusterNode: Sendable {
             handleVoteRequest(from: msg.sender, term: msg.term, now: now, into: &out)
         case .voteGrant:
             // A grant for our own candidacy does not make us adopt its term: that happens only on winning.
-            if case let .candidate(t, _, _) = role, t == msg.term, msg.candidate == me {} else {
+            if case let .candidate(t, _, _) = role, t == msg.term, msg.candidate == me {
+            } else {
                 adoptTermIfNewer(msg, now: now, into: &out)
             }
             handleVoteGrant(from: msg.sender, term: msg.term, candidate: msg.candidate, now: now, into: &out)
@@ -352,9 +364,10 @@ public struct ClusterNode: Sendable {
     // MARK: - Election (decided in Election.swift; here it gets its context, and its messages are built)
 
     func electionContext(now: Instant) -> ElectionContext {
-        ElectionContext(now: now, quorate: quorate, memberVotes: memberVotes(), totalVotes: spec.totalVotes,
-                        votesNeeded: votesNeeded(), diskTermFloor: highestDiskTerm,
-                        claimOnDiskFirst: storage != nil && twoNodeTieWinner, candidacyTimeout: candidacyTimeout)
+        ElectionContext(
+            now: now, quorate: quorate, memberVotes: memberVotes(), totalVotes: spec.totalVotes,
+            votesNeeded: votesNeeded(), diskTermFloor: highestDiskTerm,
+            claimOnDiskFirst: storage != nil && twoNodeTieWinner, candidacyTimeout: candidacyTimeout)
     }
 
     /// Passes the election's outputs on, in order, building its messages.

@@ -29,11 +29,13 @@ public struct TimingSpec: Hashable, Sendable {
     }
 
     /// Safe defaults: tolerant of load and loss; detection within 2 s.
-    public static let safe = TimingSpec(interval: .milliseconds(100), warntime: .milliseconds(1000),
-                                        deadtime: .milliseconds(2000), initdead: .seconds(10))
+    public static let safe = TimingSpec(
+        interval: .milliseconds(100), warntime: .milliseconds(1000),
+        deadtime: .milliseconds(2000), initdead: .seconds(10))
     /// The fast profile: 10 ms heartbeats, dead after 50 ms of silence. Needs realtime scheduling.
-    public static let fast = TimingSpec(interval: .milliseconds(10), warntime: .milliseconds(30),
-                                        deadtime: .milliseconds(50), initdead: .seconds(2))
+    public static let fast = TimingSpec(
+        interval: .milliseconds(10), warntime: .milliseconds(30),
+        deadtime: .milliseconds(50), initdead: .seconds(2))
 
     /// How long a candidate waits for votes before it gives up its candidacy and may stand again.
     public var electionTimeout: Duration { max(interval * 4, deadtime / 2) }
@@ -71,9 +73,11 @@ public struct ClusterSpec: Hashable, Sendable {
     /// Shared storage: disk heartbeat and poison-pill fencing (nil: none configured).
     public var storage: StorageSpec?
 
-    public init(name: String, nodes: [NodeSpec], timing: TimingSpec, quorum: QuorumPolicy = .majority,
-                transport: Transport = .unicast, groups: [GroupSpec] = [], fencing: FencingPolicy = .required,
-                noQuorum: NoQuorumPolicy = .stop, storage: StorageSpec? = nil) {
+    public init(
+        name: String, nodes: [NodeSpec], timing: TimingSpec, quorum: QuorumPolicy = .majority,
+        transport: Transport = .unicast, groups: [GroupSpec] = [], fencing: FencingPolicy = .required,
+        noQuorum: NoQuorumPolicy = .stop, storage: StorageSpec? = nil
+    ) {
         self.storage = storage
         self.name = name
         self.nodes = nodes
@@ -90,9 +94,10 @@ public struct ClusterSpec: Hashable, Sendable {
     /// A fingerprint of the group configuration, carried in every report: nodes whose group lists differ
     /// ignore each other's reports and assignments (and say so) instead of acting on mismatched indices.
     public var groupsDigest: UInt32 {
-        fnv1a32(groups.map { g in
-            "\(g.name)|\(g.home ?? "")|\(g.resources.map(\.description).joined(separator: " "))"
-        }.joined(separator: "\n"))
+        fnv1a32(
+            groups.map { g in
+                "\(g.name)|\(g.home ?? "")|\(g.resources.map(\.description).joined(separator: " "))"
+            }.joined(separator: "\n"))
     }
 
     /// Number of links (the most addresses any node has).

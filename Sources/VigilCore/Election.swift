@@ -175,11 +175,18 @@ public struct Election: Sendable {
             record.votedFor = ""
         }
         out.append(.persist(record))
-        out.append(.action(.log(.notice, "election record restored or lost before this start: voted in no term up to \(floor) since (the highest a peer showed)")))
+        out.append(
+            .action(
+                .log(
+                    .notice,
+                    "election record restored or lost before this start: voted in no term up to \(floor) since (the highest a peer showed)")
+            ))
     }
 
-    mutating func handleVoteRequest(from candidate: String, term requested: UInt64, _ membership: Membership,
-                                    _ ctx: ElectionContext, into out: inout [ElectionOutput]) {
+    mutating func handleVoteRequest(
+        from candidate: String, term requested: UInt64, _ membership: Membership,
+        _ ctx: ElectionContext, into out: inout [ElectionOutput]
+    ) {
         if amnesiaFloor != nil { return }  // the candidate times out and stands again
         guard requested >= term, requested > record.votedTerm || record.votedFor == candidate else {
             return  // an old or already-decided term: no answer; the candidate times out
@@ -204,8 +211,10 @@ public struct Election: Sendable {
         out.append(.send(.voteGrant, to: .node(candidate), term: requested, candidate: candidate, stamp))
     }
 
-    mutating func handleVoteGrant(from voter: String, term granted: UInt64, candidate: String, _ ctx: ElectionContext,
-                                  into out: inout [ElectionOutput]) {
+    mutating func handleVoteGrant(
+        from voter: String, term granted: UInt64, candidate: String, _ ctx: ElectionContext,
+        into out: inout [ElectionOutput]
+    ) {
         guard case .candidate(let t, let since, var votes) = role, t == granted, candidate == me else { return }
         votes.insert(voter)
         role = .candidate(term: t, since: since, votes: votes)
@@ -247,7 +256,8 @@ public struct Election: Sendable {
         if let pending = pendingRequest {
             // A held-back request expires with its candidacy (the candidate has timed out by then).
             if pending.term < term || (pending.term <= record.votedTerm && record.votedFor != pending.candidate)
-                || !(membership.peers[pending.candidate]?.state.isMember ?? false) || ctx.now - pending.since > timing.electionTimeout {
+                || !(membership.peers[pending.candidate]?.state.isMember ?? false) || ctx.now - pending.since > timing.electionTimeout
+            {
                 pendingRequest = nil
             } else if !hasLiveCoordinator(except: pending.candidate, membership) {
                 grantVote(to: pending.candidate, term: pending.term, into: &out)
@@ -277,7 +287,11 @@ public struct Election: Sendable {
     mutating func stand(_ ctx: ElectionContext, into out: inout [ElectionOutput]) {
         guard let proposed = proposedTerm(diskTermFloor: ctx.diskTermFloor) else {
             eligibleSince = nil
-            out.append(.action(.log(.error, "cannot stand for election: term \(Self.maxTerm) reached (terms beyond it would wrap the assignment epochs)")))
+            out.append(
+                .action(
+                    .log(
+                        .error, "cannot stand for election: term \(Self.maxTerm) reached (terms beyond it would wrap the assignment epochs)"
+                    )))
             return
         }
         eligibleSince = nil

@@ -21,10 +21,17 @@ extension ClusterNode {
                 let silence = now - h
                 if silence >= t.deadtime {
                     p.state = .dead
-                    out.append(.log(.warning, "\(name) is dead: silent for \(fmt(silence)) on every link (deadtime \(t.deadtime.compactDescription))"))
+                    out.append(
+                        .log(
+                            .warning,
+                            "\(name) is dead: silent for \(fmt(silence)) on every link (deadtime \(t.deadtime.compactDescription))"))
                 } else if silence >= t.warntime, p.state == .alive {
                     p.state = .suspect
-                    out.append(.log(.warning, "late heartbeat from \(name): \(fmt(silence)) since the last one (interval \(t.interval.compactDescription), warntime \(t.warntime.compactDescription))"))
+                    out.append(
+                        .log(
+                            .warning,
+                            "late heartbeat from \(name): \(fmt(silence)) since the last one (interval \(t.interval.compactDescription), warntime \(t.warntime.compactDescription))"
+                        ))
                 }
             case .unknown:
                 if now - started >= t.initdead {
@@ -77,7 +84,11 @@ extension ClusterNode {
         peer.usable = false
         groups.placementDue = true
         let hearsMe = peer.view.first { $0.node == me }.map { $0.state.isMember } ?? true
-        out.append(.log(.warning, "\(name) is heard but \(hearsMe ? "has no quorum" : "does not hear this node") (for \(fmt(now - since))): it gets no group\(spec.groups.isEmpty ? "" : ", and what it ran starts elsewhere once it is fenced or confirmed down")"))
+        out.append(
+            .log(
+                .warning,
+                "\(name) is heard but \(hearsMe ? "has no quorum" : "does not hear this node") (for \(fmt(now - since))): it gets no group\(spec.groups.isEmpty ? "" : ", and what it ran starts elsewhere once it is fenced or confirmed down")"
+            ))
     }
 
 }

@@ -47,12 +47,16 @@ extension ClusterNode {
                 } else if op.writtenAt != nil, !present {
                     // msgwait counts only while the pill stays on a majority (it was overwritten or cleared).
                     op.writtenAt = nil
-                    out.append(.log(.warning, "fencing \(n): the pill is no longer on \(s.majority) of \(s.devices.count) devices; writing it again"))
+                    out.append(
+                        .log(
+                            .warning, "fencing \(n): the pill is no longer on \(s.majority) of \(s.devices.count) devices; writing it again"
+                        ))
                 }
                 if let d = disk, d.fenced, d.ackSerial == op.pill.serial, d.incarnation <= op.pill.maxIncarnation {
                     op.done = "acknowledged by \(n)"
                 } else if let still = slotStillSince(n, st), now - still >= s.msgwait,
-                          disk.map({ $0.incarnation >= (membership.peers[n]?.incarnation ?? 0) }) ?? true {
+                    disk.map({ $0.incarnation >= (membership.peers[n]?.incarnation ?? 0) }) ?? true
+                {
                     // (Not when a newer incarnation was heard than the still slot shows: that agent runs, and
                     // its slot has not been read yet; an agent that left had disarmed its watchdog.)
                     // Its slot has not moved for msgwait while this node read the devices: it is dead, or has
@@ -61,7 +65,8 @@ extension ClusterNode {
                     op.done = "its slot has been still for msgwait \(s.msgwait.compactDescription)"
                 } else if let w = op.writtenAt, now - w >= s.msgwait, let listed = membership.listedUntil(n), now - listed >= s.msgwait {
                     if let d = disk, d.activeGroups != 0, d.incarnation <= op.pill.maxIncarnation,
-                       let c = st.peers[n]?.changedAt, let read = st.devices.compactMap(\.lastOK).max(), read - c < diskDeadtime {
+                        let c = st.peers[n]?.changedAt, let read = st.devices.compactMap(\.lastOK).max(), read - c < diskDeadtime
+                    {
                         // Its slot still moves and still shows groups not stopped: it read the pill (or will),
                         // and a stop failed or hangs there. msgwait proves nothing against that evidence.
                         st.ops[n] = op
@@ -77,14 +82,16 @@ extension ClusterNode {
                 }
                 if let w = op.writtenAt { return .waiting(.pillWritten(node: n, ago: now - w, msgwait: s.msgwait)) }
                 let usable = st.devices.filter(\.health.usable).count
-                return usable >= s.majority ? .waiting(.writingPill(node: n, needed: s.majority, devices: s.devices.count))
-                                            : .waiting(.cannotWritePill(node: n, usable: usable, devices: s.devices.count))
+                return usable >= s.majority
+                    ? .waiting(.writingPill(node: n, needed: s.majority, devices: s.devices.count))
+                    : .waiting(.cannotWritePill(node: n, usable: usable, devices: s.devices.count))
             }
         }
         let serial = term << 32 | st.nextSerial
         st.nextSerial += 1
-        st.ops[n] = StorageState.FenceOp(pill: Pill(target: n, maxIncarnation: known, from: me, term: term, serial: serial),
-                                        issuedAt: now)
+        st.ops[n] = StorageState.FenceOp(
+            pill: Pill(target: n, maxIncarnation: known, from: me, term: term, serial: serial),
+            issuedAt: now)
         out.append(.log(.warning, "fencing \(n) (incarnation \(known)): poison pill \(serial) issued"))
         return .waiting(.pillIssued(node: n))
     }
@@ -109,7 +116,9 @@ extension ClusterNode {
 
     /// The slot of a vanished node that says it left (its current incarnation, as far as this node knows).
     func diskSaysLeft(_ n: String) -> DiskSlot? {
-        guard let slot = storage?.peers[n]?.slot, slot.leaving, slot.incarnation >= (membership.peers[n]?.incarnation ?? 0) else { return nil }
+        guard let slot = storage?.peers[n]?.slot, slot.leaving, slot.incarnation >= (membership.peers[n]?.incarnation ?? 0) else {
+            return nil
+        }
         return slot
     }
 

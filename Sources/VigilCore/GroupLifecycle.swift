@@ -27,7 +27,11 @@ extension ClusterNode {
             if case let .waiting(until) = l.stopRetry?.phase, l.inFlight == nil, now >= until {
                 l.stopRetry!.phase = .retrying
                 groups.local[gi] = l
-                out.append(.log(.warning, "stop of \(g.name)/\(g.resources[l.step]) failed (\(l.stopRetry!.failure)); retry \(l.stopRetry!.attempt) of \(g.stopRetries)"))
+                out.append(
+                    .log(
+                        .warning,
+                        "stop of \(g.name)/\(g.resources[l.step]) failed (\(l.stopRetry!.failure)); retry \(l.stopRetry!.attempt) of \(g.stopRetries)"
+                    ))
                 issueStep(gi, now: now, into: &out)
             }
             return
@@ -57,10 +61,13 @@ extension ClusterNode {
             if a.owner == me {
                 // Start only on a go from the live coordinator of the current term: an old table is history.
                 if a.go, !coordinator.isEmpty, a.epoch >> 32 == term, Int(l.failures) <= g.maxRestarts,
-                   !(inStandby && !a.stay && l.phase == .stopped) {
+                    !(inStandby && !a.stay && l.phase == .stopped)
+                {
                     let restart = l.failures > 0 && l.phase == .stopped && a.source.isEmpty && l.sequence == nil
-                    want = a.source.isEmpty || a.source == me ? .run(reason: restart ? .restart : .start, peer: "")
-                                                              : .run(reason: .handover, peer: a.source)
+                    want =
+                        a.source.isEmpty || a.source == me
+                        ? .run(reason: restart ? .restart : .start, peer: "")
+                        : .run(reason: .handover, peer: a.source)
                 }
             } else {
                 let handover = a.source == me && !a.owner.isEmpty
@@ -81,7 +88,8 @@ extension ClusterNode {
             // current assignment no longer hands over from here (nobody will migrate it): a probe says whether
             // it is gone from here, and clears the flag. Once per assignment epoch.
             if let a = groups.table[gi], a.owner != me, a.epoch == l.ackEpoch, l.handoverProbedAt != a.epoch,
-               a.source != me || (!a.owner.isEmpty && groupReport(of: a.owner, gi)?.phase == .running) {
+                a.source != me || (!a.owner.isEmpty && groupReport(of: a.owner, gi)?.phase == .running)
+            {
                 groups.local[gi].handoverProbedAt = a.epoch
                 begin(gi, .probe, now: now, into: &out)
             }
@@ -163,12 +171,16 @@ extension ClusterNode {
         var timeout = g.timeouts.timeout(for: action)
         if hard, let s = spec.storage, s.selfFence == .stopResources {
             // A fenced node must have stopped everything before msgwait ends (config check enforces the sum).
-            timeout = min(timeout, s.fenceStopTimeout(resources: spec.groups.map(\.resources.count).max() ?? 1, deadtime: spec.timing.deadtime))
+            timeout = min(
+                timeout, s.fenceStopTimeout(resources: spec.groups.map(\.resources.count).max() ?? 1, deadtime: spec.timing.deadtime))
         }
-        out.append(.runOperation(ResourceOperation(id: id, group: g.name, resourceIndex: l.step,
-                                                   resource: g.resources[l.step], action: action,
-                                                   timeout: timeout, reason: reason,
-                                                   peer: peer, peerAddress: address, hard: hard)))
+        out.append(
+            .runOperation(
+                ResourceOperation(
+                    id: id, group: g.name, resourceIndex: l.step,
+                    resource: g.resources[l.step], action: action,
+                    timeout: timeout, reason: reason,
+                    peer: peer, peerAddress: address, hard: hard)))
     }
 
     mutating func advance(group gi: Int, result: OperationResult, now: Instant, into out: inout [Action]) {
@@ -197,7 +209,11 @@ extension ClusterNode {
         case .start:
             if case let .failed(why) = result {
                 l.failures = l.failures &+ 1
-                out.append(.log(.error, "start of \(g.name)/\(res) failed (\(why)); failure \(l.failures) of \(g.maxRestarts + 1) on this node: stopping what was started"))
+                out.append(
+                    .log(
+                        .error,
+                        "start of \(g.name)/\(res) failed (\(why)); failure \(l.failures) of \(g.maxRestarts + 1) on this node: stopping what was started"
+                    ))
                 // Undo: stop this resource and every one before it, right to left; every resource when an
                 // earlier handover may have left the later ones running here.
                 let failedAt = l.startedHandedOver ? g.resources.count - 1 : l.step
@@ -210,7 +226,11 @@ extension ClusterNode {
             if var retry = l.stopRetry, retry.phase == .checking {
                 // The status check after a failed stop.
                 if result == .stopped {
-                    out.append(.log(.warning, "stop of \(g.name)/\(res) failed (\(retry.failure)) but status says it is stopped: counted as stopped (the script is probably not LSB-compliant)"))
+                    out.append(
+                        .log(
+                            .warning,
+                            "stop of \(g.name)/\(res) failed (\(retry.failure)) but status says it is stopped: counted as stopped (the script is probably not LSB-compliant)"
+                        ))
                     l.stopRetry = nil
                     l.step -= 1
                     groups.local[gi] = l
@@ -251,18 +271,26 @@ extension ClusterNode {
 
     /// A stop failed for good: the group is blocked here, or (self_fence = reboot, with a fencing channel) the
     /// node reboots.
-    mutating func stopFailed(_ gi: Int, _ l: inout LocalGroup, resource res: ResourceSpec, why: String, now: Instant,
-                             into out: inout [Action]) {
+    mutating func stopFailed(
+        _ gi: Int, _ l: inout LocalGroup, resource res: ResourceSpec, why: String, now: Instant,
+        into out: inout [Action]
+    ) {
         let g = spec.groups[gi]
         l.stopFailed = true
         if let s = spec.storage, s.selfFence == .reboot, spec.fencing == .required, var st = storage, st.fenced == nil {
             // Heartbeat's RecoverFromFailedStop: the node reboots, and the others fence it (its slot goes still
             // for msgwait) before they start its groups. Only with a fencing channel to prove it.
-            out.append(.log(.error, "stop of \(g.name)/\(res) failed (\(why)): rebooting this node (self_fence = reboot); the others start its groups once it is fenced"))
+            out.append(
+                .log(
+                    .error,
+                    "stop of \(g.name)/\(res) failed (\(why)): rebooting this node (self_fence = reboot); the others start its groups once it is fenced"
+                ))
             selfFence(&st, reason: "stop of \(g.name)/\(res) failed", serial: 0, now: now, out: &out)
             storage = st
         } else {
-            out.append(.log(.error, "stop of \(g.name)/\(res) failed (\(why)): the group is blocked on this node until it is fenced or cleaned up"))
+            out.append(
+                .log(.error, "stop of \(g.name)/\(res) failed (\(why)): the group is blocked on this node until it is fenced or cleaned up")
+            )
         }
     }
 
@@ -290,11 +318,19 @@ extension ClusterNode {
                 if let a = groups.table[gi], a.epoch == l.ackEpoch, !a.owner.isEmpty, a.owner != me, a.source == me {
                     // A handover was assigned while the monitor ran: it stays a handover (the target migrates
                     // what still runs, or cold-starts what does not), not a real stop.
-                    out.append(.log(.error, "group \(g.name) failed on this node (failure \(l.failures) of \(g.maxRestarts + 1)) while it is being handed over to \(a.owner)"))
+                    out.append(
+                        .log(
+                            .error,
+                            "group \(g.name) failed on this node (failure \(l.failures) of \(g.maxRestarts + 1)) while it is being handed over to \(a.owner)"
+                        ))
                     begin(gi, .stop(reason: .handover, peer: a.owner), now: now, into: &out)
                     return
                 }
-                out.append(.log(.error, "group \(g.name) failed on this node (failure \(l.failures) of \(g.maxRestarts + 1)): stopping it\(Int(l.failures) <= g.maxRestarts ? " to restart it" : "; it will move")"))
+                out.append(
+                    .log(
+                        .error,
+                        "group \(g.name) failed on this node (failure \(l.failures) of \(g.maxRestarts + 1)): stopping it\(Int(l.failures) <= g.maxRestarts ? " to restart it" : "; it will move")"
+                    ))
                 begin(gi, .stop(reason: .restart, peer: ""), now: now, into: &out)
                 return
             }
@@ -306,7 +342,11 @@ extension ClusterNode {
             newPhase = l.stopFailed ? .blocked : .stopped
             if l.stopFailed {
                 l.handedOver = false
-                out.append(.log(.error, "group \(g.name) is BLOCKED on this node: a stop failed; it cannot run anywhere until this node is fenced or `vigil cleanup \(g.name)` after a manual fix"))
+                out.append(
+                    .log(
+                        .error,
+                        "group \(g.name) is BLOCKED on this node: a stop failed; it cannot run anywhere until this node is fenced or `vigil cleanup \(g.name)` after a manual fix"
+                    ))
             } else {
                 out.append(.log(.notice, "group \(g.name) is stopped on this node (\(reason))"))
             }

@@ -16,8 +16,10 @@ public struct GroupSpec: Hashable, Sendable {
     /// (Heartbeat's haresources: 9, i.e. ten attempts).
     public var stopRetries: Int = 0
 
-    public init(name: String, home: String? = nil, resources: [ResourceSpec], autoFailback: Bool = false,
-                timeouts: OperationTimeouts = .init(), maxRestarts: Int = 2, monitorInterval: Duration = .seconds(10)) {
+    public init(
+        name: String, home: String? = nil, resources: [ResourceSpec], autoFailback: Bool = false,
+        timeouts: OperationTimeouts = .init(), maxRestarts: Int = 2, monitorInterval: Duration = .seconds(10)
+    ) {
         self.name = name
         self.home = home
         self.resources = resources

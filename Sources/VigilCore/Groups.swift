@@ -131,10 +131,11 @@ extension ClusterNode {
 
     /// This node's report, as sent in its heartbeats.
     public var report: NodeReport {
-        NodeReport(digest: spec.groupsDigest, standby: inStandby, version: groups.lastSentReport?.version ?? 0,
-                   groups: groups.local.map {
-                       GroupReport(phase: $0.phase, ackEpoch: $0.ackEpoch, failures: $0.failures, handedOver: $0.handedOver)
-                   }, connectivity: groups.connectivity)
+        NodeReport(
+            digest: spec.groupsDigest, standby: inStandby, version: groups.lastSentReport?.version ?? 0,
+            groups: groups.local.map {
+                GroupReport(phase: $0.phase, ackEpoch: $0.ackEpoch, failures: $0.failures, handedOver: $0.handedOver)
+            }, connectivity: groups.connectivity)
     }
 
     /// Group status lines for `vigil status`.
@@ -154,8 +155,9 @@ extension ClusterNode {
             }
             let owner = a?.owner.isEmpty == false ? a!.owner : nil
             var state = "stopped"
-            if phases.values.contains("blocked") || groups.notes[gi].contains("BLOCKED") { state = "blocked" }
-            else if let o = owner {
+            if phases.values.contains("blocked") || groups.notes[gi].contains("BLOCKED") {
+                state = "blocked"
+            } else if let o = owner {
                 let p = phases[o] ?? "unknown"
                 let elsewhere = phases.contains { $0.key != o && isMember($0.key) && $0.value != "stopped" && $0.value != "unknown" }
                 state = elsewhere ? "moving" : p
@@ -163,10 +165,11 @@ extension ClusterNode {
                 state = "stopping"
             }
             let note = groups.notes[gi]
-            return GroupStatus(name: g.name, owner: owner, state: state,
-                               reason: note.isEmpty ? defaultNote(gi, a) : note, nodes: phases, failures: failures,
-                               epoch: a?.epoch ?? 0, preferred: a?.preferred.isEmpty == false ? a!.preferred : nil,
-                               home: g.home)
+            return GroupStatus(
+                name: g.name, owner: owner, state: state,
+                reason: note.isEmpty ? defaultNote(gi, a) : note, nodes: phases, failures: failures,
+                epoch: a?.epoch ?? 0, preferred: a?.preferred.isEmpty == false ? a!.preferred : nil,
+                home: g.home)
         }
     }
 
@@ -186,7 +189,11 @@ extension ClusterNode {
                 let key = "\(msg.sender)/\(msg.incarnation)"
                 if !groups.mismatchLogged.contains(key) {
                     groups.mismatchLogged.insert(key)
-                    out.append(.log(.error, "\(msg.sender) has a different group configuration (digest \(r.digest), here \(spec.groupsDigest)): its reports and assignments are ignored until cluster.conf matches"))
+                    out.append(
+                        .log(
+                            .error,
+                            "\(msg.sender) has a different group configuration (digest \(r.digest), here \(spec.groupsDigest)): its reports and assignments are ignored until cluster.conf matches"
+                        ))
                 }
                 return
             }
@@ -259,7 +266,8 @@ extension ClusterNode {
         guard case let .event(e) = a else { return false }
         switch e {
         case .memberChanged, .quorumChanged, .coordinatorChanged, .standbyChanged, .groupChanged,
-             .storageChanged, .fenced, .peerFenced, .heartbeatDaemon: return true
+            .storageChanged, .fenced, .peerFenced, .heartbeatDaemon:
+            return true
         case .linkChanged, .packetsDropped: return false
         }
     }

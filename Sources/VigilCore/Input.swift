@@ -59,8 +59,10 @@ extension ClusterNode {
             // The core is ahead of the disk: whatever it would send now may rest on a vote or claim that a
             // restart forgets. It stops here.
             halted = error
-            return Ready(actions: [.log(.error, "cannot persist the election record: \(error); sending nothing more"),
-                                   .halt(reason: "cannot persist the election record: \(error)")])
+            return Ready(actions: [
+                .log(.error, "cannot persist the election record: \(error); sending nothing more"),
+                .halt(reason: "cannot persist the election record: \(error)")
+            ])
         default:
             out = []
         }

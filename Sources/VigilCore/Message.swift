@@ -88,10 +88,12 @@ public struct Message: Hashable, Sendable {
     /// For `.request`: the request to carry out.
     public var request: AdminRequest?
 
-    public init(kind: MessageKind, clusterID: UInt32, sender: String, incarnation: UInt64, sequence: UInt64,
-                link: UInt8, destination: String, term: UInt64, coordinator: String, candidate: String = "",
-                senderQuorate: Bool, view: [ViewEntry], report: NodeReport? = nil, assignments: [Assignment] = [],
-                request: AdminRequest? = nil) {
+    public init(
+        kind: MessageKind, clusterID: UInt32, sender: String, incarnation: UInt64, sequence: UInt64,
+        link: UInt8, destination: String, term: UInt64, coordinator: String, candidate: String = "",
+        senderQuorate: Bool, view: [ViewEntry], report: NodeReport? = nil, assignments: [Assignment] = [],
+        request: AdminRequest? = nil
+    ) {
         self.report = report
         self.assignments = assignments
         self.request = request

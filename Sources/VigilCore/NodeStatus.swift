@@ -5,29 +5,36 @@ extension ClusterNode {
         var nodes: [StatusReport.Node] = []
         for n in spec.nodes {
             if n.name == me {
-                nodes.append(.init(name: n.name, state: state(of: me).description, votes: n.votes,
-                                   incarnation: incarnation, isSelf: true,
-                                   links: n.addresses.map { .init(address: $0, state: "local", lastHeardMs: nil) },
-                                   pingNodesReachable: groups.connectivity == 0 ? nil : Int(groups.connectivity) - 1))
+                nodes.append(
+                    .init(
+                        name: n.name, state: state(of: me).description, votes: n.votes,
+                        incarnation: incarnation, isSelf: true,
+                        links: n.addresses.map { .init(address: $0, state: "local", lastHeardMs: nil) },
+                        pingNodesReachable: groups.connectivity == 0 ? nil : Int(groups.connectivity) - 1))
                 continue
             }
             let p = membership.peers[n.name]!
             let links = n.addresses.enumerated().map { i, a in
-                StatusReport.Link(address: a, state: i < p.linkUp.count && p.linkUp[i] ? "up" : "down",
-                                  lastHeardMs: (i < p.linkLastHeard.count ? p.linkLastHeard[i] : nil).map { (now - $0).milliseconds })
+                StatusReport.Link(
+                    address: a, state: i < p.linkUp.count && p.linkUp[i] ? "up" : "down",
+                    lastHeardMs: (i < p.linkLastHeard.count ? p.linkLastHeard[i] : nil).map { (now - $0).milliseconds })
             }
             let c = groups.reports[n.name]?.connectivity ?? 0
-            nodes.append(.init(name: n.name, state: diskState(n.name) ?? p.state.description, votes: n.votes,
-                               incarnation: p.incarnation == 0 ? nil : p.incarnation, isSelf: false, links: links,
-                               pingNodesReachable: c == 0 ? nil : Int(c) - 1))
+            nodes.append(
+                .init(
+                    name: n.name, state: diskState(n.name) ?? p.state.description, votes: n.votes,
+                    incarnation: p.incarnation == 0 ? nil : p.incarnation, isSelf: false, links: links,
+                    pingNodesReachable: c == 0 ? nil : Int(c) - 1))
         }
-        return StatusReport(cluster: spec.name, node: me, incarnation: incarnation, term: term,
-                            coordinator: coordinator.isEmpty ? nil : coordinator, role: role.description,
-                            quorate: quorate,
-                            quorum: .init(votes: memberVotes(), needed: spec.quorumVotes, total: spec.totalVotes,
-                                          policy: spec.quorum.rawValue),
-                            nodes: nodes, counters: counters, agent: nil, standby: inStandby,
-                            standbyReason: standbyReason(now: now), groups: groupStatus(), storage: storageStatus(now: now))
+        return StatusReport(
+            cluster: spec.name, node: me, incarnation: incarnation, term: term,
+            coordinator: coordinator.isEmpty ? nil : coordinator, role: role.description,
+            quorate: quorate,
+            quorum: .init(
+                votes: memberVotes(), needed: spec.quorumVotes, total: spec.totalVotes,
+                policy: spec.quorum.rawValue),
+            nodes: nodes, counters: counters, agent: nil, standby: inStandby,
+            standbyReason: standbyReason(now: now), groups: groupStatus(), storage: storageStatus(now: now))
     }
 
 }

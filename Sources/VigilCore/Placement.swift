@@ -68,15 +68,19 @@ extension ClusterNode {
             if let r = running.first(where: { $0 != target }) {
                 source = r
             } else if !a.source.isEmpty, a.source != target, isMember(a.source),
-                      let rep = groupReport(of: a.source, gi), rep.phase == .stopped, rep.handedOver {
+                let rep = groupReport(of: a.source, gi), rep.phase == .stopped, rep.handedOver
+            {
                 source = a.source  // a handover whose first target failed: the next one takes over from the same source
             }
             let old = a.owner
             a = Assignment(owner: target, epoch: nextEpoch(), go: false, source: source, preferred: a.preferred, stay: stay)
             noteNamed(gi, a)
             if old != target || inherited {
-                out.append(.log(.notice, "placement: \(g.name) -> \(target.isEmpty ? "nowhere" : target)" +
-                                 (source.isEmpty ? "" : " (handover from \(source))") + " [epoch \(a.epoch >> 32).\(a.epoch & 0xffff_ffff)]"))
+                out.append(
+                    .log(
+                        .notice,
+                        "placement: \(g.name) -> \(target.isEmpty ? "nowhere" : target)"
+                            + (source.isEmpty ? "" : " (handover from \(source))") + " [epoch \(a.epoch >> 32).\(a.epoch & 0xffff_ffff)]"))
             }
         }
 
@@ -92,10 +96,15 @@ extension ClusterNode {
                     guard let r = groupReport(of: n, gi), (groups.reports[n]?.version ?? 1) > 0 else {
                         waits.append("\(n) has not reported yet"); continue
                     }
-                    if r.phase == .blocked { waits.append("BLOCKED: a stop failed on \(n); fence it or fix it and run `vigil cleanup \(g.name) \(n)`") }
-                    else if r.phase != .stopped { waits.append("waiting for \(n) to stop it (\(r.phase))\(deaf)") }
-                    else if r.ackEpoch < a.epoch { waits.append("waiting for \(n) to acknowledge\(deaf)") }
-                    else if r.handedOver, n != a.source { waits.append("waiting for \(n): an earlier handover left the group maybe running there (it probes)") }
+                    if r.phase == .blocked {
+                        waits.append("BLOCKED: a stop failed on \(n); fence it or fix it and run `vigil cleanup \(g.name) \(n)`")
+                    } else if r.phase != .stopped {
+                        waits.append("waiting for \(n) to stop it (\(r.phase))\(deaf)")
+                    } else if r.ackEpoch < a.epoch {
+                        waits.append("waiting for \(n) to acknowledge\(deaf)")
+                    } else if r.handedOver, n != a.source {
+                        waits.append("waiting for \(n): an earlier handover left the group maybe running there (it probes)")
+                    }
                 } else {
                     // A node that is not a member may still run the group unless its last report says it had
                     // stopped it after seeing every assignment that named it.
@@ -108,13 +117,16 @@ extension ClusterNode {
                     // later than that one too. And a handover stop may have left the group running there.
                     let named = groups.lastNamed[gi][n]
                     let missed = groups.missed[gi]
-                    let safe = r.map { r in
-                        r.phase == .stopped && !r.handedOver && (missed == 0 || r.ackEpoch > missed)
-                            && named.map { r.ackEpoch > $0 } ?? true
-                    } ?? false
+                    let safe =
+                        r.map { r in
+                            r.phase == .stopped && !r.handedOver && (missed == 0 || r.ackEpoch > missed)
+                                && named.map { r.ackEpoch > $0 } ?? true
+                        } ?? false
                     if safe { continue }
                     let st = isMember(n) ? "heard but not hearing this node (or without quorum)" : state(of: n).description
-                    let what = r.map { "was \($0.phase)\($0.handedOver ? " (handed over, maybe still running)" : "") it" } ?? "has not reported since this node started"
+                    let what =
+                        r.map { "was \($0.phase)\($0.handedOver ? " (handed over, maybe still running)" : "") it" }
+                        ?? "has not reported since this node started"
                     // A node that left after stopping the group is safe, but only if it had seen every epoch some
                     // member acknowledged: a coordinator this node never heard may have named a later incarnation
                     // of it (it restarted, unseen by this node).
@@ -135,11 +147,15 @@ extension ClusterNode {
                     } else if ds != nil, !dsStopped {
                         // It left (its leave packets were lost, its slot says so) while the group may still be
                         // active there: a pill cannot fence it (its agent is gone).
-                        waits.append("BLOCKED: \(n) left (its storage slot says so) while the group was active there; `vigil confirm-down \(n)` once it is really off")
+                        waits.append(
+                            "BLOCKED: \(n) left (its storage slot says so) while the group was active there; `vigil confirm-down \(n)` once it is really off"
+                        )
                     } else if state(of: n) == .left, r != nil, !(leftStopped && spec.fencing == .none) {
                         // Its agent exited (and disarmed its watchdog): nobody would read a pill, so msgwait
                         // proves nothing. An administrator must confirm it down.
-                        waits.append("BLOCKED: \(n) left while the group was \(r!.phase) there\(leftStopped ? " (an epoch it never saw may have named it since)" : ""); `vigil confirm-down \(n)` once it is really off")
+                        waits.append(
+                            "BLOCKED: \(n) left while the group was \(r!.phase) there\(leftStopped ? " (an epoch it never saw may have named it since)" : ""); `vigil confirm-down \(n)` once it is really off"
+                        )
                     } else if canFence {
                         // Shared storage: a poison pill, then the acknowledgement or msgwait.
                         if case let .waiting(why) = fence(n, now: now, into: &out) { waits.append(why.description) } else { continue }
@@ -147,10 +163,13 @@ extension ClusterNode {
                         let key = "\(n)/\(g.name)/\(membership.peers[n]?.incarnation ?? 0)"
                         if !groups.assumedStopped.contains(key) {
                             groups.assumedStopped.insert(key)
-                            out.append(.log(.warning, "fencing = none: assuming \(st) \(n) does not run \(g.name) (UNSAFE if it is only cut off)"))
+                            out.append(
+                                .log(.warning, "fencing = none: assuming \(st) \(n) does not run \(g.name) (UNSAFE if it is only cut off)"))
                         }
                     } else {
-                        waits.append("BLOCKED: \(n) is \(st) and \(what); it must be fenced first (no fencing is configured: `vigil confirm-down \(n)` once it is really off, or fencing = \"none\" to accept the risk)")
+                        waits.append(
+                            "BLOCKED: \(n) is \(st) and \(what); it must be fenced first (no fencing is configured: `vigil confirm-down \(n)` once it is really off, or fencing = \"none\" to accept the risk)"
+                        )
                     }
                 }
             }

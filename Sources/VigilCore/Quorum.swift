@@ -24,9 +24,12 @@ extension ClusterNode {
         guard q != quorate else { return }
         quorate = q
         let v = memberVotes()
-        out.append(.log(q ? .notice : .warning,
-                        q ? "quorum gained: \(v) of \(spec.totalVotes) votes (need \(spec.quorumVotes))"
-                          : "quorum lost: \(v) of \(spec.totalVotes) votes (need \(spec.quorumVotes))"))
+        out.append(
+            .log(
+                q ? .notice : .warning,
+                q
+                    ? "quorum gained: \(v) of \(spec.totalVotes) votes (need \(spec.quorumVotes))"
+                    : "quorum lost: \(v) of \(spec.totalVotes) votes (need \(spec.quorumVotes))"))
         out.append(.event(.quorumChanged(quorate: q)))
     }
 

@@ -32,10 +32,16 @@ extension ClusterNode {
             let on = if case .standby = request { true } else { false }
             if groups.standby != on {
                 groups.standby = on
-                let hold = groups.heartbeatHeardAt == nil ? ""
+                let hold =
+                    groups.heartbeatHeardAt == nil
+                    ? ""
                     : " once it hears no more Linux-HA Heartbeat packets (for \(heartbeatHold.compactDescription))"
-                out.append(.log(.notice, on ? "standby (requested by \(from)): handing this node's groups to peers"
-                                            : "unstandby (requested by \(from)): this node may run groups again\(hold)"))
+                out.append(
+                    .log(
+                        .notice,
+                        on
+                            ? "standby (requested by \(from)): handing this node's groups to peers"
+                            : "unstandby (requested by \(from)): this node may run groups again\(hold)"))
                 out.append(.event(.standbyChanged(on)))
             }
         case let .cleanup(g, _):
@@ -116,7 +122,10 @@ extension ClusterNode {
             // Not stopped here, or handed over and maybe still running here until the new owner takes it.
             let here = spec.groups.indices.filter { groups.local[$0].phase != .stopped || groups.local[$0].handedOver }
                 .map { spec.groups[$0].name + (groups.local[$0].phase == .stopped ? " (handed over, not yet taken over)" : "") }
-            out.append(.log(.warning, "shutdown_timeout passed before every group was handed over: leaving with \(here.joined(separator: ", ")) not stopped"))
+            out.append(
+                .log(
+                    .warning,
+                    "shutdown_timeout passed before every group was handed over: leaving with \(here.joined(separator: ", ")) not stopped"))
             out.append(.leaveNow(.shutdownTimeout(notStopped: here)))
         }
     }
@@ -177,7 +186,11 @@ extension ClusterNode {
     mutating func heardHeartbeatDaemon(node: String, source: String, now: Instant) -> [Action] {
         var out: [Action] = []
         if groups.heartbeatHeardAt == nil {
-            out.append(.log(.error, "Linux-HA Heartbeat is running on \(node) (an authentic Heartbeat packet from \(source)): it cannot see Vigil nodes and may run the same resources. This node runs no group until it has heard none for \(heartbeatHold.compactDescription): stop Heartbeat on every node first (docs/migrating-from-heartbeat.md)"))
+            out.append(
+                .log(
+                    .error,
+                    "Linux-HA Heartbeat is running on \(node) (an authentic Heartbeat packet from \(source)): it cannot see Vigil nodes and may run the same resources. This node runs no group until it has heard none for \(heartbeatHold.compactDescription): stop Heartbeat on every node first (docs/migrating-from-heartbeat.md)"
+                ))
             out.append(.event(.heartbeatDaemon(node: node)))
             groups.placementDue = true
             groups.heartbeatHeardAt = now
@@ -203,8 +216,10 @@ extension ClusterNode {
         let c = UInt8(clamping: reachable + 1)
         guard c != groups.connectivity else { return out }
         let was = groups.connectivity == 0 ? "not measured" : "was \(groups.connectivity - 1)"
-        out.append(.log(c < groups.connectivity ? .warning : .notice,
-                        "ping nodes: \(reachable) of \(total) reachable (\(was)); groups run only where the most are reachable"))
+        out.append(
+            .log(
+                c < groups.connectivity ? .warning : .notice,
+                "ping nodes: \(reachable) of \(total) reachable (\(was)); groups run only where the most are reachable"))
         groups.connectivity = c
         groups.placementDue = true
         return out

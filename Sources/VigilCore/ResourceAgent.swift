@@ -59,8 +59,10 @@ public struct OperationOutcome: Hashable, Sendable {
     public var standardOutput: String?
     public var duration: Duration
 
-    public init(exitCode: Int32?, signal: Int32? = nil, timedOut: Bool = false, stdout: String = "",
-                standardOutput: String? = nil, duration: Duration = .zero) {
+    public init(
+        exitCode: Int32?, signal: Int32? = nil, timedOut: Bool = false, stdout: String = "",
+        standardOutput: String? = nil, duration: Duration = .zero
+    ) {
         self.standardOutput = standardOutput
         self.exitCode = exitCode
         self.signal = signal
@@ -114,8 +116,10 @@ public struct AgentSearchPath: Hashable, Sendable {
 }
 
 /// The environment every agent invocation gets (documented in docs/resource-agents.md).
-public func resourceEnvironment(group: String, resource: ResourceSpec, action: ResourceAction, node: String,
-                                cluster: String, extra: [String: String] = [:]) -> [String: String] {
+public func resourceEnvironment(
+    group: String, resource: ResourceSpec, action: ResourceAction, node: String,
+    cluster: String, extra: [String: String] = [:]
+) -> [String: String] {
     var env = [
         "VIGIL_CLUSTER": cluster,
         "VIGIL_NODE": node,
@@ -123,7 +127,7 @@ public func resourceEnvironment(group: String, resource: ResourceSpec, action: R
         "VIGIL_RESOURCE": resource.description,
         "VIGIL_ACTION": action.rawValue,
         "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        "LC_ALL": "C",
+        "LC_ALL": "C"
     ]
     for (k, v) in extra { env[k] = v }
     return env

@@ -50,8 +50,10 @@ public struct ResourceOperation: Hashable, Sendable, CustomStringConvertible {
     /// cluster that fences by storage (its groups may start elsewhere after msgwait, so no graceful shutdown).
     public var hard = false
 
-    public init(id: UInt64, group: String, resourceIndex: Int, resource: ResourceSpec, action: ResourceAction,
-                timeout: Duration, reason: OperationReason, peer: String = "", peerAddress: String = "", hard: Bool = false) {
+    public init(
+        id: UInt64, group: String, resourceIndex: Int, resource: ResourceSpec, action: ResourceAction,
+        timeout: Duration, reason: OperationReason, peer: String = "", peerAddress: String = "", hard: Bool = false
+    ) {
         self.hard = hard
         self.id = id
         self.group = group

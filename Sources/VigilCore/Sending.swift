@@ -24,14 +24,17 @@ extension ClusterNode {
     /// The current membership view, as carried in every message.
     public var view: [ViewEntry] {
         spec.nodes.map { n in
-            ViewEntry(node: n.name, state: state(of: n.name),
-                      echo: IncarnationEcho.of(n.name == me ? incarnation : membership.peers[n.name]?.incarnation ?? 0))
+            ViewEntry(
+                node: n.name, state: state(of: n.name),
+                echo: IncarnationEcho.of(n.name == me ? incarnation : membership.peers[n.name]?.incarnation ?? 0))
         }
     }
 
-    mutating func send(_ kind: MessageKind, to peer: String, link: Int, term explicitTerm: UInt64? = nil,
-                       candidate: String = "", view v: [ViewEntry]? = nil, groups precomputed: OutgoingGroups? = nil,
-                       request: AdminRequest? = nil, stamp explicitStamp: ElectionStamp? = nil) -> Action {
+    mutating func send(
+        _ kind: MessageKind, to peer: String, link: Int, term explicitTerm: UInt64? = nil,
+        candidate: String = "", view v: [ViewEntry]? = nil, groups precomputed: OutgoingGroups? = nil,
+        request: AdminRequest? = nil, stamp explicitStamp: ElectionStamp? = nil
+    ) -> Action {
         let stamp = explicitStamp ?? election.stamp
         // `peer` empty: a multicast copy to the link's group, with its own sequence space.
         let seq: UInt64
@@ -44,10 +47,11 @@ extension ClusterNode {
         }
         counters.sent += 1
         let g = precomputed ?? outgoingGroups(asCoordinator: stamp.isCoordinator)
-        let msg = Message(kind: kind, clusterID: clusterID, sender: me, incarnation: incarnation,
-                          sequence: seq, link: UInt8(link), destination: peer, term: explicitTerm ?? stamp.term,
-                          coordinator: stamp.coordinator, candidate: candidate, senderQuorate: quorate, view: v ?? view,
-                          report: g.report, assignments: g.assignments, request: request)
+        let msg = Message(
+            kind: kind, clusterID: clusterID, sender: me, incarnation: incarnation,
+            sequence: seq, link: UInt8(link), destination: peer, term: explicitTerm ?? stamp.term,
+            coordinator: stamp.coordinator, candidate: candidate, senderQuorate: quorate, view: v ?? view,
+            report: g.report, assignments: g.assignments, request: request)
         return .send(msg, to: peer, link: link)
     }
 

@@ -54,8 +54,10 @@ public struct SlotAreaHeader: Hashable, Sendable {
     /// Unix time of `vigil storage init` (seconds).
     public var created: UInt64
 
-    public init(cluster: String, slotCount: Int, interval: Duration, ioTimeout: Duration,
-                watchdogTimeout: Duration, msgwait: Duration, created: UInt64) {
+    public init(
+        cluster: String, slotCount: Int, interval: Duration, ioTimeout: Duration,
+        watchdogTimeout: Duration, msgwait: Duration, created: UInt64
+    ) {
         self.cluster = cluster
         self.slotCount = slotCount
         self.interval = interval
@@ -66,8 +68,9 @@ public struct SlotAreaHeader: Hashable, Sendable {
     }
 
     public init(cluster: String, slotCount: Int, storage s: StorageSpec, created: UInt64) {
-        self.init(cluster: cluster, slotCount: slotCount, interval: s.interval, ioTimeout: s.ioTimeout,
-                  watchdogTimeout: s.watchdogTimeout, msgwait: s.msgwait, created: created)
+        self.init(
+            cluster: cluster, slotCount: slotCount, interval: s.interval, ioTimeout: s.ioTimeout,
+            watchdogTimeout: s.watchdogTimeout, msgwait: s.msgwait, created: created)
     }
 
     public func encoded() -> [UInt8] {
@@ -111,8 +114,10 @@ public struct DiskSlot: Hashable, Sendable {
     /// Bit i: group i may be active here (not stopped): for `vigil storage dump` and status.
     public var activeGroups: UInt32
 
-    public init(node: String, incarnation: UInt64, counter: UInt64, term: UInt64, coordinator: String,
-                quorate: Bool, fenced: Bool, leaving: Bool, ackSerial: UInt64, activeGroups: UInt32) {
+    public init(
+        node: String, incarnation: UInt64, counter: UInt64, term: UInt64, coordinator: String,
+        quorate: Bool, fenced: Bool, leaving: Bool, ackSerial: UInt64, activeGroups: UInt32
+    ) {
         self.node = node
         self.incarnation = incarnation
         self.counter = counter
@@ -215,8 +220,12 @@ public struct SlotAreaSnapshot: Hashable, Sendable {
             }
         }
         header = decode("header") { () throws(SlotDecodeError) in try SlotAreaHeader(decoding: sector(0)) }
-        slots = (0..<nodes).map { i in decode("slot \(i)") { () throws(SlotDecodeError) in try DiskSlot(decoding: sector(SlotArea.slotSector(i))) } }
-        mailboxes = (0..<nodes).map { i in decode("mailbox \(i)") { () throws(SlotDecodeError) in try Pill(decoding: sector(SlotArea.mailboxSector(i))) } }
+        slots = (0..<nodes).map { i in
+            decode("slot \(i)") { () throws(SlotDecodeError) in try DiskSlot(decoding: sector(SlotArea.slotSector(i))) }
+        }
+        mailboxes = (0..<nodes).map { i in
+            decode("mailbox \(i)") { () throws(SlotDecodeError) in try Pill(decoding: sector(SlotArea.mailboxSector(i))) }
+        }
         self.invalid = invalid
     }
 }

@@ -83,8 +83,10 @@ public struct StatusReport: Codable, Sendable, Hashable {
         public var interval: String
         public var deadtime: String
 
-        public init(pid: Int32, version: String, uptimeMs: Double, realtime: Bool, memoryLocked: Bool,
-                    interval: String, deadtime: String) {
+        public init(
+            pid: Int32, version: String, uptimeMs: Double, realtime: Bool, memoryLocked: Bool,
+            interval: String, deadtime: String
+        ) {
             self.pid = pid
             self.version = version
             self.uptimeMs = uptimeMs

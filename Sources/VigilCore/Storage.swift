@@ -193,7 +193,8 @@ extension ClusterNode {
         applyStorageRules(now: now, into: &out)
         // A lone two-node candidate wins once its term is in its slot on a majority of devices, as read back.
         if case let .candidate(t, _, _) = role, twoNodeTieWinner,
-           st.devices.filter({ $0.health.usable && $0.confirmedTerm >= t }).count >= s.majority {
+            st.devices.filter({ $0.health.usable && $0.confirmedTerm >= t }).count >= s.majority
+        {
             becomeCoordinator(term: t, now: now, into: &out)
         }
         return out
@@ -208,7 +209,8 @@ extension ClusterNode {
         let own = myIndex < snap.slots.count ? snap.slots[myIndex] : nil
         if let own, own.node == me, own.incarnation == incarnation, own.counter >= dev.acked[0] { return nil }
         let shows = own.map { "incarnation \($0.incarnation) counter \($0.counter)" } ?? "no valid slot"
-        return "writes do not persist: this node's slot reads back as \(shows), after the write of counter \(dev.acked[0]) (incarnation \(incarnation)) was acknowledged"
+        return
+            "writes do not persist: this node's slot reads back as \(shows), after the write of counter \(dev.acked[0]) (incarnation \(incarnation)) was acknowledged"
     }
 
     /// Whether the shell may feed a watchdog device: the agent runs (a hung agent stops feeding, and the
@@ -225,8 +227,10 @@ extension ClusterNode {
     /// This node has fenced itself (it runs nothing until the coordinator clears its pill).
     public var isFenced: Bool { storage?.fenced != nil }
 
-    mutating func absorb(_ snap: SlotAreaSnapshot, device d: Int, into dev: inout StorageState.Device,
-                         state st: inout StorageState, now: Instant, out: inout [Action]) {
+    mutating func absorb(
+        _ snap: SlotAreaSnapshot, device d: Int, into dev: inout StorageState.Device,
+        state st: inout StorageState, now: Instant, out: inout [Action]
+    ) {
         // Invalid sectors are ignored (never acted on), counted, and logged once per sector and reason.
         dev.invalidSectors += UInt64(snap.invalid.count)
         for bad in snap.invalid where !dev.invalidLogged.contains(bad) {
@@ -273,7 +277,11 @@ extension ClusterNode {
                 // This node's slot from before this start: it knew that term then, and may have voted in it.
                 // An election record that does not show it was lost or restored from an older copy: count the
                 // term as voted (for nobody known), so this node neither votes in it again nor stands for it.
-                out.append(.log(.warning, "this node's slot on \(spec.storage!.devices[d]) shows term \(own.term) from before this start, above the election record's \(election.record.votedTerm): counting it as voted"))
+                out.append(
+                    .log(
+                        .warning,
+                        "this node's slot on \(spec.storage!.devices[d]) shows term \(own.term) from before this start, above the election record's \(election.record.votedTerm): counting it as voted"
+                    ))
                 var eo: [ElectionOutput] = []
                 election.countAsVoted(own.term, into: &eo)
                 emit(eo, now: now, into: &out)
@@ -324,8 +332,11 @@ extension ClusterNode {
                 st.counter += 1
                 let slot = mySlot(st)
                 dev.pendingCounter = slot.counter
-                out.append(.storageCycle(StorageCycle(device: d, slotIndex: myIndex, slot: slot, mailboxes: mailboxWrites(st, device: d),
-                                                      deadline: s.ioTimeout)))
+                out.append(
+                    .storageCycle(
+                        StorageCycle(
+                            device: d, slotIndex: myIndex, slot: slot, mailboxes: mailboxWrites(st, device: d),
+                            deadline: s.ioTimeout)))
             }
             st.devices[d] = dev
         }
@@ -371,11 +382,17 @@ extension ClusterNode {
             if st.lostBothSince == nil {
                 st.lostBothSince = now
                 if anythingHere {
-                    out.append(.log(.warning, "no quorum and no storage: fencing this node in \(s.watchdogTimeout.compactDescription) unless one returns"))
+                    out.append(
+                        .log(
+                            .warning,
+                            "no quorum and no storage: fencing this node in \(s.watchdogTimeout.compactDescription) unless one returns"))
                 }
             } else if now - st.lostBothSince! >= s.watchdogTimeout, st.fenced == nil, anythingHere {
-                selfFence(&st, reason: "no quorum and no storage for \(fmt(now - st.lostBothSince!)) (watchdog_timeout \(s.watchdogTimeout.compactDescription))",
-                          serial: 0, now: now, out: &out)
+                selfFence(
+                    &st,
+                    reason:
+                        "no quorum and no storage for \(fmt(now - st.lostBothSince!)) (watchdog_timeout \(s.watchdogTimeout.compactDescription))",
+                    serial: 0, now: now, out: &out)
             }
         } else {
             st.lostBothSince = nil
@@ -383,8 +400,9 @@ extension ClusterNode {
         // Unfence (stop-resources mode): back in a quorate membership, with storage, and no pill for this
         // incarnation on any usable device (the coordinator clears it once this node is back).
         if let f = st.fenced, s.selfFence == .stopResources, quorate, storageOK,
-           st.devices.allSatisfy({ !$0.health.usable || $0.pillForMe == nil }),
-           !st.devices.contains(where: { $0.health.usable && $0.lastOK.map { $0 < f.since } ?? true }) {
+            st.devices.allSatisfy({ !$0.health.usable || $0.pillForMe == nil }),
+            !st.devices.contains(where: { $0.health.usable && $0.lastOK.map { $0 < f.since } ?? true })
+        {
             out.append(.log(.notice, "fence lifted: back in a quorate membership and no pill for this node (was: \(f.reason))"))
             st.fenced = nil
             out.append(.event(.fenced(reason: nil)))
@@ -402,34 +420,39 @@ extension ClusterNode {
         // A candidate writes the term it stands for: a peer that reads it never stands for the same term.
         var claimed = term
         if case let .candidate(t, _, _) = role { claimed = max(claimed, t) }
-        return DiskSlot(node: me, incarnation: incarnation, counter: st.counter, term: claimed,
-                        coordinator: election.termCoordinator.term == term ? election.termCoordinator.name : "",
-                        quorate: quorate, fenced: st.fenced != nil && allStopped, leaving: leaving,
-                        ackSerial: st.fenced != nil && allStopped ? st.fenced!.serial : 0, activeGroups: active)
+        return DiskSlot(
+            node: me, incarnation: incarnation, counter: st.counter, term: claimed,
+            coordinator: election.termCoordinator.term == term ? election.termCoordinator.name : "",
+            quorate: quorate, fenced: st.fenced != nil && allStopped, leaving: leaving,
+            ackSerial: st.fenced != nil && allStopped ? st.fenced!.serial : 0, activeGroups: active)
     }
 
     func storageStatus(now: Instant) -> StorageStatus? {
         guard let st = storage, let s = spec.storage else { return nil }
         let devices = st.devices.enumerated().map { d, dev in
-            StorageStatus.Device(url: s.devices[d], state: dev.health.rawValue, latencyMs: dev.latency?.milliseconds,
-                                 lastOkMs: dev.lastOK.map { (now - $0).milliseconds }, error: dev.error.isEmpty ? nil : dev.error,
-                                 cycles: dev.cycles, failures: dev.failures, invalidSectors: dev.invalidSectors)
+            StorageStatus.Device(
+                url: s.devices[d], state: dev.health.rawValue, latencyMs: dev.latency?.milliseconds,
+                lastOkMs: dev.lastOK.map { (now - $0).milliseconds }, error: dev.error.isEmpty ? nil : dev.error,
+                cycles: dev.cycles, failures: dev.failures, invalidSectors: dev.invalidSectors)
         }
         let peerLines = spec.nodes.filter { $0.name != me }.map { n -> StorageStatus.Peer in
             let p = st.peers[n.name]
             let disk: String
             if let c = p?.changedAt { disk = now - c < diskDeadtime ? "alive" : "still" } else { disk = "unknown" }
-            return StorageStatus.Peer(node: n.name, disk: disk, counter: p?.slot?.counter, incarnation: p?.slot?.incarnation,
-                                      fenced: p?.slot?.fenced ?? false, lastChangeMs: p?.changedAt.map { (now - $0).milliseconds })
+            return StorageStatus.Peer(
+                node: n.name, disk: disk, counter: p?.slot?.counter, incarnation: p?.slot?.incarnation,
+                fenced: p?.slot?.fenced ?? false, lastChangeMs: p?.changedAt.map { (now - $0).milliseconds })
         }
         let fencing = st.ops.sorted { $0.key < $1.key }.map { n, op in
-            StorageStatus.Fencing(node: n, serial: op.pill.serial, issuedMs: (now - op.issuedAt).milliseconds,
-                                  writtenMs: op.writtenAt.map { (now - $0).milliseconds }, done: op.done)
+            StorageStatus.Fencing(
+                node: n, serial: op.pill.serial, issuedMs: (now - op.issuedAt).milliseconds,
+                writtenMs: op.writtenAt.map { (now - $0).milliseconds }, done: op.done)
         }
-        return StorageStatus(devices: devices, selfFence: s.selfFence.rawValue, fenced: st.fenced?.reason,
-                             watchdog: s.watchdogDevice, msgwaitMs: s.msgwait.milliseconds,
-                             watchdogTimeoutMs: s.watchdogTimeout.milliseconds, peers: peerLines, fencing: fencing,
-                             tieBreakWinner: twoNodeTieBreak ? tieBreakWinner : nil)
+        return StorageStatus(
+            devices: devices, selfFence: s.selfFence.rawValue, fenced: st.fenced?.reason,
+            watchdog: s.watchdogDevice, msgwaitMs: s.msgwait.milliseconds,
+            watchdogTimeoutMs: s.watchdogTimeout.milliseconds, peers: peerLines, fencing: fencing,
+            tieBreakWinner: twoNodeTieBreak ? tieBreakWinner : nil)
     }
 
     /// A peer whose slot changed within this long is alive on disk.
@@ -442,7 +465,8 @@ extension ClusterNode {
     /// so), not dead: nil when the disk says nothing more than the LAN.
     func diskState(_ n: String) -> String? {
         guard let st = storage, let p = membership.peers[n], !p.state.isMember, let c = st.peers[n]?.changedAt,
-              st.devices.contains(where: { $0.lastOK.map { $0 - c < diskDeadtime } ?? false }) else { return nil }
+            st.devices.contains(where: { $0.lastOK.map { $0 - c < diskDeadtime } ?? false })
+        else { return nil }
         return st.peers[n]?.slot?.fenced == true ? "fenced" : "partitioned"
     }
 }

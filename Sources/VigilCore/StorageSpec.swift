@@ -41,9 +41,11 @@ public struct StorageSpec: Hashable, Sendable {
         fenceStopTimeout ?? (msgwait - deadtime - watchdogTimeout) / max(1, resources)
     }
 
-    public init(devices: [String], interval: Duration = .milliseconds(200), ioTimeout: Duration = .seconds(1),
-                watchdogTimeout: Duration = .seconds(2), msgwait: Duration = .seconds(4),
-                selfFence: SelfFenceMode = .reboot, watchdogDevice: String? = nil, initiator: String? = nil) {
+    public init(
+        devices: [String], interval: Duration = .milliseconds(200), ioTimeout: Duration = .seconds(1),
+        watchdogTimeout: Duration = .seconds(2), msgwait: Duration = .seconds(4),
+        selfFence: SelfFenceMode = .reboot, watchdogDevice: String? = nil, initiator: String? = nil
+    ) {
         self.devices = devices
         self.interval = interval
         self.ioTimeout = ioTimeout
@@ -62,13 +64,19 @@ public struct StorageSpec: Hashable, Sendable {
     public func timingProblems(deadtime: Duration) -> [String] {
         var p: [String] = []
         if msgwait < watchdogTimeout * 2 {
-            p.append("msgwait (\(msgwait.compactDescription)) must be at least 2 x watchdog_timeout (\(watchdogTimeout.compactDescription)): a victim that lost its storage must have fenced itself before its pill counts as delivered")
+            p.append(
+                "msgwait (\(msgwait.compactDescription)) must be at least 2 x watchdog_timeout (\(watchdogTimeout.compactDescription)): a victim that lost its storage must have fenced itself before its pill counts as delivered"
+            )
         }
         if msgwait < deadtime + watchdogTimeout {
-            p.append("msgwait (\(msgwait.compactDescription)) must be at least deadtime + watchdog_timeout (\(deadtime.compactDescription) + \(watchdogTimeout.compactDescription)): a node cut off from the fencer may keep quorum through a peer until deadtime after that peer last listed it, and then has watchdog_timeout to fence itself")
+            p.append(
+                "msgwait (\(msgwait.compactDescription)) must be at least deadtime + watchdog_timeout (\(deadtime.compactDescription) + \(watchdogTimeout.compactDescription)): a node cut off from the fencer may keep quorum through a peer until deadtime after that peer last listed it, and then has watchdog_timeout to fence itself"
+            )
         }
         if watchdogTimeout < ioTimeout + interval * 2 {
-            p.append("watchdog_timeout (\(watchdogTimeout.compactDescription)) must be at least io_timeout + 2 x interval (\(ioTimeout.compactDescription) + 2 x \(interval.compactDescription)): one failed cycle must not fence a node, and a victim must notice its lost storage in time")
+            p.append(
+                "watchdog_timeout (\(watchdogTimeout.compactDescription)) must be at least io_timeout + 2 x interval (\(ioTimeout.compactDescription) + 2 x \(interval.compactDescription)): one failed cycle must not fence a node, and a victim must notice its lost storage in time"
+            )
         }
         if ioTimeout < interval {
             p.append("io_timeout (\(ioTimeout.compactDescription)) must be at least interval (\(interval.compactDescription))")

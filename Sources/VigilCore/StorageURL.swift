@@ -21,7 +21,8 @@ public enum StorageURL: Hashable, Sendable, CustomStringConvertible {
             let parts = s.dropFirst(6).split(separator: "/").map(String.init)
             let ss = parts.count == 2 ? parts[1].split(separator: ".").map(String.init) : []
             guard parts.count == 2, !parts[0].isEmpty, ss.count == 2, let shelf = UInt16(ss[0]), shelf != 0xffff,
-                  let slot = UInt8(ss[1]), slot != 0xff else {
+                let slot = UInt8(ss[1]), slot != 0xff
+            else {
                 throw StorageURLError(s, "expected aoe://INTERFACE/SHELF.SLOT, e.g. aoe://eth1/1.1")
             }
             return .aoe(interface: parts[0], shelf: shelf, slot: slot)

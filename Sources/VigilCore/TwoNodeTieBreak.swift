@@ -30,7 +30,9 @@ extension ClusterNode {
         // Only once the peer has been heard from or initdead passed (a restarted node claims nothing before),
         // and while the peer does not count for quorum: a returning peer that does not yet list this node in its
         // view must not cost the winner its quorum (and its groups).
-        guard twoNodeTieBreak, let p = membership.peers[twoNodePeer], p.state != .unknown, !membership.countsForQuorum(twoNodePeer) else { return false }
+        guard twoNodeTieBreak, let p = membership.peers[twoNodePeer], p.state != .unknown, !membership.countsForQuorum(twoNodePeer) else {
+            return false
+        }
         return storageOK && storage?.fenced == nil && tieBreakWinner == me
     }
 

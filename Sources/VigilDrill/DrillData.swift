@@ -53,8 +53,10 @@ public struct DrillData: Codable, Sendable, Hashable {
     /// Replies that arrived after a reply to a later request.
     public var reordered: Int
 
-    public init(target: String, action: String, intervalNs: Int64, actionNs: Int64?, endNs: Int64, startWallNs: Int64,
-                probes: [Probe], events: [Event], strayReplies: Int = 0, reordered: Int = 0) {
+    public init(
+        target: String, action: String, intervalNs: Int64, actionNs: Int64?, endNs: Int64, startWallNs: Int64,
+        probes: [Probe], events: [Event], strayReplies: Int = 0, reordered: Int = 0
+    ) {
         self.target = target
         self.action = action
         self.intervalNs = intervalNs

@@ -23,29 +23,33 @@ public enum DrillPlot {
         func y(_ rttMs: Double) -> Double { bottom - (bottom - top) * (log10(max(rttMs, pow(10, lo))) - lo) / (hi - lo) }
 
         var s = """
-        <?xml version="1.0" encoding="UTF-8"?>
-        <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(w))" height="\(Int(h))" viewBox="0 0 \(Int(w)) \(Int(h))" font-family="sans-serif" font-size="12">
-        <rect x="0" y="0" width="\(Int(w))" height="\(Int(h))" fill="white"/>
-        <text x="\(left)" y="24" font-size="15" font-weight="bold">\(esc(headlineFirst(r)))</text>
-        <text x="\(left)" y="42" font-size="13">\(esc(headlineRest(r)))</text>
-        <text x="\(left)" y="60" fill="#555">requests every \(f2(r.requestedIntervalMs)) ms (achieved \(f2(r.achievedIntervalMs)) ms); one dot per reply (RTT, log scale); red ticks under the axis: no reply; numbered lines: events below</text>
+            <?xml version="1.0" encoding="UTF-8"?>
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(w))" height="\(Int(h))" viewBox="0 0 \(Int(w)) \(Int(h))" font-family="sans-serif" font-size="12">
+            <rect x="0" y="0" width="\(Int(w))" height="\(Int(h))" fill="white"/>
+            <text x="\(left)" y="24" font-size="15" font-weight="bold">\(esc(headlineFirst(r)))</text>
+            <text x="\(left)" y="42" font-size="13">\(esc(headlineRest(r)))</text>
+            <text x="\(left)" y="60" fill="#555">requests every \(f2(r.requestedIntervalMs)) ms (achieved \(f2(r.achievedIntervalMs)) ms); one dot per reply (RTT, log scale); red ticks under the axis: no reply; numbered lines: events below</text>
 
-        """
+            """
         // The gap, under everything else.
         if let g = r.longestGap {
             let x0 = x(g.startMs / 1000), x1 = max(x(g.endMs / 1000), x0 + 3)
-            s += "<g id=\"gap\"><rect x=\"\(f1(x0))\" y=\"\(top)\" width=\"\(f1(x1 - x0))\" height=\"\(bottom - top)\" fill=\"#f4a0a0\" opacity=\"0.6\"/>"
-            s += "<text x=\"\(f1(min(x1 + 4, right - 90)))\" y=\"\(top + 14)\" fill=\"#a00\" font-weight=\"bold\">gap \(f1(g.lengthMs)) ms</text></g>\n"
+            s +=
+                "<g id=\"gap\"><rect x=\"\(f1(x0))\" y=\"\(top)\" width=\"\(f1(x1 - x0))\" height=\"\(bottom - top)\" fill=\"#f4a0a0\" opacity=\"0.6\"/>"
+            s +=
+                "<text x=\"\(f1(min(x1 + 4, right - 90)))\" y=\"\(top + 14)\" fill=\"#a00\" font-weight=\"bold\">gap \(f1(g.lengthMs)) ms</text></g>\n"
         }
         // Axes and grid.
         s += "<g id=\"axes\" stroke=\"#999\" stroke-width=\"1\">"
-        s += "<line x1=\"\(left)\" y1=\"\(bottom)\" x2=\"\(right)\" y2=\"\(bottom)\"/><line x1=\"\(left)\" y1=\"\(top)\" x2=\"\(left)\" y2=\"\(bottom)\"/></g>\n"
+        s +=
+            "<line x1=\"\(left)\" y1=\"\(bottom)\" x2=\"\(right)\" y2=\"\(bottom)\"/><line x1=\"\(left)\" y1=\"\(top)\" x2=\"\(left)\" y2=\"\(bottom)\"/></g>\n"
         var decade = lo
         while decade <= hi {
             let v = pow(10, decade)
             let yy = y(v)
             s += "<line x1=\"\(left)\" y1=\"\(f1(yy))\" x2=\"\(right)\" y2=\"\(f1(yy))\" stroke=\"#eee\"/>"
-            s += "<text x=\"\(left - 6)\" y=\"\(f1(yy + 4))\" text-anchor=\"end\">\(v >= 1 ? String(Int(v)) : String(format: "%g", v)) ms</text>\n"
+            s +=
+                "<text x=\"\(left - 6)\" y=\"\(f1(yy + 4))\" text-anchor=\"end\">\(v >= 1 ? String(Int(v)) : String(format: "%g", v)) ms</text>\n"
             decade += 1
         }
         let step = [0.5, 1, 2, 5, 10, 20, 30, 60, 120].first { duration / $0 <= 15 } ?? 300
@@ -78,8 +82,10 @@ public enum DrillPlot {
             lastX[row] = xx
             let color = e.source == "drill" ? "#e08000" : color(for: e.kind)
             let ny = top - 6 - Double(row) * 12
-            s += "<line class=\"marker\" x1=\"\(f1(xx))\" y1=\"\(f1(ny + 3))\" x2=\"\(f1(xx))\" y2=\"\(bottom)\" stroke=\"\(color)\" stroke-dasharray=\"\(e.source == "drill" ? "none" : "4,3")\" stroke-width=\"\(e.source == "drill" ? 2 : 1)\"/>"
-            s += "<text x=\"\(f1(xx))\" y=\"\(f1(ny))\" text-anchor=\"middle\" font-size=\"10\" font-weight=\"bold\" fill=\"\(color)\">\(i + 1)</text>\n"
+            s +=
+                "<line class=\"marker\" x1=\"\(f1(xx))\" y1=\"\(f1(ny + 3))\" x2=\"\(f1(xx))\" y2=\"\(bottom)\" stroke=\"\(color)\" stroke-dasharray=\"\(e.source == "drill" ? "none" : "4,3")\" stroke-width=\"\(e.source == "drill" ? 2 : 1)\"/>"
+            s +=
+                "<text x=\"\(f1(xx))\" y=\"\(f1(ny))\" text-anchor=\"middle\" font-size=\"10\" font-weight=\"bold\" fill=\"\(color)\">\(i + 1)</text>\n"
         }
         s += "</g>\n<g id=\"legend\" font-size=\"11\">"
         let colWidth = (right - left) / Double(columns)
@@ -99,7 +105,9 @@ public enum DrillPlot {
         let h = r.headline
         let cut = h.range(of: "), ").map { h.index(before: $0.upperBound) } ?? h.range(of: ", ").map { $0.upperBound }
         guard let c = cut else { return (h, "") }
-        return (String(h[..<c]).trimmingCharacters(in: CharacterSet(charactersIn: ", ")), String(h[c...]).trimmingCharacters(in: .whitespaces))
+        return (
+            String(h[..<c]).trimmingCharacters(in: CharacterSet(charactersIn: ", ")), String(h[c...]).trimmingCharacters(in: .whitespaces)
+        )
     }
     static func headlineFirst(_ r: DrillReport) -> String { headlineSplit(r).0 }
     static func headlineRest(_ r: DrillReport) -> String { headlineSplit(r).1 }

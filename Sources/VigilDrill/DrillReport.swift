@@ -158,13 +158,17 @@ public struct DrillReport: Codable, Sendable {
             let (n, r, lo, avg, hi) = stats(probes.filter { $0.sentNs >= a && $0.sentNs < b })
             return Phase(name: name, fromMs: ms(a), toMs: ms(b), sent: n, received: r, rttMinMs: lo, rttAvgMs: avg, rttMaxMs: hi)
         }
-        timeline = d.events.sorted { $0.tNs < $1.tNs }.map { TimelineEntry(tMs: ms($0.tNs), source: $0.source, kind: $0.kind, text: $0.text) }
+        timeline = d.events.sorted { $0.tNs < $1.tNs }.map {
+            TimelineEntry(tMs: ms($0.tNs), source: $0.source, kind: $0.kind, text: $0.text)
+        }
         startWall = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(d.startWallNs) / 1e9))
 
         var h = "\(d.target): "
         if let g = longestGap {
-            h += g.open ? "NOT ANSWERING since \(f1(g.startMs / 1000)) s (\(f1(g.lengthMs)) ms until the end)"
-                        : "interruption \(f1(g.lengthMs)) ms (longest gap between replies, resolution \(f1(resolutionMs)) ms)"
+            h +=
+                g.open
+                ? "NOT ANSWERING since \(f1(g.startMs / 1000)) s (\(f1(g.lengthMs)) ms until the end)"
+                : "interruption \(f1(g.lengthMs)) ms (longest gap between replies, resolution \(f1(resolutionMs)) ms)"
         } else {
             h += "no replies at all"
         }
@@ -180,20 +184,28 @@ public struct DrillReport: Codable, Sendable {
     public var text: String {
         var out = "drill of \(target), started \(startWall): \(action.isEmpty ? "no action" : action)"
         if let a = actionMs { out += " at \(f1(a / 1000)) s" }
-        out += "\nrequests every \(f2(requestedIntervalMs)) ms requested, \(f2(achievedIntervalMs)) ms achieved (latest send \(f2(maxSendLateMs)) ms late)\n\n"
+        out +=
+            "\nrequests every \(f2(requestedIntervalMs)) ms requested, \(f2(achievedIntervalMs)) ms achieved (latest send \(f2(maxSendLateMs)) ms late)\n\n"
         var rows = [["second", "sent", "received", "rtt min ms", "avg ms", "max ms"]]
         for w in windows {
-            rows.append(["\(w.second)-\(w.second + 1)", "\(w.sent)", "\(w.received)", w.rttMinMs.map(f3) ?? "-", w.rttAvgMs.map(f3) ?? "-", w.rttMaxMs.map(f3) ?? "-"])
+            rows.append([
+                "\(w.second)-\(w.second + 1)", "\(w.sent)", "\(w.received)", w.rttMinMs.map(f3) ?? "-", w.rttAvgMs.map(f3) ?? "-",
+                w.rttMaxMs.map(f3) ?? "-"
+            ])
         }
         out += table(rows) + "\n"
         var p = [["phase", "from s", "to s", "sent", "received", "rtt min ms", "avg ms", "max ms"]]
         for ph in phases {
-            p.append([ph.name, f2(ph.fromMs / 1000), f2(ph.toMs / 1000), "\(ph.sent)", "\(ph.received)", ph.rttMinMs.map(f3) ?? "-", ph.rttAvgMs.map(f3) ?? "-", ph.rttMaxMs.map(f3) ?? "-"])
+            p.append([
+                ph.name, f2(ph.fromMs / 1000), f2(ph.toMs / 1000), "\(ph.sent)", "\(ph.received)", ph.rttMinMs.map(f3) ?? "-",
+                ph.rttAvgMs.map(f3) ?? "-", ph.rttMaxMs.map(f3) ?? "-"
+            ])
         }
         out += table(p) + "\n"
         out += "sent \(sent), received \(received), lost \(lost), duplicates \(duplicates), reordered \(reordered), stray \(stray)\n"
         if let g = longestGap {
-            out += "longest gap between replies: \(f1(g.lengthMs)) ms, \(f2(g.startMs / 1000)) s to \(f2(g.endMs / 1000)) s\(g.open ? " (still open at the end)" : ""), \(g.lost) requests lost in it; resolution \(f1(resolutionMs)) ms\n"
+            out +=
+                "longest gap between replies: \(f1(g.lengthMs)) ms, \(f2(g.startMs / 1000)) s to \(f2(g.endMs / 1000)) s\(g.open ? " (still open at the end)" : ""), \(g.lost) requests lost in it; resolution \(f1(resolutionMs)) ms\n"
         }
         if !timeline.isEmpty {
             out += "\ntimeline (s since the first request):\n"

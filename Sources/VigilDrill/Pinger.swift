@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 import VigilCore
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// ICMP echo on a raw socket (root or CAP_NET_RAW), sent on a fixed CLOCK_MONOTONIC schedule by one thread and
@@ -39,8 +39,10 @@ public final class Pinger: @unchecked Sendable {
 
     /// Sends a request every `interval` from `startNs` (monotonic) until `sendFor` has passed, then listens
     /// `grace` longer for late replies. `onSecond` is called from the sending thread about once a second.
-    public func run(startNs: Int64, interval: Duration, sendFor: Duration, grace: Duration,
-                    onSecond: ((Int) -> Void)? = nil) -> (probes: [DrillData.Probe], stray: Int, reordered: Int) {
+    public func run(
+        startNs: Int64, interval: Duration, sendFor: Duration, grace: Duration,
+        onSecond: ((Int) -> Void)? = nil
+    ) -> (probes: [DrillData.Probe], stray: Int, reordered: Int) {
         start = startNs
         let receiver = Thread { [self] in receiveLoop() }
         receiver.name = "vigil-drill-recv"
@@ -81,7 +83,9 @@ public final class Pinger: @unchecked Sendable {
         state.withLock { $0.probes.append(DrillData.Probe(seq: seq, sentNs: sentAt)) }
         var addr = address
         _ = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, p, p.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                sendto(fd, p, p.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
     }
 

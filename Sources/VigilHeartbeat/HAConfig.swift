@@ -77,7 +77,8 @@ public enum HeartbeatFiles {
             break
         }
         guard !number.isEmpty, number.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }),
-              number.filter({ $0 == "." }).count <= 1, let v = Double(number), v < 1e6 else { return nil }
+            number.filter({ $0 == "." }).count <= 1, let v = Double(number), v < 1e6
+        else { return nil }
         return .nanoseconds(Int64((v * scale / 1e3).rounded() * 1e3))
     }
 }
@@ -103,6 +104,8 @@ extension ConfigError {
     /// A loader error on a generated cluster.conf: a bug of the importer (the Heartbeat files passed its own
     /// checks), reported with the generated text's line (`vigil import-heartbeat` prints that text).
     func asDiagnostic(origin: String) -> HeartbeatDiagnostic {
-        HeartbeatDiagnostic(severity: .error, file: origin, line: line, message: "the generated configuration does not load (please report this): \(message)")
+        HeartbeatDiagnostic(
+            severity: .error, file: origin, line: line,
+            message: "the generated configuration does not load (please report this): \(message)")
     }
 }

@@ -19,9 +19,11 @@ public struct HeartbeatImport: Sendable {
         /// Whether a resource script is found (resource.d, then init.d).
         public var scriptExists: @Sendable (String) -> Bool
 
-        public init(me: String?, interfaceAddresses: @escaping @Sendable (String) -> [String] = { _ in [] },
-                    resolve: @escaping @Sendable (String) -> [String] = { _ in [] },
-                    scriptExists: @escaping @Sendable (String) -> Bool = { _ in true }) {
+        public init(
+            me: String?, interfaceAddresses: @escaping @Sendable (String) -> [String] = { _ in [] },
+            resolve: @escaping @Sendable (String) -> [String] = { _ in [] },
+            scriptExists: @escaping @Sendable (String) -> Bool = { _ in true }
+        ) {
             self.me = me
             self.interfaceAddresses = interfaceAddresses
             self.resolve = resolve
@@ -51,14 +53,18 @@ public struct HeartbeatImport: Sendable {
 
     /// Imports the three files of `directory`. `haresources` may be absent (no groups); `authkeys` is
     /// checked here (syntax, the `auth` selection, mode 0600) unless `authkeysMode` is nil.
-    public static func run(directory: String, haCF: String, haresources: String?, authkeys: String?,
-                           authkeysMode: UInt32?, allowCRC: Bool = false,
-                           environment env: Environment) throws(HeartbeatImportError) -> HeartbeatImport {
+    public static func run(
+        directory: String, haCF: String, haresources: String?, authkeys: String?,
+        authkeysMode: UInt32?, allowCRC: Bool = false,
+        environment env: Environment
+    ) throws(HeartbeatImportError) -> HeartbeatImport {
         var b = Builder(directory: directory, env: env)
         b.allowCRC = allowCRC
         b.readHACF(haCF)
         if let a = authkeys { b.readAuthkeys(a, mode: authkeysMode) }
-        if let h = haresources { b.readHAResources(h) } else {
+        if let h = haresources {
+            b.readHAResources(h)
+        } else {
             b.warn("\(directory)/haresources", 1, "no haresources file: the cluster has no resource groups")
         }
         let addresses = b.addresses()
@@ -71,8 +77,9 @@ public struct HeartbeatImport: Sendable {
         do { _ = try ConfigLoader.load(text: text, file: "\(directory) (imported)") } catch let e {
             throw HeartbeatImportError(diagnostics: [e.asDiagnostic(origin: "\(directory) (generated cluster.conf)")])
         }
-        return HeartbeatImport(text: text, warnings: b.diagnostics.filter { $0.severity == .warning },
-                               heartbeatMulticast: b.mcastLines)
+        return HeartbeatImport(
+            text: text, warnings: b.diagnostics.filter { $0.severity == .warning },
+            heartbeatMulticast: b.mcastLines)
     }
 }
 
@@ -162,7 +169,7 @@ struct Builder {
         "serial": "serial links are not supported; use a second LAN (another link) or a [storage] table (disk heartbeat)",
         "watchdog": "Vigil feeds a watchdog only with shared storage: set `watchdog` in a [storage] table",
         "stonith": "STONITH plugins are not run; Vigil fences by poison pill on shared storage ([storage] table)",
-        "stonith_host": "STONITH plugins are not run; Vigil fences by poison pill on shared storage ([storage] table)",
+        "stonith_host": "STONITH plugins are not run; Vigil fences by poison pill on shared storage ([storage] table)"
     ]
 
     // MARK: ha.cf
@@ -186,8 +193,10 @@ struct Builder {
                 default: nil
                 }
             }
-            let singular = ["cluster", "keepalive", "deadtime", "warntime", "initdead", "deadping", "udpport",
-                            "auto_failback", "nice_failback", "logfile", "logfacility", "crm", "pacemaker", "realtime", "rtprio"]
+            let singular = [
+                "cluster", "keepalive", "deadtime", "warntime", "initdead", "deadping", "udpport",
+                "auto_failback", "nice_failback", "logfile", "logfacility", "crm", "pacemaker", "realtime", "rtprio"
+            ]
             if singular.contains(k), let earlier = seen[k] {
                 warn(file, d.line, "\(k) is also set on line \(earlier); the later one wins, as in Heartbeat")
             }
@@ -214,15 +223,23 @@ struct Builder {
             case "keepalive", "deadtime", "warntime", "initdead", "deadping":
                 guard let v = one() else { continue }
                 guard let t = HeartbeatFiles.parseTime(v) else {
-                    fail(file, d.line, "\(k) \(v): expected a time: seconds (\"2\", \"0.5\"), or with ms/msec or us/usec (\"500ms\"); Heartbeat reads \"\(v)\" as no time at all")
+                    fail(
+                        file, d.line,
+                        "\(k) \(v): expected a time: seconds (\"2\", \"0.5\"), or with ms/msec or us/usec (\"500ms\"); Heartbeat reads \"\(v)\" as no time at all"
+                    )
                     continue
                 }
                 if k == "deadping" { deadping = (t, d.line) } else { timings[k] = (t, d.line, "\(k) \(v)") }
             case "udpport":
                 guard let v = one() else { continue }
-                guard let p = Int(v), (1...65535).contains(p) else { fail(file, d.line, "udpport \(v): expected a port number from 1 to 65535"); continue }
+                guard let p = Int(v), (1...65535).contains(p) else {
+                    fail(file, d.line, "udpport \(v): expected a port number from 1 to 65535"); continue
+                }
                 if let m = firstMediaLine {
-                    fail(file, d.line, "udpport must come before the media lines (bcast/mcast/ucast, first on line \(m)): Heartbeat binds those with the port known then")
+                    fail(
+                        file, d.line,
+                        "udpport must come before the media lines (bcast/mcast/ucast, first on line \(m)): Heartbeat binds those with the port known then"
+                    )
                 }
                 port = p
                 portLine = d.line
@@ -240,25 +257,39 @@ struct Builder {
                 guard isIPv4(d.words[1]), let first = Int(d.words[1].split(separator: ".")[0]), (224...239).contains(first) else {
                     fail(file, d.line, "mcast: \(d.words[1]) is not an IPv4 multicast group (224.0.0.0 to 239.255.255.255)"); continue
                 }
-                guard let p = Int(d.words[2]), (1...65535).contains(p) else { fail(file, d.line, "mcast: port \(d.words[2]) is not a port number"); continue }
-                warn(file, d.line, "mcast: Vigil sends this link's heartbeats to its own multicast group (multicast_group plus the link number) on port \(port), not to \(d.words[1]):\(p); every node imports the same, so they agree")
+                guard let p = Int(d.words[2]), (1...65535).contains(p) else {
+                    fail(file, d.line, "mcast: port \(d.words[2]) is not a port number"); continue
+                }
+                warn(
+                    file, d.line,
+                    "mcast: Vigil sends this link's heartbeats to its own multicast group (multicast_group plus the link number) on port \(port), not to \(d.words[1]):\(p); every node imports the same, so they agree"
+                )
                 guard addLink(d.words[0], d, shared: true, media: "mcast \(d.value)") else { continue }
                 mcastLines.append(.init(interface: d.words[0], group: d.words[1], port: p))
             case "ucast":
-                guard d.words.count == 2 else { fail(file, d.line, "ucast: expected \"ucast INTERFACE PEER-ADDRESS\", like \"ucast eth1 10.0.0.2\""); continue }
+                guard d.words.count == 2 else {
+                    fail(file, d.line, "ucast: expected \"ucast INTERFACE PEER-ADDRESS\", like \"ucast eth1 10.0.0.2\""); continue
+                }
                 firstMediaLine = firstMediaLine ?? d.line
                 guard isIPv4(d.words[1]) else {
-                    fail(file, d.line, "ucast: \(d.words[1]) is not an IPv4 address (ucast is IPv4 in Heartbeat too; ucast6 is not supported, and Vigil does not resolve host names in ha.cf)"); continue
+                    fail(
+                        file, d.line,
+                        "ucast: \(d.words[1]) is not an IPv4 address (ucast is IPv4 in Heartbeat too; ucast6 is not supported, and Vigil does not resolve host names in ha.cf)"
+                    ); continue
                 }
                 guard addLink(d.words[0], d, shared: false, media: "ucast \(d.value)"),
-                      let i = links.firstIndex(where: { $0.interface == d.words[0] }) else { continue }
+                    let i = links.firstIndex(where: { $0.interface == d.words[0] })
+                else { continue }
                 if !links[i].ucastPeers.contains(d.words[1]) { links[i].ucastPeers.append(d.words[1]) }
             case "ping":
                 guard !d.words.isEmpty else { fail(file, d.line, "ping: expected one or more addresses"); continue }
                 for h in d.words { pingNodes.append((h, d.line)) }
             case "ping_group":
                 guard d.words.count >= 2 else { fail(file, d.line, "ping_group: expected \"ping_group NAME ADDRESS...\""); continue }
-                warn(file, d.line, "ping_group \(d.words[0]): Vigil counts its addresses as ping nodes of their own (Heartbeat counts the group as one node, up if any address answers)")
+                warn(
+                    file, d.line,
+                    "ping_group \(d.words[0]): Vigil counts its addresses as ping nodes of their own (Heartbeat counts the group as one node, up if any address answers)"
+                )
                 for h in d.words.dropFirst() { pingNodes.append((h, d.line)) }
             case "auto_failback":
                 guard let v = one() else { continue }
@@ -274,7 +305,9 @@ struct Builder {
                 guard let v = one() else { continue }
                 guard let b = onOff(v) else { fail(file, d.line, "nice_failback \(v): expected on or off"); continue }
                 autoFailback = (!b, "ha.cf:\(d.line) nice_failback \(v) (the old name: nice_failback on = auto_failback off)")
-                warn(file, d.line, "nice_failback is Heartbeat's old name for auto_failback (nice_failback \(v) = auto_failback \(b ? "off" : "on"))")
+                warn(
+                    file, d.line,
+                    "nice_failback is Heartbeat's old name for auto_failback (nice_failback \(v) = auto_failback \(b ? "off" : "on"))")
             case "respawn":
                 guard d.words.count >= 2 else { fail(file, d.line, "respawn: expected \"respawn USER PROGRAM [ARGS...]\""); continue }
                 if d.words[1].hasSuffix("/ipfail") {
@@ -291,25 +324,35 @@ struct Builder {
             case "logfacility":
                 guard let v = one() else { continue }
                 guard v == "none" || ClusterConfig.syslogFacilities.contains(v) else {
-                    fail(file, d.line, "logfacility \(v): expected a syslog facility (\(ClusterConfig.syslogFacilities.joined(separator: ", "))) or none"); continue
+                    fail(
+                        file, d.line,
+                        "logfacility \(v): expected a syslog facility (\(ClusterConfig.syslogFacilities.joined(separator: ", "))) or none");
+                    continue
                 }
                 logFacility = (v, d.line)
             case "crm", "pacemaker":
                 guard let v = one() else { continue }
                 if onOff(v) == false { continue }
-                fail(file, d.line, "\(k) \(v): Vigil replaces Heartbeat's v1 resource manager (haresources), not Pacemaker: a cluster that runs Pacemaker on Heartbeat keeps its CIB, constraints and OCF agents there; migrate it to Pacemaker on Corosync instead, or rewrite its resources as haresources groups and set crm no")
+                fail(
+                    file, d.line,
+                    "\(k) \(v): Vigil replaces Heartbeat's v1 resource manager (haresources), not Pacemaker: a cluster that runs Pacemaker on Heartbeat keeps its CIB, constraints and OCF agents there; migrate it to Pacemaker on Corosync instead, or rewrite its resources as haresources groups and set crm no"
+                )
             case "realtime":
                 guard let v = one() else { continue }
                 guard let b = onOff(v) else { fail(file, d.line, "realtime \(v): expected on or off"); continue }
                 realtime = (b, d.line)
             case "rtprio":
                 guard let v = one() else { continue }
-                guard let p = Int(v), (1...99).contains(p) else { fail(file, d.line, "rtprio \(v): expected a priority from 1 to 99"); continue }
+                guard let p = Int(v), (1...99).contains(p) else {
+                    fail(file, d.line, "rtprio \(v): expected a priority from 1 to 99"); continue
+                }
                 rtprio = (p, d.line)
             case "autojoin":
                 guard let v = one() else { continue }
                 if v.lowercased() != "none" {
-                    warn(file, d.line, "autojoin \(v): Vigil has no autojoin; every node must be listed with a node line (quorum needs the full list)")
+                    warn(
+                        file, d.line,
+                        "autojoin \(v): Vigil has no autojoin; every node must be listed with a node line (quorum needs the full list)")
                 }
             default:
                 if let why = Self.ignored[k] {
@@ -327,7 +370,10 @@ struct Builder {
         if nodes.count > ClusterConfig.maxNodes {
             fail(file, nodes[ClusterConfig.maxNodes].line, "too many nodes: Vigil supports \(ClusterConfig.maxNodes)")
         } else if ConfigLoader.heartbeatBytes(nodeNames: nodes.map(\.name)) > ClusterConfig.maxPacketBytes {
-            fail(file, nodes.last!.line, "\(nodes.count) nodes with names this long do not fit one Vigil heartbeat (\(ConfigLoader.heartbeatBytes(nodeNames: nodes.map(\.name))) > \(ClusterConfig.maxPacketBytes) bytes); use shorter node names")
+            fail(
+                file, nodes.last!.line,
+                "\(nodes.count) nodes with names this long do not fit one Vigil heartbeat (\(ConfigLoader.heartbeatBytes(nodeNames: nodes.map(\.name))) > \(ClusterConfig.maxPacketBytes) bytes); use shorter node names"
+            )
         }
         if links.count > ClusterConfig.maxLinks {
             fail(file, links[ClusterConfig.maxLinks].line, "too many interfaces: Vigil supports \(ClusterConfig.maxLinks) links")
@@ -335,7 +381,9 @@ struct Builder {
         var uniquePings: [(String, Int)] = []
         for p in pingNodes where !uniquePings.contains(where: { $0.0 == p.0 }) { uniquePings.append(p) }
         if uniquePings.count > ClusterConfig.maxPingNodes {
-            fail(file, uniquePings[ClusterConfig.maxPingNodes].1, "too many ping nodes: Vigil pings at most \(ClusterConfig.maxPingNodes) addresses")
+            fail(
+                file, uniquePings[ClusterConfig.maxPingNodes].1,
+                "too many ping nodes: Vigil pings at most \(ClusterConfig.maxPingNodes) addresses")
         }
         for (h, l) in pingNodes where !isIPv4(h) {
             fail(file, l, "ping \(h): Vigil pings IPv4 addresses only (it does not resolve names in ha.cf)")
@@ -381,15 +429,24 @@ struct Builder {
             fail(file, line("keepalive"), "keepalive \(keepalive.compactDescription): Vigil's interval must be at least 1ms")
         }
         if deadtime <= keepalive * 2 {
-            fail(file, line("deadtime"), "deadtime (\(deadtime.compactDescription)) must be more than twice keepalive (\(keepalive.compactDescription)); Heartbeat refuses this too")
+            fail(
+                file, line("deadtime"),
+                "deadtime (\(deadtime.compactDescription)) must be more than twice keepalive (\(keepalive.compactDescription)); Heartbeat refuses this too"
+            )
         }
         if initdead < deadtime {
-            fail(file, line("initdead"), "initdead (\(initdead.compactDescription)) must be at least deadtime (\(deadtime.compactDescription)); Heartbeat refuses this too")
+            fail(
+                file, line("initdead"),
+                "initdead (\(initdead.compactDescription)) must be at least deadtime (\(deadtime.compactDescription)); Heartbeat refuses this too"
+            )
         }
         if warntime < keepalive || warntime >= deadtime {
             // Heartbeat accepts this (it only warns late); Vigil needs keepalive <= warntime < deadtime.
             let clamped = min(max(warntime, keepalive), deadtime - .milliseconds(1))
-            warn(file, line("warntime"), "warntime \(warntime.compactDescription) is outside keepalive (\(keepalive.compactDescription)) to deadtime (\(deadtime.compactDescription)); Vigil uses \(clamped.compactDescription)")
+            warn(
+                file, line("warntime"),
+                "warntime \(warntime.compactDescription) is outside keepalive (\(keepalive.compactDescription)) to deadtime (\(deadtime.compactDescription)); Vigil uses \(clamped.compactDescription)"
+            )
             timings["warntime"] = (clamped, line("warntime"), timings["warntime"]?.2 ?? "warntime (default)")
         }
         if let (dp, l) = deadping, dp <= keepalive * 2 {
@@ -405,17 +462,27 @@ struct Builder {
             let a = try HeartbeatAuthkeys.parse(text, path: file)
             if a.method == .crc {
                 if allowCRC {
-                    warn(file, a.line, "auth \(a.id) selects crc, which has no secret: anyone on the cluster LAN can forge heartbeats (accepted: --allow-crc)")
+                    warn(
+                        file, a.line,
+                        "auth \(a.id) selects crc, which has no secret: anyone on the cluster LAN can forge heartbeats (accepted: --allow-crc)"
+                    )
                 } else {
-                    fail(file, a.line, "auth \(a.id) selects crc, which has no secret: anyone on the cluster LAN could forge heartbeats and take over resources; choose sha1 with a secret, or pass --allow-crc to accept it")
+                    fail(
+                        file, a.line,
+                        "auth \(a.id) selects crc, which has no secret: anyone on the cluster LAN could forge heartbeats and take over resources; choose sha1 with a secret, or pass --allow-crc to accept it"
+                    )
                 }
             }
-            authNote = "authkeys:\(a.line) auth \(a.id) (\(a.method.rawValue)); packets are signed with HMAC-SHA256 under a key derived from it"
+            authNote =
+                "authkeys:\(a.line) auth \(a.id) (\(a.method.rawValue)); packets are signed with HMAC-SHA256 under a key derived from it"
         } catch {
             fail(file, error.line, error.message)
         }
         if let m = mode, m & 0o077 != 0 {
-            fail(file, 1, "authkeys has mode \(String(m & 0o777, radix: 8)): group or others may read the secret; run: chmod 600 \(file) (Heartbeat refuses it too)")
+            fail(
+                file, 1,
+                "authkeys has mode \(String(m & 0o777, radix: 8)): group or others may read the secret; run: chmod 600 \(file) (Heartbeat refuses it too)"
+            )
         }
     }
 
@@ -430,7 +497,9 @@ struct Builder {
                 fail(file, l.line, "node \(home) is not listed in ha.cf (node lines: \(nodes.map(\.name).joined(separator: ", ")))")
                 continue
             }
-            guard l.words.count >= 2 else { fail(file, l.line, "\(home): a group needs at least one resource after the node name"); continue }
+            guard l.words.count >= 2 else {
+                fail(file, l.line, "\(home): a group needs at least one resource after the node name"); continue
+            }
             var resources: [ResourceSpec] = []
             for w in l.words.dropFirst() {
                 guard let r = ResourceSpec(haresources: w), !r.agent.contains("/") else {
@@ -442,8 +511,9 @@ struct Builder {
                 resources.append(r)
             }
             guard !resources.isEmpty else { continue }
-            var g = GroupSpec(name: uniqueName(for: resources[0], taken: &names), home: home, resources: resources,
-                              autoFailback: autoFailback.0, maxRestarts: 0)
+            var g = GroupSpec(
+                name: uniqueName(for: resources[0], taken: &names), home: home, resources: resources,
+                autoFailback: autoFailback.0, maxRestarts: 0)
             g.stopRetries = HeartbeatImport.stopAttempts - 1
             groups.append((g, l.line))
         }
@@ -500,12 +570,16 @@ struct Builder {
                 remaining = []
             }
             if !remaining.isEmpty {
-                notes.append("link \(li) (\(link.interface)): ucast addresses \(remaining.joined(separator: ", ")) could not be matched to a node by name; those nodes' addresses are learned from their heartbeats, which makes the cluster use multicast on every link (list the nodes' names in /etc/hosts, or write the addresses into a cluster.conf)")
+                notes.append(
+                    "link \(li) (\(link.interface)): ucast addresses \(remaining.joined(separator: ", ")) could not be matched to a node by name; those nodes' addresses are learned from their heartbeats, which makes the cluster use multicast on every link (list the nodes' names in /etc/hosts, or write the addresses into a cluster.conf)"
+                )
             }
             for n in nodes.map(\.name) {
                 if let a = assigned[n] {
                     if let u = used[a] {
-                        notes.append("link \(li) (\(link.interface)): \(a) is already \(u.node)'s address on link \(u.link); \(n)'s address on this link is learned from its heartbeats")
+                        notes.append(
+                            "link \(li) (\(link.interface)): \(a) is already \(u.node)'s address on link \(u.link); \(n)'s address on this link is learned from its heartbeats"
+                        )
                         assigned[n] = nil
                     } else {
                         used[a] = (n, li)
@@ -539,33 +613,34 @@ struct Builder {
         let anyAuto = perNode.values.contains { $0.contains("auto") }
         let shared = links.contains(where: \.shared) || anyAuto
         var o = """
-        # Vigil cluster.conf imported from the Heartbeat configuration in \(directory) by `vigil import-heartbeat`.
-        # Every setting says where it came from. Heartbeat directives Vigil does not implement were reported
-        # as warnings when importing; docs/migrating-from-heartbeat.md lists them all.
+            # Vigil cluster.conf imported from the Heartbeat configuration in \(directory) by `vigil import-heartbeat`.
+            # Every setting says where it came from. Heartbeat directives Vigil does not implement were reported
+            # as warnings when importing; docs/migrating-from-heartbeat.md lists them all.
 
-        [cluster]
-        # \(clusterLine.map { "ha.cf:\($0) cluster \(clusterName)" } ?? "Heartbeat's default cluster name")
-        name = \(q(clusterName))
-        # \(authNote)
-        key_file = \(q("\(directory)/authkeys"))
-        # \(portLine.map { "ha.cf:\($0) udpport \(port)" } ?? "Heartbeat's default udpport (ha-cluster, 694)")
-        port = \(port)
-        profile = "safe"
-        # \(src("keepalive", "Heartbeat's default keepalive 1"))
-        interval = \(q(ConfigLoader.durationText(keepalive)))
-        # \(src("warntime", "Heartbeat's default warntime: deadtime / 2"))
-        warntime = \(q(ConfigLoader.durationText(warntime)))
-        # \(src("deadtime", "Heartbeat's default deadtime 30"))
-        deadtime = \(q(ConfigLoader.durationText(deadtime)))
-        # \(src("initdead", "Heartbeat's default initdead (derived from deadtime)"))
-        initdead = \(q(ConfigLoader.durationText(initdead)))
-        # Heartbeat's haresources mode has no quorum and no fencing: each side of a LAN cut runs the groups
-        # (split brain). Add a [storage] table and set quorum = "majority", fencing = "required" to prevent it.
-        quorum = "ignore"
-        fencing = "none"
+            [cluster]
+            # \(clusterLine.map { "ha.cf:\($0) cluster \(clusterName)" } ?? "Heartbeat's default cluster name")
+            name = \(q(clusterName))
+            # \(authNote)
+            key_file = \(q("\(directory)/authkeys"))
+            # \(portLine.map { "ha.cf:\($0) udpport \(port)" } ?? "Heartbeat's default udpport (ha-cluster, 694)")
+            port = \(port)
+            profile = "safe"
+            # \(src("keepalive", "Heartbeat's default keepalive 1"))
+            interval = \(q(ConfigLoader.durationText(keepalive)))
+            # \(src("warntime", "Heartbeat's default warntime: deadtime / 2"))
+            warntime = \(q(ConfigLoader.durationText(warntime)))
+            # \(src("deadtime", "Heartbeat's default deadtime 30"))
+            deadtime = \(q(ConfigLoader.durationText(deadtime)))
+            # \(src("initdead", "Heartbeat's default initdead (derived from deadtime)"))
+            initdead = \(q(ConfigLoader.durationText(initdead)))
+            # Heartbeat's haresources mode has no quorum and no fencing: each side of a LAN cut runs the groups
+            # (split brain). Add a [storage] table and set quorum = "majority", fencing = "required" to prevent it.
+            quorum = "ignore"
+            fencing = "none"
 
-        """
-        o += "# Links, one per interface: \(links.map { "\($0.interface) (\($0.media.joined(separator: "; ")))" }.joined(separator: ", "))\n"
+            """
+        o +=
+            "# Links, one per interface: \(links.map { "\($0.interface) (\($0.media.joined(separator: "; ")))" }.joined(separator: ", "))\n"
         for n in addressNotes { o += "# \(n)\n" }
         if shared {
             o += "# bcast/mcast (or peers ha.cf does not name): multicast on each link; peers' addresses are learned from\n"
@@ -586,38 +661,41 @@ struct Builder {
         if !pingNodes.isEmpty {
             var seenPing = Set<String>()
             let unique = pingNodes.filter { seenPing.insert($0.0).inserted }
-            o += "# \(Set(pingNodes.map(\.1)).sorted().map { "ha.cf:\($0)" }.joined(separator: ", ")) ping/ping_group: a node that reaches fewer of them than a peer gives its groups up (ipfail)\n"
+            o +=
+                "# \(Set(pingNodes.map(\.1)).sorted().map { "ha.cf:\($0)" }.joined(separator: ", ")) ping/ping_group: a node that reaches fewer of them than a peer gives its groups up (ipfail)\n"
             o += "ping_nodes = [\(unique.map { q($0.0) }.joined(separator: ", "))]\n"
             o += "# \(deadping.map { "ha.cf:\($0.1) deadping" } ?? "deadping: Heartbeat's default, deadtime")\n"
             o += "ping_deadtime = \(q(ConfigLoader.durationText(deadping?.0 ?? deadtime)))\n"
         }
         if !respawns.isEmpty {
-            o += "# \(respawns.map { "ha.cf:\($0.1) respawn" }.joined(separator: ", ")): restarted when they exit (not after exit code 100)\n"
+            o +=
+                "# \(respawns.map { "ha.cf:\($0.1) respawn" }.joined(separator: ", ")): restarted when they exit (not after exit code 100)\n"
             o += "respawn = [\(respawns.map { q($0.0) }.joined(separator: ", "))]\n"
         }
         for (name, line) in nodes {
-            o += "\n# ha.cf:\(line) node \(name)\n[[node]]\nname = \(q(name))\naddresses = [\(perNode[name, default: []].map(q).joined(separator: ", "))]\n"
+            o +=
+                "\n# ha.cf:\(line) node \(name)\n[[node]]\nname = \(q(name))\naddresses = [\(perNode[name, default: []].map(q).joined(separator: ", "))]\n"
         }
         for (g, line) in groups {
             o += """
 
-            # haresources:\(line): started left to right, stopped right to left; \(autoFailback.1)
-            [[group]]
-            name = \(q(g.name))
-            home = \(q(g.home ?? ""))
-            resources = [\(g.resources.map { q($0.description) }.joined(separator: ", "))]
-            auto_failback = \(g.autoFailback)
-            # Heartbeat gives a group up at its first failed start (no restarts on the same node)
-            max_restarts = 0
-            # Heartbeat tries a stop \(HeartbeatImport.stopAttempts) times, 1 s apart, then reboots. Vigil tries as often,
-            # then reboots only with [storage] self_fence = "reboot" (so the others can fence it); otherwise the
-            # group is blocked on this node until `vigil cleanup` after a manual fix
-            stop_retries = \(g.stopRetries)
-            # Heartbeat never checks running resources, and waits for status as long as it takes
-            monitor_interval = "0s"
-            status_timeout = "2m"
+                # haresources:\(line): started left to right, stopped right to left; \(autoFailback.1)
+                [[group]]
+                name = \(q(g.name))
+                home = \(q(g.home ?? ""))
+                resources = [\(g.resources.map { q($0.description) }.joined(separator: ", "))]
+                auto_failback = \(g.autoFailback)
+                # Heartbeat gives a group up at its first failed start (no restarts on the same node)
+                max_restarts = 0
+                # Heartbeat tries a stop \(HeartbeatImport.stopAttempts) times, 1 s apart, then reboots. Vigil tries as often,
+                # then reboots only with [storage] self_fence = "reboot" (so the others can fence it); otherwise the
+                # group is blocked on this node until `vigil cleanup` after a manual fix
+                stop_retries = \(g.stopRetries)
+                # Heartbeat never checks running resources, and waits for status as long as it takes
+                monitor_interval = "0s"
+                status_timeout = "2m"
 
-            """
+                """
         }
         return o
     }

@@ -55,7 +55,8 @@ public struct OperationLedger: Sendable {
     /// zombie (a zombie is dead: nothing to kill).
     static func startTime(of pid: Int32) -> UInt64? {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return nil }
+            let close = stat.lastIndex(of: ")")
+        else { return nil }
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         // fields[0] is the state (field 3); the start time is field 22, so fields[19].
         guard fields.count > 19, fields[0] != "Z" else { return nil }

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import VigilCore
 
@@ -67,22 +67,29 @@ public struct ResourceRunner: Sendable {
     }
 
     /// Runs one operation and blocks until it has finished or been killed. `onLine` gets every output line.
-    public func run(_ resource: ResourceSpec, _ action: ResourceAction, timeout: Duration,
-                    environment: [String: String], onLine: (String) -> Void = { _ in }) throws(LaunchError) -> OperationOutcome {
+    public func run(
+        _ resource: ResourceSpec, _ action: ResourceAction, timeout: Duration,
+        environment: [String: String], onLine: (String) -> Void = { _ in }
+    ) throws(LaunchError) -> OperationOutcome {
         try run(find(resource.agent), resource, action, timeout: timeout, environment: environment, onLine: onLine)
     }
 
     /// Runs one operation of an agent already found with `find`.
-    public func run(_ agent: LocatedAgent, _ resource: ResourceSpec, _ action: ResourceAction, timeout: Duration,
-                    environment: [String: String], onLine: (String) -> Void = { _ in }) throws(LaunchError) -> OperationOutcome {
-        try run(argv: [agent.path] + resource.arguments + [action.rawValue], environment: environment, timeout: timeout,
-                onLine: onLine)
+    public func run(
+        _ agent: LocatedAgent, _ resource: ResourceSpec, _ action: ResourceAction, timeout: Duration,
+        environment: [String: String], onLine: (String) -> Void = { _ in }
+    ) throws(LaunchError) -> OperationOutcome {
+        try run(
+            argv: [agent.path] + resource.arguments + [action.rawValue], environment: environment, timeout: timeout,
+            onLine: onLine)
     }
 
     /// Runs any command the way agents run: own process group, normal priority, no inherited descriptors,
     /// output captured, the group killed at the timeout.
-    public func run(argv: [String], environment: [String: String], timeout: Duration,
-                    onLine: (String) -> Void = { _ in }) throws(LaunchError) -> OperationOutcome {
+    public func run(
+        argv: [String], environment: [String: String], timeout: Duration,
+        onLine: (String) -> Void = { _ in }
+    ) throws(LaunchError) -> OperationOutcome {
         // Two pipes: stdout and stderr are logged together, in order of arrival, but stdout is also kept on its
         // own (Heartbeat reads a status from stdout only).
         var fds: [Int32] = [-1, -1, -1, -1]
@@ -154,9 +161,10 @@ public struct ResourceRunner: Sendable {
             if r < 0, errno != EINTR {
                 // Someone else reaped it (or SIGCHLD is ignored): the outcome is unknown, so it failed.
                 kill(-pid, SIGKILL)
-                return OperationOutcome(exitCode: nil, signal: nil, timedOut: timedOut,
-                                        stdout: String(decoding: captured, as: UTF8.self) + "\n(vigil: lost track of the process: \(errnoText()))",
-                                        duration: ContinuousClock.now - started)
+                return OperationOutcome(
+                    exitCode: nil, signal: nil, timedOut: timedOut,
+                    stdout: String(decoding: captured, as: UTF8.self) + "\n(vigil: lost track of the process: \(errnoText()))",
+                    duration: ContinuousClock.now - started)
             }
             let now = ContinuousClock.now
             if !timedOut, now >= deadline {
@@ -176,10 +184,11 @@ public struct ResourceRunner: Sendable {
         drain(1)
         for stream in 0..<2 where !partial[stream].isEmpty { onLine(String(decoding: partial[stream], as: UTF8.self)) }
         let exited = status & 0x7f == 0
-        return OperationOutcome(exitCode: exited ? (status >> 8) & 0xff : nil, signal: exited ? nil : status & 0x7f,
-                                timedOut: timedOut, stdout: String(decoding: captured, as: UTF8.self),
-                                standardOutput: String(decoding: standardOutput, as: UTF8.self),
-                                duration: ContinuousClock.now - started)
+        return OperationOutcome(
+            exitCode: exited ? (status >> 8) & 0xff : nil, signal: exited ? nil : status & 0x7f,
+            timedOut: timedOut, stdout: String(decoding: captured, as: UTF8.self),
+            standardOutput: String(decoding: standardOutput, as: UTF8.self),
+            duration: ContinuousClock.now - started)
     }
 
     /// Why posix_spawn failed: its error number.
@@ -190,8 +199,10 @@ public struct ResourceRunner: Sendable {
     /// signal mask (the agent ignores SIGTERM and its threads block signals), `SCHED_OTHER` at normal priority
     /// (the agent itself may be `SCHED_FIFO`), and with `ownProcessGroup` a process group of its own (so a
     /// timeout kills its children too). `environment` nil: the agent's own.
-    public static func spawn(argv: [String], environment: [String: String]?, output: (Int32, Int32)? = nil,
-                             ownProcessGroup: Bool = true) -> Result<pid_t, SpawnError> {
+    public static func spawn(
+        argv: [String], environment: [String: String]?, output: (Int32, Int32)? = nil,
+        ownProcessGroup: Bool = true
+    ) -> Result<pid_t, SpawnError> {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -218,8 +229,11 @@ public struct ResourceRunner: Sendable {
         posix_spawnattr_setschedpolicy(&attr, SCHED_OTHER)
         var normal = sched_param(sched_priority: 0)
         posix_spawnattr_setschedparam(&attr, &normal)
-        posix_spawnattr_setflags(&attr, Int16((ownProcessGroup ? POSIX_SPAWN_SETPGROUP : 0) | POSIX_SPAWN_SETSIGDEF
-                                              | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSCHEDULER))
+        posix_spawnattr_setflags(
+            &attr,
+            Int16(
+                (ownProcessGroup ? POSIX_SPAWN_SETPGROUP : 0) | POSIX_SPAWN_SETSIGDEF
+                    | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSCHEDULER))
 
         let cargv = argv.map { strdup($0) } + [nil]
         let cenv: [UnsafeMutablePointer<CChar>?]? = environment.map { env in
@@ -228,7 +242,8 @@ public struct ResourceRunner: Sendable {
         defer { (cargv + (cenv ?? [])).forEach { free($0) } }
         var pid: pid_t = 0
         func attempt() -> Int32 {
-            cenv.map { posix_spawn(&pid, argv[0], &actions, &attr, cargv, $0) } ?? posix_spawn(&pid, argv[0], &actions, &attr, cargv, environ)
+            cenv.map { posix_spawn(&pid, argv[0], &actions, &attr, cargv, $0) }
+                ?? posix_spawn(&pid, argv[0], &actions, &attr, cargv, environ)
         }
         var rc = attempt()
         // ETXTBSY: a just-written script can be briefly held open for writing by a concurrently forked

@@ -89,8 +89,10 @@ public struct SimulationParameters: Sendable {
     /// watchdog_timeout. Off only in tests that show what happens without one.
     public var watchdog = true
 
-    public init(seed: UInt64, nodeCount: Int? = nil, timing: TimingSpec = SimulationParameters.defaultTiming,
-                chaos: Duration = .seconds(6)) {
+    public init(
+        seed: UInt64, nodeCount: Int? = nil, timing: TimingSpec = SimulationParameters.defaultTiming,
+        chaos: Duration = .seconds(6)
+    ) {
         self.seed = seed
         var rng = SplitMix64(seed: seed ^ 0xA5A5_5A5A)
         self.nodeCount = nodeCount ?? rng.int(3...16)
@@ -136,12 +138,14 @@ public struct SimulationParameters: Sendable {
     public var reproduce: String { "vigil simulate --mode \(mode.rawValue) --seed \(seed) --trace" }
 
     /// Storage timings of the simulated clusters.
-    public static let simStorage = StorageSpec(devices: [], interval: .milliseconds(100), ioTimeout: .milliseconds(400),
-                                               watchdogTimeout: .milliseconds(800), msgwait: .milliseconds(1600),
-                                               selfFence: .stopResources)
+    public static let simStorage = StorageSpec(
+        devices: [], interval: .milliseconds(100), ioTimeout: .milliseconds(400),
+        watchdogTimeout: .milliseconds(800), msgwait: .milliseconds(1600),
+        selfFence: .stopResources)
 
-    public static let defaultTiming = TimingSpec(interval: .milliseconds(100), warntime: .milliseconds(300),
-                                                 deadtime: .milliseconds(500), initdead: .seconds(1))
+    public static let defaultTiming = TimingSpec(
+        interval: .milliseconds(100), warntime: .milliseconds(300),
+        deadtime: .milliseconds(500), initdead: .seconds(1))
 }
 
 /// What a simulated run found.
@@ -163,8 +167,8 @@ public struct SimulationResult: Sendable, CustomStringConvertible {
     public var ok: Bool { violations.isEmpty }
     public var description: String {
         let conv = convergence.map { "\(Int($0.milliseconds)) ms" } ?? "none"
-        return "seed \(seed) nodes \(nodeCount): \(ok ? "ok" : "FAILED") convergence \(conv) terms \(highestTerm) " +
-            "messages \(messages)" + (ok ? "" : "\n  " + violations.prefix(5).joined(separator: "\n  ") + "\n  reproduce: \(reproduce)")
+        return "seed \(seed) nodes \(nodeCount): \(ok ? "ok" : "FAILED") convergence \(conv) terms \(highestTerm) " + "messages \(messages)"
+            + (ok ? "" : "\n  " + violations.prefix(5).joined(separator: "\n  ") + "\n  reproduce: \(reproduce)")
     }
 }
 
@@ -296,9 +300,11 @@ public struct Simulation {
         for gi in 0..<parameters.groupCount {
             let resources = (0..<rng.int(1...3)).map { ResourceSpec(agent: "r", arguments: ["g\(gi)", "\($0)"]) }
             let home = parameters.fixedHomes ? names[gi % names.count] : rng.chance(0.7) ? names[rng.int(0...(names.count - 1))] : nil
-            groups.append(GroupSpec(name: "g\(gi)", home: home, resources: resources,
-                                    autoFailback: parameters.fixedHomes ? false : rng.chance(0.5), maxRestarts: 1,
-                                    monitorInterval: .milliseconds(300)))
+            groups.append(
+                GroupSpec(
+                    name: "g\(gi)", home: home, resources: resources,
+                    autoFailback: parameters.fixedHomes ? false : rng.chance(0.5), maxRestarts: 1,
+                    monitorInterval: .milliseconds(300)))
         }
         var storage: StorageSpec?
         if parameters.storage {
@@ -307,9 +313,10 @@ public struct Simulation {
             st.selfFence = parameters.selfFence
             storage = st
         }
-        spec = ClusterSpec(name: "sim", nodes: names.map { NodeSpec(name: $0, addresses: ["a-\($0)", "b-\($0)"]) },
-                           timing: parameters.timing, transport: parameters.seed % 2 == 1 ? .multicast : .unicast,
-                           groups: groups, fencing: parameters.fencing, noQuorum: parameters.noQuorum, storage: storage)
+        spec = ClusterSpec(
+            name: "sim", nodes: names.map { NodeSpec(name: $0, addresses: ["a-\($0)", "b-\($0)"]) },
+            timing: parameters.timing, transport: parameters.seed % 2 == 1 ? .multicast : .unicast,
+            groups: groups, fencing: parameters.fencing, noQuorum: parameters.noQuorum, storage: storage)
         if let st = storage {
             let header = SlotAreaHeader(cluster: "sim", slotCount: names.count, storage: st, created: 0).encoded()
             sectors = Array(repeating: [0: header], count: st.devices.count)
@@ -345,10 +352,13 @@ public struct Simulation {
         if result.violations.isEmpty, result.convergence == nil {
             // Liveness: after the heal every group runs exactly once within the bound; when one does not, what
             // the coordinator says about it (a group blocked for fencing must say why).
-            let reasons = nodes.values.first(where: \.isCoordinator).map { c in
-                " reasons: " + c.groupStatus().map { "\($0.name): \($0.reason)" }.joined(separator: "; ")
-            } ?? ""
-            result.violations.append("no single agreed coordinator\(spec.groups.isEmpty ? "" : " with every group running once") within \(parameters.convergenceBound.compactDescription) after heal: " + describeState() + (spec.groups.isEmpty ? "" : " " + describeGroups() + reasons))
+            let reasons =
+                nodes.values.first(where: \.isCoordinator).map { c in
+                    " reasons: " + c.groupStatus().map { "\($0.name): \($0.reason)" }.joined(separator: "; ")
+                } ?? ""
+            result.violations.append(
+                "no single agreed coordinator\(spec.groups.isEmpty ? "" : " with every group running once") within \(parameters.convergenceBound.compactDescription) after heal: "
+                    + describeState() + (spec.groups.isEmpty ? "" : " " + describeGroups() + reasons))
         }
         result.highestTerm = nodes.values.map(\.term).max() ?? 0
         return result
@@ -393,8 +403,11 @@ public struct Simulation {
             default:
                 // Without partitions (the `fencing = none` runs) there is no loss either: only real crashes may
                 // look like deaths, as that policy assumes.
-                schedule(at: at, .netQuality(loss: parameters.partitions ? Double(rng.int(0...30)) / 100 : 0,
-                                             duplicate: Double(rng.int(0...10)) / 100))
+                schedule(
+                    at: at,
+                    .netQuality(
+                        loss: parameters.partitions ? Double(rng.int(0...30)) / 100 : 0,
+                        duplicate: Double(rng.int(0...10)) / 100))
             }
         }
     }
@@ -562,8 +575,9 @@ public struct Simulation {
                     disks[node] = history[rng.int(0...(history.count - 1))]
                 }
             }
-            nodes[node] = ClusterNode(spec: spec, me: node, incarnation: incarnations, now: now, persisted: disks[node],
-                                      previousIncarnation: lastIncarnation[node] ?? 0)
+            nodes[node] = ClusterNode(
+                spec: spec, me: node, incarnation: incarnations, now: now, persisted: disks[node],
+                previousIncarnation: lastIncarnation[node] ?? 0)
             lastIncarnation[node] = incarnations
             disks[node] = nodes[node]!.electionRecord  // the agent writes its record at start (with its incarnation)
             apply(node, nodes[node]!.step(.tick, now: now))
@@ -616,7 +630,8 @@ public struct Simulation {
                 }
             case .status:
                 // The truth (the vm agent's status says running for a handed-over guest that still runs here).
-                result = active[node]?[gi]?.contains(op.resourceIndex) == true || (vm && incoming["\(node)/\(gi)"] != nil)
+                result =
+                    active[node]?[gi]?.contains(op.resourceIndex) == true || (vm && incoming["\(node)/\(gi)"] != nil)
                     ? .succeeded : .stopped
             }
             guard nodes[node]?.incarnation == inc else { return }
@@ -666,7 +681,8 @@ public struct Simulation {
             guard !machineDown.contains(node), frozenUntil[node].map({ now >= $0 }) ?? true else { return }
             frozenUntil[node] = until  // no watchdog reset: it is suspended too
         case let .confirmDownIfOff(victim):
-            guard machineDown.contains(victim), let by = nodes.keys.sorted().first(where: { frozenUntil[$0].map { now >= $0 } ?? true }) else { return }
+            guard machineDown.contains(victim), let by = nodes.keys.sorted().first(where: { frozenUntil[$0].map { now >= $0 } ?? true })
+            else { return }
             apply(by, nodes[by]!.step(.request(.confirmDown(node: victim), from: by), now: now))
         case let .storageDone(node, inc, cycle):
             guard nodes[node]?.incarnation == inc else { return }
@@ -721,7 +737,9 @@ public struct Simulation {
         var leaveNow = false
         if let record = ready.persist {
             if parameters.fingerprint {
-                for b in "\(now.nanoseconds)|\(node)|persist \(record)\n".utf8 { result.fingerprint = (result.fingerprint ^ UInt64(b)) &* 0x100_0000_01b3 }
+                for b in "\(now.nanoseconds)|\(node)|persist \(record)\n".utf8 {
+                    result.fingerprint = (result.fingerprint ^ UInt64(b)) &* 0x100_0000_01b3
+                }
             }
             disks[node] = record
             if parameters.nemesis {
@@ -732,7 +750,9 @@ public struct Simulation {
         }
         for a in ready.actions {
             if parameters.fingerprint {
-                for b in "\(now.nanoseconds)|\(node)|\(a)\n".utf8 { result.fingerprint = (result.fingerprint ^ UInt64(b)) &* 0x100_0000_01b3 }
+                for b in "\(now.nanoseconds)|\(node)|\(a)\n".utf8 {
+                    result.fingerprint = (result.fingerprint ^ UInt64(b)) &* 0x100_0000_01b3
+                }
             }
             switch a {
             case let .send(msg, to, link):
@@ -745,7 +765,11 @@ public struct Simulation {
                     if !cuts.isEmpty, cuts.contains("\(node)>\(dest)") || cuts.contains("\(node)>\(dest)#\(link)") { continue }
                     if healedAt == nil, rng.chance(loss) { continue }
                     if parameters.nemesis, healedAt == nil, rng.chance(0.01) {
-                        if recorded.count < 4096 { recorded.append((bytes, dest, link)) } else { recorded[rng.int(0...4095)] = (bytes, dest, link) }
+                        if recorded.count < 4096 {
+                            recorded.append((bytes, dest, link))
+                        } else {
+                            recorded[rng.int(0...4095)] = (bytes, dest, link)
+                        }
                     }
                     let copies = healedAt == nil && rng.chance(duplicate) ? 2 : 1
                     for _ in 0..<copies {
@@ -772,8 +796,10 @@ public struct Simulation {
                     active[node, default: [:]][gi, default: []].insert(op.resourceIndex)
                 }
                 let delay = rng.chance(0.1) ? rng.ns(50_000_000...400_000_000) : rng.ns(1_000_000...30_000_000)
-                schedule(at: now + .nanoseconds(delay + persistDelay),
-                         .operationDone(node: node, incarnation: nodes[node]?.incarnation ?? 0, machineLife: machineLife[node, default: 0], op: op))
+                schedule(
+                    at: now + .nanoseconds(delay + persistDelay),
+                    .operationDone(
+                        node: node, incarnation: nodes[node]?.incarnation ?? 0, machineLife: machineLife[node, default: 0], op: op))
             case let .storageCycle(c):
                 // Usually fast; sometimes slow (past io_timeout); a cut path or a dead device fails or hangs.
                 // (Scripted runs have no slow cycles: their tests time the fencing paths.)
@@ -832,7 +858,8 @@ public struct Simulation {
                 for r in spec.groups[gi].resources.indices {
                     let h = holders.filter { active[$0]![gi]!.contains(r) }
                     if h.count > 1 {
-                        result.violations.append("\(now): resource \(r) of group g\(gi) active on \(h.joined(separator: " and ")): " + describeGroups())
+                        result.violations.append(
+                            "\(now): resource \(r) of group g\(gi) active on \(h.joined(separator: " and ")): " + describeGroups())
                     }
                 }
             } else {
@@ -897,8 +924,10 @@ public struct Simulation {
 
     func describeGroups() -> String {
         nodes.keys.sorted().map { k in
-            "\(k)\(nodes[k]!.inStandby ? "(standby)" : "")[" + spec.groups.map { "\($0.name):\(nodes[k]!.localPhases[$0.name]!)" }.joined(separator: " ") + "]"
-        }.joined(separator: " ") + " active=\(active.filter { !$0.value.values.allSatisfy(\.isEmpty) })" + (incoming.isEmpty ? "" : " incoming=\(incoming)")
+            "\(k)\(nodes[k]!.inStandby ? "(standby)" : "")["
+                + spec.groups.map { "\($0.name):\(nodes[k]!.localPhases[$0.name]!)" }.joined(separator: " ") + "]"
+        }.joined(separator: " ") + " active=\(active.filter { !$0.value.values.allSatisfy(\.isEmpty) })"
+            + (incoming.isEmpty ? "" : " incoming=\(incoming)")
     }
 
     func converged() -> Bool {
@@ -911,17 +940,20 @@ public struct Simulation {
     func describeState() -> String {
         nodes.keys.sorted().map { k in
             let n = nodes[k]!
-            return "\(k)[\(n.role) term \(n.term) coord \(n.coordinator.isEmpty ? "-" : n.coordinator) q \(n.quorate) members \(n.members.count)]"
+            return
+                "\(k)[\(n.role) term \(n.term) coord \(n.coordinator.isEmpty ? "-" : n.coordinator) q \(n.quorate) members \(n.members.count)]"
         }.joined(separator: " ")
     }
 
     // MARK: - Scripted runs (tests)
 
     /// A cluster with no random faults: every node starts at once; the test drives the faults and reads the state.
-    public static func scripted(nodes: Int, groups: Int, storage: Bool, noQuorum: NoQuorumPolicy = .stop,
-                                timing: TimingSpec = SimulationParameters.defaultTiming, seed: UInt64 = 2,
-                                selfFence: SelfFenceMode = .stopResources, trace: Bool = false,
-                                watchdog: Bool = true) -> Simulation {
+    public static func scripted(
+        nodes: Int, groups: Int, storage: Bool, noQuorum: NoQuorumPolicy = .stop,
+        timing: TimingSpec = SimulationParameters.defaultTiming, seed: UInt64 = 2,
+        selfFence: SelfFenceMode = .stopResources, trace: Bool = false,
+        watchdog: Bool = true
+    ) -> Simulation {
         var p = SimulationParameters(seed: seed, nodeCount: nodes, timing: timing, chaos: .zero)
         p.trace = trace
         p.watchdog = watchdog
@@ -1051,7 +1083,8 @@ public struct Simulation {
             } else if let k = killedAt {
                 let survivors = sim.nodes.values
                 if let c = survivors.first(where: \.isCoordinator), c.term > oldTerm,
-                   survivors.allSatisfy({ $0.coordinator == c.me }) {
+                    survivors.allSatisfy({ $0.coordinator == c.me })
+                {
                     return (sim.now - k, nil)
                 }
             }

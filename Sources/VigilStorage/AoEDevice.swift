@@ -1,7 +1,7 @@
 import CLinux
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import VigilCore
 
@@ -73,7 +73,9 @@ final class AoEDevice: BlockDevice {
         let idTag = takeTag()
         let id = AoEFrame.identify(destination: mac, source: myMAC, shelf: shelf, slot: slot, tag: idTag)
         let ident = try exchange([idTag: id.encoded], deadline: timeout)
-        guard let r = ident[idTag], let c = AoEFrame.identifyCapacity(r[...]) else { throw DeviceError("aoe: e\(shelf).\(slot) did not answer ATA IDENTIFY") }
+        guard let r = ident[idTag], let c = AoEFrame.identifyCapacity(r[...]) else {
+            throw DeviceError("aoe: e\(shelf).\(slot) did not answer ATA IDENTIFY")
+        }
         capacity = c
     }
 
@@ -92,8 +94,12 @@ final class AoEDevice: BlockDevice {
         let replies = try exchange(frames, deadline: timeout)
         var out: [UInt8] = []
         for (tag, n) in order {
-            guard let r = replies[tag] else { throw DeviceError("aoe: e\(shelf).\(slot): READ EXT unanswered within \(timeout.compactDescription)") }
-            guard let data = AoEFrame.readData(r[...], sectors: n) else { throw DeviceError("aoe: e\(shelf).\(slot): short READ EXT reply") }
+            guard let r = replies[tag] else {
+                throw DeviceError("aoe: e\(shelf).\(slot): READ EXT unanswered within \(timeout.compactDescription)")
+            }
+            guard let data = AoEFrame.readData(r[...], sectors: n) else {
+                throw DeviceError("aoe: e\(shelf).\(slot): short READ EXT reply")
+            }
             out += data
         }
         return out
@@ -111,7 +117,9 @@ final class AoEDevice: BlockDevice {
             i += n
         }
         let replies = try exchange(frames, deadline: timeout)
-        if replies.count < frames.count { throw DeviceError("aoe: e\(shelf).\(slot): WRITE EXT unanswered within \(timeout.compactDescription)") }
+        if replies.count < frames.count {
+            throw DeviceError("aoe: e\(shelf).\(slot): WRITE EXT unanswered within \(timeout.compactDescription)")
+        }
     }
 
     func close() {
@@ -130,14 +138,17 @@ final class AoEDevice: BlockDevice {
     }
 
     private func ata(tag: UInt32, write: Bool, lba: UInt64, count: Int, data: [UInt8]) -> [UInt8] {
-        AoEFrame.ata(destination: targetMAC!, source: myMAC, shelf: shelf, slot: slot, tag: tag, write: write, lba: lba,
-                     count: count, data: data).encoded
+        AoEFrame.ata(
+            destination: targetMAC!, source: myMAC, shelf: shelf, slot: slot, tag: tag, write: write, lba: lba,
+            count: count, data: data
+        ).encoded
     }
 
     /// Sends every frame, collects the replies by tag, resends the unanswered ones every quarter of the
     /// deadline, and gives up at the deadline (returning what did answer). A reply with the error flag or an
     /// ATA error status fails the call.
-    private func exchange(_ frames: [UInt32: [UInt8]], deadline: Duration, broadcast: Bool = false) throws(DeviceError) -> [UInt32: [UInt8]] {
+    private func exchange(_ frames: [UInt32: [UInt8]], deadline: Duration, broadcast: Bool = false) throws(DeviceError) -> [UInt32: [UInt8]]
+    {
         var replies: [UInt32: [UInt8]] = [:]
         let start = Self.now()
         let end = start + deadline.nanoseconds
@@ -160,7 +171,8 @@ final class AoEDevice: BlockDevice {
                 let n = recv(fd, &buf, buf.count, Int32(MSG_DONTWAIT))
                 if n <= 0 { break }
                 guard let reply = AoEFrame.reply(buf[0..<n], shelf: shelf, slot: slot),
-                      frames[reply.tag] != nil, replies[reply.tag] == nil else { continue }
+                    frames[reply.tag] != nil, replies[reply.tag] == nil
+                else { continue }
                 switch reply {
                 case .ok: replies[reply.tag] = Array(buf[0..<n])
                 case let .aoeError(_, e): throw DeviceError("aoe: e\(shelf).\(slot) answered with AoE error \(e)")

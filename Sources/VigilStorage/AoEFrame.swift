@@ -27,8 +27,10 @@ public struct AoEFrame: Sendable, Equatable {
     /// Everything after the AoE header.
     public var payload: [UInt8]
 
-    public init(destination: [UInt8], source: [UInt8], versionFlags: UInt8 = 0x10, error: UInt8 = 0, shelf: UInt16,
-                slot: UInt8, command: UInt8, tag: UInt32, payload: [UInt8]) {
+    public init(
+        destination: [UInt8], source: [UInt8], versionFlags: UInt8 = 0x10, error: UInt8 = 0, shelf: UInt16,
+        slot: UInt8, command: UInt8, tag: UInt32, payload: [UInt8]
+    ) {
         self.destination = destination
         self.source = source
         self.versionFlags = versionFlags
@@ -73,25 +75,30 @@ public struct AoEFrame: Sendable, Equatable {
     /// A Query Config request (read the target's config string) to the broadcast address.
     public static func queryConfig(source: [UInt8], shelf: UInt16, slot: UInt8, tag: UInt32) -> AoEFrame {
         // buffer count, firmware, sector count, version | ccmd (read), string length
-        AoEFrame(destination: [UInt8](repeating: 0xff, count: 6), source: source, shelf: shelf, slot: slot, command: 1,
-                 tag: tag, payload: [0, 0, 0, 0, 0, 0x10, 0, 0])
+        AoEFrame(
+            destination: [UInt8](repeating: 0xff, count: 6), source: source, shelf: shelf, slot: slot, command: 1,
+            tag: tag, payload: [0, 0, 0, 0, 0, 0x10, 0, 0])
     }
 
     /// An ATA IDENTIFY DEVICE request.
     public static func identify(destination: [UInt8], source: [UInt8], shelf: UInt16, slot: UInt8, tag: UInt32) -> AoEFrame {
         // aflags, feature, count 1, IDENTIFY, lba 0..5, reserved
-        AoEFrame(destination: destination, source: source, shelf: shelf, slot: slot, command: 0, tag: tag,
-                 payload: [0, 0, 1, 0xEC, 0, 0, 0, 0, 0, 0, 0, 0])
+        AoEFrame(
+            destination: destination, source: source, shelf: shelf, slot: slot, command: 0, tag: tag,
+            payload: [0, 0, 1, 0xEC, 0, 0, 0, 0, 0, 0, 0, 0])
     }
 
     /// An ATA READ EXT (no `data`) or WRITE EXT of `count` sectors at `lba` (48-bit, little-endian on the wire).
-    public static func ata(destination: [UInt8], source: [UInt8], shelf: UInt16, slot: UInt8, tag: UInt32,
-                           write: Bool, lba: UInt64, count: Int, data: [UInt8]) -> AoEFrame {
+    public static func ata(
+        destination: [UInt8], source: [UInt8], shelf: UInt16, slot: UInt8, tag: UInt32,
+        write: Bool, lba: UInt64, count: Int, data: [UInt8]
+    ) -> AoEFrame {
         var p: [UInt8] = [write ? 0x41 : 0x40, 0, UInt8(truncatingIfNeeded: count), write ? 0x34 : 0x24]
         for b in 0..<6 { p.append(UInt8((lba >> UInt64(8 * b)) & 0xff)) }
         p += [0, 0]
-        return AoEFrame(destination: destination, source: source, shelf: shelf, slot: slot, command: 0, tag: tag,
-                        payload: p + data)
+        return AoEFrame(
+            destination: destination, source: source, shelf: shelf, slot: slot, command: 0, tag: tag,
+            payload: p + data)
     }
 
     // MARK: - Replies

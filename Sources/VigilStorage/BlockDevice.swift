@@ -1,6 +1,6 @@
 import CLinux
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import VigilCore
 
@@ -58,8 +58,10 @@ public enum SlotAreaIO {
 
     /// Runs one core-requested cycle: probe, read the area, then (only if the header is this cluster's) write
     /// this node's slot and the mailboxes. Errors close the device so the next cycle reconnects.
-    public static func run(_ c: StorageCycle, on dev: BlockDevice, cluster: String, nodes: Int,
-                           clock: () -> Instant) -> StorageCycleResult {
+    public static func run(
+        _ c: StorageCycle, on dev: BlockDevice, cluster: String, nodes: Int,
+        clock: () -> Instant
+    ) -> StorageCycleResult {
         let start = clock()
         do {
             try dev.open()
@@ -78,7 +80,8 @@ public enum SlotAreaIO {
             return StorageCycleResult(snapshot: snap, slotWritten: true, mailboxesWritten: done, latency: clock() - start, error: nil)
         } catch {
             dev.close()
-            return StorageCycleResult(snapshot: nil, slotWritten: false, mailboxesWritten: [], latency: clock() - start, error: error.message)
+            return StorageCycleResult(
+                snapshot: nil, slotWritten: false, mailboxesWritten: [], latency: clock() - start, error: error.message)
         }
     }
 }

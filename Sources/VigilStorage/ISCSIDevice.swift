@@ -1,6 +1,6 @@
 import CISCSI
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// An iSCSI LUN through libiscsi's userspace initiator (no kernel module). Sync calls, on the storage thread.
@@ -55,7 +55,9 @@ final class ISCSIDevice: BlockDevice {
         try open()
         guard let task = iscsi_testunitready_sync(ctx, lun) else { throw failure("TEST UNIT READY") }
         defer { scsi_free_scsi_task(task) }
-        guard task.pointee.status == Int32(SCSI_STATUS_GOOD.rawValue) else { throw failure("TEST UNIT READY (status \(task.pointee.status))") }
+        guard task.pointee.status == Int32(SCSI_STATUS_GOOD.rawValue) else {
+            throw failure("TEST UNIT READY (status \(task.pointee.status))")
+        }
     }
 
     func read(lba: UInt64, blocks: Int) throws(DeviceError) -> [UInt8] {
@@ -66,7 +68,8 @@ final class ISCSIDevice: BlockDevice {
         }
         defer { scsi_free_scsi_task(task) }
         guard task.pointee.status == Int32(SCSI_STATUS_GOOD.rawValue), task.pointee.datain.size >= n,
-              let d = task.pointee.datain.data else {
+            let d = task.pointee.datain.data
+        else {
             throw failure("READ(16) (status \(task.pointee.status))")
         }
         return Array(UnsafeBufferPointer(start: d, count: n))

@@ -15,8 +15,10 @@ public final class StorageWorker: @unchecked Sendable {
     private var thread: Thread?
     private let done: @Sendable (StorageCycle, StorageCycleResult) -> Void
 
-    public init(url: StorageURL, initiator: String, timeout: Duration, cluster: String, nodes: Int,
-                clock: @escaping @Sendable () -> Instant, done: @escaping @Sendable (StorageCycle, StorageCycleResult) -> Void) {
+    public init(
+        url: StorageURL, initiator: String, timeout: Duration, cluster: String, nodes: Int,
+        clock: @escaping @Sendable () -> Instant, done: @escaping @Sendable (StorageCycle, StorageCycleResult) -> Void
+    ) {
         device = BlockDevices.make(url, initiator: initiator, timeout: timeout)
         self.cluster = cluster
         self.nodes = nodes

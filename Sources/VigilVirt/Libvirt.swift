@@ -103,7 +103,8 @@ public struct MigrationFigures: Sendable, Codable, Equatable {
 
     public var line: String {
         func f(_ v: Double?) -> String { v.map { String(format: "%.1f", $0) } ?? "?" }
-        return "wall_ms=\(f(wallMs)) total_ms=\(f(totalMs)) downtime_ms=\(f(downtimeMs)) data_mib=\(f(dataMiB)) passes=\(passes.map(String.init) ?? "?") postcopy=\(postcopy)"
+        return
+            "wall_ms=\(f(wallMs)) total_ms=\(f(totalMs)) downtime_ms=\(f(downtimeMs)) data_mib=\(f(dataMiB)) passes=\(passes.map(String.init) ?? "?") postcopy=\(postcopy)"
     }
 }
 
@@ -119,8 +120,10 @@ public struct MigrationOptions: Sendable {
     public var postcopyAfter: Int
     public var timeout: Duration
 
-    public init(destinationURI: String, migrationURI: String, maxDowntime: Duration, autoConverge: Bool,
-                postcopyAfter: Int, timeout: Duration) {
+    public init(
+        destinationURI: String, migrationURI: String, maxDowntime: Duration, autoConverge: Bool,
+        postcopyAfter: Int, timeout: Duration
+    ) {
         self.destinationURI = destinationURI
         self.migrationURI = migrationURI
         self.maxDowntime = maxDowntime
@@ -180,8 +183,9 @@ public final class LibvirtDomain: @unchecked Sendable {
     /// aborts the job at the timeout and switches to post-copy after `postcopyAfter` passes.
     public func migrate(_ o: MigrationOptions, log: @escaping @Sendable (String) -> Void = { _ in }) throws(LibvirtError) -> Double {
         try setMaxDowntime(o.maxDowntime)
-        var flags = UInt32(VIR_MIGRATE_LIVE.rawValue | VIR_MIGRATE_PEER2PEER.rawValue | VIR_MIGRATE_PERSIST_DEST.rawValue
-                           | VIR_MIGRATE_UNDEFINE_SOURCE.rawValue)
+        var flags = UInt32(
+            VIR_MIGRATE_LIVE.rawValue | VIR_MIGRATE_PEER2PEER.rawValue | VIR_MIGRATE_PERSIST_DEST.rawValue
+                | VIR_MIGRATE_UNDEFINE_SOURCE.rawValue)
         if o.autoConverge { flags |= UInt32(VIR_MIGRATE_AUTO_CONVERGE.rawValue) }
         if o.postcopyAfter > 0 { flags |= UInt32(VIR_MIGRATE_POSTCOPY.rawValue) }
         var params: virTypedParameterPtr? = nil

@@ -2,7 +2,7 @@ import Foundation
 import VigilCore
 import VigilResources
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The `vm` resource agent's logic (`vigil virt start|stop|status DOMAIN`), on the libvirt C API.
@@ -61,8 +61,9 @@ public struct VMAgent: Sendable {
     func qemuPID() -> pid_t? {
         for dir in ["/run/libvirt/qemu", "/var/run/libvirt/qemu"] {
             guard let text = try? String(contentsOfFile: "\(dir)/\(s.domain).pid", encoding: .utf8),
-                  let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)),
-                  let cmd = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline")) else { continue }
+                let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+                let cmd = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline"))
+            else { continue }
             let args = String(decoding: cmd, as: UTF8.self).split(separator: "\0")
             if args.contains(where: { $0.contains("guest=\(s.domain),") || $0 == "guest=\(s.domain)" }) { return pid }
         }
@@ -178,9 +179,12 @@ public struct VMAgent: Sendable {
             say("\(s.domain): no URI for this node as seen from \(peer)")
             return .failed
         }
-        say("\(s.domain): live migration from \(peer) (max downtime \(s.maxDowntime)\(s.autoConverge ? ", auto-converge" : "")\(s.postcopyAfter > 0 ? ", post-copy after \(s.postcopyAfter) passes" : ""))")
-        let o = MigrationOptions(destinationURI: dest, migrationURI: mig, maxDowntime: s.maxDowntime, autoConverge: s.autoConverge,
-                                 postcopyAfter: s.postcopyAfter, timeout: s.migrationTimeout)
+        say(
+            "\(s.domain): live migration from \(peer) (max downtime \(s.maxDowntime)\(s.autoConverge ? ", auto-converge" : "")\(s.postcopyAfter > 0 ? ", post-copy after \(s.postcopyAfter) passes" : ""))"
+        )
+        let o = MigrationOptions(
+            destinationURI: dest, migrationURI: mig, maxDowntime: s.maxDowntime, autoConverge: s.autoConverge,
+            postcopyAfter: s.postcopyAfter, timeout: s.migrationTimeout)
         let say = self.say
         let wall: Double
         do { wall = try sd.migrate(o) { say("\(self.s.domain): \($0)") } } catch {
@@ -232,7 +236,9 @@ public struct VMAgent: Sendable {
             }
             guard (try? d.state()) == .running else { break }
         }
-        say("\(s.domain): \(what) is NOT alive: \(address) did not answer within \(s.livenessTimeout) (libvirt says \((try? d.state())?.description ?? "unknown"))")
+        say(
+            "\(s.domain): \(what) is NOT alive: \(address) did not answer within \(s.livenessTimeout) (libvirt says \((try? d.state())?.description ?? "unknown"))"
+        )
         return false
     }
 }

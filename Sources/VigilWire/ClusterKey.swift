@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The cluster's shared secret, from the key file written by `vigil keygen` (hex, 32 bytes).
@@ -23,7 +23,8 @@ public struct ClusterKey: Sendable {
     public static func load(path: String, requireRootOwner: Bool = true, allowCRC: Bool = false) throws -> ClusterKey {
         var st = stat()
         guard lstat(path, &st) == 0 else {
-            throw LoadError(description: "cannot read key file \(path): \(String(cString: strerror(errno))); create one with: vigil keygen \(path)")
+            throw LoadError(
+                description: "cannot read key file \(path): \(String(cString: strerror(errno))); create one with: vigil keygen \(path)")
         }
         guard st.st_mode & S_IFMT == S_IFREG else {
             throw LoadError(description: "key file \(path) is not a regular file")
@@ -33,7 +34,8 @@ public struct ClusterKey: Sendable {
         }
         let mode = st.st_mode & 0o777
         guard mode & 0o077 == 0 else {
-            throw LoadError(description: "key file \(path) has mode \(String(mode, radix: 8)): group or others may read it; run: chmod 600 \(path)")
+            throw LoadError(
+                description: "key file \(path) has mode \(String(mode, radix: 8)): group or others may read it; run: chmod 600 \(path)")
         }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw LoadError(description: "cannot read key file \(path)")
@@ -44,7 +46,10 @@ public struct ClusterKey: Sendable {
                 throw LoadError(description: "authkeys \(path):\(error.line): \(error.message)")
             }
             if a.method == .crc, !allowCRC {
-                throw LoadError(description: "authkeys \(path):\(a.line): auth \(a.id) is crc, which has no secret: anyone on the cluster LAN could forge heartbeats; use sha1 with a secret, or set allow_crc = true in [cluster] to accept this")
+                throw LoadError(
+                    description:
+                        "authkeys \(path):\(a.line): auth \(a.id) is crc, which has no secret: anyone on the cluster LAN could forge heartbeats; use sha1 with a secret, or set allow_crc = true in [cluster] to accept this"
+                )
             }
             var key = a.clusterKey
             key.heartbeatAuthkeys = a
@@ -81,8 +86,10 @@ public struct ClusterKey: Sendable {
         if force { unlink(path) }
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         guard fd >= 0 else {
-            throw LoadError(description: errno == EEXIST ? "\(path) exists; use --force to replace it"
-                                                      : "cannot create \(path): \(String(cString: strerror(errno)))")
+            throw LoadError(
+                description: errno == EEXIST
+                    ? "\(path) exists; use --force to replace it"
+                    : "cannot create \(path): \(String(cString: strerror(errno)))")
         }
         defer { close(fd) }
         fchmod(fd, 0o600)

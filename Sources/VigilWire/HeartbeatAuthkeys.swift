@@ -56,7 +56,9 @@ public struct HeartbeatAuthkeys: Sendable, Equatable {
                 guard words.count == 2, let id = Int(words[1]), (0..<16).contains(id) else {
                     throw ParseError(line: n, message: "expected \"auth N\" with N from 0 to 15, got \"\(words.joined(separator: " "))\"")
                 }
-                if let (_, l) = selected { throw ParseError(line: n, message: "a second auth line (the first is line \(l)); exactly one selects the key") }
+                if let (_, l) = selected {
+                    throw ParseError(line: n, message: "a second auth line (the first is line \(l)); exactly one selects the key")
+                }
                 selected = (id, n)
                 continue
             }
@@ -64,7 +66,9 @@ public struct HeartbeatAuthkeys: Sendable, Equatable {
                 throw ParseError(line: n, message: "expected \"auth N\" or a key line \"N sha1|md5 SECRET\" or \"N crc\", got \"\(first)\"")
             }
             guard words.count >= 2, let m = Method(rawValue: words[1].lowercased()) else {
-                throw ParseError(line: n, message: "key \(id): expected the method crc, md5 or sha1, got \(words.count >= 2 ? "\"\(words[1])\"" : "nothing")")
+                throw ParseError(
+                    line: n,
+                    message: "key \(id): expected the method crc, md5 or sha1, got \(words.count >= 2 ? "\"\(words[1])\"" : "nothing")")
             }
             let secret = words.dropFirst(2).joined(separator: " ")
             if m == .crc, !secret.isEmpty { throw ParseError(line: n, message: "key \(id): crc takes no secret") }
@@ -74,8 +78,9 @@ public struct HeartbeatAuthkeys: Sendable, Equatable {
         }
         guard let (id, authLine) = selected else { throw ParseError(line: 1, message: "no \"auth N\" line selects a key") }
         guard let (m, s, l) = keys[id] else { throw ParseError(line: authLine, message: "auth \(id): there is no key line \"\(id) ...\"") }
-        return HeartbeatAuthkeys(id: id, method: m, secret: s, line: l,
-                                 keys: keys.mapValues { Key(method: $0.0, secret: $0.1) })
+        return HeartbeatAuthkeys(
+            id: id, method: m, secret: s, line: l,
+            keys: keys.mapValues { Key(method: $0.0, secret: $0.1) })
     }
 
     /// The sender (`src`) of an authentic netstring Heartbeat packet, nil for anything else

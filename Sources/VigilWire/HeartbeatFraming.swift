@@ -60,8 +60,9 @@ public enum HeartbeatFraming {
         /// The auth's key number and MAC (lowercased), if the payload is exactly `ID MAC`.
         public var authKey: (id: Int, mac: String)? {
             guard let space = auth.firstIndex(of: UInt8(ascii: " ")),
-                  let id = HeartbeatFraming.decimal(auth, 0..<space, limit: 1_000),
-                  space + 1 < auth.count, !auth[(space + 1)...].contains(UInt8(ascii: " ")) else { return nil }
+                let id = HeartbeatFraming.decimal(auth, 0..<space, limit: 1_000),
+                space + 1 < auth.count, !auth[(space + 1)...].contains(UInt8(ascii: " "))
+            else { return nil }
             return (id, String(decoding: auth[(space + 1)...], as: UTF8.self).lowercased())
         }
 
@@ -115,7 +116,8 @@ public enum HeartbeatFraming {
         var i = classicStart.count
         while !hasPrefix(b, classicEnd, at: i) {
             guard i < b.count, let nl = b[i...].firstIndex(of: UInt8(ascii: "\n")),
-                  let f = field(b[i..<nl], typed: false) else { return nil }
+                let f = field(b[i..<nl], typed: false)
+            else { return nil }
             fields.append(f)
             i = nl + 1
         }
@@ -140,7 +142,8 @@ public enum HeartbeatFraming {
     /// bytes as lowercase hex, nil for a key the file does not have.
     public static func authenticatedSender(_ b: [UInt8], expectedMAC: (Int, ArraySlice<UInt8>) -> String?) -> String? {
         guard let m = parseNetstring(b), let (id, mac) = m.authKey,
-              let expected = expectedMAC(id, b[0..<m.signedEnd]), mac == expected else { return nil }
+            let expected = expectedMAC(id, b[0..<m.signedEnd]), mac == expected
+        else { return nil }
         return string("src", in: m.fields)
     }
 

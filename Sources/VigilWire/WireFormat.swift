@@ -70,13 +70,15 @@ public enum WireFormat {
         let sequence: UInt64 = r.readBE()
         let term: UInt64 = r.readBE()
         guard let sender = r.readString(), let destination = r.readString(),
-              let coordinator = r.readString(), let candidate = r.readString(),
-              let count = r.readByte() else { return nil }
+            let coordinator = r.readString(), let candidate = r.readString(),
+            let count = r.readByte()
+        else { return nil }
         var view: [ViewEntry] = []
         view.reserveCapacity(Int(count))
         for _ in 0..<count {
             guard let name = r.readString(), let raw = r.readByte(), let state = MemberState(rawValue: raw),
-                  r.remaining >= 4 else {
+                r.remaining >= 4
+            else {
                 return nil
             }
             let echo: UInt32 = r.readBE()
@@ -110,8 +112,10 @@ public enum WireFormat {
             let epoch: UInt64 = r.readBE()
             let aflags = r.readByte()!
             guard aflags <= 3, let source = r.readString(), let preferred = r.readString() else { return nil }
-            assignments.append(Assignment(owner: owner, epoch: epoch, go: aflags & 1 != 0, source: source,
-                                          preferred: preferred, stay: aflags & 2 != 0))
+            assignments.append(
+                Assignment(
+                    owner: owner, epoch: epoch, go: aflags & 1 != 0, source: source,
+                    preferred: preferred, stay: aflags & 2 != 0))
         }
         // A request travels as its canonical text: anything else is malformed (one encoding per message).
         guard let requestText = r.readString() else { return nil }
@@ -124,10 +128,11 @@ public enum WireFormat {
             report!.connectivity = c
         }
         guard r.offset == r.end, !sender.isEmpty else { return nil }
-        return Message(kind: kind, clusterID: cluster, sender: sender, incarnation: incarnation,
-                       sequence: sequence, link: link, destination: destination, term: term,
-                       coordinator: coordinator, candidate: candidate, senderQuorate: flags & 1 != 0, view: view,
-                       report: report, assignments: assignments, request: request)
+        return Message(
+            kind: kind, clusterID: cluster, sender: sender, incarnation: incarnation,
+            sequence: sequence, link: link, destination: destination, term: term,
+            coordinator: coordinator, candidate: candidate, senderQuorate: flags & 1 != 0, view: view,
+            report: report, assignments: assignments, request: request)
     }
 
     static func appendBE<T: FixedWidthInteger>(_ b: inout [UInt8], _ v: T) {

@@ -12,10 +12,10 @@ struct VirtCommand: ParsableCommand {
         commandName: "vigil-virt",
         abstract: "Start, stop or check a libvirt domain as a cluster resource (what resource-agents/vm calls).",
         discussion: """
-        Reads [virt] and [[node]] libvirt_uri from cluster.conf, and from the environment the cluster agent sets:
-        VIGIL_REASON (handover: stop leaves the domain running; start live-migrates it from VIGIL_PEER),
-        VIGIL_PEER, VIGIL_NODE, VIGIL_RUN_DIR. Exit codes are LSB: 0 ok/running, 1 failed, 3 stopped, 4 unknown.
-        """)
+            Reads [virt] and [[node]] libvirt_uri from cluster.conf, and from the environment the cluster agent sets:
+            VIGIL_REASON (handover: stop leaves the domain running; start live-migrates it from VIGIL_PEER),
+            VIGIL_PEER, VIGIL_NODE, VIGIL_RUN_DIR. Exit codes are LSB: 0 ok/running, 1 failed, 3 stopped, 4 unknown.
+            """)
 
     @Argument(help: "start, stop or status.") var action: String
     @Argument(help: "The libvirt domain name.") var domain: String
@@ -36,9 +36,10 @@ struct VirtCommand: ParsableCommand {
         }
         let me = node ?? env["VIGIL_NODE"] ?? ""
         let virt = cfg?.virt ?? VirtSettings()
-        var s = VMAgent.Settings(domain: domain, localURI: uri ?? cfg?.libvirtURI(of: me, from: me) ?? virt.uri,
-                                 reason: env["VIGIL_REASON"].flatMap(OperationReason.init(rawValue:)), runDir: env["VIGIL_RUN_DIR"] ?? "/run/vigil",
-                                 definitions: virt.definitions)
+        var s = VMAgent.Settings(
+            domain: domain, localURI: uri ?? cfg?.libvirtURI(of: me, from: me) ?? virt.uri,
+            reason: env["VIGIL_REASON"].flatMap(OperationReason.init(rawValue:)), runDir: env["VIGIL_RUN_DIR"] ?? "/run/vigil",
+            definitions: virt.definitions)
         s.address = address
         if virt.liveness == "running" { s.address = nil }
         s.maxDowntime = virt.maxDowntime

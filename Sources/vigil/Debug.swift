@@ -7,12 +7,14 @@ import VigilWire
 
 /// Tools for testing a cluster's defences. Hidden from the main help.
 struct Debug: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Testing tools.", shouldDisplay: false,
-                                                    subcommands: [Inject.self])
+    static let configuration = CommandConfiguration(
+        abstract: "Testing tools.", shouldDisplay: false,
+        subcommands: [Inject.self])
 
     /// Sends crafted packets to an agent, to check that they are dropped and counted.
     struct Inject: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Send crafted packets: garbage, truncated, bad-version, wrong-cluster, wrong-key, replay.")
+        static let configuration = CommandConfiguration(
+            abstract: "Send crafted packets: garbage, truncated, bad-version, wrong-cluster, wrong-key, replay.")
         @OptionGroup var options: ConfigOption
         @Option(help: "Target address.") var to: String
         @Option(help: "Target port (default: the config's).") var port: Int?
@@ -28,9 +30,10 @@ struct Debug: ParsableCommand {
             let c = try options.load()
             let key = try ClusterKey.load(path: c.keyFile).symmetricKey
             let from = sender ?? c.spec.nodes[0].name
-            let msg = Message(kind: .heartbeat, clusterID: c.spec.clusterID, sender: from, incarnation: incarnation,
-                              sequence: sequence, link: link, destination: destination, term: 0, coordinator: "",
-                              senderQuorate: false, view: [])
+            let msg = Message(
+                kind: .heartbeat, clusterID: c.spec.clusterID, sender: from, incarnation: incarnation,
+                sequence: sequence, link: link, destination: destination, term: 0, coordinator: "",
+                senderQuorate: false, view: [])
             var rng = SystemRandomNumberGenerator()
             let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
             guard fd >= 0 else { throw ValidationError("socket failed") }

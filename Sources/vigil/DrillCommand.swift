@@ -11,17 +11,17 @@ struct Drill: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Failover drill: ping a service every 10 ms while the cluster is made to move it; report the gap.",
         discussion: """
-        ACTION is one of:
-          none                 just measure
-          standby:NODE         a controlled stop through the cluster (the vm agent live-migrates)
-          unstandby:NODE
-          move:GROUP:NODE      move a group
-          kill:NODE            testbed only: kill -9 of NODE's agent and guests, its links down (--testbed)
-          link-down:NODE       testbed only: NODE's links down (--testbed)
-          run:COMMAND          run a shell command (e.g. another HA stack's standby, for comparisons)
-        Writes DIR/report.txt, report.json, pings.csv, data.json and drill.svg; prints the table and the headline.
-        The cluster's events come from every agent's control socket (`events`) at the end of the drill.
-        """)
+            ACTION is one of:
+              none                 just measure
+              standby:NODE         a controlled stop through the cluster (the vm agent live-migrates)
+              unstandby:NODE
+              move:GROUP:NODE      move a group
+              kill:NODE            testbed only: kill -9 of NODE's agent and guests, its links down (--testbed)
+              link-down:NODE       testbed only: NODE's links down (--testbed)
+              run:COMMAND          run a shell command (e.g. another HA stack's standby, for comparisons)
+            Writes DIR/report.txt, report.json, pings.csv, data.json and drill.svg; prints the table and the headline.
+            The cluster's events come from every agent's control socket (`events`) at the end of the drill.
+            """)
 
     @Option(help: "IPv4 address of the service to ping.") var target: String = ""
     @Option(help: "Re-analyse a recorded drill (its data.json) instead of running one; writes into --out.") var from: String?
@@ -46,7 +46,8 @@ struct Drill: ParsableCommand {
             for e in try savedEvents() {
                 let t = e.wallNs - data.startWallNs
                 guard t >= -1_000_000_000, t <= data.endNs + 500_000_000,
-                      !known.contains("\(e.node)|\(e.kind)|\(e.text)|\(t / 1_000_000)") else { continue }
+                    !known.contains("\(e.node)|\(e.kind)|\(e.text)|\(t / 1_000_000)")
+                else { continue }
                 data.events.append(.init(tNs: t, source: e.node, kind: e.kind, text: e.text))
             }
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
@@ -55,8 +56,9 @@ struct Drill: ParsableCommand {
         }
         guard !target.isEmpty else { throw ValidationError("--target ADDRESS is required (or --from DATA.json)") }
         guard let iv = ConfigLoader.parseDuration(interval), iv >= .milliseconds(1),
-              let dur = ConfigLoader.parseDuration(duration), dur > .zero,
-              let atD = ConfigLoader.parseDuration(at) else {
+            let dur = ConfigLoader.parseDuration(duration), dur > .zero,
+            let atD = ConfigLoader.parseDuration(at)
+        else {
             throw ValidationError("--interval, --duration and --at take durations like 10ms, 30s")
         }
         guard ["wall", "mono"].contains(clock) else { throw ValidationError("--clock: wall or mono") }
@@ -69,7 +71,9 @@ struct Drill: ParsableCommand {
         let pinger = try Pinger(target: target)
         let startMono = Pinger.monotonicNs() + 50_000_000
         let startWall = Self.wallNs() + 50_000_000
-        print("drill: pinging \(target) every \(iv.compactDescription) for \(dur.compactDescription); \(action) at \(atD.compactDescription); output in \(out)")
+        print(
+            "drill: pinging \(target) every \(iv.compactDescription) for \(dur.compactDescription); \(action) at \(atD.compactDescription); output in \(out)"
+        )
         let drillEvents = Mutex<[DrillData.Event]>([])
         // The action runs on its own thread at its time, so the pinger's schedule never waits for it.
         let actor = Thread {
@@ -84,9 +88,12 @@ struct Drill: ParsableCommand {
                 $0.append(.init(tNs: t1, source: "drill", kind: "action", text: "\(act.text): \(result)"))
                 // A testbed that says when it killed the node ("killed at UNIX-SECONDS"): that instant, exactly.
                 if let r = result.range(of: "killed at "),
-                   let secs = Double(result[r.upperBound...].prefix { $0.isNumber || $0 == "." }) {
+                    let secs = Double(result[r.upperBound...].prefix { $0.isNumber || $0 == "." })
+                {
                     let t = Int64(secs * 1e9) - startWall
-                    if t > 0 { $0.append(.init(tNs: t, source: "drill", kind: "action", text: "\(act.node) killed (the testbed's timestamp)")) }
+                    if t > 0 {
+                        $0.append(.init(tNs: t, source: "drill", kind: "action", text: "\(act.node) killed (the testbed's timestamp)"))
+                    }
                 }
             }
         }
@@ -105,16 +112,18 @@ struct Drill: ParsableCommand {
         }
         for (node, path) in socks.sorted(by: { $0.key < $1.key }) {
             guard let text = try? ControlClient.request(path: path, command: "events", timeout: .seconds(3)),
-                  let list = try? JSONDecoder().decode([JournalEvent].self, from: Data(text.utf8)) else {
+                let list = try? JSONDecoder().decode([JournalEvent].self, from: Data(text.utf8))
+            else {
                 timeline.append(.init(tNs: endNs, source: "drill", kind: "note", text: "no events from \(node) (agent not answering)"))
                 continue
             }
             for e in list { align(e) }
         }
         for e in try savedEvents() { align(e) }
-        let data = DrillData(target: target, action: action, intervalNs: iv.nanoseconds, actionNs: act.kind == .none ? nil : atD.nanoseconds,
-                             endNs: endNs, startWallNs: startWall, probes: probes, events: timeline,
-                             strayReplies: stray, reordered: reordered)
+        let data = DrillData(
+            target: target, action: action, intervalNs: iv.nanoseconds, actionNs: act.kind == .none ? nil : atD.nanoseconds,
+            endNs: endNs, startWallNs: startWall, probes: probes, events: timeline,
+            strayReplies: stray, reordered: reordered)
         try write(data)
     }
 
@@ -138,7 +147,8 @@ struct Drill: ParsableCommand {
         for spec in events {
             let parts = spec.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2, let raw = FileManager.default.contents(atPath: parts[1]),
-                  let list = try? JSONDecoder().decode([JournalEvent].self, from: raw) else {
+                let list = try? JSONDecoder().decode([JournalEvent].self, from: raw)
+            else {
                 throw ValidationError("--events NODE=FILE: cannot read the events in \(spec) (save them with `vigil events > FILE`)")
             }
             all += list
@@ -191,7 +201,8 @@ struct DrillAction {
         case ("kill", 2): (kind, node, group) = (.kill, p[1], "")
         case ("link-down", 2): (kind, node, group) = (.linkDown, p[1], "")
         default:
-            throw ValidationError("--action \(s): expected none, standby:NODE, unstandby:NODE, move:GROUP:NODE, kill:NODE, link-down:NODE or run:COMMAND")
+            throw ValidationError(
+                "--action \(s): expected none, standby:NODE, unstandby:NODE, move:GROUP:NODE, kill:NODE, link-down:NODE or run:COMMAND")
         }
     }
 
@@ -204,13 +215,17 @@ struct DrillAction {
         case .none: return "nothing to do"
         case .standby, .unstandby:
             guard let path = sockets[node] else { return "FAILED: no control socket for \(node)" }
-            return (try? ControlClient.request(path: path, command: ControlCommand.admin(kind == .standby ? .standby(node: node) : .unstandby(node: node)).line,
-                                              timeout: .seconds(5)))
+            return
+                (try? ControlClient.request(
+                    path: path, command: ControlCommand.admin(kind == .standby ? .standby(node: node) : .unstandby(node: node)).line,
+                    timeout: .seconds(5)))
                 .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? "FAILED: \(node)'s agent did not answer"
         case .move:
             for (_, path) in sockets.sorted(by: { $0.key < $1.key }) {
-                if let r = try? ControlClient.request(path: path, command: ControlCommand.admin(.move(group: group, node: node)).line,
-                                                 timeout: .seconds(5)) {
+                if let r = try? ControlClient.request(
+                    path: path, command: ControlCommand.admin(.move(group: group, node: node)).line,
+                    timeout: .seconds(5))
+                {
                     return r.trimmingCharacters(in: .whitespacesAndNewlines)
                 }
             }

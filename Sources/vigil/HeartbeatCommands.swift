@@ -15,7 +15,9 @@ enum HeartbeatSupport {
         var absolute = URL(fileURLWithPath: directory).standardizedFileURL.path
         if absolute.count > 1, absolute.hasSuffix("/") { absolute.removeLast() }
         let dir = absolute
-        guard let haCF = read("\(dir)/ha.cf") else { throw CLIError("cannot read \(dir)/ha.cf: is \(dir) a Heartbeat configuration directory?") }
+        guard let haCF = read("\(dir)/ha.cf") else {
+            throw CLIError("cannot read \(dir)/ha.cf: is \(dir) a Heartbeat configuration directory?")
+        }
         var st = stat()
         let authPath = "\(dir)/authkeys"
         let mode: UInt32? = stat(authPath, &st) == 0 ? UInt32(st.st_mode) : nil
@@ -28,8 +30,9 @@ enum HeartbeatSupport {
                 ["\(dir)/resource.d/\(name)", "/etc/init.d/\(name)"].contains { FileManager.default.isExecutableFile(atPath: $0) }
             })
         do {
-            return try HeartbeatImport.run(directory: dir, haCF: haCF, haresources: read("\(dir)/haresources"),
-                                           authkeys: authkeys, authkeysMode: mode, allowCRC: allowCRC, environment: env)
+            return try HeartbeatImport.run(
+                directory: dir, haCF: haCF, haresources: read("\(dir)/haresources"),
+                authkeys: authkeys, authkeysMode: mode, allowCRC: allowCRC, environment: env)
         } catch {
             throw CLIError("cannot import \(dir):\n\(error)")
         }
@@ -41,8 +44,10 @@ enum HeartbeatSupport {
         let imported = try importDirectory(directory, node: node, allowCRC: allowCRC)
         if printWarnings { for w in imported.warnings { FileHandle.standardError.write(Data("vigil: \(w)\n".utf8)) } }
         do {
-            return (try ConfigLoader.load(text: imported.text, file: "\(directory) (imported; see `vigil import-heartbeat \(directory)`)"),
-                    imported)
+            return (
+                try ConfigLoader.load(text: imported.text, file: "\(directory) (imported; see `vigil import-heartbeat \(directory)`)"),
+                imported
+            )
         } catch {
             throw CLIError("\(error)")
         }
@@ -108,7 +113,9 @@ struct ImportHeartbeat: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import-heartbeat",
         abstract: "Print the cluster.conf equivalent of a Heartbeat directory (ha.cf, haresources, authkeys).",
-        discussion: "Warnings (directives Vigil does not implement, and what it does instead) go to standard error with their line numbers. `vigil agent --heartbeat-config DIR` runs the same import directly.")
+        discussion:
+            "Warnings (directives Vigil does not implement, and what it does instead) go to standard error with their line numbers. `vigil agent --heartbeat-config DIR` runs the same import directly."
+    )
     @Argument(help: "The Heartbeat configuration directory.") var directory: String = "/etc/ha.d"
     @Option(help: "Import as this node (default: the hostname, if it is a node line; its own addresses come from its interfaces).")
     var node: String?
@@ -121,7 +128,9 @@ struct ImportHeartbeat: ParsableCommand {
         let imported = try HeartbeatSupport.importDirectory(directory, node: me, allowCRC: allowCRC)
         for w in imported.warnings { FileHandle.standardError.write(Data("\(w)\n".utf8)) }
         if let o = output {
-            do { try imported.text.write(toFile: o, atomically: true, encoding: .utf8) } catch { throw CLIError("cannot write \(o): \(error)") }
+            do { try imported.text.write(toFile: o, atomically: true, encoding: .utf8) } catch {
+                throw CLIError("cannot write \(o): \(error)")
+            }
         } else {
             print(imported.text, terminator: "")
         }
@@ -134,7 +143,9 @@ struct HBStandby: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hb_standby",
         abstract: "Heartbeat's hb_standby: give this node's groups (all, local = home here, foreign = home elsewhere) to a peer.",
-        discussion: "Each group moves to its home node if that is another live node, else to the first live peer, and is pinned there (VMs live-migrate) until `hb_takeover` or `vigil unmove GROUP`. Unlike `vigil standby`, the node stays eligible: if the peer fails, the groups come back.")
+        discussion:
+            "Each group moves to its home node if that is another live node, else to the first live peer, and is pinned there (VMs live-migrate) until `hb_takeover` or `vigil unmove GROUP`. Unlike `vigil standby`, the node stays eligible: if the peer fails, the groups come back."
+    )
     @OptionGroup var where_: SocketOption
     @Argument(help: "all (default), foreign, local or failback (= foreign).") var set: String = "all"
 
@@ -221,11 +232,12 @@ struct CLStatus: ParsableCommand {
                 return
             }
             let n = try node(0)
-            let s = switch n.state {
-            case "alive", "suspect": "active"
-            case "unknown": "init"
-            default: "dead"
-            }
+            let s =
+                switch n.state {
+                case "alive", "suspect": "active"
+                case "unknown": "init"
+                default: "dead"
+                }
             print(s)
             if s != "active" { throw ExitCode(1) }
         case "nodetype":
@@ -239,7 +251,8 @@ struct CLStatus: ParsableCommand {
             let n = try node(0)
             guard arguments.count > 1 else { throw ValidationError("hblinkstatus needs NODE LINK") }
             guard let i = n.links.firstIndex(where: { $0.interface == arguments[1] || $0.address == arguments[1] }) ?? Int(arguments[1]),
-                  n.links.indices.contains(i) else {
+                n.links.indices.contains(i)
+            else {
                 FileHandle.standardError.write(Data("Cannot get heartbeat link status\n".utf8))
                 throw ExitCode(13)
             }
@@ -248,7 +261,8 @@ struct CLStatus: ParsableCommand {
             if !up { throw ExitCode(1) }
         case "rscstatus":
             let owned = Set(r.groups.filter { $0.owner == r.node && $0.state == "running" }.map(\.name))
-            if r.groups.contains(where: { $0.owner == r.node && ($0.state == "starting" || $0.state == "stopping" || $0.state == "moving") }) {
+            if r.groups.contains(where: { $0.owner == r.node && ($0.state == "starting" || $0.state == "stopping" || $0.state == "moving") }
+            ) {
                 print("transition")
             } else if owned.isEmpty {
                 print("none")
@@ -264,7 +278,8 @@ struct CLStatus: ParsableCommand {
         case "clientstatus":
             throw CLIError("clientstatus: Vigil has no Heartbeat API clients (use `vigil status`)")
         default:
-            throw ValidationError("unknown query \(query); expected hbstatus, listnodes, nodestatus, nodetype, listhblinks, hblinkstatus, rscstatus")
+            throw ValidationError(
+                "unknown query \(query); expected hbstatus, listnodes, nodestatus, nodetype, listhblinks, hblinkstatus, rscstatus")
         }
     }
 }

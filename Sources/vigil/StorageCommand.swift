@@ -30,7 +30,9 @@ struct StorageCommand: ParsableCommand {
     struct Init: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write the header and one empty slot and mailbox per node (every [storage] device, or those named).",
-            discussion: "Refuses a device that already carries a slot area of another cluster, another layout or a different node count, or any non-zero data, unless --force.")
+            discussion:
+                "Refuses a device that already carries a slot area of another cluster, another layout or a different node count, or any non-zero data, unless --force."
+        )
         @OptionGroup var options: ConfigOption
         @Flag(help: "Overwrite whatever the device holds in the slot area.") var force = false
         @Argument(help: "Devices (default: the [storage] devices of cluster.conf).") var devices: [String] = []
@@ -51,20 +53,28 @@ struct StorageCommand: ParsableCommand {
                 if !force {
                     if let h = snap.header {
                         if h.cluster != c.spec.name {
-                            throw CLIError("\(url) holds the slot area of cluster \"\(h.cluster)\" (created \(Date(timeIntervalSince1970: Double(h.created)))); refusing without --force")
+                            throw CLIError(
+                                "\(url) holds the slot area of cluster \"\(h.cluster)\" (created \(Date(timeIntervalSince1970: Double(h.created)))); refusing without --force"
+                            )
                         }
                         if h.slotCount != n {
-                            throw CLIError("\(url) holds a slot area for \(h.slotCount) nodes; this cluster has \(n); refusing without --force")
+                            throw CLIError(
+                                "\(url) holds a slot area for \(h.slotCount) nodes; this cluster has \(n); refusing without --force")
                         }
                         // Idempotent: a live cluster's slots and pending pills are never wiped by a re-run.
-                        print("\(url): already initialised for cluster \(h.cluster) (\(h.slotCount) slots); left as it is (--force rewrites it, clearing every slot and pill)")
+                        print(
+                            "\(url): already initialised for cluster \(h.cluster) (\(h.slotCount) slots); left as it is (--force rewrites it, clearing every slot and pill)"
+                        )
                         continue
                     } else if raw.contains(where: { $0 != 0 }) {
-                        throw CLIError("\(url) holds data that is not a Vigil slot area (\(snap.invalid.first ?? "non-zero bytes")); refusing without --force")
+                        throw CLIError(
+                            "\(url) holds data that is not a Vigil slot area (\(snap.invalid.first ?? "non-zero bytes")); refusing without --force"
+                        )
                     }
                 }
-                let header = SlotAreaHeader(cluster: c.spec.name, slotCount: n, storage: s.devices.isEmpty ? StorageSpec(devices: [text]) : s,
-                                            created: UInt64(Date().timeIntervalSince1970))
+                let header = SlotAreaHeader(
+                    cluster: c.spec.name, slotCount: n, storage: s.devices.isEmpty ? StorageSpec(devices: [text]) : s,
+                    created: UInt64(Date().timeIntervalSince1970))
                 do {
                     try SlotAreaIO.write(dev, sector: 0, header.encoded())
                     for i in 1..<SlotArea.sectors(nodes: n) {
@@ -73,7 +83,9 @@ struct StorageCommand: ParsableCommand {
                     let back = try SlotAreaIO.read(dev, nodes: n)
                     guard back.header == header else { throw DeviceError("read-back of the header does not match") }
                 } catch { throw CLIError("\(url): \(error)") }
-                print("\(url): slot area initialised for cluster \(c.spec.name): \(n) slots, \(SlotArea.sectors(nodes: n)) sectors of \(dev.blockSize) bytes")
+                print(
+                    "\(url): slot area initialised for cluster \(c.spec.name): \(n) slots, \(SlotArea.sectors(nodes: n)) sectors of \(dev.blockSize) bytes"
+                )
             }
         }
     }
@@ -93,19 +105,24 @@ struct StorageCommand: ParsableCommand {
                 do { snap = try SlotAreaIO.read(dev, nodes: n) } catch { throw CLIError("\(url): \(error)") }
                 print("\(url):")
                 if let h = snap.header {
-                    print("  header: cluster \(h.cluster), layout \(SlotArea.layoutVersion), \(h.slotCount) slots, interval \(h.interval.compactDescription), io_timeout \(h.ioTimeout.compactDescription), watchdog_timeout \(h.watchdogTimeout.compactDescription), msgwait \(h.msgwait.compactDescription), created \(Date(timeIntervalSince1970: Double(h.created)))")
+                    print(
+                        "  header: cluster \(h.cluster), layout \(SlotArea.layoutVersion), \(h.slotCount) slots, interval \(h.interval.compactDescription), io_timeout \(h.ioTimeout.compactDescription), watchdog_timeout \(h.watchdogTimeout.compactDescription), msgwait \(h.msgwait.compactDescription), created \(Date(timeIntervalSince1970: Double(h.created)))"
+                    )
                 } else {
                     print("  header: none (not initialised)")
                 }
                 for (i, node) in c.spec.nodes.enumerated() {
-                    let slot = snap.slots[i].map { s in
-                        "incarnation \(s.incarnation) counter \(s.counter) term \(s.term) coordinator \(s.coordinator.isEmpty ? "-" : s.coordinator)" +
-                            (s.quorate ? " quorate" : " NO-QUORUM") + (s.fenced ? " FENCED(ack \(s.ackSerial))" : "") + (s.leaving ? " leaving" : "") +
-                            " active-groups \(String(s.activeGroups, radix: 2))" + (s.node == node.name ? "" : " (WRONG NODE \(s.node))")
-                    } ?? "empty"
-                    let mail = snap.mailboxes[i].map { p in
-                        "\(p.cleared ? "cleared " : "")pill \(p.serial) for \(p.target) (incarnation <= \(p.maxIncarnation)) from \(p.from) term \(p.term)"
-                    } ?? "empty"
+                    let slot =
+                        snap.slots[i].map { s in
+                            "incarnation \(s.incarnation) counter \(s.counter) term \(s.term) coordinator \(s.coordinator.isEmpty ? "-" : s.coordinator)"
+                                + (s.quorate ? " quorate" : " NO-QUORUM") + (s.fenced ? " FENCED(ack \(s.ackSerial))" : "")
+                                + (s.leaving ? " leaving" : "") + " active-groups \(String(s.activeGroups, radix: 2))"
+                                + (s.node == node.name ? "" : " (WRONG NODE \(s.node))")
+                        } ?? "empty"
+                    let mail =
+                        snap.mailboxes[i].map { p in
+                            "\(p.cleared ? "cleared " : "")pill \(p.serial) for \(p.target) (incarnation <= \(p.maxIncarnation)) from \(p.from) term \(p.term)"
+                        } ?? "empty"
                     print("  \(node.name): slot: \(slot)")
                     print("  \(String(repeating: " ", count: node.name.count)): mailbox: \(mail)")
                 }
@@ -134,8 +151,9 @@ struct StorageCommand: ParsableCommand {
             var reads: [Double] = [], writes: [Double] = []
             do {
                 for i in 0..<count {
-                    let slot = DiskSlot(node: node, incarnation: 1, counter: UInt64(i), term: 0, coordinator: "", quorate: false,
-                                        fenced: false, leaving: false, ackSerial: 0, activeGroups: 0)
+                    let slot = DiskSlot(
+                        node: node, incarnation: 1, counter: UInt64(i), term: 0, coordinator: "", quorate: false,
+                        fenced: false, leaving: false, ackSerial: 0, activeGroups: 0)
                     writes.append(try time { try SlotAreaIO.write(dev, sector: SlotArea.slotSector(me), slot.encoded()) })
                     reads.append(try time { _ = try SlotAreaIO.read(dev, nodes: n) })
                 }

@@ -15,10 +15,12 @@ struct Vigil: ParsableCommand {
         commandName: "vigil",
         abstract: "High-availability cluster agent: heartbeats, membership, quorum and a coordinator.",
         version: Agent.version,
-        subcommands: [AgentCommand.self, Status.self, Leave.self, Standby.self, Unstandby.self, Move.self, Unmove.self,
-                      Takeover.self, Cleanup.self, ConfirmDown.self, Keygen.self, ConfigCommand.self, ImportHeartbeat.self,
-                      HBStandby.self, HBTakeover.self, CLStatus.self,
-                      ResourceCommand.self, StorageCommand.self, Drill.self, Events.self, Virt.self, Simulate.self, Debug.self]
+        subcommands: [
+            AgentCommand.self, Status.self, Leave.self, Standby.self, Unstandby.self, Move.self, Unmove.self,
+            Takeover.self, Cleanup.self, ConfirmDown.self, Keygen.self, ConfigCommand.self, ImportHeartbeat.self,
+            HBStandby.self, HBTakeover.self, CLStatus.self,
+            ResourceCommand.self, StorageCommand.self, Drill.self, Events.self, Virt.self, Simulate.self, Debug.self
+        ]
     )
 }
 
@@ -53,7 +55,9 @@ struct AgentCommand: ParsableCommand {
     var heartbeatConfig: String?
     @Flag(help: "With --heartbeat-config: accept an authkeys file whose selected method is crc (no secret).")
     var allowCRC = false
-    @Flag(help: "Start in standby, persisted as by `vigil standby`: run no group until `vigil unstandby` (for switching over from Heartbeat).")
+    @Flag(
+        help: "Start in standby, persisted as by `vigil standby`: run no group until `vigil unstandby` (for switching over from Heartbeat)."
+    )
     var standby = false
 
     func run() throws {
@@ -71,8 +75,9 @@ struct AgentCommand: ParsableCommand {
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level \(logLevel)") }
         let logger = makeLogger(node: me, level: level, file: config.logFile, facility: config.logFacility)
         for w in config.warnings { logger.warning("\(w)") }
-        var opts = AgentOptions(config: config, node: me, socketPath: socket ?? config.socket,
-                                stateDir: stateDir ?? config.stateDir, logLevel: level)
+        var opts = AgentOptions(
+            config: config, node: me, socketPath: socket ?? config.socket,
+            stateDir: stateDir ?? config.stateDir, logLevel: level)
         opts.allowNonRootKey = ProcessInfo.processInfo.environment["VIGIL_ALLOW_NONROOT_KEY"] == "1"
         opts.runDir = runDir
         opts.startInStandby = standby
@@ -126,7 +131,10 @@ struct SocketOption: ParsableArguments {
         if let s = socket { return s }
         if let s = ProcessInfo.processInfo.environment["VIGIL_SOCKET"], !s.isEmpty { return s }
         if let text = try? String(contentsOfFile: config, encoding: .utf8),
-           let c = try? ConfigLoader.load(text: text, file: config) { return c.socket }
+            let c = try? ConfigLoader.load(text: text, file: config)
+        {
+            return c.socket
+        }
         return "/run/vigil/vigil.sock"
     }
 }
@@ -163,7 +171,8 @@ struct Events: ParsableCommand {
 }
 
 struct Leave: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Leave the cluster in a controlled way and stop the agent (peers react at once).")
+    static let configuration = CommandConfiguration(
+        abstract: "Leave the cluster in a controlled way and stop the agent (peers react at once).")
     @OptionGroup var where_: SocketOption
 
     func run() throws {
@@ -195,7 +204,8 @@ struct Standby: ParsableCommand {
 }
 
 struct Unstandby: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "End a node's standby: it may run groups again (and takes back its home groups with auto_failback).")
+    static let configuration = CommandConfiguration(
+        abstract: "End a node's standby: it may run groups again (and takes back its home groups with auto_failback).")
     @OptionGroup var where_: SocketOption
     @Argument(help: "The node (default: this node).") var node: String?
     func run() throws { try sendRequest(where_, .unstandby(node: node ?? "")) }
@@ -212,7 +222,8 @@ struct Move: ParsableCommand {
 }
 
 struct Unmove: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Remove a group's pin (it stays where it runs unless auto_failback sends it home).")
+    static let configuration = CommandConfiguration(
+        abstract: "Remove a group's pin (it stays where it runs unless auto_failback sends it home).")
     @OptionGroup var where_: SocketOption
     @Argument(help: "The group.") var group: String
     func run() throws { try sendRequest(where_, .unmove(group: group)) }
@@ -277,8 +288,9 @@ struct Keygen: ParsableCommand {
 }
 
 struct ConfigCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "config", abstract: "Write or check cluster.conf.",
-                                                    subcommands: [Init.self, Check.self])
+    static let configuration = CommandConfiguration(
+        commandName: "config", abstract: "Write or check cluster.conf.",
+        subcommands: [Init.self, Check.self])
 
     struct Init: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Write a valid, commented cluster.conf.")
@@ -302,10 +314,13 @@ struct ConfigCommand: ParsableCommand {
                 guard parts.count == 2 else { throw ValidationError("--node \(n): expected NAME=ADDR[,ADDR...]") }
                 parsed.append(.init(name: String(parts[0]), addresses: parts[1].split(separator: ",").map(String.init)))
             }
-            let text = ConfigWriter.render(cluster: cluster, nodes: parsed, keyFile: keyFile, profile: profile,
-                                           port: port, stateDir: stateDir, socket: socket,
-                                           timings: ["interval": interval, "warntime": warntime,
-                                                     "deadtime": deadtime, "initdead": initdead].compactMapValues { $0 })
+            let text = ConfigWriter.render(
+                cluster: cluster, nodes: parsed, keyFile: keyFile, profile: profile,
+                port: port, stateDir: stateDir, socket: socket,
+                timings: [
+                    "interval": interval, "warntime": warntime,
+                    "deadtime": deadtime, "initdead": initdead
+                ].compactMapValues { $0 })
             // Never write a config the agent would refuse.
             do { _ = try ConfigLoader.load(text: text, file: output ?? "<generated>") } catch {
                 throw ValidationError("the resulting config would be invalid: \(error)")
@@ -328,19 +343,30 @@ struct ConfigCommand: ParsableCommand {
             let t = c.spec.timing
             for w in c.warnings { FileHandle.standardError.write(Data((w + "\n").utf8)) }
             print("\(options.config): ok\(c.warnings.isEmpty ? "" : " (\(c.warnings.count) warning\(c.warnings.count == 1 ? "" : "s"))")")
-            print("cluster \(c.spec.name): \(c.spec.nodes.count) nodes, \(c.spec.linkCount) link(s), \(c.spec.transport.rawValue), port \(c.port), quorum \(c.spec.quorum.rawValue) (\(c.spec.quorumVotes) of \(c.spec.totalVotes) votes)")
-            print("timing (\(c.profile)): interval \(t.interval.compactDescription), warntime \(t.warntime.compactDescription), deadtime \(t.deadtime.compactDescription), initdead \(t.initdead.compactDescription)")
+            print(
+                "cluster \(c.spec.name): \(c.spec.nodes.count) nodes, \(c.spec.linkCount) link(s), \(c.spec.transport.rawValue), port \(c.port), quorum \(c.spec.quorum.rawValue) (\(c.spec.quorumVotes) of \(c.spec.totalVotes) votes)"
+            )
+            print(
+                "timing (\(c.profile)): interval \(t.interval.compactDescription), warntime \(t.warntime.compactDescription), deadtime \(t.deadtime.compactDescription), initdead \(t.initdead.compactDescription)"
+            )
             if let s = c.spec.storage {
-                print("storage: \(s.devices.joined(separator: ", ")); interval \(s.interval.compactDescription), io_timeout \(s.ioTimeout.compactDescription), watchdog_timeout \(s.watchdogTimeout.compactDescription), msgwait \(s.msgwait.compactDescription), self_fence \(s.selfFence.rawValue), watchdog \(s.watchdogDevice ?? "none")")
-                print("fencing: \(c.spec.fencing == .required ? "poison pill on a majority of \(s.devices.count) device(s)" : "NONE (vanished nodes are assumed stopped: unsafe)")")
+                print(
+                    "storage: \(s.devices.joined(separator: ", ")); interval \(s.interval.compactDescription), io_timeout \(s.ioTimeout.compactDescription), watchdog_timeout \(s.watchdogTimeout.compactDescription), msgwait \(s.msgwait.compactDescription), self_fence \(s.selfFence.rawValue), watchdog \(s.watchdogDevice ?? "none")"
+                )
+                print(
+                    "fencing: \(c.spec.fencing == .required ? "poison pill on a majority of \(s.devices.count) device(s)" : "NONE (vanished nodes are assumed stopped: unsafe)")"
+                )
             }
         }
     }
 }
 
 struct Simulate: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run seeded whole-cluster simulations (deterministic; reproduce a failure from its seed).",
-                                                    discussion: "Modes: election, groups, groups-none, storage, nemesis (docs/safety.md). A failing seed prints the command that runs it again.")
+    static let configuration = CommandConfiguration(
+        abstract: "Run seeded whole-cluster simulations (deterministic; reproduce a failure from its seed).",
+        discussion:
+            "Modes: election, groups, groups-none, storage, nemesis (docs/safety.md). A failing seed prints the command that runs it again."
+    )
     @Option(help: "First seed.") var seed: UInt64 = 1
     @Option(help: "Number of seeds.") var count: Int = 1
     @Option(help: "Nodes (default: drawn from the seed).") var nodes: Int?
@@ -359,7 +385,8 @@ struct Simulate: ParsableCommand {
         let chosen: SimulationMode
         if let m = mode {
             guard let v = SimulationMode(rawValue: m) else {
-                throw ValidationError("--mode: expected one of \(SimulationMode.allCases.map(\.rawValue).joined(separator: ", ")), got \(m)")
+                throw ValidationError(
+                    "--mode: expected one of \(SimulationMode.allCases.map(\.rawValue).joined(separator: ", ")), got \(m)")
             }
             chosen = v
         } else if storage {
@@ -387,15 +414,18 @@ struct Simulate: ParsableCommand {
         }
         convergence.sort()
         let med = convergence.isEmpty ? 0 : convergence[convergence.count / 2]
-        print("\(chosen.rawValue): \(count) seeds from \(seed): \(count - failed) passed, \(failed) failed; convergence after heal ms min/median/max " +
-              "\(Int(convergence.first ?? 0))/\(Int(med))/\(Int(convergence.last ?? 0)); \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
+        print(
+            "\(chosen.rawValue): \(count) seeds from \(seed): \(count - failed) passed, \(failed) failed; convergence after heal ms min/median/max "
+                + "\(Int(convergence.first ?? 0))/\(Int(med))/\(Int(convergence.last ?? 0)); \(String(format: "%.1f", Date().timeIntervalSince(start))) s"
+        )
         if failed > 0 { throw ExitCode(1) }
     }
 }
 
 struct ResourceCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "resource", abstract: "Work with resource agents.",
-                                                    subcommands: [Run.self])
+    static let configuration = CommandConfiguration(
+        commandName: "resource", abstract: "Work with resource agents.",
+        subcommands: [Run.self])
 
     /// Runs one agent operation exactly as the cluster will: same lookup, environment, timeout and status rules.
     struct Run: ParsableCommand {
@@ -420,11 +450,14 @@ struct ResourceCommand: ParsableCommand {
             do {
                 outcome = try runner.run(spec, action, timeout: limit, environment: env) { print("  | \($0)") }
             } catch { throw CLIError("\(error)") }
-            let how = outcome.timedOut ? "timed out after \(timeout), process group killed"
+            let how =
+                outcome.timedOut
+                ? "timed out after \(timeout), process group killed"
                 : outcome.signal.map { "killed by signal \($0)" } ?? "exit \(outcome.exitCode ?? -1)"
             print("\(spec) \(action.rawValue): \(how) in \(Int(outcome.duration.milliseconds)) ms")
             if action == .status {
-                print("read as: \(outcome.status(.lsb).rawValue) (LSB exit code), \(outcome.status(.heartbeat).rawValue) (Heartbeat stdout)")
+                print(
+                    "read as: \(outcome.status(.lsb).rawValue) (LSB exit code), \(outcome.status(.heartbeat).rawValue) (Heartbeat stdout)")
             } else {
                 print(outcome.succeeded ? "succeeded" : "FAILED")
             }
@@ -437,7 +470,10 @@ struct ResourceCommand: ParsableCommand {
             for _ in 0..<5 {
                 let candidate = dir.appendingPathComponent("resource-agents").path
                 if FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path),
-                   FileManager.default.fileExists(atPath: candidate) { return candidate }
+                    FileManager.default.fileExists(atPath: candidate)
+                {
+                    return candidate
+                }
                 dir = dir.deletingLastPathComponent()
             }
             return "/usr/local/lib/vigil/resource-agents"

@@ -14,17 +14,17 @@ import VigilCore
     }
 
     let minimal = """
-    [cluster]
-    name = "prod"
+        [cluster]
+        name = "prod"
 
-    [[node]]
-    name = "a"
-    addresses = ["10.0.0.1"]
+        [[node]]
+        name = "a"
+        addresses = ["10.0.0.1"]
 
-    [[node]]
-    name = "b"
-    addresses = ["10.0.0.2"]
-    """
+        [[node]]
+        name = "b"
+        addresses = ["10.0.0.2"]
+        """
 
     @Test func exampleParsesAndMatchesTheWriter() throws {
         let path = Self.repo + "/cluster.conf.example"
@@ -35,8 +35,9 @@ import VigilCore
         #expect(c.spec.timing == .safe)
         #expect(c.port == 694)
         // The committed example is exactly what `vigil config init` writes, so the two never drift apart.
-        let written = ConfigWriter.render(cluster: "prod", nodes: (1...3).map { .init(name: "node\($0)", addresses: ["10.0.0.\($0)", "10.1.0.\($0)"]) },
-                                          keyFile: "/etc/vigil/authkey")
+        let written = ConfigWriter.render(
+            cluster: "prod", nodes: (1...3).map { .init(name: "node\($0)", addresses: ["10.0.0.\($0)", "10.1.0.\($0)"]) },
+            keyFile: "/etc/vigil/authkey")
         #expect(written == text)
     }
 
@@ -45,7 +46,8 @@ import VigilCore
         #expect(c.spec.timing == .safe)
         #expect(c.keyFile == "/etc/vigil/authkey" && c.socket == "/run/vigil/vigil.sock" && c.stateDir == "/var/lib/vigil")
         #expect(c.spec.quorum == .majority && c.realtime && c.lockMemory && c.realtimePriority == 50)
-        let fast = try load(minimal.replacingOccurrences(of: "name = \"prod\"", with: "name = \"prod\"\nprofile = \"fast\"\ndeadtime = \"80ms\""))
+        let fast = try load(
+            minimal.replacingOccurrences(of: "name = \"prod\"", with: "name = \"prod\"\nprofile = \"fast\"\ndeadtime = \"80ms\""))
         #expect(fast.spec.timing.interval == .milliseconds(10))
         #expect(fast.spec.timing.deadtime == .milliseconds(80))
     }
@@ -66,9 +68,18 @@ import VigilCore
         ("[cluster]\nname = \"x\"\ninterval = \"1s\"\ndeadtime = \"1500ms\"\n", 4, "must be more than twice the interval"),
         ("[cluster]\nname = \"x\"\nport = 70000\n", 3, "port: expected an integer from 1 to 65535"),
         ("[cluster]\nname = \"x\"\nquorum = \"most\"\n", 3, "quorum: expected one of \"majority\", \"ignore\""),
-        ("[cluster]\nname = \"x\"\n\n[[node]]\nname = \"a\"\naddresses = [\"10.0.0.1\"]\nvote = 2\n", 7, "unknown key 'vote' in [[node]] (did you mean 'votes'?)"),
-        ("[cluster]\nname = \"x\"\n[[node]]\nname = \"a\"\naddresses = [\"10.0.0.1\"]\n[[node]]\nname = \"a\"\naddresses = [\"10.0.0.2\"]\n", 6, "node a is already defined on line 3"),
-        ("[cluster]\nname = \"x\"\n[[node]]\nname = \"a\"\naddresses = [\"10.0.0.1\", \"10.1.0.1\"]\n[[node]]\nname = \"b\"\naddresses = [\"10.0.0.2\"]\n", 6, "one address per link"),
+        (
+            "[cluster]\nname = \"x\"\n\n[[node]]\nname = \"a\"\naddresses = [\"10.0.0.1\"]\nvote = 2\n", 7,
+            "unknown key 'vote' in [[node]] (did you mean 'votes'?)"
+        ),
+        (
+            "[cluster]\nname = \"x\"\n[[node]]\nname = \"a\"\naddresses = [\"10.0.0.1\"]\n[[node]]\nname = \"a\"\naddresses = [\"10.0.0.2\"]\n",
+            6, "node a is already defined on line 3"
+        ),
+        (
+            "[cluster]\nname = \"x\"\n[[node]]\nname = \"a\"\naddresses = [\"10.0.0.1\", \"10.1.0.1\"]\n[[node]]\nname = \"b\"\naddresses = [\"10.0.0.2\"]\n",
+            6, "one address per link"
+        ),
         ("[cluster]\nname = \"x\"\n[[node]]\nname = \"a\"\naddresses = [\"10.0.0.300\"]\n", 5, "expected IPv4 or IPv6 address strings"),
         ("[cluster]\nname = \"x\"\n[[node]]\nname = \"a b\"\n", 4, "node name \"a b\""),
         ("[cluster]\nname = \"x\n", 2, "unterminated string"),
@@ -87,7 +98,7 @@ import VigilCore
         ("[cluster]\nq = " + String(repeating: "[", count: 50_000) + "\n", 2, "arrays nested more than 4 deep"),
         ("[cluster]\nname = \"x\"\nport = 0694\n", 3, "not a valid number"),
         ("[cluster]\nname = \"x\"\n[[node]]\nname = \"a\"\naddresses = [\"::::\"]\n", 5, "expected IPv4 or IPv6 address strings"),
-        ("[cluster]\nname = \"x\"\ntransport = \"multicast\"\nmulticast_group = \"10.0.0.1\"\n", 4, "expected an IPv4 multicast address"),
+        ("[cluster]\nname = \"x\"\ntransport = \"multicast\"\nmulticast_group = \"10.0.0.1\"\n", 4, "expected an IPv4 multicast address")
     ])
     func errorsNameFileLineAndExpectation(text: String, line: Int, fragment: String) {
         let e = error(text)
@@ -105,7 +116,9 @@ import VigilCore
         func storage(_ body: String) -> String { group + "\n[storage]\ndevices = [\"/dev/sdb\"]\n" + body }
         // A watchdog counts whole seconds: 1500ms would reset after 2 s.
         var e = error(storage("watchdog = \"/dev/watchdog\"\nwatchdog_timeout = \"1500ms\"\nmsgwait = \"4s\"\n"))
-        #expect(e?.line == 18 && e?.message.contains("whole number of seconds") == true && e?.message.contains("after 2 s") == true, "\(e?.description ?? "")")
+        #expect(
+            e?.line == 18 && e?.message.contains("whole number of seconds") == true && e?.message.contains("after 2 s") == true,
+            "\(e?.description ?? "")")
         #expect(error(storage("watchdog = \"/dev/watchdog\"\nwatchdog_timeout = \"2s\"\n")) == nil)
         // stop-resources without a watchdog: two resources x fence_stop_timeout must fit
         // msgwait - deadtime - watchdog_timeout (the victim may lose quorum up to deadtime after the clock starts).
@@ -126,21 +139,29 @@ import VigilCore
     }
 
     @Test func storageTableParsesWithDefaultsAndChecksItsTimeouts() throws {
-        let c = try load(minimal + "\n[storage]\ndevices = [\"iscsi://10.0.0.9/iqn.2026-11.x:slots/1\", \"aoe://eth1/1.1\"]\nself_fence = \"stop-resources\"\n")
+        let c = try load(
+            minimal
+                + "\n[storage]\ndevices = [\"iscsi://10.0.0.9/iqn.2026-11.x:slots/1\", \"aoe://eth1/1.1\"]\nself_fence = \"stop-resources\"\n"
+        )
         let s = try #require(c.spec.storage)
         #expect(s.devices.count == 2 && s.majority == 2)
-        #expect(s.interval == .milliseconds(200) && s.ioTimeout == .seconds(1) && s.watchdogTimeout == .seconds(2) && s.msgwait == .seconds(4))
+        #expect(
+            s.interval == .milliseconds(200) && s.ioTimeout == .seconds(1) && s.watchdogTimeout == .seconds(2) && s.msgwait == .seconds(4))
         #expect(s.selfFence == .stopResources && s.watchdogDevice == nil)
         #expect(try load(minimal).spec.storage == nil)
 
         func storageError(_ body: String) -> ConfigError? { error(minimal + "\n[storage]\n" + body) }
         // minimal has 10 lines; [storage] is line 11, its first key line 12.
         var e = storageError("devices = [\"/dev/sdb\"]\nwatchdog_timeout = \"3s\"\nmsgwait = \"5s\"\n")
-        #expect(e?.line == 14 && e?.message.contains("msgwait (5s) must be at least 2 x watchdog_timeout (3s)") == true, "\(e?.description ?? "")")
+        #expect(
+            e?.line == 14 && e?.message.contains("msgwait (5s) must be at least 2 x watchdog_timeout (3s)") == true,
+            "\(e?.description ?? "")")
         // A victim may hold quorum through another member until deadtime after it stopped listing it.
         let slowDeath = minimal.replacingOccurrences(of: "name = \"prod\"", with: "name = \"prod\"\ndeadtime = \"3s\"\ninitdead = \"10s\"")
         e = error(slowDeath + "\n[storage]\ndevices = [\"/dev/sdb\"]\nwatchdog_timeout = \"2s\"\nmsgwait = \"4s\"\n")
-        #expect(e?.line == 16 && e?.message.contains("msgwait (4s) must be at least deadtime + watchdog_timeout (3s + 2s)") == true, "\(e?.description ?? "")")
+        #expect(
+            e?.line == 16 && e?.message.contains("msgwait (4s) must be at least deadtime + watchdog_timeout (3s + 2s)") == true,
+            "\(e?.description ?? "")")
         #expect(error(slowDeath + "\n[storage]\ndevices = [\"/dev/sdb\"]\nwatchdog_timeout = \"2s\"\nmsgwait = \"5s\"\n") == nil)
         e = storageError("devices = [\"nfs://x/y\"]\n")
         #expect(e?.line == 12 && e?.message.contains("expected iscsi://PORTAL/IQN/LUN") == true, "\(e?.description ?? "")")
@@ -157,19 +178,20 @@ import VigilCore
     }
 
     @Test func multiLineArraysCommentsAndEscapes() throws {
-        let c = try load("""
-        # top comment
-        [cluster]   # trailing comment
-        name = 'lit-eral'
-        key_file = "/k\\u0065y"
-        [[node]]
-        name = "a"
-        addresses = [   # the LANs
-          "10.0.0.1",   # link 0
-          "fd00::1",    # link 1
-        ]
-        votes = 2
-        """)
+        let c = try load(
+            """
+            # top comment
+            [cluster]   # trailing comment
+            name = 'lit-eral'
+            key_file = "/k\\u0065y"
+            [[node]]
+            name = "a"
+            addresses = [   # the LANs
+              "10.0.0.1",   # link 0
+              "fd00::1",    # link 1
+            ]
+            votes = 2
+            """)
         #expect(c.spec.name == "lit-eral")
         #expect(c.keyFile == "/key")
         #expect(c.spec.nodes[0].addresses == ["10.0.0.1", "fd00::1"])
@@ -181,7 +203,8 @@ import VigilCore
     @Test func moreLinksThanTheWireCarriesAreRefused() throws {
         func config(_ links: Int) -> String {
             let a = (0..<links).map { "\"10.\($0 / 250).\($0 % 250).1\"" }, b = (0..<links).map { "\"10.\($0 / 250).\($0 % 250).2\"" }
-            return "[cluster]\nname = \"x\"\n[[node]]\nname = \"a\"\naddresses = [\(a.joined(separator: ", "))]\n[[node]]\nname = \"b\"\naddresses = [\(b.joined(separator: ", "))]\n"
+            return
+                "[cluster]\nname = \"x\"\n[[node]]\nname = \"a\"\naddresses = [\(a.joined(separator: ", "))]\n[[node]]\nname = \"b\"\naddresses = [\(b.joined(separator: ", "))]\n"
         }
         #expect(try load(config(ClusterConfig.maxLinks)).spec.linkCount == ClusterConfig.maxLinks)
         let e = try #require(error(config(ClusterConfig.maxLinks + 1)))
@@ -239,7 +262,8 @@ struct SplitMixForTest: RandomNumberGenerator {
 
     @Test func autoAddressesNeedInterfacesAndMulticast() throws {
         let nodes = "\n[[node]]\nname = \"a\"\naddresses = [\"auto\"]\n[[node]]\nname = \"b\"\naddresses = [\"10.0.0.2\"]\n"
-        let c = try ConfigLoader.load(text: "[cluster]\nname = \"x\"\ntransport = \"multicast\"\ninterfaces = [\"eth1\"]\n" + nodes, file: "c")
+        let c = try ConfigLoader.load(
+            text: "[cluster]\nname = \"x\"\ntransport = \"multicast\"\ninterfaces = [\"eth1\"]\n" + nodes, file: "c")
         #expect(c.interfaces == ["eth1"] && c.spec.nodes[0].addresses == ["auto"])
         let noIf = try #require(error("[cluster]\nname = \"x\"\ntransport = \"multicast\"\n" + nodes))
         #expect(noIf.line == 5 && noIf.message.contains("interfaces"))
@@ -251,22 +275,22 @@ struct SplitMixForTest: RandomNumberGenerator {
 
     @Test func heartbeatKeys() throws {
         let text = """
-        [cluster]
-        name = "x"
-        allow_crc = true
-        log_file = "/var/log/ha-log"
-        log_facility = "local0"
-        respawn = ["hacluster /usr/bin/true --flag"]
-        ping_nodes = ["10.0.0.254"]
-        ping_deadtime = "5s"
-        [[node]]
-        name = "a"
-        addresses = ["10.0.0.1"]
-        [[group]]
-        name = "g"
-        resources = ["Delay::1"]
-        stop_retries = 9
-        """
+            [cluster]
+            name = "x"
+            allow_crc = true
+            log_file = "/var/log/ha-log"
+            log_facility = "local0"
+            respawn = ["hacluster /usr/bin/true --flag"]
+            ping_nodes = ["10.0.0.254"]
+            ping_deadtime = "5s"
+            [[node]]
+            name = "a"
+            addresses = ["10.0.0.1"]
+            [[group]]
+            name = "g"
+            resources = ["Delay::1"]
+            stop_retries = 9
+            """
         let c = try ConfigLoader.load(text: text, file: "c")
         #expect(c.allowCRC && c.logFile == "/var/log/ha-log" && c.logFacility == "local0")
         #expect(c.respawn == ["hacluster /usr/bin/true --flag"] && c.pingNodes == ["10.0.0.254"] && c.pingDeadtime == .seconds(5))

@@ -17,7 +17,7 @@ import VigilCore
         "votes = 0", "votes = 256", "port = 65536", "port = -1", "quorum = \"ignore\"", "transport = \"multicast\"",
         "interfaces = [\"eth0\"]", "interfaces = [\"a/b\"]", "profile = \"fast\"", "resources = [\"dummy x\", \"IPaddr::10.0.0.5\"]",
         "home = \"a\"", "devices = [\"/dev/sdb\"]", "k = \"\\u00e9\\t\\\"\"", "k = [1, [2, [3, [4, [5]]]]]", "k = {a = 1}",
-        "k = 1_000.5e3", "k = \"\\x\"", "# comment", "", "  ", "key = \"unterminated",
+        "k = 1_000.5e3", "k = \"\\x\"", "# comment", "", "  ", "key = \"unterminated"
     ]
 
     @Test func tokenSoups() {
@@ -25,7 +25,8 @@ import VigilCore
         var errors = 0
         for _ in 0..<Self.iterations(10_000) {
             let eol = Int.random(in: 0..<4, using: &rng) == 0 ? "\r\n" : "\n"
-            let text = (0..<Int.random(in: 0...16, using: &rng)).map { _ in Self.lines.randomElement(using: &rng)! }.joined(separator: eol)
+            let text =
+                (0..<Int.random(in: 0...16, using: &rng)).map { _ in Self.lines.randomElement(using: &rng)! }.joined(separator: eol)
                 + (Bool.random(using: &rng) ? eol : "")
             let count = text.utf8.filter { $0 == 0x0A }.count + 1
             do { _ = try ConfigLoader.load(text: text, file: "f") } catch {

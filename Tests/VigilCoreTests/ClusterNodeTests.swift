@@ -12,10 +12,13 @@ struct Harness {
     /// The record the last step asked to persist (nil: none).
     var persisted: ElectionRecord?
 
-    init(nodes: [String] = ["a", "b", "c"], me: String = "a", timing: TimingSpec = .safe, votes: [String: Int] = [:],
-         persisted: ElectionRecord? = nil, quorum: QuorumPolicy = .majority) {
-        let spec = ClusterSpec(name: "t", nodes: nodes.map { NodeSpec(name: $0, addresses: ["addr-\($0)"], votes: votes[$0] ?? 1) },
-                               timing: timing, quorum: quorum)
+    init(
+        nodes: [String] = ["a", "b", "c"], me: String = "a", timing: TimingSpec = .safe, votes: [String: Int] = [:],
+        persisted: ElectionRecord? = nil, quorum: QuorumPolicy = .majority
+    ) {
+        let spec = ClusterSpec(
+            name: "t", nodes: nodes.map { NodeSpec(name: $0, addresses: ["addr-\($0)"], votes: votes[$0] ?? 1) },
+            timing: timing, quorum: quorum)
         node = ClusterNode(spec: spec, me: me, incarnation: 1, now: now, persisted: persisted)
     }
 
@@ -27,11 +30,14 @@ struct Harness {
         return actions
     }
 
-    func message(_ kind: MessageKind = .heartbeat, from: String, term: UInt64 = 0, coordinator: String = "",
-                 candidate: String = "", sequence: UInt64? = nil, incarnation inc: UInt64? = nil) -> Message {
-        Message(kind: kind, clusterID: node.spec.clusterID, sender: from, incarnation: inc ?? incarnation[from] ?? 7,
-                sequence: sequence ?? (seq[from] ?? 0) + 1, link: 0, destination: node.me, term: term,
-                coordinator: coordinator, candidate: candidate, senderQuorate: true, view: echoing)
+    func message(
+        _ kind: MessageKind = .heartbeat, from: String, term: UInt64 = 0, coordinator: String = "",
+        candidate: String = "", sequence: UInt64? = nil, incarnation inc: UInt64? = nil
+    ) -> Message {
+        Message(
+            kind: kind, clusterID: node.spec.clusterID, sender: from, incarnation: inc ?? incarnation[from] ?? 7,
+            sequence: sequence ?? (seq[from] ?? 0) + 1, link: 0, destination: node.me, term: term,
+            coordinator: coordinator, candidate: candidate, senderQuorate: true, view: echoing)
     }
 
     /// A view that echoes this node's incarnation (without it a packet is `unverified`: maybe a replay).
@@ -57,8 +63,9 @@ struct Harness {
 }
 
 @Suite struct FailureDetectionTests {
-    let timing = TimingSpec(interval: .milliseconds(100), warntime: .milliseconds(300), deadtime: .milliseconds(500),
-                            initdead: .seconds(2))
+    let timing = TimingSpec(
+        interval: .milliseconds(100), warntime: .milliseconds(300), deadtime: .milliseconds(500),
+        initdead: .seconds(2))
 
     @Test func silentPeerIsSuspectAtWarntimeAndDeadAtDeadtime() {
         var h = Harness(timing: timing)
@@ -111,9 +118,12 @@ struct Harness {
     }
 
     @Test func heartbeatsGoToEveryPeerOnEveryLink() {
-        let spec = ClusterSpec(name: "t", nodes: ["a", "b", "c"].map { NodeSpec(name: $0, addresses: ["x-\($0)", "y-\($0)"]) }, timing: timing)
+        let spec = ClusterSpec(
+            name: "t", nodes: ["a", "b", "c"].map { NodeSpec(name: $0, addresses: ["x-\($0)", "y-\($0)"]) }, timing: timing)
         var n = ClusterNode(spec: spec, me: "a", incarnation: 1, now: .zero)
-        let sent = n.step(.tick, now: .zero).actions.compactMap { if case let .send(m, to, link) = $0 { "\(to)/\(link)/\(m.sequence)" } else { nil } }
+        let sent = n.step(.tick, now: .zero).actions.compactMap {
+            if case let .send(m, to, link) = $0 { "\(to)/\(link)/\(m.sequence)" } else { nil }
+        }
         #expect(Set(sent) == ["b/0/1", "b/1/1", "c/0/1", "c/1/1"])
     }
 
@@ -122,9 +132,10 @@ struct Harness {
         var n = ClusterNode(spec: spec, me: "a", incarnation: 1, now: .zero)
         var t = Instant.zero
         func msg(_ seq: UInt64, link: UInt8) -> Message {
-            Message(kind: .heartbeat, clusterID: spec.clusterID, sender: "b", incarnation: 1, sequence: seq, link: link,
-                    destination: "a", term: 0, coordinator: "", senderQuorate: true,
-                    view: [ViewEntry(node: "a", state: .alive, echo: IncarnationEcho.of(1))])
+            Message(
+                kind: .heartbeat, clusterID: spec.clusterID, sender: "b", incarnation: 1, sequence: seq, link: link,
+                destination: "a", term: 0, coordinator: "", senderQuorate: true,
+                view: [ViewEntry(node: "a", state: .alive, echo: IncarnationEcho.of(1))])
         }
         _ = n.step(.message(msg(1, link: 0), link: 0, from: .text("")), now: t)
         _ = n.step(.message(msg(1, link: 1), link: 1, from: .text("")), now: t)
@@ -145,22 +156,26 @@ struct Harness {
         #expect(spec.quorumVotes == 3)
         let five = ClusterSpec(name: "t", nodes: (1...5).map { NodeSpec(name: "n\($0)", addresses: ["a"]) }, timing: .safe)
         #expect(five.quorumVotes == 3)
-        let weighted = ClusterSpec(name: "t", nodes: [NodeSpec(name: "a", addresses: ["a"], votes: 3),
-                                                       NodeSpec(name: "b", addresses: ["b"], votes: 1),
-                                                       NodeSpec(name: "c", addresses: ["c"], votes: 0)], timing: .safe)
+        let weighted = ClusterSpec(
+            name: "t",
+            nodes: [
+                NodeSpec(name: "a", addresses: ["a"], votes: 3),
+                NodeSpec(name: "b", addresses: ["b"], votes: 1),
+                NodeSpec(name: "c", addresses: ["c"], votes: 0)
+            ], timing: .safe)
         #expect(weighted.totalVotes == 4)
         #expect(weighted.quorumVotes == 3)
     }
 
     @Test func quorumFollowsMembershipWithWeights() {
         var h = Harness(nodes: ["a", "b", "c", "d"], me: "a", votes: ["a": 1, "b": 1, "c": 2, "d": 0])
-        #expect(!h.node.quorate)                 // 1 of 4
+        #expect(!h.node.quorate)  // 1 of 4
         h.heartbeat(from: "d")
-        #expect(!h.node.quorate)                 // d has no votes
+        #expect(!h.node.quorate)  // d has no votes
         h.heartbeat(from: "b")
-        #expect(!h.node.quorate)                 // 2 of 4, need 3
+        #expect(!h.node.quorate)  // 2 of 4, need 3
         h.heartbeat(from: "c")
-        #expect(h.node.quorate)                  // 4 of 4
+        #expect(h.node.quorate)  // 4 of 4
         #expect(h.node.status(now: h.now).quorum.votes == 4)
     }
 
@@ -171,8 +186,9 @@ struct Harness {
 }
 
 @Suite struct ElectionTests {
-    let timing = TimingSpec(interval: .milliseconds(100), warntime: .milliseconds(300), deadtime: .milliseconds(500),
-                            initdead: .seconds(2))
+    let timing = TimingSpec(
+        interval: .milliseconds(100), warntime: .milliseconds(300), deadtime: .milliseconds(500),
+        initdead: .seconds(2))
 
     @Test func lowestNamedNodeStandsOnceAllPeersAreHeardAndWinsWithAQuorumOfVotes() {
         var h = Harness(timing: timing)
@@ -280,7 +296,7 @@ struct Harness {
         var h = Harness(me: "c", timing: timing)
         h.heartbeat(from: "a", term: 3, coordinator: "a")
         h.heartbeat(from: "b", term: 3, coordinator: "a")
-        h.deliver(h.message(.voteRequest, from: "b", term: 4, candidate: "b"))   // held back: a is alive
+        h.deliver(h.message(.voteRequest, from: "b", term: 4, candidate: "b"))  // held back: a is alive
         // b keeps beating for longer than the election timeout, then a dies: the stale request is not granted.
         var granted = 0
         for i in 0..<12 {
@@ -298,9 +314,9 @@ struct Harness {
         var h = Harness(nodes: five, timing: timing)
         for p in five.dropFirst() { h.heartbeat(from: p) }
         #expect(h.node.role != .follower)
-        h.deliver(h.message(.voteGrant, from: "b", term: 1, candidate: "a"))   // 2 of 5: not yet
+        h.deliver(h.message(.voteGrant, from: "b", term: 1, candidate: "a"))  // 2 of 5: not yet
         #expect(h.node.term == 0 && !h.node.isCoordinator)
-        h.deliver(h.message(.voteGrant, from: "c", term: 1, candidate: "a"))   // 3 of 5: won
+        h.deliver(h.message(.voteGrant, from: "c", term: 1, candidate: "a"))  // 3 of 5: won
         #expect(h.node.term == 1 && h.node.isCoordinator)
     }
 
@@ -323,7 +339,7 @@ struct Harness {
     @Test func aCopyFromBeforeTheLeaveDoesNotReviveTheNode() {
         var h = Harness(timing: timing)
         h.heartbeat(from: "b")
-        let early = h.message(from: "b")          // sent before the leave, delivered after it
+        let early = h.message(from: "b")  // sent before the leave, delivered after it
         h.deliver(h.message(.leave, from: "b", sequence: early.sequence + 1))
         #expect(h.node.state(of: "b") == .left)
         h.deliver(early)
@@ -358,8 +374,8 @@ struct Harness {
         #expect(w.check(3) == .accept)
         #expect(w.check(3) == .duplicate)
         #expect(w.check(100) == .accept)
-        #expect(w.check(37) == .accept)      // 63 behind: still inside the window
-        #expect(w.check(36) == .tooOld)      // 64 behind: outside
+        #expect(w.check(37) == .accept)  // 63 behind: still inside the window
+        #expect(w.check(36) == .tooOld)  // 64 behind: outside
         #expect(w.check(0) == .tooOld)
     }
 
@@ -432,17 +448,18 @@ struct Harness {
     }
 
     func copy(_ spec: ClusterSpec, seq: UInt64, to dest: String) -> Message {
-        Message(kind: .heartbeat, clusterID: spec.clusterID, sender: "b", incarnation: 5, sequence: seq, link: 0,
-                destination: dest, term: 0, coordinator: "", senderQuorate: true,
-                view: [ViewEntry(node: "a", state: .alive, echo: IncarnationEcho.of(1))])
+        Message(
+            kind: .heartbeat, clusterID: spec.clusterID, sender: "b", incarnation: 5, sequence: seq, link: 0,
+            destination: dest, term: 0, coordinator: "", senderQuorate: true,
+            view: [ViewEntry(node: "a", state: .alive, echo: IncarnationEcho.of(1))])
     }
 
     @Test func multicastCopiesHaveTheirOwnSequenceSpaceAndNeedMulticastTransport() {
         let m = spec(.multicast)
         var n = ClusterNode(spec: m, me: "a", incarnation: 1, now: .zero)
         _ = n.step(.message(copy(m, seq: 1, to: ""), link: 0, from: .text("")), now: .zero)
-        _ = n.step(.message(copy(m, seq: 1, to: "a"), link: 0, from: .text("")), now: .zero)   // same number, other space
-        _ = n.step(.message(copy(m, seq: 1, to: ""), link: 0, from: .text("")), now: .zero)    // a true duplicate
+        _ = n.step(.message(copy(m, seq: 1, to: "a"), link: 0, from: .text("")), now: .zero)  // same number, other space
+        _ = n.step(.message(copy(m, seq: 1, to: ""), link: 0, from: .text("")), now: .zero)  // a true duplicate
         #expect(n.counters.accepted == 2 && n.counters.dropped(.duplicate) == 1)
 
         let u = spec(.unicast)
@@ -452,10 +469,13 @@ struct Harness {
     }
 
     @Test func multicastSendsOneHeartbeatPerLink() {
-        let m = ClusterSpec(name: "t", nodes: ["a", "b", "c"].map { NodeSpec(name: $0, addresses: ["x-\($0)", "y-\($0)"]) },
-                            timing: .safe, transport: .multicast)
+        let m = ClusterSpec(
+            name: "t", nodes: ["a", "b", "c"].map { NodeSpec(name: $0, addresses: ["x-\($0)", "y-\($0)"]) },
+            timing: .safe, transport: .multicast)
         var n = ClusterNode(spec: m, me: "a", incarnation: 1, now: .zero)
-        let sends = n.step(.tick, now: .zero).actions.compactMap { if case let .send(msg, to, link) = $0 { "\(to)|\(link)|\(msg.destination)" } else { nil } }
+        let sends = n.step(.tick, now: .zero).actions.compactMap {
+            if case let .send(msg, to, link) = $0 { "\(to)|\(link)|\(msg.destination)" } else { nil }
+        }
         #expect(sends == ["|0|", "|1|"])
     }
 }
@@ -463,8 +483,9 @@ struct Harness {
 /// A Linux-HA Heartbeat node on the same LAN: this node runs no group while it hears one.
 @Suite struct HeartbeatStackTests {
     @Test func aHeartbeatPacketHoldsTheNodeOutOfPlacementUntilQuiet() {
-        let spec = ClusterSpec(name: "t", nodes: ["a", "b"].map { NodeSpec(name: $0, addresses: ["x-\($0)"]) }, timing: .safe,
-                               quorum: .ignore, groups: [GroupSpec(name: "g", resources: [ResourceSpec(agent: "dummy")])])
+        let spec = ClusterSpec(
+            name: "t", nodes: ["a", "b"].map { NodeSpec(name: $0, addresses: ["x-\($0)"]) }, timing: .safe,
+            quorum: .ignore, groups: [GroupSpec(name: "g", resources: [ResourceSpec(agent: "dummy")])])
         var n = ClusterNode(spec: spec, me: "a", incarnation: 1, now: .zero)
         _ = n.step(.tick, now: .zero)
         #expect(!n.inStandby)

@@ -4,8 +4,9 @@ import Testing
 
 /// The election machine on its own: a hand-made membership and context in, typed outputs out.
 @Suite struct ElectionMachineTests {
-    static let spec = ClusterSpec(name: "t", nodes: ["a", "b", "c"].map { NodeSpec(name: $0, addresses: ["addr-\($0)"]) },
-                                  timing: .safe)
+    static let spec = ClusterSpec(
+        name: "t", nodes: ["a", "b", "c"].map { NodeSpec(name: $0, addresses: ["addr-\($0)"]) },
+        timing: .safe)
     static let t0 = Instant(nanoseconds: 1_000_000_000)
 
     /// Node a's view: b and c alive, c (if `coordinator`) claiming to coordinate `term`.
@@ -21,8 +22,9 @@ import Testing
     }
 
     static func context(_ now: Instant = t0, quorate: Bool = true) -> ElectionContext {
-        ElectionContext(now: now, quorate: quorate, memberVotes: 3, totalVotes: 3, votesNeeded: 2, diskTermFloor: 0,
-                        claimOnDiskFirst: false, candidacyTimeout: TimingSpec.safe.electionTimeout)
+        ElectionContext(
+            now: now, quorate: quorate, memberVotes: 3, totalVotes: 3, votesNeeded: 2, diskTermFloor: 0,
+            claimOnDiskFirst: false, candidacyTimeout: TimingSpec.safe.electionTimeout)
     }
 
     static func election(persisted: ElectionRecord? = nil, amnesiac: Bool = false) -> Election {
@@ -67,9 +69,11 @@ import Testing
     @Test func aVoteIsHeldBackWhileTheCoordinatorLivesAndGivenWhenItDies() {
         var e = Self.election(persisted: ElectionRecord(term: 2))
         var out: [ElectionOutput] = []
-        e.learnCoordinator(from: Message(kind: .heartbeat, clusterID: 0, sender: "c", incarnation: 1, sequence: 1, link: 0,
-                                         destination: "a", term: 2, coordinator: "c", senderQuorate: true, view: []),
-                           quorate: true, Self.membership(coordinator: "c", term: 2), into: &out)
+        e.learnCoordinator(
+            from: Message(
+                kind: .heartbeat, clusterID: 0, sender: "c", incarnation: 1, sequence: 1, link: 0,
+                destination: "a", term: 2, coordinator: "c", senderQuorate: true, view: []),
+            quorate: true, Self.membership(coordinator: "c", term: 2), into: &out)
         #expect(e.coordinator == "c")
         out = []
         e.handleVoteRequest(from: "b", term: 3, Self.membership(coordinator: "c", term: 2), Self.context(), into: &out)
@@ -133,8 +137,9 @@ import Testing
         #expect(halted.actions.contains { if case .halt = $0 { true } else { false } })
         #expect(h.node.halted == "disk full")
         // Nothing more: no vote counts, no heartbeat goes out.
-        let after = h.node.step(.message(h.message(.voteGrant, from: "b", term: 1, candidate: "a"), link: 0, from: .text("b")),
-                                now: h.now + .milliseconds(10))
+        let after = h.node.step(
+            .message(h.message(.voteGrant, from: "b", term: 1, candidate: "a"), link: 0, from: .text("b")),
+            now: h.now + .milliseconds(10))
         #expect(after.actions.isEmpty && after.persist == nil)
         #expect(h.node.step(.tick, now: h.now + .seconds(1)).actions.isEmpty)
         #expect(!h.node.isCoordinator)
@@ -145,9 +150,11 @@ import Testing
 /// the wire.
 @Suite struct AdminRequestTests {
     @Test func jsonAndCanonicalTextRoundTrip() throws {
-        let all: [AdminRequest] = [.standby(node: "n1"), .unstandby(node: "n2"), .move(group: "web", node: "n3"),
-                                   .unmove(group: "web"), .takeover(node: "n1", all: true), .takeover(node: "n1", all: false),
-                                   .cleanup(group: "db", node: "n2"), .confirmDown(node: "n3")]
+        let all: [AdminRequest] = [
+            .standby(node: "n1"), .unstandby(node: "n2"), .move(group: "web", node: "n3"),
+            .unmove(group: "web"), .takeover(node: "n1", all: true), .takeover(node: "n1", all: false),
+            .cleanup(group: "db", node: "n2"), .confirmDown(node: "n3")
+        ]
         for r in all {
             let json = try JSONEncoder().encode(r)
             #expect(try JSONDecoder().decode(AdminRequest.self, from: json) == r)

@@ -41,8 +41,9 @@ import Testing
             let actual = run.execute(c)
             rewritten += actual.map { "  " + $0 }
             if actual != expected {
-                mismatches.append("after `\(c)`:\n  expected:\n" + expected.map { "    " + $0 }.joined(separator: "\n")
-                                  + "\n  actual:\n" + actual.map { "    " + $0 }.joined(separator: "\n"))
+                mismatches.append(
+                    "after `\(c)`:\n  expected:\n" + expected.map { "    " + $0 }.joined(separator: "\n")
+                        + "\n  actual:\n" + actual.map { "    " + $0 }.joined(separator: "\n"))
             }
             command = nil
             expected = []
@@ -94,8 +95,9 @@ struct TranscriptRun {
             nodes = Array(w.dropFirst())
             return []
         case "group":
-            var g = GroupSpec(name: w[1], resources: [ResourceSpec(agent: "dummy", arguments: [w[1]])], maxRestarts: 1,
-                              monitorInterval: .zero)
+            var g = GroupSpec(
+                name: w[1], resources: [ResourceSpec(agent: "dummy", arguments: [w[1]])], maxRestarts: 1,
+                monitorInterval: .zero)
             for opt in w.dropFirst(2) {
                 let kv = opt.split(separator: "=", maxSplits: 1).map(String.init)
                 switch kv[0] {
@@ -151,8 +153,9 @@ struct TranscriptRun {
         var out: [String] = []
         if let r = ready.persist {
             let acks = (r.acks ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)@\(Self.epoch($0.value))" }
-            out.append("persist term \(r.term) voted \(r.votedTerm)/\(r.votedFor.isEmpty ? "-" : r.votedFor)"
-                       + (acks.isEmpty ? "" : " acks " + acks.joined(separator: ",")))
+            out.append(
+                "persist term \(r.term) voted \(r.votedTerm)/\(r.votedFor.isEmpty ? "-" : r.votedFor)"
+                    + (acks.isEmpty ? "" : " acks " + acks.joined(separator: ",")))
         }
         return out + render(ready.actions)
     }
@@ -177,23 +180,31 @@ struct TranscriptRun {
 
     mutating func hear(_ from: String, _ words: [String]) -> [String] {
         var r = report(from, words)
-        if lastReport[from].map({ var l = $0; l.version = 0; return l != r }) ?? true { version[from, default: 0] += 1 }
+        if lastReport[from].map({
+            var l = $0; l.version = 0; return l != r
+        }) ?? true {
+            version[from, default: 0] += 1
+        }
         r.version = version[from, default: 1]
         lastReport[from] = r
         return deliver(message(.heartbeat, from: from, report: r, hears: !words.contains("nohear")))
     }
 
-    mutating func message(_ kind: MessageKind, from: String, term: UInt64? = nil, candidate: String = "",
-                          report: NodeReport, hears: Bool = true) -> Message {
+    mutating func message(
+        _ kind: MessageKind, from: String, term: UInt64? = nil, candidate: String = "",
+        report: NodeReport, hears: Bool = true
+    ) -> Message {
         let n = node!
         sequence[from, default: 0] += 1
         let view = nodes.map { name in
-            ViewEntry(node: name, state: name == "a" && !hears ? .dead : .alive,
-                      echo: IncarnationEcho.of(name == "a" ? n.incarnation : 7))
+            ViewEntry(
+                node: name, state: name == "a" && !hears ? .dead : .alive,
+                echo: IncarnationEcho.of(name == "a" ? n.incarnation : 7))
         }
-        return Message(kind: kind, clusterID: n.spec.clusterID, sender: from, incarnation: 7, sequence: sequence[from]!,
-                       link: 0, destination: "a", term: term ?? n.term, coordinator: n.coordinator, candidate: candidate,
-                       senderQuorate: true, view: view, report: report)
+        return Message(
+            kind: kind, clusterID: n.spec.clusterID, sender: from, incarnation: 7, sequence: sequence[from]!,
+            link: 0, destination: "a", term: term ?? n.term, coordinator: n.coordinator, candidate: candidate,
+            senderQuorate: true, view: view, report: report)
     }
 
     /// Every action on one line each; consecutive sends of one kind as one line; assignments when they change.

@@ -6,8 +6,9 @@ import VigilSimulation
 /// Harness-driven tests assert on typed actions and events; simulated ones on the simulator's truth (which
 /// node really runs a group) and its invariant checks.
 @Suite struct SafetyFindingsTests {
-    let timing = TimingSpec(interval: .milliseconds(100), warntime: .milliseconds(300), deadtime: .milliseconds(500),
-                            initdead: .seconds(2))
+    let timing = TimingSpec(
+        interval: .milliseconds(100), warntime: .milliseconds(300), deadtime: .milliseconds(500),
+        initdead: .seconds(2))
 
     static func events(_ a: [Action]) -> [ClusterEvent] { a.compactMap { if case let .event(e) = $0 { e } else { nil } } }
 
@@ -71,8 +72,9 @@ import VigilSimulation
         h.deliver(h.message(.voteRequest, from: "b", term: 8, candidate: "b"))
         #expect(Harness.sends(h.actions, kind: .voteGrant).map(\.1) == ["b"])
         // A current record (written by the previous run) is no amnesia.
-        let fine = ClusterNode(spec: h.node.spec, me: "c", incarnation: 9, now: h.now,
-                               persisted: ElectionRecord(term: 6, votedTerm: 6, votedFor: "b", writer: 8), previousIncarnation: 8)
+        let fine = ClusterNode(
+            spec: h.node.spec, me: "c", incarnation: 9, now: h.now,
+            persisted: ElectionRecord(term: 6, votedTerm: 6, votedFor: "b", writer: 8), previousIncarnation: 8)
         #expect(fine.election.amnesiaFloor == nil)
         #expect(fine.electionRecord.writer == 9)
     }
@@ -110,7 +112,8 @@ import VigilSimulation
         #expect(h.node.counters.dropped(.implausibleTerm) == 1)
         #expect(h.node.term == 0)
         #expect(h.node.state(of: "c") == .unknown)
-        var at = Harness(timing: timing, persisted: ElectionRecord(term: ClusterNode.maxTerm, votedTerm: ClusterNode.maxTerm, votedFor: "a"))
+        var at = Harness(
+            timing: timing, persisted: ElectionRecord(term: ClusterNode.maxTerm, votedTerm: ClusterNode.maxTerm, votedFor: "a"))
         at.heartbeat(from: "b")
         at.heartbeat(from: "c", term: ClusterNode.maxTerm)
         _ = at.advance(.seconds(3))
@@ -183,7 +186,8 @@ import VigilSimulation
     /// vanishes again is not "already confirmed": its group waits for fencing again.
     @Test func aConfirmDownEndsWhenTheNodeIsHeardAgain() throws {
         var sim = Simulation.scripted(nodes: 3, groups: 2, storage: false)
-        let settled = sim.advance(until: { $0.holders(0) == ["n1"] && $0.holders(1) == ["n2"] && $0.coordinatorName != nil }, limit: .seconds(10))
+        let settled = sim.advance(
+            until: { $0.holders(0) == ["n1"] && $0.holders(1) == ["n2"] && $0.coordinatorName != nil }, limit: .seconds(10))
         try #require(settled != nil)
         // n1 is cut off (not off): the admin wrongly confirms it down; its group g0 starts elsewhere (n1 stops
         // it itself without quorum, so this stays single).
@@ -226,7 +230,8 @@ import VigilSimulation
         sim.admin("n4", .confirmDown(node: "n1"))  // made on a node that is not the coordinator
         sim.crash("n2")  // the coordinator goes before the request reaches it
         let moved = sim.advance(until: { $0.holders(0).count == 1 }, limit: .seconds(8))
-        #expect(moved != nil, "g0 stayed down after a coordinator change: \(sim.status(sim.coordinatorName ?? "n3")?.groups[0].reason ?? "")")
+        #expect(
+            moved != nil, "g0 stayed down after a coordinator change: \(sim.status(sim.coordinatorName ?? "n3")?.groups[0].reason ?? "")")
         #expect(sim.violations.isEmpty, "\(sim.violations)")
     }
 
@@ -235,18 +240,22 @@ import VigilSimulation
     /// `missed` holds the highest epoch a member acknowledged that this coordinator never saw: a vanished node
     /// whose last report acknowledged exactly that epoch may be its owner, running it.
     @Test func aVanishedNodeThatAcknowledgedAMissedEpochIsNotSafe() {
-        let spec = ClusterSpec(name: "t", nodes: ["a", "b", "c"].map { NodeSpec(name: $0, addresses: ["x-\($0)"]) }, timing: timing,
-                               groups: [GroupSpec(name: "g", home: nil, resources: [ResourceSpec(agent: "r", arguments: [])])])
-        var n = ClusterNode(spec: spec, me: "a", incarnation: 1, now: .zero, persisted: ElectionRecord(term: 4, votedTerm: 4, votedFor: "a"))
+        let spec = ClusterSpec(
+            name: "t", nodes: ["a", "b", "c"].map { NodeSpec(name: $0, addresses: ["x-\($0)"]) }, timing: timing,
+            groups: [GroupSpec(name: "g", home: nil, resources: [ResourceSpec(agent: "r", arguments: [])])])
+        var n = ClusterNode(
+            spec: spec, me: "a", incarnation: 1, now: .zero, persisted: ElectionRecord(term: 4, votedTerm: 4, votedFor: "a"))
         let missed: UInt64 = 3 << 32 | 9
         n.groups.missed[0] = missed
-        n.groups.reports["c"] = NodeReport(digest: spec.groupsDigest, standby: false, version: 1,
-                                           groups: [GroupReport(phase: .stopped, ackEpoch: missed, failures: 0, handedOver: false)])
+        n.groups.reports["c"] = NodeReport(
+            digest: spec.groupsDigest, standby: false, version: 1,
+            groups: [GroupReport(phase: .stopped, ackEpoch: missed, failures: 0, handedOver: false)])
         // c is dead; b is the new owner: g may start only once c is known not to run it.
         n.membership.peers["c"]!.state = .dead
         n.membership.peers["b"]!.state = .alive
-        n.groups.reports["b"] = NodeReport(digest: spec.groupsDigest, standby: false, version: 1,
-                                           groups: [GroupReport(phase: .stopped, ackEpoch: 5 << 32, failures: 0, handedOver: false)])
+        n.groups.reports["b"] = NodeReport(
+            digest: spec.groupsDigest, standby: false, version: 1,
+            groups: [GroupReport(phase: .stopped, ackEpoch: 5 << 32, failures: 0, handedOver: false)])
         n.election.record.term = 5
         n.groups.table[0] = Assignment(owner: "b", epoch: 5 << 32 | 1, go: false)
         var out: [Action] = []

@@ -30,7 +30,9 @@ import VigilSimulation
             if !r.ok { failures.append(r.description) }
             if let c = r.convergence { worst = max(worst, c) }
         }
-        print("simulation \(mode.rawValue): \(seeds.count) seeds, \(failures.count) failed, slowest convergence \(Int(worst.milliseconds)) ms")
+        print(
+            "simulation \(mode.rawValue): \(seeds.count) seeds, \(failures.count) failed, slowest convergence \(Int(worst.milliseconds)) ms"
+        )
         #expect(failures.isEmpty, "\(failures.count) seeds failed; first: \(failures.first ?? "")")
     }
 
@@ -45,6 +47,8 @@ import VigilSimulation
             // Network delay in this scenario is at most 0.5 ms per hop; an election needs two hops.
             #expect(e <= timing.deadtime + timing.interval + .milliseconds(1), "seed \(seed): \(Int(e.milliseconds)) ms")
         }
-        print("failover: slowest new coordinator after \(worst.milliseconds) ms (bound \(timing.deadtime.compactDescription) + \(timing.interval.compactDescription))")
+        print(
+            "failover: slowest new coordinator after \(worst.milliseconds) ms (bound \(timing.deadtime.compactDescription) + \(timing.interval.compactDescription))"
+        )
     }
 }

@@ -6,14 +6,19 @@ import VigilSimulation
 /// fails without its fix. The seeds that found them are listed beside each test; they pass now too, but a
 /// seed's schedule changes with the code, so these tests pin the mechanism, not the seed.
 @Suite struct SoakFindingsTests {
-    static let timing = TimingSpec(interval: .milliseconds(100), warntime: .milliseconds(300), deadtime: .milliseconds(500),
-                                   initdead: .seconds(2))
+    static let timing = TimingSpec(
+        interval: .milliseconds(100), warntime: .milliseconds(300), deadtime: .milliseconds(500),
+        initdead: .seconds(2))
 
     static func spec(resources: Int = 1, storage: Bool = false) -> ClusterSpec {
-        ClusterSpec(name: "t", nodes: ["a", "b", "c"].map { NodeSpec(name: $0, addresses: ["x-\($0)"]) }, timing: timing,
-                    groups: [GroupSpec(name: "g", home: nil,
-                                       resources: (0..<resources).map { ResourceSpec(agent: "r\($0)", arguments: []) })],
-                    storage: storage ? Self.storage : nil)
+        ClusterSpec(
+            name: "t", nodes: ["a", "b", "c"].map { NodeSpec(name: $0, addresses: ["x-\($0)"]) }, timing: timing,
+            groups: [
+                GroupSpec(
+                    name: "g", home: nil,
+                    resources: (0..<resources).map { ResourceSpec(agent: "r\($0)", arguments: []) })
+            ],
+            storage: storage ? Self.storage : nil)
     }
 
     static var storage: StorageSpec {
@@ -55,8 +60,9 @@ import VigilSimulation
     @Test func aTwoNodeTermClaimCountsOnlyOnceReadBack() {
         var storage = SimulationParameters.simStorage
         storage.devices = ["sim0"]
-        let spec = ClusterSpec(name: "t", nodes: ["a", "b"].map { NodeSpec(name: $0, addresses: ["x-\($0)"]) }, timing: Self.timing,
-                               storage: storage)
+        let spec = ClusterSpec(
+            name: "t", nodes: ["a", "b"].map { NodeSpec(name: $0, addresses: ["x-\($0)"]) }, timing: Self.timing,
+            storage: storage)
         var n = ClusterNode(spec: spec, me: "a", incarnation: 1, now: .zero, persisted: nil)
         var st = n.storage!
         st.devices[0].health = .ok
@@ -84,8 +90,10 @@ import VigilSimulation
     static func snapshot(nodes: Int, slots: [Int: DiskSlot]) -> SlotAreaSnapshot {
         var bytes = [UInt8](repeating: 0, count: SlotArea.sectors(nodes: nodes) * SlotArea.sectorBytes)
         let s = SimulationParameters.simStorage
-        let header = SlotAreaHeader(cluster: "t", slotCount: nodes, interval: s.interval, ioTimeout: s.ioTimeout,
-                                    watchdogTimeout: s.watchdogTimeout, msgwait: s.msgwait, created: 0).encoded()
+        let header = SlotAreaHeader(
+            cluster: "t", slotCount: nodes, interval: s.interval, ioTimeout: s.ioTimeout,
+            watchdogTimeout: s.watchdogTimeout, msgwait: s.msgwait, created: 0
+        ).encoded()
         bytes.replaceSubrange(0..<header.count, with: header)
         for (i, s) in slots {
             let at = SlotArea.slotSector(i) * SlotArea.sectorBytes
@@ -132,8 +140,9 @@ import VigilSimulation
         var h = Harness(timing: Self.timing)
         h.node = ClusterNode(spec: Self.spec(), me: "a", incarnation: 1, now: h.now, persisted: nil)
         var m = h.message(from: "c")
-        m.report = NodeReport(digest: h.node.spec.groupsDigest, standby: false, version: 3,
-                              groups: [GroupReport(phase: .running, ackEpoch: 1 << 32 | 1)])
+        m.report = NodeReport(
+            digest: h.node.spec.groupsDigest, standby: false, version: 3,
+            groups: [GroupReport(phase: .running, ackEpoch: 1 << 32 | 1)])
         h.deliver(m)
         #expect(h.node.groupReport(of: "c", 0)?.phase == .running)
         // c restarts: its first packet is not verified yet (it does not echo this node's incarnation).
@@ -184,17 +193,20 @@ import VigilSimulation
     /// A node that left after stopping the group is safe only if it saw every epoch some member acknowledged:
     /// a coordinator this node never heard may have given the group to a later incarnation of it.
     @Test func aLeftNodeThatMissedAnEpochIsNotSafe() {
-        var n = ClusterNode(spec: Self.spec(), me: "a", incarnation: 1, now: .zero, persisted: ElectionRecord(term: 4, votedTerm: 4, votedFor: "a"))
+        var n = ClusterNode(
+            spec: Self.spec(), me: "a", incarnation: 1, now: .zero, persisted: ElectionRecord(term: 4, votedTerm: 4, votedFor: "a"))
         let missed: UInt64 = 3 << 32 | 2
         n.groups.missed[0] = missed
         n.groups.local[0].phase = .stopped
         n.groups.local[0].ackEpoch = 4 << 32 | 1
         n.membership.peers["c"]!.state = .left
-        n.groups.reports["c"] = NodeReport(digest: n.spec.groupsDigest, standby: false, version: 2,
-                                           groups: [GroupReport(phase: .stopped, ackEpoch: 2 << 32 | 5)])
+        n.groups.reports["c"] = NodeReport(
+            digest: n.spec.groupsDigest, standby: false, version: 2,
+            groups: [GroupReport(phase: .stopped, ackEpoch: 2 << 32 | 5)])
         n.membership.peers["b"]!.state = .alive
-        n.groups.reports["b"] = NodeReport(digest: n.spec.groupsDigest, standby: false, version: 1,
-                                           groups: [GroupReport(phase: .stopped, ackEpoch: 4 << 32 | 1)])
+        n.groups.reports["b"] = NodeReport(
+            digest: n.spec.groupsDigest, standby: false, version: 1,
+            groups: [GroupReport(phase: .stopped, ackEpoch: 4 << 32 | 1)])
         n.election.record.term = 4
         n.groups.table[0] = Assignment(owner: "b", epoch: 4 << 32 | 1, go: false)
         var out: [Action] = []
@@ -263,25 +275,31 @@ extension SoakFindingsTests {
     @Test func termsOnTheDiskSurviveALostOrOlderElectionRecord() {
         var storage = SimulationParameters.simStorage
         storage.devices = ["sim0"]
-        let spec = ClusterSpec(name: "t", nodes: ["a", "b"].map { NodeSpec(name: $0, addresses: ["x-\($0)"]) }, timing: Self.timing,
-                               storage: storage)
-        var n = ClusterNode(spec: spec, me: "a", incarnation: 9, now: .zero,
-                            persisted: ElectionRecord(term: 1, votedTerm: 1, votedFor: "b", writer: 8), previousIncarnation: 8)
+        let spec = ClusterSpec(
+            name: "t", nodes: ["a", "b"].map { NodeSpec(name: $0, addresses: ["x-\($0)"]) }, timing: Self.timing,
+            storage: storage)
+        var n = ClusterNode(
+            spec: spec, me: "a", incarnation: 9, now: .zero,
+            persisted: ElectionRecord(term: 1, votedTerm: 1, votedFor: "b", writer: 8), previousIncarnation: 8)
         #expect(n.election.amnesiaFloor == nil)  // the writer check sees nothing wrong
         func slot(_ node: String, incarnation: UInt64, term: UInt64) -> DiskSlot {
-            DiskSlot(node: node, incarnation: incarnation, counter: 3, term: term, coordinator: node, quorate: true,
-                     fenced: false, leaving: false, ackSerial: 0, activeGroups: 0)
+            DiskSlot(
+                node: node, incarnation: incarnation, counter: 3, term: term, coordinator: node, quorate: true,
+                fenced: false, leaving: false, ackSerial: 0, activeGroups: 0)
         }
         var dev = n.storage!.devices[0]
         var st = n.storage!
         var out: [Action] = []
-        n.absorb(Self.snapshot(nodes: 2, slots: [0: slot("a", incarnation: 8, term: 5), 1: slot("b", incarnation: 4, term: 7)]),
-                 device: 0, into: &dev, state: &st, now: .zero, out: &out)
+        n.absorb(
+            Self.snapshot(nodes: 2, slots: [0: slot("a", incarnation: 8, term: 5), 1: slot("b", incarnation: 4, term: 7)]),
+            device: 0, into: &dev, state: &st, now: .zero, out: &out)
         #expect(n.electionRecord.votedTerm == 5 && n.electionRecord.votedFor == "")
         #expect(n.persistDue)
         n.storage = st
         // b restarts and rewrites its slot with a lower term: term 7 stays known, so this node stands above it.
-        n.absorb(Self.snapshot(nodes: 2, slots: [1: slot("b", incarnation: 5, term: 0)]), device: 0, into: &dev, state: &st, now: .zero, out: &out)
+        n.absorb(
+            Self.snapshot(nodes: 2, slots: [1: slot("b", incarnation: 5, term: 0)]), device: 0, into: &dev, state: &st, now: .zero,
+            out: &out)
         n.storage = st
         #expect(n.highestDiskTerm == 7)
         #expect((n.proposedTerm ?? 0) > 7)

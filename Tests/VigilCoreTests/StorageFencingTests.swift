@@ -13,8 +13,9 @@ import VigilSimulation
     /// A 3-node cluster with `groups` groups (homes n1, n2, ...), every group running on its home.
     static func settled(nodes: Int = 3, groups: Int = 2, noQuorum: NoQuorumPolicy = .stop, trace: Bool = false) -> Simulation {
         var sim = Simulation.scripted(nodes: nodes, groups: groups, storage: true, noQuorum: noQuorum, trace: trace)
-        let ok = sim.advance(until: { s in (0..<groups).allSatisfy { s.holders($0) == ["n\($0 % nodes + 1)"] } && s.coordinatorName != nil },
-                             limit: .seconds(10))
+        let ok = sim.advance(
+            until: { s in (0..<groups).allSatisfy { s.holders($0) == ["n\($0 % nodes + 1)"] } && s.coordinatorName != nil },
+            limit: .seconds(10))
         #expect(ok != nil, "the cluster did not settle: \(sim.violations)")
         sim.advance(by: .seconds(1))  // storage cycles under way everywhere
         return sim
@@ -104,8 +105,9 @@ import VigilSimulation
     /// winner must still get its term onto the disk instead of standing again forever (bench/drill-compare).
     @Test func atTheFastProfileALoneTwoNodeWinnerBecomesCoordinator() throws {
         var sim = Simulation.scripted(nodes: 2, groups: 2, storage: true, timing: .fast)
-        let ok = sim.advance(until: { s in s.holders(0) == ["n1"] && s.holders(1) == ["n2"] && s.coordinatorName != nil },
-                             limit: .seconds(10))
+        let ok = sim.advance(
+            until: { s in s.holders(0) == ["n1"] && s.holders(1) == ["n2"] && s.coordinatorName != nil },
+            limit: .seconds(10))
         #expect(ok != nil, "\(sim.violations)")
         sim.advance(by: .seconds(1))
         let c = try #require(sim.coordinatorName)
@@ -139,9 +141,10 @@ import VigilSimulation
 /// never saw itself (review finding: the only witness restarted, and a stale "stopped" report looked safe).
 @Suite struct PersistedAckTests {
     @Test func aRestartedNodeReportsTheEpochsItAcknowledgedBefore() {
-        let spec = ClusterSpec(name: "p", nodes: ["n1", "n2", "n3"].map { NodeSpec(name: $0, addresses: ["a-\($0)"]) },
-                               timing: SimulationParameters.defaultTiming,
-                               groups: [GroupSpec(name: "g0", home: nil, resources: [ResourceSpec(agent: "r", arguments: ["x"])])])
+        let spec = ClusterSpec(
+            name: "p", nodes: ["n1", "n2", "n3"].map { NodeSpec(name: $0, addresses: ["a-\($0)"]) },
+            timing: SimulationParameters.defaultTiming,
+            groups: [GroupSpec(name: "g0", home: nil, resources: [ResourceSpec(agent: "r", arguments: ["x"])])])
         let record = ElectionRecord(term: 2, votedTerm: 2, votedFor: "n2", acks: ["g0": 2 << 32 | 1])
         let n = ClusterNode(spec: spec, me: "n2", incarnation: 7, now: .zero, persisted: record)
         #expect(n.report.groups[0].ackEpoch == 2 << 32 | 1)
@@ -155,7 +158,8 @@ import VigilSimulation
 @Suite struct ConnectivityTests {
     @Test func aNodeThatLosesItsPingNodesGivesItsGroupsToABetterConnectedPeer() throws {
         var sim = Simulation.scripted(nodes: 2, groups: 2, storage: false, timing: .fast)
-        let settled = sim.advance(until: { $0.holders(0) == ["n1"] && $0.holders(1) == ["n2"] && $0.coordinatorName != nil }, limit: .seconds(10))
+        let settled = sim.advance(
+            until: { $0.holders(0) == ["n1"] && $0.holders(1) == ["n2"] && $0.coordinatorName != nil }, limit: .seconds(10))
         #expect(settled != nil, "\(sim.violations)")
         for n in ["n1", "n2"] { sim.setConnectivity(n, reachable: 2, of: 2) }
         sim.advance(by: .seconds(1))
@@ -191,7 +195,8 @@ import VigilSimulation
         // n1's stop fails, it reboots (its resources die with it), the others fence it by msgwait, then start g0.
         let moved = sim.advance(until: { $0.holders(0) == [other] }, limit: .seconds(10))
         #expect(moved != nil, "\(String(describing: sim.status(other)?.groups.map(\.reason)))")
-        #expect(moved.map { $0 >= SimulationParameters.simStorage.msgwait } == true, "not before n1 is fenced: \(String(describing: moved))")
+        #expect(
+            moved.map { $0 >= SimulationParameters.simStorage.msgwait } == true, "not before n1 is fenced: \(String(describing: moved))")
         #expect(sim.violations.isEmpty, "\(sim.violations)")
     }
 

@@ -1,6 +1,6 @@
 import Foundation
 #if canImport(FoundationXML)
-import FoundationXML
+    import FoundationXML
 #endif
 import Testing
 @testable import VigilDrill
@@ -23,10 +23,11 @@ import Testing
             DrillData.Event(tNs: 1_800_000_000, source: "drill", kind: "action", text: "standby:a issued"),
             DrillData.Event(tNs: 1_990_000_000, source: "a", kind: "operation", text: "vm1/vm stop begins (handover)"),
             DrillData.Event(tNs: 2_150_000_000, source: "b", kind: "migration", text: "downtime 57 ms"),
-            DrillData.Event(tNs: 2_210_000_000, source: "b", kind: "group", text: "vm1 running"),
+            DrillData.Event(tNs: 2_210_000_000, source: "b", kind: "group", text: "vm1 running")
         ]
-        return DrillData(target: "10.88.0.100", action: "standby:a", intervalNs: 10_000_000, actionNs: 1_800_000_000,
-                         endNs: 3_000_000_000, startWallNs: 1_795_000_000_000_000_000, probes: probes, events: events)
+        return DrillData(
+            target: "10.88.0.100", action: "standby:a", intervalNs: 10_000_000, actionNs: 1_800_000_000,
+            endNs: 3_000_000_000, startWallNs: 1_795_000_000_000_000_000, probes: probes, events: events)
     }
 
     @Test func windowsTotalsGapAndPhases() throws {
@@ -82,7 +83,9 @@ final class ElementCounter: NSObject, XMLParserDelegate {
     var markers = 0, circles = 0, lostTicks = 0, legendLines = 0
     var ids: Set<String> = []
     var inLost = false, inLegend = false
-    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+    func parser(
+        _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]
+    ) {
         if let id = attributes["id"] { ids.insert(id); inLost = id == "lost"; inLegend = id == "legend" }
         if name == "text", inLegend { legendLines += 1 }
         if attributes["class"] == "marker" { markers += 1 }

@@ -38,7 +38,8 @@ import VigilCore
     static func examples() throws -> (haCF: String, haresources: String, authkeys: String) {
         let haCF = try example("ha.cf").split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
             guard line.hasPrefix("#"), let m = line.dropFirst().firstMatch(of: /^[a-z_]+[ \t]/),
-                  !line.contains("FreeBSD"), !line.contains("Solaris") else { return String(line) }
+                !line.contains("FreeBSD"), !line.contains("Solaris")
+            else { return String(line) }
             _ = m
             return String(line.dropFirst())
         }.joined(separator: "\n")
@@ -52,10 +53,13 @@ import VigilCore
         return (haCF, haresources, authkeys)
     }
 
-    static func run(_ haCF: String, _ haresources: String? = nil, authkeys: String = "auth 1\n1 sha1 s3cret\n", mode: UInt32 = 0o100600,
-                    env: HeartbeatImport.Environment = .init(me: nil)) throws(HeartbeatImportError) -> HeartbeatImport {
-        try HeartbeatImport.run(directory: "/etc/ha.d", haCF: haCF, haresources: haresources, authkeys: authkeys,
-                                authkeysMode: mode, environment: env)
+    static func run(
+        _ haCF: String, _ haresources: String? = nil, authkeys: String = "auth 1\n1 sha1 s3cret\n", mode: UInt32 = 0o100600,
+        env: HeartbeatImport.Environment = .init(me: nil)
+    ) throws(HeartbeatImportError) -> HeartbeatImport {
+        try HeartbeatImport.run(
+            directory: "/etc/ha.d", haCF: haCF, haresources: haresources, authkeys: authkeys,
+            authkeysMode: mode, environment: env)
     }
 
     @Test func thePackageExamplesImportAsTheExpectedClusterConf() throws {
@@ -81,8 +85,11 @@ import VigilCore
         #expect(c.spec.groups.map(\.name) == ["IPaddr-135.9.216.3-28-eth0-135.9.216.12", "IPaddr-10.0.0.170"])
         #expect(c.spec.groups.map { $0.home } == ["ken3", "kathy"])
         #expect(c.spec.groups[0].resources.map(\.description) == ["IPaddr::135.9.216.3/28/eth0/135.9.216.12", "httpd"])
-        #expect(c.spec.groups[1].resources == [ResourceSpec(agent: "IPaddr", arguments: ["10.0.0.170"]),
-                                              ResourceSpec(agent: "Filesystem", arguments: ["/dev/sda1", "/data1", "ext2"])])
+        #expect(
+            c.spec.groups[1].resources == [
+                ResourceSpec(agent: "IPaddr", arguments: ["10.0.0.170"]),
+                ResourceSpec(agent: "Filesystem", arguments: ["/dev/sda1", "/data1", "ext2"])
+            ])
         #expect(c.spec.groups.allSatisfy { $0.autoFailback && $0.maxRestarts == 0 && $0.stopRetries == 9 })
         #expect(c.spec.groups.allSatisfy { $0.monitorInterval == .zero && $0.timeouts.status == .seconds(120) }, "Heartbeat never monitors")
         // Provenance comments.
@@ -90,7 +97,9 @@ import VigilCore
         #expect(imported.text.contains("# authkeys:"))
         // Every unimplemented directive is a warning naming its line, none an error.
         let warned = Set(imported.warnings.map(\.message).compactMap { $0.split(separator: " ").first.map(String.init) })
-        for k in ["stonith", "stonith_host", "apiauth", "serial", "baud", "watchdog", "hbaping", "msgfmt", "compression", "debug", "hopfudge"] {
+        for k in [
+            "stonith", "stonith_host", "apiauth", "serial", "baud", "watchdog", "hbaping", "msgfmt", "compression", "debug", "hopfudge"
+        ] {
             #expect(warned.contains(k), "no warning for \(k)")
         }
         #expect(imported.warnings.allSatisfy { $0.line > 1 && $0.file.hasSuffix("ha.cf") || $0.file.hasSuffix("haresources") })
@@ -98,9 +107,11 @@ import VigilCore
     }
 
     @Test func aTwoNodeUcastConfigGetsConcreteAddresses() throws {
-        let haCF = "keepalive 200ms\ndeadtime 1\nwarntime 500ms\ninitdead 2\nudpport 7694\nucast vh0 10.99.1.1\nucast vh0 10.99.1.2\nnode Alpha beta\nauto_failback off\ncrm no\n"
+        let haCF =
+            "keepalive 200ms\ndeadtime 1\nwarntime 500ms\ninitdead 2\nudpport 7694\nucast vh0 10.99.1.1\nucast vh0 10.99.1.2\nnode Alpha beta\nauto_failback off\ncrm no\n"
         let env = HeartbeatImport.Environment(me: "alpha", interfaceAddresses: { $0 == "vh0" ? ["10.99.1.1", "10.99.1.50"] : [] })
-        let imported = try Self.run(haCF, "alpha 10.99.1.50 Delay::3::1\nbeta IPaddr2::10.99.1.60/24/vh0 \\\n   Delay::4::1 # second\n", env: env)
+        let imported = try Self.run(
+            haCF, "alpha 10.99.1.50 Delay::3::1\nbeta IPaddr2::10.99.1.60/24/vh0 \\\n   Delay::4::1 # second\n", env: env)
         let c = try ConfigLoader.load(text: imported.text, file: "imported")
         #expect(c.spec.transport == .unicast)
         #expect(c.port == 7694)
@@ -133,7 +144,9 @@ import VigilCore
     }
 
     /// The first error of an import that must fail.
-    func error(_ haCF: String, _ haresources: String? = nil, authkeys: String = "auth 1\n1 sha1 s3cret\n", mode: UInt32 = 0o100600) -> HeartbeatDiagnostic? {
+    func error(
+        _ haCF: String, _ haresources: String? = nil, authkeys: String = "auth 1\n1 sha1 s3cret\n", mode: UInt32 = 0o100600
+    ) -> HeartbeatDiagnostic? {
         do { _ = try Self.run(haCF, haresources, authkeys: authkeys, mode: mode); return nil } catch { return error.diagnostics.first }
     }
 
@@ -148,14 +161,16 @@ import VigilCore
         let late = try #require(error("node a b\nbcast eth1\nudpport 7000\n"))
         #expect(late.line == 3 && late.message.contains("before the media lines"))
         let unknownNode = try #require(error(base, "a IPaddr::10.0.0.1\n\nc 10.0.0.2 httpd\n"))
-        #expect(unknownNode.file == "/etc/ha.d/haresources" && unknownNode.line == 3 && unknownNode.message.contains("node c is not listed"))
+        #expect(
+            unknownNode.file == "/etc/ha.d/haresources" && unknownNode.line == 3 && unknownNode.message.contains("node c is not listed"))
         let readable = try #require(error(base, authkeys: "auth 1\n1 sha1 x\n", mode: 0o100644))
         #expect(readable.file == "/etc/ha.d/authkeys" && readable.message.contains("chmod 600"))
         let crc = try #require(error(base, authkeys: "# x\nauth 1\n1 crc\n"))
         #expect(crc.line == 3 && crc.message.contains("no secret") && crc.message.contains("--allow-crc"))
         // Accepted when asked for, with a warning, and the generated config says so (the key loader needs it).
-        let allowed = try HeartbeatImport.run(directory: "/etc/ha.d", haCF: base, haresources: nil, authkeys: "auth 1\n1 crc\n",
-                                              authkeysMode: 0o100600, allowCRC: true, environment: .init(me: nil))
+        let allowed = try HeartbeatImport.run(
+            directory: "/etc/ha.d", haCF: base, haresources: nil, authkeys: "auth 1\n1 crc\n",
+            authkeysMode: 0o100600, allowCRC: true, environment: .init(me: nil))
         #expect(allowed.warnings.contains { $0.file == "/etc/ha.d/authkeys" && $0.message.contains("no secret") })
         #expect(try ConfigLoader.load(text: allowed.text, file: "x").allowCRC)
         let crm = try #require(error(base + "crm yes\n"))
@@ -174,16 +189,19 @@ import VigilCore
 
     @Test func haresourcesSemantics() throws {
         let text = """
-        # comment
-        a 10.0.0.1 IPaddr2::10.0.0.2/24/eth1::extra \\
-          Filesystem::/dev/sdb1::/srv::ext4  httpd
-        b 10.0.0.1/24/eth1 httpd   # a second group, same first resource name pattern
-        b 10.0.0.1/24/eth1 mysql
-        """
+            # comment
+            a 10.0.0.1 IPaddr2::10.0.0.2/24/eth1::extra \\
+              Filesystem::/dev/sdb1::/srv::ext4  httpd
+            b 10.0.0.1/24/eth1 httpd   # a second group, same first resource name pattern
+            b 10.0.0.1/24/eth1 mysql
+            """
         let c = try ConfigLoader.load(text: try Self.run("node a b\nbcast eth1\n", text).text, file: "x")
         #expect(c.spec.groups.count == 3)
         #expect(c.spec.groups[0].home == "a")
-        #expect(c.spec.groups[0].resources.map(\.description) == ["IPaddr::10.0.0.1", "IPaddr2::10.0.0.2/24/eth1::extra", "Filesystem::/dev/sdb1::/srv::ext4", "httpd"])
+        #expect(
+            c.spec.groups[0].resources.map(\.description) == [
+                "IPaddr::10.0.0.1", "IPaddr2::10.0.0.2/24/eth1::extra", "Filesystem::/dev/sdb1::/srv::ext4", "httpd"
+            ])
         #expect(c.spec.groups[1].resources[0] == ResourceSpec(agent: "IPaddr", arguments: ["10.0.0.1/24/eth1"]))
         #expect(Set(c.spec.groups.map(\.name)).count == 3, "names are unique: \(c.spec.groups.map(\.name))")
         #expect(c.spec.groups[2].name == "IPaddr-10.0.0.1-24-eth1-2")
@@ -216,7 +234,9 @@ import VigilCore
         #expect(three.warnings.contains { $0.message.contains("could not be matched") && $0.message.contains("multicast") })
         // Quotes and backslashes survive into the generated TOML.
         let quoted = try Self.run("node a b\nbcast eth1\nrespawn root /usr/bin/logger \"a\\\\b\"\tc\n")
-        #expect(try ConfigLoader.load(text: quoted.text, file: "x").respawn == ["root /usr/bin/logger \"a\\\\b\" c"], "quotes and backslashes kept; a tab separates words")
+        #expect(
+            try ConfigLoader.load(text: quoted.text, file: "x").respawn == ["root /usr/bin/logger \"a\\\\b\" c"],
+            "quotes and backslashes kept; a tab separates words")
         // Empty :: arguments vanish, as in Heartbeat's shell word splitting.
         #expect(ResourceSpec(haresources: "Filesystem::/dev/x::::ext3")?.arguments == ["/dev/x", "ext3"])
     }
@@ -226,12 +246,18 @@ import VigilCore
     /// single line ("bcast eth1\r\nnode ..." gave one bcast directive with "eth1\r\nnode" as a word), and a
     /// combining mark after '#' or a space hid it. Heartbeat reads bytes; so do the readers now.
     @Test func crlfFilesAreReadLineByLine() throws {
-        #expect(HeartbeatFiles.directives("bcast eth1\r\nnode alpha beta\r\n") == [
-            HADirective(keyword: "bcast", words: ["eth1"], line: 1), HADirective(keyword: "node", words: ["alpha", "beta"], line: 2)])
-        #expect(HeartbeatFiles.logicalLines("alpha a \\\r\n  b\r\nbeta c\r\n") == [
-            .init(words: ["alpha", "a", "b"], line: 1), .init(words: ["beta", "c"], line: 3)])
-        #expect(HeartbeatFiles.directives("node a #\u{301} comment\nbcast e\u{301}") == [
-            HADirective(keyword: "node", words: ["a"], line: 1), HADirective(keyword: "bcast", words: ["e\u{301}"], line: 2)])
+        #expect(
+            HeartbeatFiles.directives("bcast eth1\r\nnode alpha beta\r\n") == [
+                HADirective(keyword: "bcast", words: ["eth1"], line: 1), HADirective(keyword: "node", words: ["alpha", "beta"], line: 2)
+            ])
+        #expect(
+            HeartbeatFiles.logicalLines("alpha a \\\r\n  b\r\nbeta c\r\n") == [
+                .init(words: ["alpha", "a", "b"], line: 1), .init(words: ["beta", "c"], line: 3)
+            ])
+        #expect(
+            HeartbeatFiles.directives("node a #\u{301} comment\nbcast e\u{301}") == [
+                HADirective(keyword: "node", words: ["a"], line: 1), HADirective(keyword: "bcast", words: ["e\u{301}"], line: 2)
+            ])
         #expect(HeartbeatFiles.directives("node a \u{301}b") == [HADirective(keyword: "node", words: ["a", "\u{301}b"], line: 1)])
         let imported = try Self.run("node alpha beta\r\nbcast eth1\r\n", "alpha dummy\r\n", authkeys: "auth 1\r\n1 sha1 s3cret\r\n")
         let c = try ConfigLoader.load(text: imported.text, file: "x")
@@ -244,12 +270,15 @@ import VigilCore
     /// and a peer's address listed on two links was given on both. Now an address goes to one node and link
     /// only; the other is learned from heartbeats ("auto"), with a warning.
     @Test func noAddressIsGivenTwice() throws {
-        let env = HeartbeatImport.Environment(me: "alpha", interfaceAddresses: { $0 == "eth0" ? ["10.0.0.1"] : [] },
-                                              resolve: { $0 == "beta" ? ["10.0.0.2"] : [] })
+        let env = HeartbeatImport.Environment(
+            me: "alpha", interfaceAddresses: { $0 == "eth0" ? ["10.0.0.1"] : [] },
+            resolve: { $0 == "beta" ? ["10.0.0.2"] : [] })
         let own = try Self.run("node alpha beta\nucast eth9 10.0.0.1\nucast eth0 10.0.0.2\n", env: env)
-        #expect(try ConfigLoader.load(text: own.text, file: "x").spec.nodes.map(\.addresses) == [["auto", "10.0.0.1"], ["auto", "10.0.0.2"]])
+        #expect(
+            try ConfigLoader.load(text: own.text, file: "x").spec.nodes.map(\.addresses) == [["auto", "10.0.0.1"], ["auto", "10.0.0.2"]])
         let twice = try Self.run("node alpha beta\nucast eth0 10.0.0.2\nucast eth1 10.0.0.2\n", env: env)
-        #expect(try ConfigLoader.load(text: twice.text, file: "x").spec.nodes.map(\.addresses) == [["10.0.0.1", "auto"], ["10.0.0.2", "auto"]])
+        #expect(
+            try ConfigLoader.load(text: twice.text, file: "x").spec.nodes.map(\.addresses) == [["10.0.0.1", "auto"], ["10.0.0.2", "auto"]])
         #expect(twice.warnings.contains { $0.message.contains("10.0.0.2 is already beta's address on link 0") }, "\(twice.warnings)")
     }
 
@@ -261,13 +290,20 @@ import VigilCore
         let zero = try #require(error("node a b\nbcast eth0\nkeepalive 0\ndeadtime 3\n"))
         #expect(zero.line == 3 && zero.message.contains("keepalive"), "\(zero)")
         #expect(try #require(error("node a b\nbcast eth0\nkeepalive 900us\ndeadtime 3\n")).line == 3)
-        let odd = try Self.run("node a b\nbcast eth0\nkeepalive 1.0005\ndeadtime 3.000001\nwarntime 2000.001ms\ninitdead 999999.999999\ndeadping 2500.001ms\nping 10.0.0.9\n")
+        let odd = try Self.run(
+            "node a b\nbcast eth0\nkeepalive 1.0005\ndeadtime 3.000001\nwarntime 2000.001ms\ninitdead 999999.999999\ndeadping 2500.001ms\nping 10.0.0.9\n"
+        )
         let c = try ConfigLoader.load(text: odd.text, file: "x")
-        #expect(c.spec.timing == TimingSpec(interval: .microseconds(1_000_500), warntime: .microseconds(2_000_001),
-                                            deadtime: .microseconds(3_000_001), initdead: .microseconds(999_999_999_999)))
+        #expect(
+            c.spec.timing
+                == TimingSpec(
+                    interval: .microseconds(1_000_500), warntime: .microseconds(2_000_001),
+                    deadtime: .microseconds(3_000_001), initdead: .microseconds(999_999_999_999)))
         #expect(c.pingDeadtime == .microseconds(2_500_001))
-        for d: Duration in [.zero, .microseconds(1), .microseconds(999_999), .microseconds(1_000_001), .milliseconds(1_000_001),
-                            .seconds(999_999), .microseconds(999_999_999_999), .nanoseconds(1_499), .nanoseconds(1_500)] {
+        for d: Duration in [
+            .zero, .microseconds(1), .microseconds(999_999), .microseconds(1_000_001), .milliseconds(1_000_001),
+            .seconds(999_999), .microseconds(999_999_999_999), .nanoseconds(1_499), .nanoseconds(1_500)
+        ] {
             let text = ConfigLoader.durationText(d)
             #expect(ConfigLoader.parseDuration(text) == .microseconds((d.nanoseconds + 500) / 1_000), "\(d) as \(text)")
         }
@@ -286,7 +322,8 @@ import VigilCore
         // 63-byte names: 16 fit one heartbeat (36 + 4 x 64 + 1 + 16 x 69 + 32 = 1429 bytes), 17 do not (1498).
         let long = (0..<17).map { "node " + String(repeating: "x", count: 60) + "\($0 + 100)" }.joined(separator: "\n") + "\nbcast eth0\n"
         #expect(error(long).map { ($0.line, $0.message.contains("do not fit")) } ?? (0, false) == (17, true))
-        _ = try Self.run((0..<16).map { "node " + String(repeating: "x", count: 60) + "\($0 + 100)" }.joined(separator: "\n") + "\nbcast eth0\n")
+        _ = try Self.run(
+            (0..<16).map { "node " + String(repeating: "x", count: 60) + "\($0 + 100)" }.joined(separator: "\n") + "\nbcast eth0\n")
         let links = "node a b\nbcast " + (0..<65).map { "e\($0)" }.joined(separator: " ") + "\n"
         #expect(error(links).map { ($0.line, $0.message.contains("too many interfaces")) } ?? (0, false) == (2, true))
         let pings = "node a b\nbcast eth0\nping " + (1...65).map { "10.0.0.\($0)" }.joined(separator: " ") + "\n"

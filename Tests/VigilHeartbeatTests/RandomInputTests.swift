@@ -36,17 +36,23 @@ import VigilCore
         "initdead 120", "deadping 40", "ping 10.10.10.254", "ping_group g 10.0.0.9 10.0.0.10", "auto_failback on",
         "auto_failback legacy", "nice_failback on", "respawn hacluster /usr/lib/heartbeat/ipfail", "respawn root /bin/true -x",
         "logfile /var/log/ha-log", "logfacility local0", "crm no", "crm yes", "realtime off", "rtprio 50", "autojoin none",
-        "cluster prod", "stonith baytech /x", "hopfudge 1", "debug 1", "# comment", "", "  \t", "unknown thing",
+        "cluster prod", "stonith baytech /x", "hopfudge 1", "debug 1", "# comment", "", "  \t", "unknown thing"
     ]
     /// Directives that import cleanly together (a third of the directories use only these, unedited).
-    static let clean = ["bcast eth1", "ucast eth0 10.0.0.2", "ucast eth1 10.1.0.2", "mcast eth0 225.0.0.1 694 1 0", "keepalive 2",
-                        "keepalive 500ms", "deadtime 30", "warntime 10", "initdead 120", "ping 10.10.10.254", "auto_failback on",
-                        "logfile /var/log/ha-log", "logfacility local0", "crm no", "realtime off", "rtprio 50", "cluster prod",
-                        "stonith baytech /x", "hopfudge 1", "# comment", ""]
-    static let cleanResources = ["alpha 10.0.0.50 httpd", "beta IPaddr2::10.0.0.60/24/eth0 \\", "   Delay::4::1 # c",
-                                 "beta Filesystem::/dev/sda1::/data1::ext2", "# only a comment", ""]
-    static let resources = ["alpha 10.0.0.50 httpd", "beta IPaddr2::10.0.0.60/24/eth0 \\", "   Delay::4::1 # c", "gamma x",
-                            "alpha", "beta Filesystem::/dev/sda1::/data1::ext2", "alpha ::x", "# only a comment", ""]
+    static let clean = [
+        "bcast eth1", "ucast eth0 10.0.0.2", "ucast eth1 10.1.0.2", "mcast eth0 225.0.0.1 694 1 0", "keepalive 2",
+        "keepalive 500ms", "deadtime 30", "warntime 10", "initdead 120", "ping 10.10.10.254", "auto_failback on",
+        "logfile /var/log/ha-log", "logfacility local0", "crm no", "realtime off", "rtprio 50", "cluster prod",
+        "stonith baytech /x", "hopfudge 1", "# comment", ""
+    ]
+    static let cleanResources = [
+        "alpha 10.0.0.50 httpd", "beta IPaddr2::10.0.0.60/24/eth0 \\", "   Delay::4::1 # c",
+        "beta Filesystem::/dev/sda1::/data1::ext2", "# only a comment", ""
+    ]
+    static let resources = [
+        "alpha 10.0.0.50 httpd", "beta IPaddr2::10.0.0.60/24/eth0 \\", "   Delay::4::1 # c", "gamma x",
+        "alpha", "beta Filesystem::/dev/sda1::/data1::ext2", "alpha ::x", "# only a comment", ""
+    ]
     static let authkeys = ["auth 1", "auth 2", "1 sha1 s3cret", "2 md5 Hello!", "3 crc", "#auth 3", "auth 16"]
 
     /// Lines of a file split at "\n" bytes.
@@ -88,8 +94,9 @@ import VigilCore
     /// A file of `count` random lines from `vocabulary`, LF or CRLF, then (if `edits`) up to three byte edits.
     static func file(_ vocabulary: [String], _ count: ClosedRange<Int>, edits: Bool = true, _ rng: inout RNG) -> String {
         let eol = Int.random(in: 0..<4, using: &rng) == 0 ? "\r\n" : "\n"
-        var b = Array((0..<Int.random(in: count, using: &rng)).map { _ in vocabulary.randomElement(using: &rng)! }
-            .joined(separator: eol).utf8)
+        var b = Array(
+            (0..<Int.random(in: count, using: &rng)).map { _ in vocabulary.randomElement(using: &rng)! }
+                .joined(separator: eol).utf8)
         let alphabet = Array(" \t\r\n#\\:/.0123456789aemsé".utf8)
         for _ in 0..<(edits ? Int.random(in: 0...3, using: &rng) : 0) where !b.isEmpty {
             let i = Int.random(in: 0..<b.count, using: &rng)
@@ -110,11 +117,15 @@ import VigilCore
             // A third are clean directories, so imports also get through to the generated text; half the rest start
             // from two lines that make a cluster.
             let clean = i % 3 == 0
-            let haCF = (clean || Bool.random(using: &rng) ? "node alpha beta\nbcast eth0\n" : "")
+            let haCF =
+                (clean || Bool.random(using: &rng) ? "node alpha beta\nbcast eth0\n" : "")
                 + Self.file(clean ? Self.clean : Self.directives, 1...14, edits: !clean, &rng)
-            let haresources = Int.random(in: 0..<5, using: &rng) == 0 ? nil
+            let haresources =
+                Int.random(in: 0..<5, using: &rng) == 0
+                ? nil
                 : Self.file(clean ? Self.cleanResources : Self.resources, 0...4, edits: !clean, &rng)
-            let authkeys = clean ? "auth 1\n1 sha1 s3cret\n" : Int.random(in: 0..<8, using: &rng) == 0 ? nil : Self.file(Self.authkeys, 1...4, &rng)
+            let authkeys =
+                clean ? "auth 1\n1 sha1 s3cret\n" : Int.random(in: 0..<8, using: &rng) == 0 ? nil : Self.file(Self.authkeys, 1...4, &rng)
 
             #expect(HeartbeatFiles.directives(haCF) == Self.expectedDirectives(haCF), "\(haCF)")
             if let h = haresources { #expect(HeartbeatFiles.logicalLines(h) == Self.expectedLogicalLines(h), "\(h)") }
@@ -126,15 +137,18 @@ import VigilCore
             let files = ["/etc/ha.d/ha.cf": lines(haCF), "/etc/ha.d/haresources": lines(haresources), "/etc/ha.d/authkeys": lines(authkeys)]
             let diagnostics: [HeartbeatDiagnostic]
             do {
-                let i = try HeartbeatImport.run(directory: "/etc/ha.d", haCF: haCF, haresources: haresources, authkeys: authkeys,
-                                                authkeysMode: 0o100600, allowCRC: Bool.random(using: &rng), environment: Self.env)
+                let i = try HeartbeatImport.run(
+                    directory: "/etc/ha.d", haCF: haCF, haresources: haresources, authkeys: authkeys,
+                    authkeysMode: 0o100600, allowCRC: Bool.random(using: &rng), environment: Self.env)
                 imported += 1
                 diagnostics = i.warnings
             } catch {
                 diagnostics = error.diagnostics
             }
             for d in diagnostics {
-                #expect(files[d.file].map { d.line >= 1 && d.line <= $0 } == true, "\(d)\n--- ha.cf\n\(haCF)\n--- haresources\n\(haresources ?? "-")")
+                #expect(
+                    files[d.file].map { d.line >= 1 && d.line <= $0 } == true,
+                    "\(d)\n--- ha.cf\n\(haCF)\n--- haresources\n\(haresources ?? "-")")
                 #expect(!d.message.contains("does not load"), "\(d)\n--- ha.cf\n\(haCF)\n--- haresources\n\(haresources ?? "-")")
             }
         }

@@ -1,6 +1,6 @@
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import Testing
 
@@ -32,8 +32,11 @@ import Testing
     }
 
     /// Runs resource-agents/NAME ARGS inside `ns`, as an administrator would by hand.
-    static func agent(_ ns: String, _ name: String, _ args: String..., env: [String: String] = [:]) throws
-        -> (code: Int32, output: String) {
+    static func agent(
+        _ ns: String, _ name: String, _ args: String..., env: [String: String] = [:]
+    ) throws
+        -> (code: Int32, output: String)
+    {
         try inside(ns, [agents + "/" + name] + args, env: env)
     }
 
@@ -85,7 +88,7 @@ import Testing
             try Testbed.requireRoot()
             a = "vx-agt-\(tag)-a"
             b = "vx-agt-\(tag)-b"
-            delete()    // leftovers of an interrupted run
+            delete()  // leftovers of an interrupted run
             do {
                 try AgentScriptTests.ip("netns", "add", a)
                 try AgentScriptTests.ip("netns", "add", b)
@@ -126,8 +129,12 @@ import Testing
 
         let clock = ContinuousClock()
         let began = clock.now
-        r = try Self.agent(net.a, "ip", spec, "start", env: ["VIGIL_REASON": "failover", "VIGIL_PEER": "n2",
-                                                             "VIGIL_GROUP": "web"])
+        r = try Self.agent(
+            net.a, "ip", spec, "start",
+            env: [
+                "VIGIL_REASON": "failover", "VIGIL_PEER": "n2",
+                "VIGIL_GROUP": "web"
+            ])
         let took = clock.now - began
         #expect(r.code == 0, "\(r.output)")
         #expect(r.output.contains("reason=failover"), "the agent's environment is logged: \(r.output)")
@@ -150,11 +157,11 @@ import Testing
         r = try Self.agent(net.a, "ip", spec, "status")
         #expect(r.code == 0, "\(r.output)")
         #expect(r.output.contains("running"))
-        r = try Self.agent(net.a, "ip", spec, "start")    // already running: still success, nothing added twice
+        r = try Self.agent(net.a, "ip", spec, "start")  // already running: still success, nothing added twice
         #expect(r.code == 0, "\(r.output)")
         let again = try Self.addresses(net.a, "eth0")
         #expect(Self.occurrences(" \(vip)/24 ", in: again) == 1, "\(again)")
-        r = try Self.agent(net.a, "ip", "\(vip)/32/eth0", "status")    // another prefix is another resource
+        r = try Self.agent(net.a, "ip", "\(vip)/32/eth0", "status")  // another prefix is another resource
         #expect(r.code == 3, "\(r.output)")
 
         r = try Self.agent(net.a, "ip", spec, "stop")
@@ -164,7 +171,7 @@ import Testing
         r = try Self.agent(net.a, "ip", spec, "status")
         #expect(r.code == 3, "\(r.output)")
         #expect(r.output.contains("stopped"))
-        r = try Self.agent(net.a, "ip", spec, "stop")     // already stopped: still success
+        r = try Self.agent(net.a, "ip", spec, "stop")  // already stopped: still success
         #expect(r.code == 0, "\(r.output)")
     }
 
@@ -177,7 +184,7 @@ import Testing
         #expect(r.code == 0, "\(r.output)")
         r = try Self.agent(net.a, "ip", "198.51.100.11/24/eth0", "start")
         #expect(r.code == 0, "\(r.output)")
-        r = try Self.agent(net.a, "ip", "198.51.100.10/24/eth0", "stop")    // the primary of the two
+        r = try Self.agent(net.a, "ip", "198.51.100.10/24/eth0", "stop")  // the primary of the two
         #expect(r.code == 0, "\(r.output)")
         let left = try Self.addresses(net.a, "eth0")
         #expect(!left.contains(" 198.51.100.10/24 "))
@@ -192,22 +199,22 @@ import Testing
         let net = try Namespaces("ipbad")
         defer { net.delete() }
         let cases: [([String], Int32)] = [
-            (["192.0.2.10/24/eth0"], 2),                 // no action
-            (["192.0.2.10/24/eth0", "restart"], 2),      // unknown action
-            (["192.0.2.10/24/eth0", "start", "x"], 2),   // excess argument
-            (["192.0.2.10/24", "start"], 2),             // no interface
+            (["192.0.2.10/24/eth0"], 2),  // no action
+            (["192.0.2.10/24/eth0", "restart"], 2),  // unknown action
+            (["192.0.2.10/24/eth0", "start", "x"], 2),  // excess argument
+            (["192.0.2.10/24", "start"], 2),  // no interface
             (["192.0.2.256/24/eth0", "start"], 2),
-            (["192.0.2.010/24/eth0", "start"], 2),       // ip would read 010 as octal
+            (["192.0.2.010/24/eth0", "start"], 2),  // ip would read 010 as octal
             (["192.0.2/24/eth0", "start"], 2),
             (["192.0.2.10/33/eth0", "start"], 2),
             (["192.0.2.10/0/eth0", "start"], 2),
             (["fd00::zz/64/eth0", "start"], 2),
             (["192.0.2.10/24/eth0/x", "start"], 2),
             (["192.0.2.10/24/averyveryverylongname", "start"], 2),
-            (["192.0.2.256/24/eth0", "status"], 4),      // status has its own codes: 4 is "unknown"
-            (["192.0.2.10/24/nosuch0", "start"], 6),     // not configured: no such interface
-            (["192.0.2.10/24/nosuch0", "stop"], 0),      // the address cannot be there: stopped
-            (["192.0.2.10/24/nosuch0", "status"], 3),
+            (["192.0.2.256/24/eth0", "status"], 4),  // status has its own codes: 4 is "unknown"
+            (["192.0.2.10/24/nosuch0", "start"], 6),  // not configured: no such interface
+            (["192.0.2.10/24/nosuch0", "stop"], 0),  // the address cannot be there: stopped
+            (["192.0.2.10/24/nosuch0", "status"], 3)
         ]
         for (args, expected) in cases {
             let r = try Self.inside(net.a, [Self.agents + "/ip"] + args)
@@ -229,7 +236,7 @@ import Testing
         // start waited for duplicate address detection: the address is there and no longer tentative.
         let line = try Self.addresses(net.a, "eth0").split(separator: "\n").first { $0.contains(" fd00::10/64 ") }
         #expect(line != nil && !line!.contains("tentative"), "\(String(describing: line))")
-        r = try Self.agent(net.a, "ip", "FD00::0010/64/eth0", "status")    // any spelling of the address
+        r = try Self.agent(net.a, "ip", "FD00::0010/64/eth0", "status")  // any spelling of the address
         #expect(r.code == 0, "\(r.output)")
         r = try Self.agent(net.a, "ip", "fd00::10/64/eth0", "stop")
         #expect(r.code == 0, "\(r.output)")
@@ -269,7 +276,7 @@ import Testing
 
         var r = try Self.agent(net.a, "bridge", br, "status")
         #expect(r.code == 3, "\(r.output)")
-        r = try Self.agent(net.a, "bridge", br, "stop")      // absent: already stopped
+        r = try Self.agent(net.a, "bridge", br, "stop")  // absent: already stopped
         #expect(r.code == 0, "\(r.output)")
 
         r = try Self.agent(net.a, "bridge", br, "start")
@@ -280,7 +287,7 @@ import Testing
         r = try Self.agent(net.a, "bridge", br, "status")
         #expect(r.code == 0, "\(r.output)")
         #expect(r.output.contains("running"))
-        r = try Self.agent(net.a, "bridge", br, "start")     // already running
+        r = try Self.agent(net.a, "bridge", br, "start")  // already running
         #expect(r.code == 0, "\(r.output)")
 
         // Someone turns STP on with the default 15 s forward delay; a port that joins then listens.
@@ -289,7 +296,7 @@ import Testing
         try addPort("vtap0")
         let listening = try Self.eventually(.seconds(1)) { try portState("vtap0") == "1" }
         #expect(listening, "with STP on, vtap0 should be listening (1), is \((try? portState("vtap0")) ?? "?")")
-        r = try Self.agent(net.a, "bridge", br, "start")     // puts it right, in two steps
+        r = try Self.agent(net.a, "bridge", br, "start")  // puts it right, in two steps
         #expect(r.code == 0, "\(r.output)")
         #expect(try option("stp_state") == "0")
         #expect(try option("forward_delay") == "0")
@@ -328,7 +335,7 @@ import Testing
             (["br/0", "status"], 4),
             (["lo", "start"], 6),
             (["lo", "status"], 3),
-            (["lo", "stop"], 0),
+            (["lo", "stop"], 0)
         ]
         for (args, expected) in cases {
             let r = try Self.inside(net.a, [Self.agents + "/bridge"] + args)

@@ -1,6 +1,6 @@
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import Testing
 import VigilCore
@@ -25,8 +25,10 @@ final class ChaosBed {
 
     /// `groups` groups g1..gN of one `chaos gI` resource (homes n1, n2, ...), or with `append` the given
     /// [[group]] tables instead (then `groupNames` names them).
-    init(_ name: String, nodes: Int = 3, groups: Int = 2, fencing: String = "required", storage: String? = nil,
-         append: String? = nil, groupNames: [String]? = nil) throws {
+    init(
+        _ name: String, nodes: Int = 3, groups: Int = 2, fencing: String = "required", storage: String? = nil,
+        append: String? = nil, groupNames: [String]? = nil
+    ) throws {
         var extra = ["--fencing", fencing, "--agent", "chaos", "--agent-dir", Self.agents, "--groups", "\(append == nil ? groups : 0)"]
         if let append {
             let path = "/tmp/vigil-chaos-\(name).groups"
@@ -42,8 +44,9 @@ final class ChaosBed {
     /// An already created testbed (the Heartbeat drop-in test), its cluster name as the agent sees it.
     init(testbed: Testbed, cluster: String, groups: [String]) {
         tb = testbed
-        sampler = ProcessSampler(cluster: cluster, nodes: testbed.nodes.map { ($0, "/run/netns/vt-\(testbed.name)-\($0)") },
-                                 period: .milliseconds(2))
+        sampler = ProcessSampler(
+            cluster: cluster, nodes: testbed.nodes.map { ($0, "/run/netns/vt-\(testbed.name)-\($0)") },
+            period: .milliseconds(2))
         self.groups = groups
     }
 
@@ -135,8 +138,10 @@ final class ChaosBed {
     /// `timeout`. Throws as soon as the sampler has recorded a violation. Never poll a frozen agent: its
     /// socket accepts, but nobody answers.
     @discardableResult
-    func wait(_ what: String, nodes: [String]? = nil, timeout: Duration,
-              _ condition: ([String: StatusReport]) -> Bool) throws -> Duration? {
+    func wait(
+        _ what: String, nodes: [String]? = nil, timeout: Duration,
+        _ condition: ([String: StatusReport]) -> Bool
+    ) throws -> Duration? {
         let which = nodes ?? tb.nodes
         let start = clock.now
         let seen = sampler.violations.count
@@ -152,8 +157,10 @@ final class ChaosBed {
 
     /// Watches for `duration` that `invariant` holds at every poll (the OS view and `nodes`' statuses); false at
     /// the first poll where it does not. Throws on a sampler violation.
-    func hold(_ what: String, for duration: Duration, nodes: [String] = [],
-              _ invariant: ([String: StatusReport]) -> Bool) throws -> Bool {
+    func hold(
+        _ what: String, for duration: Duration, nodes: [String] = [],
+        _ invariant: ([String: StatusReport]) -> Bool
+    ) throws -> Bool {
         let start = clock.now
         let seen = sampler.violations.count
         while clock.now - start < duration {
@@ -165,8 +172,10 @@ final class ChaosBed {
     }
 
     /// The condition must come true within `within` and then hold for `stable`.
-    func settle(_ what: String, nodes: [String]? = nil, within: Duration, stable: Duration = .seconds(1),
-                _ condition: @escaping ([String: StatusReport]) -> Bool) throws -> Bool {
+    func settle(
+        _ what: String, nodes: [String]? = nil, within: Duration, stable: Duration = .seconds(1),
+        _ condition: @escaping ([String: StatusReport]) -> Bool
+    ) throws -> Bool {
         let deadline = clock.now + within
         while clock.now < deadline {
             guard try wait(what, nodes: nodes, timeout: deadline - clock.now, condition) != nil else { return false }

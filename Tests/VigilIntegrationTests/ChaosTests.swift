@@ -1,6 +1,6 @@
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import Synchronization
 import Testing
@@ -22,9 +22,10 @@ import VigilCore
         if let g = bed.groups.first(where: { bed.runsOn($0) == c }) { return (c, g) }
         let g = bed.groups[0]
         try bed.request(c, "move \(g) \(c)")
-        try #require(try bed.wait("\(g) moved to the coordinator \(c)", timeout: .seconds(15)) { s in
-            bed.settled(s) && bed.runsOn(g) == c
-        } != nil, "\(bed.describe())")
+        try #require(
+            try bed.wait("\(g) moved to the coordinator \(c)", timeout: .seconds(15)) { s in
+                bed.settled(s) && bed.runsOn(g) == c
+            } != nil, "\(bed.describe())")
         return (c, g)
     }
 
@@ -54,7 +55,8 @@ import VigilCore
         }
         #expect(blocked != nil, "\(bed.describe(others))")
         #expect(bed.sampler.holders(of: g) == [c], "its process keeps running on the frozen node")
-        #expect(try bed.hold("\(g) stays on the frozen \(c)", for: .seconds(1)) { _ in bed.sampler.holders(of: g).subtracting([c]).isEmpty })
+        #expect(
+            try bed.hold("\(g) stays on the frozen \(c)", for: .seconds(1)) { _ in bed.sampler.holders(of: g).subtracting([c]).isEmpty })
         try bed.tb.sh("thaw", c)
         let healed = try bed.wait("every group running once after SIGCONT", timeout: .seconds(20)) { bed.settled($0) }
         #expect(healed != nil, "\(bed.describe())")
@@ -76,9 +78,10 @@ import VigilCore
         let others = bed.tb.nodes.filter { $0 != c }
         try bed.tb.sh("freeze", c)
         // The fault's length is the scenario (deadtime + 900 ms < msgwait 2 s), not a synchronisation.
-        #expect(try bed.hold("\(g) stays on the frozen \(c)", for: Self.deadtime + .milliseconds(900)) { _ in
-            bed.sampler.holders(of: g).subtracting([c]).isEmpty
-        })
+        #expect(
+            try bed.hold("\(g) stays on the frozen \(c)", for: Self.deadtime + .milliseconds(900)) { _ in
+                bed.sampler.holders(of: g).subtracting([c]).isEmpty
+            })
         try bed.tb.sh("thaw", c)
         let settled = try bed.wait("every group running once, nobody fenced", timeout: .seconds(20)) { s in
             bed.settled(s) && s.values.allSatisfy { $0.storage?.fenced == nil }
@@ -88,7 +91,9 @@ import VigilCore
         // by its acknowledgement, or not at all if it rejoined first, stopped (no quorum) and reported it.
         let k = try #require(ChaosBed.coordinator(bed.statuses()))
         let fenced = bed.tb.log(k.node).split(separator: "\n").first { $0.contains("\(c) is fenced:") }
-        print("frozen coordinator \(c) with storage: \(g) running on \(bed.runsOn(g) ?? "?") \(settled ?? .zero) after the thaw; \(fenced.map(String.init) ?? "no fence needed")")
+        print(
+            "frozen coordinator \(c) with storage: \(g) running on \(bed.runsOn(g) ?? "?") \(settled ?? .zero) after the thaw; \(fenced.map(String.init) ?? "no fence needed")"
+        )
         #expect(fenced.map { !$0.contains("msgwait") } ?? true, "fenced by msgwait although its agent ran again: \(fenced ?? "")")
         // If it moved (it may also stay, when the frozen node is back before anyone may start it), the stop on the
         // frozen node ended before the start elsewhere began.
@@ -127,7 +132,9 @@ import VigilCore
         if let back { print("agent of \(o) restarted 1 s after its kill: settled after \(back)") }
         // Safe either way; a move is a needless restart of the resource (for a VM: a cold restart elsewhere).
         let adopted = bed.sampler.pids(of: g) == pids
-        print("restarted agent of \(o): \(g) \(adopted ? "adopted, same process" : "stopped there and started on \(bed.runsOn(g) ?? "?")"): \(bed.ops.filter { $0[2] == g }.suffix(4))")
+        print(
+            "restarted agent of \(o): \(g) \(adopted ? "adopted, same process" : "stopped there and started on \(bed.runsOn(g) ?? "?")"): \(bed.ops.filter { $0[2] == g }.suffix(4))"
+        )
         bed.finish()
     }
 
@@ -187,8 +194,9 @@ import VigilCore
         }
         #expect(ok, "deaf \(o): \(g) is silently lost: \(bed.describe())")
         try bed.tb.sh("netheal", o)
-        #expect(try bed.wait("every group running once after the heal", timeout: .seconds(20)) { bed.settled($0) } != nil,
-                "\(bed.describe())")
+        #expect(
+            try bed.wait("every group running once after the heal", timeout: .seconds(20)) { bed.settled($0) } != nil,
+            "\(bed.describe())")
         bed.finish()
     }
 
@@ -209,9 +217,10 @@ import VigilCore
         let k = ChaosBed.coordinator(bed.statuses(others))
         #expect(k?.storage?.fencing.first { $0.node == o }?.done != nil, "\(String(describing: k?.storage?.fencing))")
         try bed.tb.sh("netheal", o)
-        #expect(try bed.wait("every group running once, nobody fenced", timeout: .seconds(20)) { s in
-            bed.settled(s) && s.values.allSatisfy { $0.storage?.fenced == nil }
-        } != nil, "\(bed.describe())")
+        #expect(
+            try bed.wait("every group running once, nobody fenced", timeout: .seconds(20)) { s in
+                bed.settled(s) && s.values.allSatisfy { $0.storage?.fenced == nil }
+            } != nil, "\(bed.describe())")
         bed.finish()
     }
 
@@ -228,13 +237,17 @@ import VigilCore
             ChaosBed.group(ChaosBed.coordinator(s), g)?.reason.contains("BLOCKED: \(o) is dead") == true
         }
         #expect(blocked != nil, "\(bed.describe(others))")
-        #expect(try bed.wait("\(o) stopped \(g) (no quorum)", nodes: [], timeout: .seconds(5)) { _ in bed.sampler.holders(of: g).isEmpty } != nil)
-        #expect(try bed.hold("\(g) stays blocked", for: .seconds(1), nodes: others) { s in
-            bed.sampler.holders(of: g).isEmpty && bed.accounted(g, s)
-        }, "\(bed.describe(others))")
+        #expect(
+            try bed.wait("\(o) stopped \(g) (no quorum)", nodes: [], timeout: .seconds(5)) { _ in bed.sampler.holders(of: g).isEmpty }
+                != nil)
+        #expect(
+            try bed.hold("\(g) stays blocked", for: .seconds(1), nodes: others) { s in
+                bed.sampler.holders(of: g).isEmpty && bed.accounted(g, s)
+            }, "\(bed.describe(others))")
         try bed.tb.sh("netheal", o)
-        #expect(try bed.wait("every group running once after the heal", timeout: .seconds(20)) { bed.settled($0) } != nil,
-                "\(bed.describe())")
+        #expect(
+            try bed.wait("every group running once after the heal", timeout: .seconds(20)) { bed.settled($0) } != nil,
+            "\(bed.describe())")
         bed.finish()
     }
 
@@ -257,18 +270,20 @@ import VigilCore
         }
         #expect(waiting != nil, "\(bed.describe(others))")
         #expect(try bed.wait("\(o) stopped \(g)", nodes: [], timeout: .seconds(5)) { _ in bed.sampler.holders(of: g).isEmpty } != nil)
-        #expect(try bed.hold("\(g) waits while the target is frozen", for: .seconds(2), nodes: others) { s in
-            bed.sampler.holders(of: g).isEmpty && bed.accounted(g, s)
-        }, "\(bed.describe(others))")
+        #expect(
+            try bed.hold("\(g) waits while the target is frozen", for: .seconds(2), nodes: others) { s in
+                bed.sampler.holders(of: g).isEmpty && bed.accounted(g, s)
+            }, "\(bed.describe(others))")
         try bed.tb.sh("storage-thaw", "iscsi")
         let moved = try bed.wait("\(g) running once elsewhere after the thaw", nodes: others, timeout: .seconds(20)) { s in
             bed.runsOn(g).map { $0 != o } == true && bed.accounted(g, s)
         }
         #expect(moved != nil, "\(bed.describe(others))")
         try bed.tb.heal(o)
-        #expect(try bed.wait("every group running once after the heal", timeout: .seconds(20)) { s in
-            bed.settled(s) && s.values.allSatisfy { $0.storage?.fenced == nil }
-        } != nil, "\(bed.describe())")
+        #expect(
+            try bed.wait("every group running once after the heal", timeout: .seconds(20)) { s in
+                bed.settled(s) && s.values.allSatisfy { $0.storage?.fenced == nil }
+            } != nil, "\(bed.describe())")
         bed.finish()
     }
 
@@ -286,21 +301,25 @@ import VigilCore
         let incarnation = try #require(bed.status(o)?.incarnation)
         let others = bed.tb.nodes.filter { $0 != o }
         try bed.tb.cut(o)
-        #expect(try bed.wait("\(g) blocked, \(o) stopped it", nodes: others, timeout: .seconds(5)) { s in
-            bed.sampler.holders(of: g).isEmpty
-                && ChaosBed.group(ChaosBed.coordinator(s), g)?.reason.contains("BLOCKED: \(o) is dead") == true
-        } != nil, "\(bed.describe(others))")
+        #expect(
+            try bed.wait("\(g) blocked, \(o) stopped it", nodes: others, timeout: .seconds(5)) { s in
+                bed.sampler.holders(of: g).isEmpty
+                    && ChaosBed.group(ChaosBed.coordinator(s), g)?.reason.contains("BLOCKED: \(o) is dead") == true
+            } != nil, "\(bed.describe(others))")
         try bed.request(c, "confirm-down \(o)")
-        #expect(try bed.wait("\(g) running elsewhere after confirm-down", nodes: others, timeout: .seconds(10)) { s in
-            bed.runsOn(g).map { $0 != o } == true && bed.accounted(g, s)
-        } != nil, "\(bed.describe(others))")
+        #expect(
+            try bed.wait("\(g) running elsewhere after confirm-down", nodes: others, timeout: .seconds(10)) { s in
+                bed.runsOn(g).map { $0 != o } == true && bed.accounted(g, s)
+            } != nil, "\(bed.describe(others))")
         try bed.tb.heal(o)
-        #expect(try bed.wait("\(o) back with the same incarnation", timeout: .seconds(10)) { s in
-            bed.settled(s) && s[c]?.node(o)?.state == "alive" && s[c]?.node(o)?.incarnation == incarnation
-        } != nil, "\(bed.describe())")
+        #expect(
+            try bed.wait("\(o) back with the same incarnation", timeout: .seconds(10)) { s in
+                bed.settled(s) && s[c]?.node(o)?.state == "alive" && s[c]?.node(o)?.incarnation == incarnation
+            } != nil, "\(bed.describe())")
         try bed.request(c, "move \(g) \(o)")
-        #expect(try bed.wait("\(g) back on \(o)", timeout: .seconds(10)) { s in bed.settled(s) && bed.runsOn(g) == o } != nil,
-                "\(bed.describe())")
+        #expect(
+            try bed.wait("\(g) back on \(o)", timeout: .seconds(10)) { s in bed.settled(s) && bed.runsOn(g) == o } != nil,
+            "\(bed.describe())")
         let k = try #require(ChaosBed.coordinator(bed.statuses()))
         #expect(k.node == c, "the coordinator changed (\(c) -> \(k.node)): confirm-down lives in its memory")
         try bed.tb.sh("freeze", o)
@@ -308,8 +327,9 @@ import VigilCore
             ChaosBed.group(ChaosBed.coordinator(s), g)?.reason.contains("BLOCKED: \(o)") == true
         }
         #expect(blocked != nil, "\(bed.describe(others))")
-        #expect(try bed.hold("\(g) only on the frozen \(o)", for: .seconds(2)) { _ in bed.sampler.holders(of: g) == [o] },
-                "\(bed.describe(others))")
+        #expect(
+            try bed.hold("\(g) only on the frozen \(o)", for: .seconds(2)) { _ in bed.sampler.holders(of: g) == [o] },
+            "\(bed.describe(others))")
         try bed.tb.sh("thaw", o)
         try bed.request(c, "unmove \(g)")
         #expect(try bed.wait("every group running once", timeout: .seconds(20)) { bed.settled($0) } != nil, "\(bed.describe())")
@@ -325,22 +345,26 @@ import VigilCore
         defer { bed.close() }
         try bed.start()
         let capture = bed.tb.run + "/n1-to-n2.hex"
-        let n = try bed.tb.sh("exec", "n2", "python3", ChaosBed.chaosnet, "capture", "--src", "10.77.0.1", "--dst", "10.77.0.2",
-                              "--seconds", "1", "--out", capture)
+        let n = try bed.tb.sh(
+            "exec", "n2", "python3", ChaosBed.chaosnet, "capture", "--src", "10.77.0.1", "--dst", "10.77.0.2",
+            "--seconds", "1", "--out", capture)
         let captured = Int(n.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
         #expect(captured >= 10, "captured \(captured) packets from n1 to n2")
         try bed.tb.sh("crash", "n1")
         try bed.tb.kill("n2")
         try bed.tb.start(["n2"])
-        #expect(try bed.wait("n2 back, n1 not alive", nodes: ["n2", "n3"], timeout: .seconds(10)) { s in
-            Testbed.agreedCoordinator(s) != nil && s.values.allSatisfy { !["alive", "suspect"].contains($0.node("n1")?.state ?? "") }
-        } != nil, "\(bed.describe(["n2", "n3"]))")
+        #expect(
+            try bed.wait("n2 back, n1 not alive", nodes: ["n2", "n3"], timeout: .seconds(10)) { s in
+                Testbed.agreedCoordinator(s) != nil && s.values.allSatisfy { !["alive", "suspect"].contains($0.node("n1")?.state ?? "") }
+            } != nil, "\(bed.describe(["n2", "n3"]))")
         let before = try #require(bed.status("n2"))
         // Replay in the background (~1 s) while n2's view of n1 is watched.
         final class Flag: Sendable { let done = Atomic(false) }
         let flag = Flag()
-        let argv = ["/bin/bash", Testbed.script, "exec", "--name", bed.tb.name, "outsider", "python3", ChaosBed.chaosnet, "replay",
-                    "--file", capture, "--to", "10.77.0.2", "--interval", "0.05"]
+        let argv = [
+            "/bin/bash", Testbed.script, "exec", "--name", bed.tb.name, "outsider", "python3", ChaosBed.chaosnet, "replay",
+            "--file", capture, "--to", "10.77.0.2", "--interval", "0.05"
+        ]
         let replay = Thread {
             _ = try? Testbed.spawn(argv, env: ["VIGIL_BIN": Testbed.binary])
             flag.done.store(true, ordering: .sequentiallyConsistent)
@@ -359,7 +383,9 @@ import VigilCore
         let after = try #require(bed.status("n2"))
         #expect(revived == nil, "replayed packets made n2 see the crashed n1 as \(revived ?? "")")
         let dropped = after.counters.dropped.values.reduce(0, +) - before.counters.dropped.values.reduce(0, +)
-        print("replayed \(captured) captured packets: n2 dropped \(dropped) (\(after.counters.dropped.filter { $0.value > 0 })), n1 seen as \(revived ?? "dead")")
+        print(
+            "replayed \(captured) captured packets: n2 dropped \(dropped) (\(after.counters.dropped.filter { $0.value > 0 })), n1 seen as \(revived ?? "dead")"
+        )
         #expect(dropped >= captured, "\(after.counters.dropped)")
         bed.finish()
     }
@@ -372,7 +398,8 @@ import VigilCore
     /// stays on it, handed over, and the cluster sees the group stopped everywhere. Returns the bed (running),
     /// the source and the targets.
     static func handedOverButStillRunning(_ name: String) throws -> (ChaosBed, String, [String]) {
-        let groups = "\n[[group]]\nname = \"g1\"\nhome = \"n2\"\nresources = [\"chaos g1 migratable\"]\nmonitor_interval = \"1s\"\nstop_timeout = \"10s\"\nmax_restarts = 0\n"
+        let groups =
+            "\n[[group]]\nname = \"g1\"\nhome = \"n2\"\nresources = [\"chaos g1 migratable\"]\nmonitor_interval = \"1s\"\nstop_timeout = \"10s\"\nmax_restarts = 0\n"
         let bed = try ChaosBed(name, append: groups, groupNames: ["g1"])
         do {
             try bed.start()
@@ -382,7 +409,8 @@ import VigilCore
             try bed.request(source, "standby")
             let failed = try bed.wait("every target failed to take g1", timeout: .seconds(15)) { s in
                 guard let gs = ChaosBed.group(ChaosBed.coordinator(s), "g1") else { return false }
-                return targets.allSatisfy { (gs.failures[$0] ?? 0) >= 1 } && bed.ops.filter { $0[3] == "start" && $0[4] == "failed" }.count >= 2
+                return targets.allSatisfy { (gs.failures[$0] ?? 0) >= 1 }
+                    && bed.ops.filter { $0[3] == "start" && $0[4] == "failed" }.count >= 2
             }
             try #require(failed != nil, "\(bed.describe())")
             #expect(bed.sampler.holders(of: "g1") == [source], "the handed-over resource keeps running on \(source)")
@@ -407,9 +435,10 @@ import VigilCore
         defer { bed.close() }
         try bed.tb.kill(source)
         try bed.tb.start([source])
-        #expect(try bed.wait("\(source) back and probed", timeout: .seconds(10)) { s in
-            Testbed.fullyConverged(s) && ["stopped", "running"].contains(s[source]?.groups.first?.nodes[source] ?? "")
-        } != nil, "\(bed.describe())")
+        #expect(
+            try bed.wait("\(source) back and probed", timeout: .seconds(10)) { s in
+                Testbed.fullyConverged(s) && ["stopped", "running"].contains(s[source]?.groups.first?.nodes[source] ?? "")
+            } != nil, "\(bed.describe())")
         try Self.allowTargets(bed, targets, via: try #require(ChaosBed.coordinator(bed.statuses())?.node))
         let settled = try bed.wait("g1 running once", timeout: .seconds(20)) { s in bed.settled(s) }
         #expect(settled != nil, "\(bed.describe())")
@@ -425,16 +454,18 @@ import VigilCore
         defer { bed.close() }
         let others = targets
         try bed.tb.sh("freeze", source)
-        #expect(try bed.wait("\(source) dead to the others", nodes: others, timeout: .seconds(5)) { s in
-            s.values.allSatisfy { !["alive", "suspect"].contains($0.node(source)?.state ?? "") }
-        } != nil, "\(bed.describe(others))")
+        #expect(
+            try bed.wait("\(source) dead to the others", nodes: others, timeout: .seconds(5)) { s in
+                s.values.allSatisfy { !["alive", "suspect"].contains($0.node(source)?.state ?? "") }
+            } != nil, "\(bed.describe(others))")
         try Self.allowTargets(bed, targets, via: try #require(ChaosBed.coordinator(bed.statuses(others))?.node))
         let blocked = try bed.wait("g1 blocked for the vanished source", nodes: others, timeout: .seconds(5)) { s in
             ChaosBed.group(ChaosBed.coordinator(s), "g1").map { $0.reason.contains("BLOCKED") && $0.reason.contains(source) } ?? false
         }
         #expect(blocked != nil, "\(bed.describe(others))")
-        #expect(try bed.hold("g1 only on the frozen \(source)", for: .seconds(2)) { _ in bed.sampler.holders(of: "g1") == [source] },
-                "\(bed.describe(others))")
+        #expect(
+            try bed.hold("g1 only on the frozen \(source)", for: .seconds(2)) { _ in bed.sampler.holders(of: "g1") == [source] },
+            "\(bed.describe(others))")
         try bed.tb.sh("thaw", source)
         let settled = try bed.wait("g1 running once", timeout: .seconds(20)) { s in bed.settled(s) }
         #expect(settled != nil, "\(bed.describe())")
@@ -453,7 +484,8 @@ import VigilCore
         let dir = "/tmp/vigil-chaos-hb-\(getpid())/ha.d"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: dir).deletingLastPathComponent().path) }
-        try "keepalive 50ms\nwarntime 150ms\ndeadtime 300ms\ninitdead 2\nudpport 694\nucast eth0 10.77.0.1\nucast eth0 10.77.0.2\nauto_failback on\nnode n1 n2\ncrm no\n"
+        try
+            "keepalive 50ms\nwarntime 150ms\ndeadtime 300ms\ninitdead 2\nudpport 694\nucast eth0 10.77.0.1\nucast eth0 10.77.0.2\nauto_failback on\nnode n1 n2\ncrm no\n"
             .write(toFile: dir + "/ha.cf", atomically: true, encoding: .utf8)
         try "n1 chaos::g1\n".write(toFile: dir + "/haresources", atomically: true, encoding: .utf8)
         try "auth 1\n1 sha1 \(key)\n".write(toFile: dir + "/authkeys", atomically: true, encoding: .utf8)
@@ -473,7 +505,8 @@ import VigilCore
         // Every drop reason counts (a 4-byte "###\n" is too short to be taken for Heartbeat: bad_magic).
         func heartbeatDrops(_ r: StatusReport?) -> Int { r?.counters.dropped.values.reduce(0, +) ?? 0 }
         for (i, node) in tb.nodes.enumerated() {
-            let out = try tb.sh("exec", "outsider", "python3", ChaosBed.chaosnet, "malformed", "--to", "10.77.0.\(i + 1)", "--key", key, "--node", node)
+            let out = try tb.sh(
+                "exec", "outsider", "python3", ChaosBed.chaosnet, "malformed", "--to", "10.77.0.\(i + 1)", "--key", key, "--node", node)
             let sent = (try? JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])?["sent"] as? [String: Int]
             let count = sent?["10.77.0.\(i + 1)"] ?? 0
             #expect(count >= 30, "\(out)")
@@ -481,14 +514,17 @@ import VigilCore
                 heartbeatDrops(s[node]) - heartbeatDrops(before[node]) >= count
             }
             #expect(counted != nil, "\(node): \(String(describing: bed.status(node)?.counters))")
-            #expect(heartbeatDrops(bed.status(node)) - heartbeatDrops(before[node]) == count, "\(String(describing: bed.status(node)?.counters.dropped))")
+            #expect(
+                heartbeatDrops(bed.status(node)) - heartbeatDrops(before[node]) == count,
+                "\(String(describing: bed.status(node)?.counters.dropped))")
         }
         // Broadcast, unsigned only (a signed packet with src=n1 would be an authentic Heartbeat node to n2).
         let mid = bed.statuses()
         let broadcast = try tb.sh("exec", "outsider", "python3", ChaosBed.chaosnet, "malformed", "--to", "10.77.0.255")
-        #expect(try bed.wait("the broadcast counted", timeout: .seconds(5)) { s in
-            tb.nodes.allSatisfy { heartbeatDrops(s[$0]) - heartbeatDrops(mid[$0]) >= 25 }
-        } != nil, "\(broadcast): \(bed.statuses().mapValues { $0.counters.dropped })")
+        #expect(
+            try bed.wait("the broadcast counted", timeout: .seconds(5)) { s in
+                tb.nodes.allSatisfy { heartbeatDrops(s[$0]) - heartbeatDrops(mid[$0]) >= 25 }
+            } != nil, "\(broadcast): \(bed.statuses().mapValues { $0.counters.dropped })")
         let after = bed.statuses()
         for node in tb.nodes {
             #expect(after[node]?.agent?.pid == before[node]?.agent?.pid, "\(node)'s agent restarted or crashed")

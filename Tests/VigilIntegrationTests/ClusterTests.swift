@@ -1,14 +1,15 @@
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import Testing
 import VigilCore
 
 /// Real agents, real UDP, real network namespaces. Serialized: they share two cores.
 @Suite(.serialized) struct ClusterTests {
-    static let timing = TimingSpec(interval: .milliseconds(50), warntime: .milliseconds(150),
-                                   deadtime: .milliseconds(300), initdead: .seconds(3))
+    static let timing = TimingSpec(
+        interval: .milliseconds(50), warntime: .milliseconds(150),
+        deadtime: .milliseconds(300), initdead: .seconds(3))
     /// Scheduling, polling and debug-build slack on a loaded 2-core machine.
     static let slack: Duration = .milliseconds(250)
 
@@ -16,8 +17,9 @@ import VigilCore
         let tb = try Testbed(name: "kill", timing: Self.timing)
         defer { tb.down() }
         try tb.start()
-        #expect(tb.wait(for: tb.nodes, timeout: .seconds(10)) { Testbed.fullyConverged($0) } != nil,
-                "no coordinator: \(tb.log("n1"))")
+        #expect(
+            tb.wait(for: tb.nodes, timeout: .seconds(10)) { Testbed.fullyConverged($0) } != nil,
+            "no coordinator: \(tb.log("n1"))")
         let (old, oldTerm) = Testbed.agreedCoordinator(tb.nodes.reduce(into: [:]) { $0[$1] = tb.status($1) })!
         let survivors = tb.nodes.filter { $0 != old }
         try tb.signal(old, SIGKILL)
@@ -85,8 +87,11 @@ import VigilCore
         let n1Incarnation = try #require(before.node("n1")?.incarnation)
         let conf = tb.run + "/cluster.conf"
         func inject(_ kind: String, _ count: Int, _ extra: [String] = []) throws {
-            _ = try tb.sh(["exec", "outsider", Testbed.binary, "debug", "inject", "--config", conf, "--to", "10.77.0.2",
-                           "--kind", kind, "--count", "\(count)"] + extra)
+            _ = try tb.sh(
+                [
+                    "exec", "outsider", Testbed.binary, "debug", "inject", "--config", conf, "--to", "10.77.0.2",
+                    "--kind", kind, "--count", "\(count)"
+                ] + extra)
         }
         try inject("garbage", 5)
         try inject("truncated", 3)
@@ -131,10 +136,11 @@ import VigilCore
         let tb = try Testbed(name: "mcast", nodes: 3, links: 2, timing: Self.timing, transport: "multicast")
         defer { tb.down() }
         try tb.start()
-        #expect(tb.wait(for: tb.nodes, timeout: .seconds(10)) { s in
-            Testbed.agreedCoordinator(s) != nil
-                && s.values.allSatisfy { r in r.nodes.filter { !$0.isSelf }.allSatisfy { $0.links.map(\.state) == ["up", "up"] } }
-        } != nil, "no coordinator with both links up: \(tb.log("n1"))")
+        #expect(
+            tb.wait(for: tb.nodes, timeout: .seconds(10)) { s in
+                Testbed.agreedCoordinator(s) != nil
+                    && s.values.allSatisfy { r in r.nodes.filter { !$0.isSelf }.allSatisfy { $0.links.map(\.state) == ["up", "up"] } }
+            } != nil, "no coordinator with both links up: \(tb.log("n1"))")
         #expect(tb.log("n1").contains("heartbeats by multicast to 239.255.6.95"))
         // One copy per link per interval instead of one per peer per link: about half as many sent as received,
         // in steady state (the election's unicast vote traffic at start-up is not counted).
@@ -147,10 +153,11 @@ import VigilCore
         let (old, oldTerm) = try #require(Testbed.agreedCoordinator(tb.nodes.reduce(into: [:]) { $0[$1] = tb.status($1) }))
         try tb.signal(old, SIGKILL)
         let survivors = tb.nodes.filter { $0 != old }
-        #expect(tb.wait(for: survivors, timeout: .seconds(5)) { s in
-            guard let (c, term) = Testbed.agreedCoordinator(s) else { return false }
-            return c != old && term > oldTerm
-        } != nil)
+        #expect(
+            tb.wait(for: survivors, timeout: .seconds(5)) { s in
+                guard let (c, term) = Testbed.agreedCoordinator(s) else { return false }
+                return c != old && term > oldTerm
+            } != nil)
     }
 
     @Test func deafCoordinatorStepsDownAndTheOthersElectANewOne() throws {
@@ -160,7 +167,9 @@ import VigilCore
         #expect(tb.wait(for: tb.nodes, timeout: .seconds(10)) { Testbed.fullyConverged($0) } != nil)
         let (old, oldTerm) = try #require(Testbed.agreedCoordinator(tb.nodes.reduce(into: [:]) { $0[$1] = tb.status($1) }))
         // One-way cut: the coordinator hears nothing, but its own heartbeats still reach the others.
-        _ = try tb.sh("exec", old, "nft", "add table inet deaf; add chain inet deaf in { type filter hook input priority 0; }; add rule inet deaf in udp dport 694 drop")
+        _ = try tb.sh(
+            "exec", old, "nft",
+            "add table inet deaf; add chain inet deaf in { type filter hook input priority 0; }; add rule inet deaf in udp dport 694 drop")
         let others = tb.nodes.filter { $0 != old }
         let elapsed = tb.wait(for: others, timeout: .seconds(5)) { s in
             guard let (c, term) = Testbed.agreedCoordinator(s) else { return false }

@@ -1,6 +1,6 @@
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import Testing
 
@@ -49,8 +49,11 @@ import Testing
 
         let out = NSTemporaryDirectory() + "vigil-drill-test-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: out) }
-        let (rc, text) = try Testbed.spawn(["/usr/sbin/ip", "netns", "exec", net.src, Testbed.binary, "drill", "--target", "10.66.0.2",
-                                            "--duration", "4s", "--interval", "10ms", "--out", out], env: [:])
+        let (rc, text) = try Testbed.spawn(
+            [
+                "/usr/sbin/ip", "netns", "exec", net.src, Testbed.binary, "drill", "--target", "10.66.0.2",
+                "--duration", "4s", "--interval", "10ms", "--out", out
+            ], env: [:])
         #expect(rc == 0, "\(text)")
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/report.json"))) as! [String: Any]
         let sent = report["sent"] as! Int

@@ -1,6 +1,6 @@
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import Synchronization
 import Testing
@@ -11,13 +11,18 @@ import VigilCore
 /// agent wraps resource-agents/dummy and records every start and stop in a shared ops.log).
 /// An invariant checker samples every node's resource processes throughout each test.
 @Suite(.serialized) struct FailoverTests {
-    static let timing = TimingSpec(interval: .milliseconds(50), warntime: .milliseconds(150),
-                                   deadtime: .milliseconds(300), initdead: .seconds(2))
+    static let timing = TimingSpec(
+        interval: .milliseconds(50), warntime: .milliseconds(150),
+        deadtime: .milliseconds(300), initdead: .seconds(2))
     static let agents = Testbed.repo + "/Tests/VigilIntegrationTests/agents"
 
     static func testbed(_ name: String, groups: Int = 2, fencing: String = "none") throws -> Testbed {
-        try Testbed(name: name, timing: timing, extra: ["--groups", "\(groups)", "--fencing", fencing,
-                                                         "--agent", "journal", "--agent-dir", agents])
+        try Testbed(
+            name: name, timing: timing,
+            extra: [
+                "--groups", "\(groups)", "--fencing", fencing,
+                "--agent", "journal", "--agent-dir", agents
+            ])
     }
 
     /// Every group running exactly once, as every node's status says.
@@ -99,9 +104,10 @@ import VigilCore
         let stop = Self.ops(tb).last { $0[2] == "g2" && $0[1] == from && $0[3] == "stop" && $0[4] == "end" }
         #expect(stop?[5] == "handover", "\(Self.ops(tb))")
         // ...and a peer runs it.
-        #expect(tb.wait(for: others, timeout: .seconds(10)) { s in
-            s.values.allSatisfy { r in r.groups.allSatisfy { $0.state == "running" && $0.owner != from } }
-        } != nil)
+        #expect(
+            tb.wait(for: others, timeout: .seconds(10)) { s in
+                s.values.allSatisfy { r in r.groups.allSatisfy { $0.state == "running" && $0.owner != from } }
+            } != nil)
         #expect(tb.log(from).contains("groups handed over"))
         checker.stop()
         #expect(checker.violations.isEmpty, "\(checker.violations.prefix(3))")
@@ -182,7 +188,8 @@ final class InvariantChecker: @unchecked Sendable {
                 let dir = "\(tb.run)/\(n).run"
                 for f in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where f.hasSuffix(".pid") {
                     guard let text = try? String(contentsOfFile: "\(dir)/\(f)", encoding: .utf8),
-                          let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), Self.alive(pid) else { continue }
+                        let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), Self.alive(pid)
+                    else { continue }
                     holders[f, default: []].append(n)
                 }
             }
@@ -198,7 +205,8 @@ final class InvariantChecker: @unchecked Sendable {
 
     static func alive(_ pid: Int32) -> Bool {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return false }
+            let close = stat.lastIndex(of: ")")
+        else { return false }
         let state = stat[stat.index(close, offsetBy: 2)]
         return state != "Z" && state != "X"
     }

@@ -1,6 +1,6 @@
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import Testing
 import VigilCore
@@ -82,10 +82,12 @@ import VigilCore
     @Test func aHaresourcesGroupOfThePackagesScriptsFailsOverOnStandbyAndOnACrash() throws {
         let dir = try Self.heartbeatDirectory()
         defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: dir).deletingLastPathComponent().path) }
-        let timing = TimingSpec(interval: .milliseconds(50), warntime: .milliseconds(150), deadtime: .milliseconds(300), initdead: .seconds(2))
+        let timing = TimingSpec(
+            interval: .milliseconds(50), warntime: .milliseconds(150), deadtime: .milliseconds(300), initdead: .seconds(2))
         // Delay's status sleeps OCF_RESKEY_mondelay (30 s) before it looks; Heartbeat's own status calls would too.
-        let tb = try Testbed(name: "hb", nodes: 2, timing: timing,
-                             extra: ["--heartbeat", dir, "--agent-env", "OCF_RESKEY_mondelay=0"])
+        let tb = try Testbed(
+            name: "hb", nodes: 2, timing: timing,
+            extra: ["--heartbeat", dir, "--agent-env", "OCF_RESKEY_mondelay=0"])
         defer { tb.down() }
         try tb.start()
 
@@ -108,14 +110,16 @@ import VigilCore
         #expect(moved != nil, "\(tb.log("n2"))")
         print("hb_standby: the group runs on n2 \(clock.now - t0) after the command")
         #expect(try Self.holds(tb, "n2") && !Self.holds(tb, "n1"))
-        #expect(try AgentScriptTests.eventually(.seconds(3)) { try Self.outsiderReaches(tb, "n2") },
-                "the outsider's ARP cache should name n2 after the gratuitous ARP")
+        #expect(
+            try AgentScriptTests.eventually(.seconds(3)) { try Self.outsiderReaches(tb, "n2") },
+            "the outsider's ARP cache should name n2 after the gratuitous ARP")
         #expect(try Self.heartbeatCommand(tb, dir, "n2", "cl_status", "rscstatus").1 == "all\n")
         #expect(try Self.heartbeatCommand(tb, dir, "n1", "cl_status", "rscstatus").1 == "none\n")
         let n1 = tb.log("n1"), n2 = tb.log("n2")
         let delayStop = n1.range(of: "Delay::1::1 stop: running"), ipStop = n1.range(of: "IPaddr2::\(Self.address)/24/eth0 stop: running")
         #expect(delayStop != nil && ipStop != nil && delayStop!.lowerBound < ipStop!.lowerBound, "right to left on n1")
-        let ipStart = n2.range(of: "IPaddr2::\(Self.address)/24/eth0 start: running"), delayStart = n2.range(of: "Delay::1::1 start: running")
+        let ipStart = n2.range(of: "IPaddr2::\(Self.address)/24/eth0 start: running"),
+            delayStart = n2.range(of: "Delay::1::1 start: running")
         #expect(ipStart != nil && delayStart != nil && ipStart!.lowerBound < delayStart!.lowerBound, "left to right on n2")
         // Each node keeps its own Delay state (HA_RSCTMP), as two machines would.
         #expect(FileManager.default.fileExists(atPath: "\(tb.run)/n2.rsctmp/Delay_Delay_1"))
@@ -141,17 +145,22 @@ import VigilCore
     @Test func theInitScriptRunsANodeFromTheHeartbeatDirectoryAndItsStopHandsTheGroupOver() throws {
         let dir = try Self.heartbeatDirectory()
         defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: dir).deletingLastPathComponent().path) }
-        let timing = TimingSpec(interval: .milliseconds(50), warntime: .milliseconds(150), deadtime: .milliseconds(300), initdead: .seconds(2))
+        let timing = TimingSpec(
+            interval: .milliseconds(50), warntime: .milliseconds(150), deadtime: .milliseconds(300), initdead: .seconds(2))
         let tb = try Testbed(name: "hbinit", nodes: 2, timing: timing, extra: ["--heartbeat", dir, "--agent-env", "OCF_RESKEY_mondelay=0"])
         defer { tb.down() }
         try tb.start(["n2"])
-        let env = ["VIGIL_BIN=\(Testbed.binary)", "VIGIL_HEARTBEAT_CONFIG=\(tb.run)/ha.d", "VIGIL_SOCKET=\(tb.run)/n1.sock",
-                   "VIGIL_PIDFILE=\(tb.run)/n1.pid", "VIGIL_LOG=\(tb.run)/n1.log", "HA_RSCTMP=\(tb.run)/n1.rsctmp",
-                   "OCF_RESKEY_mondelay=0", "VIGIL_OPTS=--node n1 --state-dir \(tb.run)/n1.state --run-dir \(tb.run)/n1.run"]
+        let env = [
+            "VIGIL_BIN=\(Testbed.binary)", "VIGIL_HEARTBEAT_CONFIG=\(tb.run)/ha.d", "VIGIL_SOCKET=\(tb.run)/n1.sock",
+            "VIGIL_PIDFILE=\(tb.run)/n1.pid", "VIGIL_LOG=\(tb.run)/n1.log", "HA_RSCTMP=\(tb.run)/n1.rsctmp",
+            "OCF_RESKEY_mondelay=0", "VIGIL_OPTS=--node n1 --state-dir \(tb.run)/n1.state --run-dir \(tb.run)/n1.run"
+        ]
         try FileManager.default.createDirectory(atPath: "\(tb.run)/n1.rsctmp", withIntermediateDirectories: true)
         func initd(_ action: String) throws -> Int32 {
-            try Testbed.spawn(["/usr/sbin/ip", "netns", "exec", "vt-hbinit-n1", "/usr/bin/env"] + env
-                              + ["/bin/sh", Testbed.repo + "/packaging/init.d/vigil", action], env: [:]).0
+            try Testbed.spawn(
+                ["/usr/sbin/ip", "netns", "exec", "vt-hbinit-n1", "/usr/bin/env"] + env
+                    + ["/bin/sh", Testbed.repo + "/packaging/init.d/vigil", action], env: [:]
+            ).0
         }
         #expect(try initd("start") == 0, "\(tb.log("n1"))")
         #expect(try initd("status") == 0)
@@ -170,20 +179,25 @@ import VigilCore
     @Test func aNodeThatLosesItsPingNodeGivesTheGroupToThePeerThatStillReachesIt() throws {
         let dir = try Self.heartbeatDirectory(extraHACF: "ping 10.77.0.250\ndeadping 1\n")
         defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: dir).deletingLastPathComponent().path) }
-        let timing = TimingSpec(interval: .milliseconds(50), warntime: .milliseconds(150), deadtime: .milliseconds(300), initdead: .seconds(2))
+        let timing = TimingSpec(
+            interval: .milliseconds(50), warntime: .milliseconds(150), deadtime: .milliseconds(300), initdead: .seconds(2))
         let tb = try Testbed(name: "hbping", nodes: 2, timing: timing, extra: ["--heartbeat", dir, "--agent-env", "OCF_RESKEY_mondelay=0"])
         defer { tb.down() }
         try tb.start()
-        #expect(tb.wait(for: tb.nodes, timeout: .seconds(20)) { s in
-            Self.runsOn(s, "n1") && s.values.allSatisfy { $0.nodes.allSatisfy { $0.pingNodesReachable == 1 } }
-        } != nil, "\(tb.log("n1"))")
+        #expect(
+            tb.wait(for: tb.nodes, timeout: .seconds(20)) { s in
+                Self.runsOn(s, "n1") && s.values.allSatisfy { $0.nodes.allSatisfy { $0.pingNodesReachable == 1 } }
+            } != nil, "\(tb.log("n1"))")
         #expect(tb.status("n1")?.pingNodes == [StatusReport.PingNode(address: "10.77.0.250", reachable: true)])
         #expect(try Self.heartbeatCommand(tb, dir, "n1", "cl_status", "listnodes").1 == "n1\nn2\n10.77.0.250\n")
         #expect(try Self.heartbeatCommand(tb, dir, "n1", "cl_status", "nodetype", "10.77.0.250").1 == "ping\n")
         #expect(try Self.heartbeatCommand(tb, dir, "n1", "cl_status", "nodestatus", "10.77.0.250").1 == "ping\n")
 
         // n1 can no longer reach the ping node (its echo requests are dropped on the way out).
-        try tb.sh("exec", "n1", "nft", "add table inet ping; add chain inet ping out { type filter hook output priority 0; }; add rule inet ping out ip daddr 10.77.0.250 icmp type echo-request drop")
+        try tb.sh(
+            "exec", "n1", "nft",
+            "add table inet ping; add chain inet ping out { type filter hook output priority 0; }; add rule inet ping out ip daddr 10.77.0.250 icmp type echo-request drop"
+        )
         let clock = ContinuousClock()
         let t0 = clock.now
         #expect(tb.wait(for: tb.nodes, timeout: .seconds(15)) { Self.runsOn($0, "n2") } != nil, "\(tb.log("n1"))")
@@ -226,7 +240,8 @@ import VigilCore
     @Test func aNodeThatHearsAHeartbeatDaemonRunsNoGroup() throws {
         let dir = try Self.heartbeatDirectory()
         defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: dir).deletingLastPathComponent().path) }
-        let timing = TimingSpec(interval: .milliseconds(50), warntime: .milliseconds(150), deadtime: .milliseconds(300), initdead: .seconds(2))
+        let timing = TimingSpec(
+            interval: .milliseconds(50), warntime: .milliseconds(150), deadtime: .milliseconds(300), initdead: .seconds(2))
         let tb = try Testbed(name: "hbmix", nodes: 2, timing: timing, extra: ["--heartbeat", dir, "--agent-env", "OCF_RESKEY_mondelay=0"])
         defer { tb.down() }
         try tb.start()
@@ -255,16 +270,19 @@ import VigilCore
     /// on eth0, each node finds its own address on the interface and learns its peer's from its packets.
     @Test func aBcastConfigLearnsThePeersAddressAndFailsOver() throws {
         let parent = "/tmp/vigil-hbtest-\(getpid())"
-        let dir = try Self.heartbeatDirectory(media: "bcast eth0",
-                                              extraHACF: "respawn nobody /usr/bin/sleep 0.3\nrespawn root \(parent)/exit100\nrespawn root /usr/bin/sleep 300\n")
+        let dir = try Self.heartbeatDirectory(
+            media: "bcast eth0",
+            extraHACF: "respawn nobody /usr/bin/sleep 0.3\nrespawn root \(parent)/exit100\nrespawn root /usr/bin/sleep 300\n")
         defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: dir).deletingLastPathComponent().path) }
-        let timing = TimingSpec(interval: .milliseconds(50), warntime: .milliseconds(150), deadtime: .milliseconds(300), initdead: .seconds(2))
+        let timing = TimingSpec(
+            interval: .milliseconds(50), warntime: .milliseconds(150), deadtime: .milliseconds(300), initdead: .seconds(2))
         let tb = try Testbed(name: "hbbcast", nodes: 2, timing: timing, extra: ["--heartbeat", dir, "--agent-env", "OCF_RESKEY_mondelay=0"])
         defer { tb.down() }
         try tb.start()
-        #expect(tb.wait(for: tb.nodes, timeout: .seconds(20)) { s in
-            Self.runsOn(s, "n1") && s.values.allSatisfy { $0.nodes.allSatisfy { $0.state == "alive" } }
-        } != nil, "\(tb.log("n1"))")
+        #expect(
+            tb.wait(for: tb.nodes, timeout: .seconds(20)) { s in
+                Self.runsOn(s, "n1") && s.values.allSatisfy { $0.nodes.allSatisfy { $0.state == "alive" } }
+            } != nil, "\(tb.log("n1"))")
         // Each sees the other at its real address, learned; its own from eth0.
         let n1 = try #require(tb.status("n1")), n2 = try #require(tb.status("n2"))
         #expect(n1.node("n2")?.links.first?.address == "10.77.0.2" && n1.node("n1")?.links.first?.address == "10.77.0.1")
@@ -272,9 +290,10 @@ import VigilCore
         #expect(tb.log("n1").contains("link 0: n2 is at 10.77.0.2 (learned from its authenticated heartbeats)"))
         #expect(try Self.holds(tb, "n1"))
         // respawn: restarted when it exits (as nobody, through runuser), except after exit code 100.
-        #expect(AgentScriptTests.eventually(.seconds(5)) {
-            AgentScriptTests.occurrences("respawn nobody /usr/bin/sleep 0.3: started", in: tb.log("n1")) >= 2
-        }, "\(tb.log("n1"))")
+        #expect(
+            AgentScriptTests.eventually(.seconds(5)) {
+                AgentScriptTests.occurrences("respawn nobody /usr/bin/sleep 0.3: started", in: tb.log("n1")) >= 2
+            }, "\(tb.log("n1"))")
         #expect(tb.log("n1").contains("respawn root \(parent)/exit100: exited with 100, not restarted"))
         #expect(AgentScriptTests.occurrences("respawn root \(parent)/exit100: started", in: tb.log("n1")) == 1)
         // A vote or request needs the learned address: hb_standby (a request to the coordinator) moves the group.
@@ -303,7 +322,8 @@ import VigilCore
     @Test func heartbeatsMulticastGroupIsWatchedToo() throws {
         let dir = try Self.heartbeatDirectory(media: "ucast eth0 10.77.0.1\nucast eth0 10.77.0.2\nmcast eth0 225.0.0.1 694 1 0")
         defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: dir).deletingLastPathComponent().path) }
-        let timing = TimingSpec(interval: .milliseconds(50), warntime: .milliseconds(150), deadtime: .milliseconds(300), initdead: .seconds(2))
+        let timing = TimingSpec(
+            interval: .milliseconds(50), warntime: .milliseconds(150), deadtime: .milliseconds(300), initdead: .seconds(2))
         let tb = try Testbed(name: "hbmcast", nodes: 2, timing: timing, extra: ["--heartbeat", dir, "--agent-env", "OCF_RESKEY_mondelay=0"])
         defer { tb.down() }
         try tb.start()

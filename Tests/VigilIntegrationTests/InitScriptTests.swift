@@ -9,22 +9,25 @@ import VigilCore
         let tb = try Testbed(name: "initd", nodes: 2, timing: ClusterTests.timing)
         defer { tb.down() }
         let script = Testbed.repo + "/packaging/init.d/vigil"
-        let env = ["VIGIL_BIN=\(Testbed.binary)", "VIGIL_CONFIG=\(tb.run)/cluster.conf", "VIGIL_SOCKET=\(tb.run)/n1.sock",
-                   "VIGIL_PIDFILE=\(tb.run)/n1.pid", "VIGIL_LOG=\(tb.run)/n1.log",
-                   "VIGIL_OPTS=--node n1 --state-dir \(tb.run)/n1.state"]
+        let env = [
+            "VIGIL_BIN=\(Testbed.binary)", "VIGIL_CONFIG=\(tb.run)/cluster.conf", "VIGIL_SOCKET=\(tb.run)/n1.sock",
+            "VIGIL_PIDFILE=\(tb.run)/n1.pid", "VIGIL_LOG=\(tb.run)/n1.log",
+            "VIGIL_OPTS=--node n1 --state-dir \(tb.run)/n1.state"
+        ]
         func initd(_ action: String) throws -> Int32 {
-            let (code, _) = try Testbed.spawn(["/usr/sbin/ip", "netns", "exec", "vt-initd-n1", "/usr/bin/env"] + env + ["/bin/sh", script, action], env: [:])
+            let (code, _) = try Testbed.spawn(
+                ["/usr/sbin/ip", "netns", "exec", "vt-initd-n1", "/usr/bin/env"] + env + ["/bin/sh", script, action], env: [:])
             return code
         }
         #expect(try initd("status") == 3)
         #expect(try initd("start") == 0)
         #expect(tb.status("n1")?.node == "n1")
-        #expect(try initd("start") == 0)   // already running: still success
+        #expect(try initd("start") == 0)  // already running: still success
         #expect(try initd("status") == 0)
         #expect(try initd("stop") == 0)
         #expect(tb.status("n1") == nil)
         #expect(try initd("status") == 3)
-        #expect(try initd("stop") == 0)    // already stopped: still success
+        #expect(try initd("stop") == 0)  // already stopped: still success
         #expect(tb.log("n1").contains("controlled leave: SIGTERM"))
     }
 }
@@ -36,7 +39,7 @@ import VigilCore
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let store = ElectionStore(stateDir: dir, cluster: "c", node: "n1")
         #expect(try store.nextIncarnation(clock: 1_000) == 1_000)
-        #expect(try store.nextIncarnation(clock: 500) == 1_001)    // the clock was stepped back
+        #expect(try store.nextIncarnation(clock: 500) == 1_001)  // the clock was stepped back
         #expect(try store.nextIncarnation(clock: 5_000) == 5_000)
         #expect(try store.load() == nil)
         try store.save(ElectionRecord(term: 4, votedTerm: 5, votedFor: "n2"))
@@ -61,7 +64,7 @@ import VigilCore
         defer { try? FileManager.default.removeItem(atPath: dir) }
         #expect(!ElectionStore(stateDir: dir, cluster: "c", node: "n1").standby)
         try ElectionStore(stateDir: dir, cluster: "c", node: "n1").saveStandby(true)
-        #expect(ElectionStore(stateDir: dir, cluster: "c", node: "n1").standby)   // a new agent run sees it
+        #expect(ElectionStore(stateDir: dir, cluster: "c", node: "n1").standby)  // a new agent run sees it
         #expect(!ElectionStore(stateDir: dir, cluster: "c", node: "n2").standby)  // per node
         try ElectionStore(stateDir: dir, cluster: "c", node: "n1").saveStandby(false)
         #expect(!ElectionStore(stateDir: dir, cluster: "c", node: "n1").standby)

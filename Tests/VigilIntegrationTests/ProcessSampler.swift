@@ -1,6 +1,6 @@
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import Synchronization
 import VigilCore
@@ -16,8 +16,8 @@ import VigilCore
 final class ProcessSampler: @unchecked Sendable {
     struct Violation: CustomStringConvertible {
         let group: String
-        let nodes: [String: [Int32]]   // node -> PIDs
-        let at: Duration                // since the sampler started
+        let nodes: [String: [Int32]]  // node -> PIDs
+        let at: Duration  // since the sampler started
         var description: String {
             "\(group) active on \(nodes.keys.sorted().map { "\($0) (pid \(nodes[$0]!.map(String.init).joined(separator: ",")))" }.joined(separator: " and ")) at \(at)"
         }
@@ -33,7 +33,7 @@ final class ProcessSampler: @unchecked Sendable {
     }
 
     let cluster: String
-    let namespaces: [UInt64: String]   // netns inode -> node
+    let namespaces: [UInt64: String]  // netns inode -> node
     let period: Duration
     private let state = Mutex(State())
     private let clock = ContinuousClock()
@@ -125,7 +125,8 @@ final class ProcessSampler: @unchecked Sendable {
             let text = String(cString: link)
             guard text.hasPrefix("net:["), let ino = UInt64(text.dropFirst(5).dropLast()), let node = namespaces[ino] else { continue }
             guard let cmd = Self.read("/proc/\(pid)/cmdline", &buf), cmd.count > prefix.count,
-                  Array(cmd.prefix(prefix.count)) == prefix else { continue }
+                Array(cmd.prefix(prefix.count)) == prefix
+            else { continue }
             let rest = cmd.dropFirst(prefix.count)
             let group = String(decoding: rest.prefix { $0 != 0 }, as: UTF8.self)
             guard Self.alive(pid) else { continue }
@@ -146,7 +147,8 @@ final class ProcessSampler: @unchecked Sendable {
     static func alive(_ pid: Int32) -> Bool {
         var buf = [UInt8](repeating: 0, count: 512)
         guard let stat = read("/proc/\(pid)/stat", &buf), let close = stat.lastIndex(of: UInt8(ascii: ")")),
-              close + 2 < stat.endIndex else { return false }
+            close + 2 < stat.endIndex
+        else { return false }
         let state = stat[close + 2]
         return state != UInt8(ascii: "Z") && state != UInt8(ascii: "X")
     }

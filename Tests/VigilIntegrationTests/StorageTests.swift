@@ -1,6 +1,6 @@
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import Testing
 import VigilCore
@@ -11,14 +11,19 @@ import VigilCore
 @Suite(.serialized) struct StorageTests {
     static let timing = FailoverTests.timing
     /// Storage timings for the tests: disk heartbeat 100 ms, msgwait 2 s (>= 2 x watchdog_timeout 1 s).
-    static let storageConf = ["self_fence = \"stop-resources\"", "interval = \"100ms\"", "io_timeout = \"500ms\"",
-                              "watchdog_timeout = \"1s\"", "msgwait = \"2s\""]
+    static let storageConf = [
+        "self_fence = \"stop-resources\"", "interval = \"100ms\"", "io_timeout = \"500ms\"",
+        "watchdog_timeout = \"1s\"", "msgwait = \"2s\""
+    ]
 
     static func testbed(_ name: String, nodes: Int = 3, groups: Int = 2, storage: String = "iscsi,aoe") throws -> Testbed {
-        try Testbed(name: name, nodes: nodes, timing: timing,
-                    extra: ["--groups", "\(groups)", "--fencing", "required", "--agent", "journal",
-                            "--agent-dir", FailoverTests.agents, "--storage", storage]
-                        + storageConf.flatMap { ["--storage-conf", $0] })
+        try Testbed(
+            name: name, nodes: nodes, timing: timing,
+            extra: [
+                "--groups", "\(groups)", "--fencing", "required", "--agent", "journal",
+                "--agent-dir", FailoverTests.agents, "--storage", storage
+            ]
+                + storageConf.flatMap { ["--storage-conf", $0] })
     }
 
     static func statuses(_ tb: Testbed, _ nodes: [String]? = nil) -> [String: StatusReport] {
@@ -35,8 +40,9 @@ import VigilCore
         defer { tb.down() }
         let checker = InvariantChecker(tb)
         try tb.start()
-        #expect(tb.wait(for: tb.nodes, timeout: .seconds(15)) { FailoverTests.allRunning($0, groups: 2) && Self.storageOK($0) } != nil,
-                "\(tb.log("n1"))")
+        #expect(
+            tb.wait(for: tb.nodes, timeout: .seconds(15)) { FailoverTests.allRunning($0, groups: 2) && Self.storageOK($0) } != nil,
+            "\(tb.log("n1"))")
         let victim = FailoverTests.owner(Self.statuses(tb), "g1")!
         let survivors = tb.nodes.filter { $0 != victim }
         let startsBefore = FailoverTests.ops(tb).filter { $0[2] == "g1" && $0[3] == "start" && $0[4] == "begin" }.count
@@ -50,8 +56,9 @@ import VigilCore
         if let took { print("LAN cut of \(victim): fenced by pill, its groups running elsewhere after \(took)") }
         let s = Self.statuses(tb, survivors)
         let c = s.values.first { $0.role == "coordinator" }
-        #expect(c?.storage?.fencing.first { $0.node == victim }?.done?.contains("acknowledged") == true,
-                "\(String(describing: c?.storage?.fencing))")
+        #expect(
+            c?.storage?.fencing.first { $0.node == victim }?.done?.contains("acknowledged") == true,
+            "\(String(describing: c?.storage?.fencing))")
         #expect(["partitioned", "fenced"].contains(c?.node(victim)?.state ?? ""), "\(String(describing: c?.node(victim)))")
         // The victim fenced itself: every group stopped (reason fence) before the start elsewhere began.
         let v = tb.status(victim)
@@ -65,9 +72,10 @@ import VigilCore
 
         // Healed: the coordinator clears the pill and the victim may run groups again.
         try tb.heal(victim)
-        #expect(tb.wait(for: tb.nodes, timeout: .seconds(10)) { s in
-            s.count == 3 && s.values.allSatisfy { $0.storage?.fenced == nil && $0.quorate }
-        } != nil, "\(tb.log(victim))")
+        #expect(
+            tb.wait(for: tb.nodes, timeout: .seconds(10)) { s in
+                s.count == 3 && s.values.allSatisfy { $0.storage?.fenced == nil && $0.quorate }
+            } != nil, "\(tb.log(victim))")
         checker.stop()
         #expect(checker.violations.isEmpty, "\(checker.violations.prefix(3))")
         #expect(checker.samples > 50)
@@ -92,9 +100,10 @@ import VigilCore
         #expect(Self.statuses(tb).values.allSatisfy { $0.storage?.fenced == nil && $0.quorate })
         #expect(FailoverTests.ops(tb).count == opsBefore, "\(FailoverTests.ops(tb).suffix(4))")
         try tb.sh("storage-start", "iscsi")
-        #expect(tb.wait(for: tb.nodes, timeout: .seconds(10)) { s in
-            Self.storageOK(s) && s.values.allSatisfy { $0.storage?.peers.allSatisfy { $0.disk == "alive" } ?? false }
-        } != nil, "slots did not resume: \(tb.log("n1").suffix(800))")
+        #expect(
+            tb.wait(for: tb.nodes, timeout: .seconds(10)) { s in
+                Self.storageOK(s) && s.values.allSatisfy { $0.storage?.peers.allSatisfy { $0.disk == "alive" } ?? false }
+            } != nil, "slots did not resume: \(tb.log("n1").suffix(800))")
         #expect(FailoverTests.allRunning(Self.statuses(tb), groups: 2))
         checker.stop()
         #expect(checker.violations.isEmpty, "\(checker.violations.prefix(3))")
@@ -130,9 +139,11 @@ import VigilCore
         defer { tb.down() }
         let checker = InvariantChecker(tb)
         try tb.start()
-        #expect(tb.wait(for: tb.nodes, timeout: .seconds(15)) { s in
-            FailoverTests.allRunning(s, groups: 2) && Self.storageOK(s) && Set(s.values.flatMap { $0.groups.compactMap(\.owner) }).count == 2
-        } != nil, "both nodes should run one group each first")
+        #expect(
+            tb.wait(for: tb.nodes, timeout: .seconds(15)) { s in
+                FailoverTests.allRunning(s, groups: 2) && Self.storageOK(s)
+                    && Set(s.values.flatMap { $0.groups.compactMap(\.owner) }).count == 2
+            } != nil, "both nodes should run one group each first")
         let coordinator = Self.statuses(tb).values.first { $0.role == "coordinator" }!.node
         let other = tb.nodes.first { $0 != coordinator }!
         try tb.cut(other)
@@ -161,7 +172,8 @@ import VigilCore
         #expect(FileManager.default.createFile(atPath: img, contents: Data(count: 1 << 20)))
         func conf(_ cluster: String) throws -> String {
             let path = "\(dir)/\(cluster).conf"
-            let text = "[cluster]\nname = \"\(cluster)\"\nkey_file = \"\(dir)/key\"\n\n[[node]]\nname = \"a\"\naddresses = [\"10.0.0.1\"]\n\n[[node]]\nname = \"b\"\naddresses = [\"10.0.0.2\"]\n\n[storage]\ndevices = [\"file://\(img)\"]\n"
+            let text =
+                "[cluster]\nname = \"\(cluster)\"\nkey_file = \"\(dir)/key\"\n\n[[node]]\nname = \"a\"\naddresses = [\"10.0.0.1\"]\n\n[[node]]\nname = \"b\"\naddresses = [\"10.0.0.2\"]\n\n[storage]\ndevices = [\"file://\(img)\"]\n"
             try text.write(toFile: path, atomically: true, encoding: .utf8)
             return path
         }

@@ -1,6 +1,6 @@
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import Testing
 import VigilAgent
@@ -21,16 +21,21 @@ final class Testbed {
     let run: String
     let timing: TimingSpec
 
-    init(name: String, nodes count: Int = 3, links: Int = 1, timing: TimingSpec, transport: String = "unicast",
-         extra: [String] = []) throws {
+    init(
+        name: String, nodes count: Int = 3, links: Int = 1, timing: TimingSpec, transport: String = "unicast",
+        extra: [String] = []
+    ) throws {
         self.name = name
         self.nodes = (1...count).map { "n\($0)" }
         self.run = "/tmp/vigil-testbed-\(name)"
         self.timing = timing
         try Self.requireRoot()
-        try sh(["up", "--nodes", "\(count)", "--links", "\(links)", "--transport", transport,
-               "--interval", timing.interval.compactDescription, "--warntime", timing.warntime.compactDescription,
-               "--deadtime", timing.deadtime.compactDescription, "--initdead", timing.initdead.compactDescription] + extra)
+        try sh(
+            [
+                "up", "--nodes", "\(count)", "--links", "\(links)", "--transport", transport,
+                "--interval", timing.interval.compactDescription, "--warntime", timing.warntime.compactDescription,
+                "--deadtime", timing.deadtime.compactDescription, "--initdead", timing.initdead.compactDescription
+            ] + extra)
     }
 
     static func requireRoot() throws {

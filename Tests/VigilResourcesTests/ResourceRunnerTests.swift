@@ -24,8 +24,10 @@ import VigilCore
         var runner: ResourceRunner { ResourceRunner(searchPath: AgentSearchPath(configured: [dir]), killGrace: .milliseconds(300)) }
     }
 
-    func run(_ s: Scripts, _ agent: String, _ action: ResourceAction, args: [String] = [], timeout: Duration = .seconds(5),
-             env: [String: String] = [:]) throws -> OperationOutcome {
+    func run(
+        _ s: Scripts, _ agent: String, _ action: ResourceAction, args: [String] = [], timeout: Duration = .seconds(5),
+        env: [String: String] = [:]
+    ) throws -> OperationOutcome {
         try s.runner.run(ResourceSpec(agent: agent, arguments: args), action, timeout: timeout, environment: env)
     }
 
@@ -67,10 +69,13 @@ import VigilCore
         let s = try Scripts()
         try s.add("args", "echo \"argv: $*\"; echo \"group=$VIGIL_GROUP home=${HOME:-unset}\"")
         var lines: [String] = []
-        let env = resourceEnvironment(group: "web", resource: ResourceSpec(agent: "args", arguments: ["10.0.0.5/24", "eth0"]),
-                                      action: .start, node: "n1", cluster: "prod")
-        let o = try s.runner.run(ResourceSpec(agent: "args", arguments: ["10.0.0.5/24", "eth0"]), .start,
-                                 timeout: .seconds(5), environment: env) { lines.append($0) }
+        let env = resourceEnvironment(
+            group: "web", resource: ResourceSpec(agent: "args", arguments: ["10.0.0.5/24", "eth0"]),
+            action: .start, node: "n1", cluster: "prod")
+        let o = try s.runner.run(
+            ResourceSpec(agent: "args", arguments: ["10.0.0.5/24", "eth0"]), .start,
+            timeout: .seconds(5), environment: env
+        ) { lines.append($0) }
         #expect(lines == ["argv: 10.0.0.5/24 eth0 start", "group=web home=unset"])
         #expect(o.stdout == "argv: 10.0.0.5/24 eth0 start\ngroup=web home=unset\n")
     }
@@ -157,7 +162,8 @@ import VigilCore
         }
         #expect(try op(.status).status(.lsb) == .stopped)
         #expect(try op(.start).succeeded)
-        let pid = try #require(Int32(String(contentsOfFile: dir + "/dummy-t1.pid", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        let pid = try #require(
+            Int32(String(contentsOfFile: dir + "/dummy-t1.pid", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(isRunning(pid))
         #expect(try op(.status).status(.lsb) == .running)
         #expect(try op(.stop).succeeded)
@@ -168,7 +174,8 @@ import VigilCore
     /// Alive and not a zombie: orphans here can wait a while for PID 1 to reap them.
     func isRunning(_ pid: Int32) -> Bool {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return false }
+            let close = stat.lastIndex(of: ")")
+        else { return false }
         let state = stat[stat.index(close, offsetBy: 2)...].prefix(1)
         return state != "Z"
     }

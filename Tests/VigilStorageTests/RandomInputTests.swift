@@ -59,8 +59,10 @@ import VigilSimulation
 
     /// Decodes with `decode`; the error must be the expected one (.badName only after every other check), and
     /// a decoded value must re-encode to the canonical sector and decode to itself.
-    static func check<T: Equatable>(_ s: [UInt8], magic: [UInt8], decode: ([UInt8]) throws(SlotDecodeError) -> T,
-                                    encode: (T) -> [UInt8], canonical: ([UInt8]) -> [UInt8]) -> Bool {
+    static func check<T: Equatable>(
+        _ s: [UInt8], magic: [UInt8], decode: ([UInt8]) throws(SlotDecodeError) -> T,
+        encode: (T) -> [UInt8], canonical: ([UInt8]) -> [UInt8]
+    ) -> Bool {
         let expected = expectedError(s, magic: magic)
         do {
             let v = try decode(s)
@@ -76,10 +78,14 @@ import VigilSimulation
 
     @Test func slotAreaSectors() {
         var rng = SplitMix64(seed: 0x51_0712)
-        let valid = [SlotAreaTests.header.encoded(), SlotAreaTests.slot.encoded(), SlotAreaTests.pill.encoded(),
-                     DiskSlot(node: String(repeating: "é", count: 31) + "x", incarnation: 1, counter: 2, term: 3,
-                              coordinator: String(repeating: "n", count: 63), quorate: false, fenced: true, leaving: true,
-                              ackSerial: 4, activeGroups: .max).encoded()]
+        let valid = [
+            SlotAreaTests.header.encoded(), SlotAreaTests.slot.encoded(), SlotAreaTests.pill.encoded(),
+            DiskSlot(
+                node: String(repeating: "é", count: 31) + "x", incarnation: 1, counter: 2, term: 3,
+                coordinator: String(repeating: "n", count: 63), quorate: false, fenced: true, leaving: true,
+                ackSerial: 4, activeGroups: .max
+            ).encoded()
+        ]
         var decoded = 0
         for i in 0..<Self.iterations(16_000) {
             var s: [UInt8]
@@ -92,12 +98,15 @@ import VigilSimulation
                 Self.setCRC(&s)
             }
             let ok = [
-                Self.check(s, magic: SlotArea.headerMagic, decode: { (s) throws(SlotDecodeError) in try SlotAreaHeader(decoding: s) },
-                           encode: { $0.encoded() }, canonical: { Self.canonical($0, names: [36], end: 100, flags: { $0 }) }),
-                Self.check(s, magic: SlotArea.slotMagic, decode: { (s) throws(SlotDecodeError) in try DiskSlot(decoding: s) },
-                           encode: { $0.encoded() }, canonical: { Self.canonical($0, names: [48, 112], end: 176, flags: { $0 & 7 }) }),
-                Self.check(s, magic: SlotArea.pillMagic, decode: { (s) throws(SlotDecodeError) in try Pill(decoding: s) },
-                           encode: { $0.encoded() }, canonical: { Self.canonical($0, names: [36, 100], end: 164, flags: { $0 == 2 ? 2 : 1 }) }),
+                Self.check(
+                    s, magic: SlotArea.headerMagic, decode: { (s) throws(SlotDecodeError) in try SlotAreaHeader(decoding: s) },
+                    encode: { $0.encoded() }, canonical: { Self.canonical($0, names: [36], end: 100, flags: { $0 }) }),
+                Self.check(
+                    s, magic: SlotArea.slotMagic, decode: { (s) throws(SlotDecodeError) in try DiskSlot(decoding: s) },
+                    encode: { $0.encoded() }, canonical: { Self.canonical($0, names: [48, 112], end: 176, flags: { $0 & 7 }) }),
+                Self.check(
+                    s, magic: SlotArea.pillMagic, decode: { (s) throws(SlotDecodeError) in try Pill(decoding: s) },
+                    encode: { $0.encoded() }, canonical: { Self.canonical($0, names: [36, 100], end: 164, flags: { $0 == 2 ? 2 : 1 }) })
             ]
             decoded += ok.filter { $0 }.count
         }
@@ -109,11 +118,16 @@ import VigilSimulation
     @Test func slotAreaSnapshots() {
         var rng = SplitMix64(seed: 0xA4EA)
         let empty = [UInt8](repeating: 0, count: 512)
-        let area = SlotAreaTests.header.encoded() + empty + empty + SlotAreaTests.slot.encoded() + SlotAreaTests.pill.encoded()
+        let area =
+            SlotAreaTests.header.encoded() + empty + empty + SlotAreaTests.slot.encoded() + SlotAreaTests.pill.encoded()
             + SlotAreaTests.slot.encoded() + empty
         for i in 0..<Self.iterations(2_400) {
             var b = Self.mutate(area, &rng)
-            if i % 2 == 0 { for o in stride(from: 0, to: b.count, by: 512) { var s = Array(b[o..<o + 512]); Self.setCRC(&s); b.replaceSubrange(o..<o + 512, with: s) } }
+            if i % 2 == 0 {
+                for o in stride(from: 0, to: b.count, by: 512) {
+                    var s = Array(b[o..<o + 512]); Self.setCRC(&s); b.replaceSubrange(o..<o + 512, with: s)
+                }
+            }
             if i % 3 == 0 { b.removeLast(Int.random(in: 0...1024, using: &rng)) }
             let nodes = Int.random(in: 0...4, using: &rng)
             let snap = SlotAreaSnapshot(bytes: b, sectorSize: 512, nodes: nodes)
@@ -138,16 +152,22 @@ import VigilSimulation
         let me: [UInt8] = [2, 0, 0, 0, 0, 1], target: [UInt8] = [2, 0, 0, 0, 0, 9]
         let read = AoEFrame.ata(destination: target, source: me, shelf: 1, slot: 2, tag: 3, write: false, lba: 5, count: 2, data: [])
         func answer(_ r: AoEFrame, flags: UInt8 = 0x08, _ payload: [UInt8]) -> [UInt8] {
-            AoEFrame(destination: r.source, source: target, versionFlags: 0x10 | flags, shelf: r.shelf, slot: r.slot,
-                     command: r.command, tag: r.tag, payload: payload).encoded
+            AoEFrame(
+                destination: r.source, source: target, versionFlags: 0x10 | flags, shelf: r.shelf, slot: r.slot,
+                command: r.command, tag: r.tag, payload: payload
+            ).encoded
         }
         let status: [UInt8] = [0, 0, 0, 0x40, 0, 0, 0, 0, 0, 0, 0, 0]
-        let frames = [answer(read, status + (0..<1024).map { UInt8($0 & 0xff) }), answer(read, flags: 0x0C, []),
-                      answer(AoEFrame.queryConfig(source: me, shelf: 1, slot: 2, tag: 1), [0, 16, 0, 0, 0, 0x11, 0, 0]),
-                      answer(read, [0, 4, 0, 0x51] + status.dropFirst(4)), read.encoded]
+        let frames = [
+            answer(read, status + (0..<1024).map { UInt8($0 & 0xff) }), answer(read, flags: 0x0C, []),
+            answer(AoEFrame.queryConfig(source: me, shelf: 1, slot: 2, tag: 1), [0, 16, 0, 0, 0, 0x11, 0, 0]),
+            answer(read, [0, 4, 0, 0x51] + status.dropFirst(4)), read.encoded
+        ]
         var replies = 0
         for i in 0..<Self.iterations(24_000) {
-            var b = i % 4 == 0 ? (0..<Int.random(in: 0...64, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            var b =
+                i % 4 == 0
+                ? (0..<Int.random(in: 0...64, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
                 : Self.mutate(frames[i % frames.count], &rng)
             if i % 7 == 0 { b.removeLast(Int.random(in: 0...min(b.count, 600), using: &rng)) }
             let inside = [UInt8](repeating: 0xEE, count: 3) + b
@@ -170,10 +190,13 @@ import VigilSimulation
             } else {
                 #expect(r == nil)
             }
-            #expect((AoEFrame.identifyCapacity(b[...]) != nil) == (b.count >= 548) && AoEFrame.identifyCapacity(slice) == AoEFrame.identifyCapacity(b[...]))
+            #expect(
+                (AoEFrame.identifyCapacity(b[...]) != nil) == (b.count >= 548)
+                    && AoEFrame.identifyCapacity(slice) == AoEFrame.identifyCapacity(b[...]))
             for n in [0, 1, 2] {
                 let d = AoEFrame.readData(b[...], sectors: n)
-                #expect((d != nil) == (b.count >= 36 + 512 * n) && d.map(Array.init) == AoEFrame.readData(slice, sectors: n).map(Array.init))
+                #expect(
+                    (d != nil) == (b.count >= 36 + 512 * n) && d.map(Array.init) == AoEFrame.readData(slice, sectors: n).map(Array.init))
             }
         }
         #expect(replies > Self.iterations(24_000) / 10)

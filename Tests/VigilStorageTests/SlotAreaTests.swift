@@ -6,10 +6,12 @@ import VigilSimulation
 
 /// The slot-area codec, device URLs, and one storage cycle on a real file through `FileDevice`.
 @Suite struct SlotAreaTests {
-    static let header = SlotAreaHeader(cluster: "prod", slotCount: 3, interval: .milliseconds(200), ioTimeout: .seconds(1),
-                                       watchdogTimeout: .seconds(2), msgwait: .seconds(4), created: 1_795_000_000)
-    static let slot = DiskSlot(node: "n2", incarnation: 1_795_410_800_836_851, counter: 42, term: 7, coordinator: "n1",
-                               quorate: true, fenced: false, leaving: false, ackSerial: 0, activeGroups: 0b101)
+    static let header = SlotAreaHeader(
+        cluster: "prod", slotCount: 3, interval: .milliseconds(200), ioTimeout: .seconds(1),
+        watchdogTimeout: .seconds(2), msgwait: .seconds(4), created: 1_795_000_000)
+    static let slot = DiskSlot(
+        node: "n2", incarnation: 1_795_410_800_836_851, counter: 42, term: 7, coordinator: "n1",
+        quorate: true, fenced: false, leaving: false, ackSerial: 0, activeGroups: 0b101)
     static let pill = Pill(target: "n3", maxIncarnation: 99, from: "n1", term: 7, serial: 7 << 32 | 1)
 
     @Test func everySectorKindRoundTrips() throws {
@@ -73,8 +75,8 @@ import VigilSimulation
         var bytes = Self.header.encoded()
         bytes += [UInt8](repeating: 0, count: 512)  // slot 0 empty
         bytes += [UInt8](repeating: 0, count: 512)  // mailbox 0 empty
-        bytes += Self.slot.encoded()                 // slot 1
-        bytes += Self.pill.encoded()                 // mailbox 1
+        bytes += Self.slot.encoded()  // slot 1
+        bytes += Self.pill.encoded()  // mailbox 1
         bytes += [UInt8](repeating: 0xAB, count: 512)  // slot 2: garbage
         bytes += [UInt8](repeating: 0, count: 512)
         let s = SlotAreaSnapshot(bytes: bytes, sectorSize: 512, nodes: 3)
@@ -85,7 +87,9 @@ import VigilSimulation
     }
 
     @Test func deviceURLsParseAndBadOnesSayWhatIsExpected() throws {
-        #expect(try StorageURL.parse("iscsi://10.0.0.5/iqn.2026-11.org.x:slots/1") == .iscsi(portal: "10.0.0.5:3260", target: "iqn.2026-11.org.x:slots", lun: 1))
+        #expect(
+            try StorageURL.parse("iscsi://10.0.0.5/iqn.2026-11.org.x:slots/1")
+                == .iscsi(portal: "10.0.0.5:3260", target: "iqn.2026-11.org.x:slots", lun: 1))
         #expect(try StorageURL.parse("iscsi://10.0.0.5:3261/iqn.x/0") == .iscsi(portal: "10.0.0.5:3261", target: "iqn.x", lun: 0))
         #expect(try StorageURL.parse("aoe://eth1/1.2") == .aoe(interface: "eth1", shelf: 1, slot: 2))
         #expect(try StorageURL.parse("/dev/disk/by-id/wwn-1") == .path("/dev/disk/by-id/wwn-1"))
@@ -104,8 +108,9 @@ import VigilSimulation
         let dev = BlockDevices.make(.path(path), initiator: "", timeout: .seconds(1))
         try SlotAreaIO.write(dev, sector: 0, Self.header.encoded())
         let clock = { Instant(nanoseconds: Int64(DispatchTime.now().uptimeNanoseconds)) }
-        let cycle = StorageCycle(device: 0, slotIndex: 1, slot: Self.slot, mailboxes: [MailboxWrite(index: 2, pill: Self.pill)],
-                                 deadline: .seconds(1))
+        let cycle = StorageCycle(
+            device: 0, slotIndex: 1, slot: Self.slot, mailboxes: [MailboxWrite(index: 2, pill: Self.pill)],
+            deadline: .seconds(1))
         let r = SlotAreaIO.run(cycle, on: dev, cluster: "prod", nodes: 3, clock: clock)
         #expect(r.error == nil && r.slotWritten && r.mailboxesWritten.count == 1)
         let back = try SlotAreaIO.read(dev, nodes: 3)

@@ -47,8 +47,9 @@ import VigilVirt
     @Test func migrationRefusedByTheTestDriverIsAnError() throws {
         let c = try LibvirtConnection(uri: "test:///default")
         let d = try #require(try c.domain(named: "test"))
-        let o = MigrationOptions(destinationURI: "test:///default", migrationURI: "tcp://127.0.0.1", maxDowntime: .milliseconds(30),
-                                 autoConverge: false, postcopyAfter: 0, timeout: .seconds(5))
+        let o = MigrationOptions(
+            destinationURI: "test:///default", migrationURI: "tcp://127.0.0.1", maxDowntime: .milliseconds(30),
+            autoConverge: false, postcopyAfter: 0, timeout: .seconds(5))
         #expect(throws: LibvirtError.self) { _ = try d.migrate(o) }
         #expect(try d.state() == .running)  // still where it was
     }

@@ -10,9 +10,13 @@ import VigilCore
         let a = try HeartbeatAuthkeys.parse(text, path: "authkeys")
         #expect(a.id == 2 && a.method == .sha1 && a.secret == "HI!" && a.line == 4)
         let again = try HeartbeatAuthkeys.parse("auth 2\n2 sha1 HI!\n", path: "x")
-        #expect(Array(a.clusterKey.symmetricKey.withUnsafeBytes { Data($0) }) == Array(again.clusterKey.symmetricKey.withUnsafeBytes { Data($0) }))
+        #expect(
+            Array(a.clusterKey.symmetricKey.withUnsafeBytes { Data($0) })
+                == Array(again.clusterKey.symmetricKey.withUnsafeBytes { Data($0) }))
         let other = try HeartbeatAuthkeys.parse("auth 3\n3 md5 Hello!\n", path: "x")
-        #expect(Array(a.clusterKey.symmetricKey.withUnsafeBytes { Data($0) }) != Array(other.clusterKey.symmetricKey.withUnsafeBytes { Data($0) }))
+        #expect(
+            Array(a.clusterKey.symmetricKey.withUnsafeBytes { Data($0) })
+                != Array(other.clusterKey.symmetricKey.withUnsafeBytes { Data($0) }))
         #expect(a.clusterKey.symmetricKey.bitCount == 256)
     }
 
@@ -20,14 +24,14 @@ import VigilCore
         func line(_ t: String) -> Int? {
             do { _ = try HeartbeatAuthkeys.parse(t, path: "a"); return nil } catch { return error.line }
         }
-        #expect(line("auth 1\n") == 1)                       // no key line 1
-        #expect(line("1 sha1 x\n") == 1)                     // no auth line
-        #expect(line("auth 1\nauth 2\n1 sha1 x\n") == 2)     // two auth lines
-        #expect(line("auth 1\n1 sha256 x\n") == 2)           // unknown method
-        #expect(line("auth 1\n1 sha1\n") == 2)               // no secret
-        #expect(line("auth 1\n1 crc secret\n") == 2)         // crc has none
-        #expect(line("auth 1\n1 sha1 a\n1 sha1 b\n") == 3)   // defined twice
-        #expect(line("auth 16\n") == 1)                      // MAXAUTH 16
+        #expect(line("auth 1\n") == 1)  // no key line 1
+        #expect(line("1 sha1 x\n") == 1)  // no auth line
+        #expect(line("auth 1\nauth 2\n1 sha1 x\n") == 2)  // two auth lines
+        #expect(line("auth 1\n1 sha256 x\n") == 2)  // unknown method
+        #expect(line("auth 1\n1 sha1\n") == 2)  // no secret
+        #expect(line("auth 1\n1 crc secret\n") == 2)  // crc has none
+        #expect(line("auth 1\n1 sha1 a\n1 sha1 b\n") == 3)  // defined twice
+        #expect(line("auth 16\n") == 1)  // MAXAUTH 16
     }
 
     @Test func keyFilesAreReadAsAuthkeysWhenTheyLookLikeOne() throws {
@@ -51,10 +55,12 @@ import VigilCore
 
     @Test func connectivityTravelsAsATrailingByte() throws {
         let key = SymmetricKey(data: Array(repeating: UInt8(7), count: 32))
-        let report = NodeReport(digest: 1, standby: false, version: 3, groups: [GroupReport(phase: .running, ackEpoch: 5, failures: 0, handedOver: false)],
-                                connectivity: 2)
-        var m = Message(kind: .heartbeat, clusterID: 9, sender: "a", incarnation: 1, sequence: 1, link: 0, destination: "b",
-                        term: 1, coordinator: "a", senderQuorate: true, view: [], report: report)
+        let report = NodeReport(
+            digest: 1, standby: false, version: 3, groups: [GroupReport(phase: .running, ackEpoch: 5, failures: 0, handedOver: false)],
+            connectivity: 2)
+        var m = Message(
+            kind: .heartbeat, clusterID: 9, sender: "a", incarnation: 1, sequence: 1, link: 0, destination: "b",
+            term: 1, coordinator: "a", senderQuorate: true, view: [], report: report)
         let with = WireCodec.encode(m, key: key)
         #expect(try WireCodec.decode(with, key: key, clusterID: 9).get().report?.connectivity == 2)
         m.report!.connectivity = 0
@@ -65,7 +71,8 @@ import VigilCore
 
     /// A real `t=status` packet of Heartbeat 3.0.6 from node n2 (captured by bench/heartbeat-dropin.sh, whose
     /// authkeys is `auth 1` / `1 sha1 heartbeat-dropin-bench-key`).
-    static let captured = "2323230a31313a283029743d7374617475732c31323a28302973743d6163746976652c393a28302964743d3963342c31333a28302970726f746f636f6c3d312c393a2830297372633d6e322c32373a283129737263757569643dc420c2e2a054490b9acc65ed68e8f6ee2c383a2830297365713d662c31343a28302968673d36623033663838312c31343a28302974733d36623033663838312c33303a2830296c643d312e313620302e363320302e373820332f393320313135342c383a28302974746c3d332c35303a283029617574683d3120623037303561333264366430303536633463306136333966313462646534306330353237636534382c2525250a34323a3120613761306662313461636134623439643434303034313562306162613633636235616561323438662c"
+    static let captured =
+        "2323230a31313a283029743d7374617475732c31323a28302973743d6163746976652c393a28302964743d3963342c31333a28302970726f746f636f6c3d312c393a2830297372633d6e322c32373a283129737263757569643dc420c2e2a054490b9acc65ed68e8f6ee2c383a2830297365713d662c31343a28302968673d36623033663838312c31343a28302974733d36623033663838312c33303a2830296c643d312e313620302e363320302e373820332f393320313135342c383a28302974746c3d332c35303a283029617574683d3120623037303561333264366430303536633463306136333966313462646534306330353237636534382c2525250a34323a3120613761306662313461636134623439643434303034313562306162613633636235616561323438662c"
 
     static func bytes(_ hex: String) -> [UInt8] {
         var out: [UInt8] = []
@@ -97,8 +104,10 @@ import VigilCore
     /// every agent in Heartbeat drop-in mode. Now nothing traps and such packets are not authentic.
     @Test func negativeOrHugeNetstringLengthsDoNotTrap() throws {
         let a = try HeartbeatAuthkeys.parse("auth 1\n1 sha1 heartbeat-dropin-bench-key\n", path: "a")
-        for text in ["###\n%%%\n-999:,", "###\n%%%\n9223372036854775807:,", "###\n%%%\n18446744073709551616:,",
-                     "###\n%%%\n-1:,", "###\n%%%\n-9223372036854775808:1 ab,", "###\n5:(0)a=b,%%%\n-3:1 ab,"] {
+        for text in [
+            "###\n%%%\n-999:,", "###\n%%%\n9223372036854775807:,", "###\n%%%\n18446744073709551616:,",
+            "###\n%%%\n-1:,", "###\n%%%\n-9223372036854775808:1 ab,", "###\n5:(0)a=b,%%%\n-3:1 ab,"
+        ] {
             #expect(a.verifyHeartbeatPacket(Array(text.utf8)) == nil, "\(text)")
         }
     }
@@ -134,15 +143,18 @@ import VigilCore
         let a = try HeartbeatAuthkeys.parse("auth 1\n1 sha1 \(key)\n", path: "a")
         func signed(_ body: String) -> [UInt8] {
             let b = Array(body.utf8)
-            let mac = HeartbeatAuthkeys.hex(Array(HMAC<Insecure.SHA1>.authenticationCode(for: b, using: SymmetricKey(data: Array(key.utf8)))))
+            let mac = HeartbeatAuthkeys.hex(
+                Array(HMAC<Insecure.SHA1>.authenticationCode(for: b, using: SymmetricKey(data: Array(key.utf8)))))
             let auth = "1 " + mac
             return b + Array("\(auth.utf8.count):\(auth),".utf8)
         }
         let valid = signed("###\n11:(0)t=status,9:(0)src=n2,%%%\n")
         #expect(a.verifyHeartbeatPacket(valid) == "n2")
         let body = "###\n11:(0)t=status,9:(0)src=n2,%%%\n"
-        for trailer in ["-999:,", "9223372036854775807:,", "18446744073709551616:,", "-9223372036854775808:,", "99:1 ab,",
-                        "0:,", ":,", "1", "41:", "+41:1 " + String(repeating: "0", count: 40) + ","] {
+        for trailer in [
+            "-999:,", "9223372036854775807:,", "18446744073709551616:,", "-9223372036854775808:,", "99:1 ab,",
+            "0:,", ":,", "1", "41:", "+41:1 " + String(repeating: "0", count: 40) + ","
+        ] {
             #expect(a.verifyHeartbeatPacket(Array((body + trailer).utf8)) == nil, "\(trailer)")
         }
         #expect(a.verifyHeartbeatPacket(Array("###\n%%%\n-999:,".utf8)) == nil)

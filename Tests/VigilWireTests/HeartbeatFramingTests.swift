@@ -27,7 +27,8 @@ import Testing
         #expect(ns("\u{0663}:abc,") == nil && ns("\u{FF13}:abc,") == nil, "non-ASCII digits (Arabic-Indic, fullwidth)")
         #expect(ns("9223372036854775807:,") == nil && ns("99999999999999999999999999:,") == nil, "huge")
         #expect(ns("3") == nil && ns("") == nil && ns("3:") == nil, "truncated")
-        #expect(HeartbeatFraming.netstring(in: bytes("3:abc,"), at: 6) == nil && HeartbeatFraming.netstring(in: bytes("3:abc,"), at: -1) == nil)
+        #expect(
+            HeartbeatFraming.netstring(in: bytes("3:abc,"), at: 6) == nil && HeartbeatFraming.netstring(in: bytes("3:abc,"), at: -1) == nil)
     }
 
     @Test func aNetstringMessageParsesAndLaysOutAgain() throws {
@@ -42,8 +43,10 @@ import Testing
         #expect(m.authKey! == (1, "abcd"))
         #expect(Array(b[0..<m.end]) == m.encoded)
         // Fields must be typed netstrings; the auth must be "ID MAC".
-        for bad in ["###\n7:t=x1234,%%%\n6:1 abcd,", "###\n%%%\n", "###\n%%%\n4:1 ab", "###\n6:(0)t=x%%%\n6:1 abcd,",
-                    "###\n5:(0)=x,%%%\n6:1 abcd,"] {
+        for bad in [
+            "###\n7:t=x1234,%%%\n6:1 abcd,", "###\n%%%\n", "###\n%%%\n4:1 ab", "###\n6:(0)t=x%%%\n6:1 abcd,",
+            "###\n5:(0)=x,%%%\n6:1 abcd,"
+        ] {
             #expect(HeartbeatFraming.parseNetstring(bytes(bad)) == nil, "\(bad)")
         }
         for auth in ["1abcd", "1  abcd", " 1 abcd", "1 ", "01 abcd", "+1 abcd", "1 ab cd", "1001 abcd"] {
@@ -74,7 +77,9 @@ import Testing
         let signed = bytes("###\n9:(0)src=n2,%%%\n")
         let packet = signed + bytes("6:3 beef,")
         var seen: [(Int, [UInt8])] = []
-        let sender = HeartbeatFraming.authenticatedSender(packet) { id, s in seen.append((id, Array(s))); return "beef" }
+        let sender = HeartbeatFraming.authenticatedSender(packet) { id, s in
+            seen.append((id, Array(s))); return "beef"
+        }
         #expect(sender == "n2" && seen.count == 1 && seen[0].0 == 3 && seen[0].1 == signed)
         #expect(HeartbeatFraming.authenticatedSender(packet) { _, _ in "beee" } == nil)
         #expect(HeartbeatFraming.authenticatedSender(packet) { _, _ in nil } == nil, "unknown key")

@@ -43,19 +43,26 @@ import VigilCore
 
     /// Messages of every shape the body has: a view, a report with groups and connectivity, assignments, a request.
     var messages: [Message] {
-        let report = NodeReport(digest: 0xDEAD_BEEF, standby: true, version: 9,
-                                groups: [GroupReport(phase: .running, ackEpoch: 1 << 32 | 3, failures: 2, handedOver: true),
-                                         GroupReport(phase: .stopped, ackEpoch: 0, failures: 0, handedOver: false)],
-                                connectivity: 3)
-        let assignments = [Assignment(owner: "n1", epoch: 1 << 32 | 4, go: true, source: "n2", preferred: "", stay: false),
-                           Assignment(owner: "", epoch: 7, go: false, source: "", preferred: "n3", stay: true)]
+        let report = NodeReport(
+            digest: 0xDEAD_BEEF, standby: true, version: 9,
+            groups: [
+                GroupReport(phase: .running, ackEpoch: 1 << 32 | 3, failures: 2, handedOver: true),
+                GroupReport(phase: .stopped, ackEpoch: 0, failures: 0, handedOver: false)
+            ],
+            connectivity: 3)
+        let assignments = [
+            Assignment(owner: "n1", epoch: 1 << 32 | 4, go: true, source: "n2", preferred: "", stay: false),
+            Assignment(owner: "", epoch: 7, go: false, source: "", preferred: "n3", stay: true)
+        ]
         return [
-            Message(kind: .heartbeat, clusterID: cluster, sender: "n1", incarnation: 1_700_000_000_000_001, sequence: 42, link: 1,
-                    destination: "", term: 3, coordinator: "n1", senderQuorate: true,
-                    view: [ViewEntry(node: "n1", state: .alive, echo: 0xDEAD_BEEF), ViewEntry(node: "nœud", state: .suspect)],
-                    report: report, assignments: assignments, request: .standby(node: "n1")),
-            Message(kind: .voteRequest, clusterID: cluster, sender: "n2", incarnation: 5, sequence: 1, link: 0, destination: "n3",
-                    term: 4, coordinator: "", candidate: "n2", senderQuorate: false, view: []),
+            Message(
+                kind: .heartbeat, clusterID: cluster, sender: "n1", incarnation: 1_700_000_000_000_001, sequence: 42, link: 1,
+                destination: "", term: 3, coordinator: "n1", senderQuorate: true,
+                view: [ViewEntry(node: "n1", state: .alive, echo: 0xDEAD_BEEF), ViewEntry(node: "nœud", state: .suspect)],
+                report: report, assignments: assignments, request: .standby(node: "n1")),
+            Message(
+                kind: .voteRequest, clusterID: cluster, sender: "n2", incarnation: 5, sequence: 1, link: 0, destination: "n3",
+                term: 4, coordinator: "", candidate: "n2", senderQuorate: false, view: [])
         ]
     }
 
@@ -66,7 +73,9 @@ import VigilCore
         let bodies = messages.map(WireFormat.encodeBody)
         var parsed = 0
         for i in 0..<Self.iterations(24_000) {
-            let b = i % 4 == 0 ? WireFormat.magic + [2] + Self.random(&rng, upTo: 120)
+            let b =
+                i % 4 == 0
+                ? WireFormat.magic + [2] + Self.random(&rng, upTo: 120)
                 : Self.mutate(bodies[i % bodies.count], &rng, alphabet: [0, 1, 2, 3, 255])
             let m = WireFormat.parse(b, end: b.count)
             #expect(WireFormat.parse(b + Array(repeating: 0xA5, count: 32), end: b.count) == m)
@@ -96,8 +105,9 @@ import VigilCore
             let body = Array(b.prefix(max(0, b.count - 32)))
             let resigned = body + Array(HMAC<SHA256>.authenticationCode(for: body, using: key))
             guard resigned.count >= WireCodec.minimumLength, resigned.count <= WireCodec.maximumLength,
-                  Array(resigned.prefix(5)) == WireFormat.magic + [WireFormat.version], !WireCodec.isHeartbeatPacket(resigned),
-                  resigned[8..<12].elementsEqual(good[8..<12]) else { continue }
+                Array(resigned.prefix(5)) == WireFormat.magic + [WireFormat.version], !WireCodec.isHeartbeatPacket(resigned),
+                resigned[8..<12].elementsEqual(good[8..<12])
+            else { continue }
             let decoded = try? WireCodec.decode(resigned, key: key, clusterID: cluster).get()
             #expect(decoded == WireFormat.parse(body, end: body.count))
         }
@@ -107,8 +117,10 @@ import VigilCore
     /// description parses back to it.
     @Test func adminRequests() {
         var rng = SeededRNG(seed: 0xAD)
-        let words = ["standby", "unstandby", "move", "unmove", "takeover", "cleanup", "confirm-down", "n1", "web", "all", "home",
-                     "", "\t", "é", "\u{301}"]
+        let words = [
+            "standby", "unstandby", "move", "unmove", "takeover", "cleanup", "confirm-down", "n1", "web", "all", "home",
+            "", "\t", "é", "\u{301}"
+        ]
         var parsed = 0
         for _ in 0..<Self.iterations(10_000) {
             let text = (0..<Int.random(in: 0...4, using: &rng)).map { _ in words.randomElement(using: &rng)! }
@@ -133,15 +145,19 @@ import VigilCore
         let authkeys = try HeartbeatAuthkeys.parse("auth 1\n1 sha1 heartbeat-dropin-bench-key\n2 md5 other\n3 crc\n", path: "a")
         let captured = HeartbeatAuthkeysTests.bytes(HeartbeatAuthkeysTests.captured)
         let nested = String(decoding: Self.netstring(["(0)t=inner", "(0)src=n9"], auth: "1 0"), as: UTF8.self)
-        let bases = [captured, Self.netstring(["(0)t=status", "(2)msg=\(nested)", "(1)bin=\u{1}%%%\n", "(0)src=n3"], auth: "2 00"),
-                     Array(">>>\nt=status\nsrc=n2\n(1)x=y=z\n<<<\n".utf8)]
+        let bases = [
+            captured, Self.netstring(["(0)t=status", "(2)msg=\(nested)", "(1)bin=\u{1}%%%\n", "(0)src=n3"], auth: "2 00"),
+            Array(">>>\nt=status\nsrc=n2\n(1)x=y=z\n<<<\n".utf8)
+        ]
         let alphabet = Array("#%>< \n:,()=0123456789src".utf8)
         var verified = 0, framed = 0
         for i in 0..<Self.iterations(24_000) {
             var b: [UInt8]
             switch i % 5 {
             case 0:
-                b = (Bool.random(using: &rng) ? HeartbeatFraming.netstringStart : HeartbeatFraming.classicStart) + Self.random(&rng, upTo: 60)
+                b =
+                    (Bool.random(using: &rng) ? HeartbeatFraming.netstringStart : HeartbeatFraming.classicStart)
+                    + Self.random(&rng, upTo: 60)
             case 1, 2:
                 // Mutate one field's bytes and lay the message out again, so the framing stays right.
                 var m = HeartbeatFraming.parseNetstring(bases[i % 2])!
@@ -162,7 +178,8 @@ import VigilCore
             let kind = HeartbeatFraming.kind(of: b)
             #expect(WireCodec.isHeartbeatPacket(b) == (kind != nil))
             if let (data, next) = HeartbeatFraming.netstring(in: b, at: 0) {
-                #expect(String(decoding: b[0..<(data.lowerBound - 1)], as: UTF8.self) == String(data.count) && b[next - 1] == UInt8(ascii: ","))
+                #expect(
+                    String(decoding: b[0..<(data.lowerBound - 1)], as: UTF8.self) == String(data.count) && b[next - 1] == UInt8(ascii: ","))
             }
             let message = HeartbeatFraming.parseNetstring(b)
             if let m = message {
@@ -189,8 +206,10 @@ import VigilCore
     /// names a line of the file; a parsed authkeys file selects a key it has and looks like one.
     @Test func keyFiles() {
         var rng = SeededRNG(seed: 0xA17)
-        let words = ["auth", "1", "2", "15", "16", "-1", "+3", "sha1", "md5", "crc", "SHA1", "secret", "#", "#c", "\t", " ", "\r",
-                     "0123456789abcdef0123456789abcdef", "é", "\u{301}"]
+        let words = [
+            "auth", "1", "2", "15", "16", "-1", "+3", "sha1", "md5", "crc", "SHA1", "secret", "#", "#c", "\t", " ", "\r",
+            "0123456789abcdef0123456789abcdef", "é", "\u{301}"
+        ]
         for _ in 0..<Self.iterations(10_000) {
             let text = (0..<Int.random(in: 0...6, using: &rng)).map { _ in
                 (0..<Int.random(in: 0...4, using: &rng)).map { _ in words.randomElement(using: &rng)! }.joined(separator: " ")

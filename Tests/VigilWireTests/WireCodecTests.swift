@@ -9,10 +9,11 @@ import VigilCore
     let cluster = fnv1a32("prod")
 
     func sample(view: Int = 3) -> Message {
-        Message(kind: .voteRequest, clusterID: cluster, sender: "node1", incarnation: 1_700_000_000_123_456,
-                sequence: 42, link: 1, destination: "node2", term: 9, coordinator: "node3", candidate: "node1",
-                senderQuorate: true,
-                view: (0..<view).map { ViewEntry(node: "node\($0)", state: MemberState.allCases[$0 % 5]) })
+        Message(
+            kind: .voteRequest, clusterID: cluster, sender: "node1", incarnation: 1_700_000_000_123_456,
+            sequence: 42, link: 1, destination: "node2", term: 9, coordinator: "node3", candidate: "node1",
+            senderQuorate: true,
+            view: (0..<view).map { ViewEntry(node: "node\($0)", state: MemberState.allCases[$0 % 5]) })
     }
 
     @Test func roundTrip() throws {
@@ -51,8 +52,9 @@ import VigilCore
     /// packet is malformed.
     @Test func aZeroConnectivityByteIsMalformed() throws {
         let report = NodeReport(digest: 1, standby: false, version: 3, groups: [])
-        let m = Message(kind: .heartbeat, clusterID: cluster, sender: "a", incarnation: 1, sequence: 1, link: 0, destination: "b",
-                        term: 1, coordinator: "a", senderQuorate: true, view: [], report: report)
+        let m = Message(
+            kind: .heartbeat, clusterID: cluster, sender: "a", incarnation: 1, sequence: 1, link: 0, destination: "b",
+            term: 1, coordinator: "a", senderQuorate: true, view: [], report: report)
         let body = WireFormat.encodeBody(m)
         #expect(WireFormat.parse(body, end: body.count) == m)
         #expect(WireFormat.parse(body + [0], end: body.count + 1) == nil)

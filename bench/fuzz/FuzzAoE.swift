@@ -16,7 +16,7 @@
 //   6. A READ/WRITE EXT request built from the input's first bytes parses back to what was asked.
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 private func check(_ ok: Bool, _ what: @autoclosure () -> String, _ b: [UInt8]) {
@@ -28,24 +28,29 @@ private func check(_ ok: Bool, _ what: @autoclosure () -> String, _ b: [UInt8]) 
 private func seeds() -> [(String, [UInt8])] {
     let me: [UInt8] = [2, 0, 0, 0, 0, 1], target: [UInt8] = [2, 0, 0, 0, 0, 0x99]
     func answer(_ r: AoEFrame, flags: UInt8 = 0x08, error: UInt8 = 0, _ payload: [UInt8]) -> [UInt8] {
-        AoEFrame(destination: r.source, source: target, versionFlags: 0x10 | flags, error: error, shelf: r.shelf, slot: r.slot,
-                 command: r.command, tag: r.tag, payload: payload).encoded
+        AoEFrame(
+            destination: r.source, source: target, versionFlags: 0x10 | flags, error: error, shelf: r.shelf, slot: r.slot,
+            command: r.command, tag: r.tag, payload: payload
+        ).encoded
     }
     let q = AoEFrame.queryConfig(source: me, shelf: 1, slot: 2, tag: 1)
     let id = AoEFrame.identify(destination: target, source: me, shelf: 1, slot: 2, tag: 2)
     var words = [UInt8](repeating: 0, count: 512)
     words[200] = 0x00; words[201] = 0x00; words[202] = 0x01  // 65,536 sectors
     let read = AoEFrame.ata(destination: target, source: me, shelf: 1, slot: 2, tag: 3, write: false, lba: 5, count: 2, data: [])
-    let write = AoEFrame.ata(destination: target, source: me, shelf: 1, slot: 2, tag: 4, write: true, lba: 5, count: 1,
-                             data: [UInt8](repeating: 0xAB, count: 512))
+    let write = AoEFrame.ata(
+        destination: target, source: me, shelf: 1, slot: 2, tag: 4, write: true, lba: 5, count: 1,
+        data: [UInt8](repeating: 0xAB, count: 512))
     let status: [UInt8] = [0, 0, 0, 0x40, 0, 0, 0, 0, 0, 0, 0, 0]
-    return [("query-config-reply", answer(q, [0, 16, 0, 0, 0, 0x11, 0, 0])),
-            ("identify-reply", answer(id, status + words)),
-            ("read-reply", answer(read, status + (0..<1024).map { UInt8($0 & 0xff) })),
-            ("write-reply", answer(write, status)),
-            ("aoe-error", answer(read, flags: 0x0C, error: 2, [])),
-            ("ata-error", answer(read, [0, 0x04, 0, 0x51, 0, 0, 0, 0, 0, 0, 0, 0])),
-            ("request", write.encoded)]
+    return [
+        ("query-config-reply", answer(q, [0, 16, 0, 0, 0, 0x11, 0, 0])),
+        ("identify-reply", answer(id, status + words)),
+        ("read-reply", answer(read, status + (0..<1024).map { UInt8($0 & 0xff) })),
+        ("write-reply", answer(write, status)),
+        ("aoe-error", answer(read, flags: 0x0C, error: 2, [])),
+        ("ata-error", answer(read, [0, 0x04, 0, 0x51, 0, 0, 0, 0, 0, 0, 0, 0])),
+        ("request", write.encoded)
+    ]
 }
 
 @_cdecl("LLVMFuzzerInitialize")
@@ -73,7 +78,9 @@ public func fuzzAoE(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
         let r = AoEFrame.reply(b[...], shelf: shelf, slot: slot)
         check(AoEFrame.reply(slice, shelf: shelf, slot: slot) == r, "classifying a slice differs", b)
         guard let r else {
-            if let f = frame { check(!f.isResponse || f.shelf != shelf || f.slot != slot, "a response for \(shelf).\(slot) was ignored", b) }
+            if let f = frame {
+                check(!f.isResponse || f.shelf != shelf || f.slot != slot, "a response for \(shelf).\(slot) was ignored", b)
+            }
             continue
         }
         guard let f = frame else { fatalError("invariant: classified a frame that does not parse\n input: \(b)") }
@@ -84,7 +91,8 @@ public func fuzzAoE(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
         case let .aoeError(_, e):
             check(f.isError && e == b[15], "AoE error \(e) without the flag", b)
         case let .ataError(_, status, e):
-            check(!f.isError && f.command == 0 && b.count >= 36 && status == b[27] && e == b[25] && status & 1 != 0, "ATA error \(status)", b)
+            check(
+                !f.isError && f.command == 0 && b.count >= 36 && status == b[27] && e == b[25] && status & 1 != 0, "ATA error \(status)", b)
         }
     }
 
@@ -107,14 +115,16 @@ public func fuzzAoE(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
         let data = Array(b.dropFirst(16).prefix(n * 512))
         let write = b[7] & 1 != 0 && data.count == n * 512
         let tag = b[8..<12].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-        let req = AoEFrame.ata(destination: Array(b[0..<6]), source: Array(b[6..<12]), shelf: UInt16(b[12]) << 8 | UInt16(b[13]),
-                               slot: b[14], tag: tag, write: write, lba: lba, count: n, data: write ? data : [])
+        let req = AoEFrame.ata(
+            destination: Array(b[0..<6]), source: Array(b[6..<12]), shelf: UInt16(b[12]) << 8 | UInt16(b[13]),
+            slot: b[14], tag: tag, write: write, lba: lba, count: n, data: write ? data : [])
         let back = AoEFrame(parsing: req.encoded[...])
         check(back == req && back?.isResponse == false, "a request does not parse back", b)
         let p = req.payload
         let lbaBack = p[4..<10].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        check(p[2] == UInt8(n) && lbaBack == lba & 0xFFFF_FFFF_FFFF && p[3] == (write ? 0x34 : 0x24) && p.count == 12 + (write ? n * 512 : 0),
-              "request fields", b)
+        check(
+            p[2] == UInt8(n) && lbaBack == lba & 0xFFFF_FFFF_FFFF && p[3] == (write ? 0x34 : 0x24) && p.count == 12 + (write ? n * 512 : 0),
+            "request fields", b)
     }
     return 0
 }

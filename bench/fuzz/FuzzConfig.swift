@@ -11,7 +11,7 @@
 // Set VIGIL_FUZZ_SHOW=1 to print every error, e.g. `VIGIL_FUZZ_SHOW=1 ./fuzz-config corpus-dir/*`.
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 private let showErrors = getenv("VIGIL_FUZZ_SHOW") != nil

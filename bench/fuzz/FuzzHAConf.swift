@@ -104,8 +104,10 @@ public func fuzzHAConf(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
     }
 
     // 5. The whole import.
-    let files = ["/etc/ha.d/ha.cf": lineCount(haCF), "/etc/ha.d/haresources": lineCount(haresources),
-                 "/etc/ha.d/authkeys": lineCount(authkeys)]
+    let files = [
+        "/etc/ha.d/ha.cf": lineCount(haCF), "/etc/ha.d/haresources": lineCount(haresources),
+        "/etc/ha.d/authkeys": lineCount(authkeys)
+    ]
     func checkDiagnostics(_ ds: [HeartbeatDiagnostic]) {
         for d in ds {
             guard let n = files[d.file] else { fatalError("invariant: a diagnostic for another file: \(d)") }
@@ -113,9 +115,10 @@ public func fuzzHAConf(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
         }
     }
     do {
-        let imported = try HeartbeatImport.run(directory: "/etc/ha.d", haCF: haCF, haresources: haresources, authkeys: authkeys,
-                                               authkeysMode: count % 7 == 0 ? 0o100644 : 0o100600, allowCRC: count % 3 == 0,
-                                               environment: env)
+        let imported = try HeartbeatImport.run(
+            directory: "/etc/ha.d", haCF: haCF, haresources: haresources, authkeys: authkeys,
+            authkeysMode: count % 7 == 0 ? 0o100644 : 0o100600, allowCRC: count % 3 == 0,
+            environment: env)
         // run() has loaded the text already: had it failed, run() would have thrown "does not load".
         checkDiagnostics(imported.warnings)
         check(!imported.text.isEmpty, "an import without text")

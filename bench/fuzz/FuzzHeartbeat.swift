@@ -20,7 +20,7 @@
 //      fuzzer thus gets past the MAC on a fraction of its inputs (seeded by fuzz.sh).
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 private let authkeys = try! HeartbeatAuthkeys.parse("auth 2\n1 crc\n2 sha1 fuzz-secret\n3 md5 other\n", path: "authkeys")
@@ -38,7 +38,8 @@ private func check(_ ok: Bool, _ what: @autoclosure () -> String, _ b: [UInt8]) 
 }
 
 /// A real `t=status` packet of Heartbeat 3.0.6 (Tests/VigilWireTests/HeartbeatAuthkeysTests.swift), in hex.
-private let captured = "2323230a31313a283029743d7374617475732c31323a28302973743d6163746976652c393a28302964743d3963342c31333a28302970726f746f636f6c3d312c393a2830297372633d6e322c32373a283129737263757569643dc420c2e2a054490b9acc65ed68e8f6ee2c383a2830297365713d662c31343a28302968673d36623033663838312c31343a28302974733d36623033663838312c33303a2830296c643d312e313620302e363320302e373820332f393320313135342c383a28302974746c3d332c35303a283029617574683d3120623037303561333264366430303536633463306136333966313462646534306330353237636534382c2525250a34323a3120613761306662313461636134623439643434303034313562306162613633636235616561323438662c"
+private let captured =
+    "2323230a31313a283029743d7374617475732c31323a28302973743d6163746976652c393a28302964743d3963342c31333a28302970726f746f636f6c3d312c393a2830297372633d6e322c32373a283129737263757569643dc420c2e2a054490b9acc65ed68e8f6ee2c383a2830297365713d662c31343a28302968673d36623033663838312c31343a28302974733d36623033663838312c33303a2830296c643d312e313620302e363320302e373820332f393320313135342c383a28302974746c3d332c35303a283029617574683d3120623037303561333264366430303536633463306136333966313462646534306330353237636534382c2525250a34323a3120613761306662313461636134623439643434303034313562306162613633636235616561323438662c"
 
 /// Seeds: the real packet, classic and netstring messages (a nested one, binary fields, every re-sign key),
 /// and the inputs that trapped before HeartbeatFraming (issue 12, finding 1).
@@ -66,7 +67,7 @@ private func seeds() -> [(String, [UInt8])] {
         ("wrong-mac", netstring(status, auth: "2 deadbeef")),
         ("finding1-negative", Array("###\n%%%\n-999:,".utf8)),
         ("finding1-huge", Array("###\n%%%\n9223372036854775807:,".utf8)),
-        ("finding1-field", Array("###\n-20:(0)src=n2,%%%\n4:1 ab,".utf8)),
+        ("finding1-field", Array("###\n-20:(0)src=n2,%%%\n4:1 ab,".utf8))
     ]
 }
 
@@ -82,17 +83,21 @@ public func fuzzHeartbeat(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
 
     // 2. The framing is the first line's.
     let kind = HeartbeatFraming.kind(of: b)
-    let expected: HeartbeatFraming.Kind? = b.count < 8 ? nil
-        : b.starts(with: HeartbeatFraming.classicStart) ? .classic
-        : b.starts(with: HeartbeatFraming.netstringStart) ? .netstring : nil
+    let expected: HeartbeatFraming.Kind? =
+        b.count < 8
+        ? nil
+        : b.starts(with: HeartbeatFraming.classicStart)
+            ? .classic
+            : b.starts(with: HeartbeatFraming.netstringStart) ? .netstring : nil
     check(kind == expected, "kind(of:) is \(String(describing: kind)), not \(String(describing: expected))", b)
 
     // 4. Single netstrings at two offsets.
     for at in [0, Int(b.first ?? 0) % 64] {
         guard let (data, next) = HeartbeatFraming.netstring(in: b, at: at) else { continue }
         let colon = data.lowerBound - 1
-        check(at < colon && data.upperBound < b.count && next == data.upperBound + 1 && b[data.upperBound] == UInt8(ascii: ","),
-              "netstring at \(at): data \(data), next \(next)", b)
+        check(
+            at < colon && data.upperBound < b.count && next == data.upperBound + 1 && b[data.upperBound] == UInt8(ascii: ","),
+            "netstring at \(at): data \(data), next \(next)", b)
         check(String(decoding: b[at..<colon], as: UTF8.self) == String(data.count), "netstring at \(at): LEN is not the data's length", b)
     }
 
@@ -122,8 +127,9 @@ public func fuzzHeartbeat(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
         b = Array(b[0..<old.signedEnd]) + HeartbeatFraming.netstring(auth) + b[old.end...]
         m = HeartbeatFraming.parseNetstring(b)
         check(m != nil && m!.authKey != nil, "a re-signed message does not parse", b)
-        check(authkeys.verifyHeartbeatPacket(b, mac: mac) == HeartbeatFraming.string("src", in: m!.fields),
-              "a re-signed message does not verify to its src", b)
+        check(
+            authkeys.verifyHeartbeatPacket(b, mac: mac) == HeartbeatFraming.string("src", in: m!.fields),
+            "a re-signed message does not verify to its src", b)
     }
 
     // 5. Only the right MAC verifies, and it names the src field.

@@ -16,7 +16,7 @@
 //      entry per sector that is neither valid nor all zero (missing sectors count as short).
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 private func check(_ ok: Bool, _ what: @autoclosure () -> String) {
@@ -58,9 +58,11 @@ private func canonical(_ s: [UInt8], names: [Int], end: Int, flags: (UInt16) -> 
 }
 
 /// Decodes `s` with `decode`, checks the error (2.) or the re-encoding (3.), and returns the value.
-private func roundTrip<T: Equatable>(_ s: [UInt8], magic: [UInt8], _ what: String,
-                                     decode: ([UInt8]) throws(SlotDecodeError) -> T, encode: (T) -> [UInt8],
-                                     canonical: ([UInt8]) -> [UInt8]) -> T? {
+private func roundTrip<T: Equatable>(
+    _ s: [UInt8], magic: [UInt8], _ what: String,
+    decode: ([UInt8]) throws(SlotDecodeError) -> T, encode: (T) -> [UInt8],
+    canonical: ([UInt8]) -> [UInt8]
+) -> T? {
     let expected = expectedError(s, magic: magic)
     do {
         let v = try decode(s)
@@ -78,13 +80,19 @@ private func roundTrip<T: Equatable>(_ s: [UInt8], magic: [UInt8], _ what: Strin
 /// Seeds from the encoders: each kind of sector, a whole area of three nodes (plain, with the control byte that
 /// fixes CRCs, and with one node more than it holds), and sectors that fail each check.
 private func seeds() -> [(String, [UInt8])] {
-    let header = SlotAreaHeader(cluster: "prod", slotCount: 3, interval: .milliseconds(200), ioTimeout: .seconds(1),
-                                watchdogTimeout: .seconds(2), msgwait: .seconds(4), created: 1_795_000_000).encoded()
-    let slot = DiskSlot(node: "n2", incarnation: 1_795_410_800_836_851, counter: 42, term: 7, coordinator: "n1",
-                        quorate: true, fenced: false, leaving: true, ackSerial: 3, activeGroups: 0b101).encoded()
-    let longNames = DiskSlot(node: String(repeating: "é", count: 31) + "x", incarnation: 1, counter: 2, term: 3,
-                             coordinator: String(repeating: "n", count: 63), quorate: false, fenced: true, leaving: false,
-                             ackSerial: 0, activeGroups: .max).encoded()
+    let header = SlotAreaHeader(
+        cluster: "prod", slotCount: 3, interval: .milliseconds(200), ioTimeout: .seconds(1),
+        watchdogTimeout: .seconds(2), msgwait: .seconds(4), created: 1_795_000_000
+    ).encoded()
+    let slot = DiskSlot(
+        node: "n2", incarnation: 1_795_410_800_836_851, counter: 42, term: 7, coordinator: "n1",
+        quorate: true, fenced: false, leaving: true, ackSerial: 3, activeGroups: 0b101
+    ).encoded()
+    let longNames = DiskSlot(
+        node: String(repeating: "é", count: 31) + "x", incarnation: 1, counter: 2, term: 3,
+        coordinator: String(repeating: "n", count: 63), quorate: false, fenced: true, leaving: false,
+        ackSerial: 0, activeGroups: .max
+    ).encoded()
     let pill = Pill(target: "n3", maxIncarnation: 99, from: "n1", term: 7, serial: 7 << 32 | 1).encoded()
     let cleared = Pill(target: "n3", maxIncarnation: 99, from: "n1", term: 7, serial: 7 << 32 | 1, cleared: true).encoded()
     let empty = [UInt8](repeating: 0, count: 512)
@@ -93,10 +101,12 @@ private func seeds() -> [(String, [UInt8])] {
     var version = header
     version[9] = 2
     let area = header + empty + empty + slot + pill + longNames + cleared
-    return [("header", header), ("slot", slot), ("slot-long-names", longNames), ("pill", pill), ("pill-cleared", cleared),
-            ("empty", empty), ("short", Array(slot.prefix(100))), ("area", area), ("area-fix-crc", area + [1]),
-            ("area-one-more-node", area + [2]), ("bad-crc", badCRC), ("bad-crc-fixed", badCRC + [1]),
-            ("version-fixed", version + [1])]
+    return [
+        ("header", header), ("slot", slot), ("slot-long-names", longNames), ("pill", pill), ("pill-cleared", cleared),
+        ("empty", empty), ("short", Array(slot.prefix(100))), ("area", area), ("area-fix-crc", area + [1]),
+        ("area-one-more-node", area + [2]), ("bad-crc", badCRC), ("bad-crc-fixed", badCRC + [1]),
+        ("version-fixed", version + [1])
+    ]
 }
 
 @_cdecl("LLVMFuzzerInitialize")
@@ -119,25 +129,29 @@ public func fuzzSlot(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
     let first = Array(b.prefix(512))
 
     // 2. and 3. on the first sector, as each kind.
-    let header = roundTrip(first, magic: SlotArea.headerMagic, "header",
-                           decode: { (s) throws(SlotDecodeError) in try SlotAreaHeader(decoding: s) }, encode: { $0.encoded() },
-                           canonical: { canonical($0, names: [36], end: 100, flags: { $0 }) })
+    let header = roundTrip(
+        first, magic: SlotArea.headerMagic, "header",
+        decode: { (s) throws(SlotDecodeError) in try SlotAreaHeader(decoding: s) }, encode: { $0.encoded() },
+        canonical: { canonical($0, names: [36], end: 100, flags: { $0 }) })
     if let h = header {
         check(h.slotCount >= 0 && h.slotCount <= 65535 && h.cluster.utf8.count <= SlotArea.maxName, "header fields out of range")
     }
-    _ = roundTrip(first, magic: SlotArea.slotMagic, "slot",
-                  decode: { (s) throws(SlotDecodeError) in try DiskSlot(decoding: s) }, encode: { $0.encoded() },
-                  canonical: { canonical($0, names: [48, 112], end: 176, flags: { $0 & 7 }) })
-    _ = roundTrip(first, magic: SlotArea.pillMagic, "pill",
-                  decode: { (s) throws(SlotDecodeError) in try Pill(decoding: s) }, encode: { $0.encoded() },
-                  canonical: { canonical($0, names: [36, 100], end: 164, flags: { $0 == 2 ? 2 : 1 }) })
+    _ = roundTrip(
+        first, magic: SlotArea.slotMagic, "slot",
+        decode: { (s) throws(SlotDecodeError) in try DiskSlot(decoding: s) }, encode: { $0.encoded() },
+        canonical: { canonical($0, names: [48, 112], end: 176, flags: { $0 & 7 }) })
+    _ = roundTrip(
+        first, magic: SlotArea.pillMagic, "pill",
+        decode: { (s) throws(SlotDecodeError) in try Pill(decoding: s) }, encode: { $0.encoded() },
+        canonical: { canonical($0, names: [36, 100], end: 164, flags: { $0 == 2 ? 2 : 1 }) })
 
     // 4. The whole area.
     let nodes = max(0, (b.count / 512 - 1) / 2) + (control & 2 != 0 ? 1 : 0)
     let snap = SlotAreaSnapshot(bytes: b, sectorSize: 512, nodes: nodes)
     check(snap.slots.count == nodes && snap.mailboxes.count == nodes, "snapshot has \(snap.slots.count) slots for \(nodes) nodes")
     check(snap.header == (try? SlotAreaHeader(decoding: sector(0))), "snapshot header differs from sector 0's")
-    var invalid = (try? SlotAreaHeader(decoding: sector(0))) == nil && expectedError(sector(0), magic: SlotArea.headerMagic) != .empty ? 1 : 0
+    var invalid =
+        (try? SlotAreaHeader(decoding: sector(0))) == nil && expectedError(sector(0), magic: SlotArea.headerMagic) != .empty ? 1 : 0
     for i in 0..<nodes {
         let s = sector(SlotArea.slotSector(i)), m = sector(SlotArea.mailboxSector(i))
         check(snap.slots[i] == (try? DiskSlot(decoding: s)), "snapshot slot \(i) differs from its sector's")

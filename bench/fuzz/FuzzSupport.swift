@@ -3,7 +3,7 @@
 // the seeds into DIR (as seed-NAME) from LLVMFuzzerInitialize and exits before fuzzing.
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// With VIGIL_FUZZ_WRITE_SEEDS set, writes each seed to that directory as seed-NAME and exits the process.

@@ -14,7 +14,7 @@
 //      (b) flag bits 1...7, which parse ignores (only bit 0, quorate, exists).
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @_cdecl("LLVMFuzzerTestOneInput")
