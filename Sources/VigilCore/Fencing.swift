@@ -53,7 +53,7 @@ extension ClusterNode {
                         ))
                 }
                 if let d = disk, d.fenced, d.ackSerial == op.pill.serial, d.incarnation <= op.pill.maxIncarnation {
-                    op.done = "acknowledged by \(n)"
+                    op.done = .acknowledged(by: n)
                 } else if let still = slotStillSince(n, st), now - still >= s.msgwait,
                     disk.map({ $0.incarnation >= (membership.peers[n]?.incarnation ?? 0) }) ?? true
                 {
@@ -62,7 +62,7 @@ extension ClusterNode {
                     // Its slot has not moved for msgwait while this node read the devices: it is dead, or has
                     // had no storage (and so, without quorum, fenced itself), or hung (and was reset by its
                     // watchdog). The same assumptions as a pill's msgwait, without waiting for the pill first.
-                    op.done = "its slot has been still for msgwait \(s.msgwait.compactDescription)"
+                    op.done = .slotStill(msgwait: s.msgwait)
                 } else if let w = op.writtenAt, now - w >= s.msgwait, let listed = membership.listedUntil(n), now - listed >= s.msgwait {
                     if let d = disk, d.activeGroups != 0, d.incarnation <= op.pill.maxIncarnation,
                         let c = st.peers[n]?.changedAt, let read = st.devices.compactMap(\.lastOK).max(), read - c < diskDeadtime
@@ -72,7 +72,7 @@ extension ClusterNode {
                         st.ops[n] = op
                         return .waiting(.slotAliveWithGroups(node: n, sincePill: now - w))
                     }
-                    op.done = "msgwait \(s.msgwait.compactDescription) passed since the pill was written"
+                    op.done = .msgwaitPassed(s.msgwait)
                 }
                 st.ops[n] = op
                 if let done = op.done {
@@ -136,6 +136,24 @@ public enum FenceVerdict: Hashable, Sendable {
     case fenced
     /// Not yet: what the fence operation waits for.
     case waiting(FenceWait)
+}
+
+/// How a vanished node was proven fenced (shown in `vigil status` as the fence operation's `done`).
+public enum FenceProof: Hashable, Sendable, CustomStringConvertible {
+    /// Its slot acknowledged the pill's serial: it stopped everything.
+    case acknowledged(by: String)
+    /// Its slot did not move for msgwait while this node read the devices: dead, self-fenced, or reset.
+    case slotStill(msgwait: Duration)
+    /// The pill stayed on a majority of devices for msgwait: it read it or fenced itself meanwhile.
+    case msgwaitPassed(Duration)
+
+    public var description: String {
+        switch self {
+        case let .acknowledged(n): "acknowledged by \(n)"
+        case let .slotStill(m): "its slot has been still for msgwait \(m.compactDescription)"
+        case let .msgwaitPassed(m): "msgwait \(m.compactDescription) passed since the pill was written"
+        }
+    }
 }
 
 /// What a fence operation waits for (shown in `vigil status` as the group's reason).

@@ -92,7 +92,7 @@ struct GroupsState: Sendable {
     var nextOperation: UInt64 = 1
     var nextEpochCounter: UInt64 = 1
     /// The coordinator's explanation of each group's placement, for status.
-    var notes: [String]
+    var notes: [PlacementNote?]
     /// Report digests that did not match, logged once per peer incarnation.
     var mismatchLogged: Set<String> = []
     /// Dead holders assumed stopped under `fencing = none`, logged once per (node, group).
@@ -116,7 +116,7 @@ struct GroupsState: Sendable {
     init(groups: Int, standby: Bool) {
         local = Array(repeating: LocalGroup(), count: groups)
         table = Array(repeating: nil, count: groups)
-        notes = Array(repeating: "", count: groups)
+        notes = Array(repeating: nil, count: groups)
         lastNamed = Array(repeating: [:], count: groups)
         missed = Array(repeating: 0, count: groups)
         self.standby = standby
@@ -155,7 +155,7 @@ extension ClusterNode {
             }
             let owner = a?.owner.isEmpty == false ? a!.owner : nil
             var state = "stopped"
-            if phases.values.contains("blocked") || groups.notes[gi].contains("BLOCKED") {
+            if phases.values.contains("blocked") || groups.notes[gi]?.isBlocked == true {
                 state = "blocked"
             } else if let o = owner {
                 let p = phases[o] ?? "unknown"
@@ -167,7 +167,7 @@ extension ClusterNode {
             let note = groups.notes[gi]
             return GroupStatus(
                 name: g.name, owner: owner, state: state,
-                reason: note.isEmpty ? defaultNote(gi, a) : note, nodes: phases, failures: failures,
+                reason: note?.description ?? defaultNote(gi, a), nodes: phases, failures: failures,
                 epoch: a?.epoch ?? 0, preferred: a?.preferred.isEmpty == false ? a!.preferred : nil,
                 home: g.home)
         }

@@ -35,20 +35,20 @@ extension ClusterNode {
         // A new reign starts from the facts: where the group runs (a node still probing is no fact yet).
         if inherited, running.count == 1, active.count == 1 { current = running[0] }
         var target = ""
-        var note = ""
+        var note: PlacementNote?
         if !a.preferred.isEmpty, eligible(a.preferred, gi) {
             target = a.preferred
-            note = "pinned to \(a.preferred)"
+            note = .pinned(to: a.preferred)
         } else if let h = g.home, g.autoFailback, eligible(h, gi) {
             target = h
-            note = "on its home node \(h) (auto_failback)"
+            note = .home(h, failback: true)
         } else if !current.isEmpty, eligible(current, gi) {
             target = current
         } else if let r = running.first(where: { eligible($0, gi) }) {
             target = r
         } else if let h = g.home, eligible(h, gi) {
             target = h
-            note = "on its home node \(h)"
+            note = .home(h, failback: false)
         } else {
             // Least loaded eligible node, ties in configuration order.
             let load = Dictionary(grouping: groups.table.compactMap { $0?.owner }, by: { $0 }).mapValues(\.count)
@@ -59,7 +59,7 @@ extension ClusterNode {
             // In standby (or failed) but nobody else can take it: it stays where it runs.
             target = running[0]
             stay = true
-            note = "stays on \(target): no other node can take it"
+            note = .stays(on: target)
         }
 
         // 2. A new epoch when the decision changes.
@@ -86,24 +86,25 @@ extension ClusterNode {
 
         // 3. go: every other node has confirmed the group stopped after seeing this epoch.
         if !a.go, !a.owner.isEmpty {
-            var waits: [String] = []
+            var waits: [GoWait] = []
             for n in names where n != a.owner {
                 // A member that has not heard this node (or had quorum) for deadtime cannot acknowledge: it is
                 // treated as vanished below (a deaf owner must be fenced, not waited for forever).
                 if isMember(n), !membership.isLostMember(n, now: now) {
-                    let deaf = membership.isUsable(n) ? "" : " (it does not hear this node or has no quorum)"
+                    let deaf = !membership.isUsable(n)
                     // (Version 0: what an earlier incarnation reported, kept as evidence; not an acknowledgement.)
                     guard let r = groupReport(of: n, gi), (groups.reports[n]?.version ?? 1) > 0 else {
-                        waits.append("\(n) has not reported yet"); continue
+                        waits.append(.notReported(node: n))
+                        continue
                     }
                     if r.phase == .blocked {
-                        waits.append("BLOCKED: a stop failed on \(n); fence it or fix it and run `vigil cleanup \(g.name) \(n)`")
+                        waits.append(.stopFailed(node: n, group: g.name))
                     } else if r.phase != .stopped {
-                        waits.append("waiting for \(n) to stop it (\(r.phase))\(deaf)")
+                        waits.append(.stopping(node: n, phase: r.phase, deaf: deaf))
                     } else if r.ackEpoch < a.epoch {
-                        waits.append("waiting for \(n) to acknowledge\(deaf)")
+                        waits.append(.acknowledging(node: n, deaf: deaf))
                     } else if r.handedOver, n != a.source {
-                        waits.append("waiting for \(n): an earlier handover left the group maybe running there (it probes)")
+                        waits.append(.earlierHandover(node: n))
                     }
                 } else {
                     // A node that is not a member may still run the group unless its last report says it had
@@ -124,9 +125,6 @@ extension ClusterNode {
                         } ?? false
                     if safe { continue }
                     let st = isMember(n) ? "heard but not hearing this node (or without quorum)" : state(of: n).description
-                    let what =
-                        r.map { "was \($0.phase)\($0.handedOver ? " (handed over, maybe still running)" : "") it" }
-                        ?? "has not reported since this node started"
                     // A node that left after stopping the group is safe, but only if it had seen every epoch some
                     // member acknowledged: a coordinator this node never heard may have named a later incarnation
                     // of it (it restarted, unseen by this node).
@@ -143,22 +141,18 @@ extension ClusterNode {
                         continue
                     } else if leftStopped || dsStopped, canFence {
                         // An unseen later incarnation would read a pill (or has no storage and no quorum).
-                        if case let .waiting(why) = fence(n, now: now, into: &out) { waits.append(why.description) } else { continue }
+                        if case let .waiting(why) = fence(n, now: now, into: &out) { waits.append(.fencing(why)) } else { continue }
                     } else if ds != nil, !dsStopped {
                         // It left (its leave packets were lost, its slot says so) while the group may still be
                         // active there: a pill cannot fence it (its agent is gone).
-                        waits.append(
-                            "BLOCKED: \(n) left (its storage slot says so) while the group was active there; `vigil confirm-down \(n)` once it is really off"
-                        )
+                        waits.append(.leftActiveOnDisk(node: n))
                     } else if state(of: n) == .left, r != nil, !(leftStopped && spec.fencing == .none) {
                         // Its agent exited (and disarmed its watchdog): nobody would read a pill, so msgwait
                         // proves nothing. An administrator must confirm it down.
-                        waits.append(
-                            "BLOCKED: \(n) left while the group was \(r!.phase) there\(leftStopped ? " (an epoch it never saw may have named it since)" : ""); `vigil confirm-down \(n)` once it is really off"
-                        )
+                        waits.append(.leftActive(node: n, phase: r!.phase, unseenEpoch: leftStopped))
                     } else if canFence {
                         // Shared storage: a poison pill, then the acknowledgement or msgwait.
-                        if case let .waiting(why) = fence(n, now: now, into: &out) { waits.append(why.description) } else { continue }
+                        if case let .waiting(why) = fence(n, now: now, into: &out) { waits.append(.fencing(why)) } else { continue }
                     } else if spec.fencing == .none {
                         let key = "\(n)/\(g.name)/\(membership.peers[n]?.incarnation ?? 0)"
                         if !groups.assumedStopped.contains(key) {
@@ -167,9 +161,7 @@ extension ClusterNode {
                                 .log(.warning, "fencing = none: assuming \(st) \(n) does not run \(g.name) (UNSAFE if it is only cut off)"))
                         }
                     } else {
-                        waits.append(
-                            "BLOCKED: \(n) is \(st) and \(what); it must be fenced first (no fencing is configured: `vigil confirm-down \(n)` once it is really off, or fencing = \"none\" to accept the risk)"
-                        )
+                        waits.append(.mustBeFenced(node: n, state: st, lastReport: r))
                     }
                 }
             }
@@ -177,11 +169,10 @@ extension ClusterNode {
                 a.go = true
                 out.append(.log(.info, "placement: \(g.name) may start on \(a.owner)"))
             } else {
-                note = waits.joined(separator: "; ")
+                note = .waiting(waits)
             }
         }
-        if note.isEmpty { note = a.owner.isEmpty ? "no eligible node (all in standby, failed or down)" : "assigned to \(a.owner)" }
-        groups.notes[gi] = note
+        groups.notes[gi] = note ?? (a.owner.isEmpty ? .noEligibleNode : .assigned(to: a.owner))
         groups.table[gi] = a
     }
 

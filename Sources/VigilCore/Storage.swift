@@ -105,7 +105,7 @@ struct StorageState: Sendable {
         var issuedAt: Instant
         /// When the pill reached a majority of devices.
         var writtenAt: Instant?
-        var done: String?
+        var done: FenceProof?
     }
 
     /// Why this node fenced itself.
@@ -446,7 +446,7 @@ extension ClusterNode {
         let fencing = st.ops.sorted { $0.key < $1.key }.map { n, op in
             StorageStatus.Fencing(
                 node: n, serial: op.pill.serial, issuedMs: (now - op.issuedAt).milliseconds,
-                writtenMs: op.writtenAt.map { (now - $0).milliseconds }, done: op.done)
+                writtenMs: op.writtenAt.map { (now - $0).milliseconds }, done: op.done?.description)
         }
         return StorageStatus(
             devices: devices, selfFence: s.selfFence.rawValue, fenced: st.fenced?.reason,

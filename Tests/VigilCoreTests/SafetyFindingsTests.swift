@@ -261,7 +261,14 @@ import VigilSimulation
         var out: [Action] = []
         n.place(group: 0, now: Instant(nanoseconds: 10_000_000_000), into: &out, forceNewEpoch: false)
         #expect(n.groups.table[0]?.go == false)
-        #expect(n.groups.notes[0].contains("c"))
+        // No fencing channel here: c must be fenced (or confirmed down) first, although its last report said stopped.
+        let expected = GoWait.mustBeFenced(
+            node: "c", state: "dead", lastReport: GroupReport(phase: .stopped, ackEpoch: missed, failures: 0, handedOver: false))
+        guard case let .waiting(waits) = n.groups.notes[0] else {
+            Issue.record("no wait: \(String(describing: n.groups.notes[0]))")
+            return
+        }
+        #expect(waits.contains(expected), "\(waits)")
     }
 
     // MARK: - Finding 6: a VM left running on its handover source

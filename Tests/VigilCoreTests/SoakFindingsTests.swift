@@ -212,11 +212,13 @@ import VigilSimulation
         var out: [Action] = []
         n.place(group: 0, now: Instant(nanoseconds: 10_000_000_000), into: &out, forceNewEpoch: false)
         #expect(n.groups.table[0]?.go == false)
-        #expect(n.groups.notes[0].contains("c") && n.groups.notes[0].contains("never saw"), "\(n.groups.notes[0])")
+        #expect(
+            n.groups.notes[0] == .waiting([.leftActive(node: "c", phase: .stopped, unseenEpoch: true)]),
+            "\(String(describing: n.groups.notes[0]))")
         // Had it seen that epoch, its leave would be safe.
         n.groups.reports["c"]!.groups[0].ackEpoch = missed + 1
         n.place(group: 0, now: Instant(nanoseconds: 10_000_000_000), into: &out, forceNewEpoch: false)
-        #expect(n.groups.table[0]?.go == true, "\(n.groups.notes[0])")
+        #expect(n.groups.table[0]?.go == true, "\(String(describing: n.groups.notes[0]))")
     }
 
     // MARK: - Leaving without storage (storage 23647)
