@@ -229,35 +229,12 @@ public struct ClusterNode: Sendable {
 
         // Liveness: any authenticated, fresh message proves the sender and this link alive.
         let previous = peer.state
-        if let last = peer.lastHeard, previous == .suspect {
-            let gap = now - last
-            out.append(.log(.notice, "heartbeat from \(msg.sender) resumed after \(fmt(gap))"))
-        }
-        peer.lastHeard = now
-        peer.linkLastHeard[link] = now
-        if !peer.linkUp[link], msg.kind != .leave {
-            peer.linkUp[link] = true
-            out.append(.log(.info, "link \(link) (\(addr(peer.spec, link))) to \(msg.sender) is up"))
-            out.append(.event(.linkChanged(node: msg.sender, link: link, up: true)))
-        }
-        peer.view = msg.view
-        for e in msg.view where e.node != me && e.node != msg.sender {
-            if e.state.isMember {
-                membership.unlistedSince[e.node]?[msg.sender] = nil
-            } else if membership.unlistedSince[e.node]?[msg.sender] == nil {
-                membership.unlistedSince[e.node, default: [:]][msg.sender] = now
-            }
-        }
-        peer.term = msg.term
+        let heard = membership.heard(msg, link: link, peer: &peer, now: now, hasGroups: !spec.groups.isEmpty, into: &out)
         election.noteTerm(msg.term)
-        peer.coordinator = msg.coordinator
-        peer.quorate = msg.senderQuorate
-        if msg.senderQuorate {
-            membership.unquorateSince[msg.sender] = nil
-        } else if membership.unquorateSince[msg.sender] == nil {
-            membership.unquorateSince[msg.sender] = now
+        if heard.usabilityChanged { groups.placementDue = true }
+        if heard.hearsAndQuorate, groups.confirmedDown.removeValue(forKey: msg.sender) != nil {
+            out.append(.log(.notice, "\(msg.sender) is back: its confirm-down no longer holds (a later disappearance needs fencing again)"))
         }
-        noteUsability(msg.sender, &peer, now: now, into: &out)
         if msg.kind == .leave {
             peer.state = .left
             peer.leftIncarnation = msg.incarnation
@@ -448,7 +425,6 @@ public struct ClusterNode: Sendable {
     func standTime() -> Instant? { election.standTime(membership, diskTermFloor: highestDiskTerm) }
 
     func fmt(_ d: Duration) -> String { String(format1: d.milliseconds) + " ms" }
-    func addr(_ n: NodeSpec, _ i: Int) -> String { i < n.addresses.count ? n.addresses[i] : "?" }
 }
 
 extension String {
