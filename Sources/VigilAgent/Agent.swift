@@ -699,6 +699,7 @@ public final class Agent: @unchecked Sendable {
 
     /// An administrative request from the control socket. Must run on `loop`.
     func adminRequest(_ r: AdminRequest) {
+        guard !exiting else { return }  // leaving: nothing more is carried out or forwarded
         journal.record("request", "\(r) (control socket)")
         let now = Monotonic.now()
         execute(core.step(.request(r, from: options.node), now: now))
@@ -781,7 +782,8 @@ public final class Agent: @unchecked Sendable {
             // Disarmed only when nothing may run here: leaving with a group active (no quorum with
             // no_quorum = freeze, a shutdown_timeout, a second SIGTERM) keeps it armed, so the machine resets
             // after watchdog_timeout, as msgwait assumes, should the others not learn that this node left.
-            if core.localPhases.values.allSatisfy({ $0 == .stopped }) {
+            // (A handed-over group counts as running: its guest may still run here until the target migrated it.)
+            if core.nothingMayRunHere {
                 w.disarm()
             } else {
                 logger.critical(

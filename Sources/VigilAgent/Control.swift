@@ -100,6 +100,9 @@ final class ControlHandler: ChannelInboundHandler, @unchecked Sendable {
         default:
             if let unreadable {
                 reply = "error: cannot read the command: \(unreadable)\n"
+            } else if let r = admin, AdminRequest(text: r.description) != r {
+                // A name that is empty or holds a space would travel as text no node can read.
+                reply = "error: not a valid request: \(r) (names must be non-empty and without spaces)\n"
             } else if let r = admin {
                 reply = "ok: \(r)\n"
                 agent.adminRequest(r)

@@ -24,6 +24,14 @@ extension ClusterNode {
         }
         var l = groups.local[gi]
         guard l.sequence == nil else {
+            if case .waiting = l.stopRetry?.phase, l.inFlight == nil, case let .stop(reason, _) = l.sequence, !isHardStop(reason),
+                isFenced || (!quorate && spec.noQuorum == .stop && now - started >= spec.timing.initdead && isHardStop(.quorumLost))
+            {
+                // Fenced (or without quorum where storage fences) while a failed stop waits for its retry: stop every
+                // resource hard now, within the fence's budget, instead of retrying a soft stop.
+                begin(gi, .stop(reason: isFenced ? .fence : .quorumLost, peer: ""), now: now, into: &out)
+                return
+            }
             if case let .waiting(until) = l.stopRetry?.phase, l.inFlight == nil, now >= until {
                 l.stopRetry!.phase = .retrying
                 groups.local[gi] = l
@@ -358,7 +366,7 @@ extension ClusterNode {
         groups.local[gi] = l
     }
 
-    /// The next monitor due on this node (for `nextWakeup`).
+    /// The next monitor or stop retry due on this node (for `nextWakeup`).
     func nextGroupWakeup() -> Instant? {
         groups.local.compactMap { l in
             if case let .waiting(until) = l.stopRetry?.phase { return until }

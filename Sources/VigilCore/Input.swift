@@ -82,7 +82,9 @@ extension ClusterNode {
         }
         if running, !leaving {
             expireHeartbeatHold(now: now, into: &out)
-            storageTick(now: now, into: &out)  // may change quorum (two nodes): before the election step
+            // The storage timers on the timer only: run on every packet, they made the coordinator place on every
+            // packet (applyStorageRules asks for a pass) and started a slow device's next cycle back to back.
+            if case .tick = input { storageTick(now: now, into: &out) }  // may change quorum (two nodes): before the election
             evaluate(now: now, into: &out)
             afterGroupEvent(now: now, into: &out)
             if lastHeartbeatSent.map({ now >= $0 + spec.timing.interval }) ?? true {

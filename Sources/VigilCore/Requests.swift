@@ -99,8 +99,8 @@ extension ClusterNode {
         }
     }
 
-    /// Starts a controlled shutdown: standby, so the coordinator hands this node's groups to peers.
-    /// The shell leaves once `readyToLeave` says so (or its own timeout passes).
+    /// Starts a controlled shutdown: standby, so the coordinator hands this node's groups to peers. The core
+    /// says when to leave (`decideLeave`): once `readyToLeave`, or when `timeout` has passed.
     mutating func beginShutdown(now: Instant, timeout: Duration) -> [Action] {
         var out: [Action] = []
         guard !groups.shuttingDown else { return out }
@@ -129,6 +129,10 @@ extension ClusterNode {
             out.append(.leaveNow(.shutdownTimeout(notStopped: here)))
         }
     }
+
+    /// Nothing of any group may run here: every group stopped, none handed over (a `vm` left running for the
+    /// target to migrate still runs here). Only then may a leaving agent disarm its watchdog.
+    public var nothingMayRunHere: Bool { groups.local.allSatisfy { $0.phase == .stopped && !$0.handedOver } }
 
     /// Whether a shutting-down node may leave now: nothing runs here any more, or what still runs may not move
     /// (no other node can take it, no quorum, no peer), or a stop failed.

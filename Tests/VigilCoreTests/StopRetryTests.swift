@@ -64,3 +64,22 @@ import Testing
         #expect(n.groups.local[0].phase == .blocked)
     }
 }
+
+extension StopRetryTests {
+    /// Fenced while a failed soft stop waits for its retry: every resource is stopped hard at once (the fence's
+    /// msgwait budget assumes a hard stop), not retried softly.
+    @Test func aFenceCutsAWaitingRetryShort() {
+        var spec = SoakFindingsTests.spec(resources: 2, storage: true)
+        spec.groups[0].stopRetries = 5
+        var n = ClusterNode(spec: spec, me: "a", incarnation: 1, now: .zero, persisted: nil)
+        n.groups.local[0].phase = .running
+        var out: [Action] = []
+        n.begin(0, .stop(reason: .stop, peer: ""), now: .zero, into: &out)
+        out = Self.finish(&n, out, .failed("exit code 1"), at: .zero)  // the stop of resource 1
+        out = Self.finish(&n, out, .succeeded, at: .zero)  // its check: still running; the retry waits
+        #expect(Self.describe(out).isEmpty)
+        n.storage!.fenced = StorageState.SelfFence(reason: "test", serial: 1, since: .zero)
+        let ops = SoakFindingsTests.operations(n.step(.tick, now: Instant.zero + .milliseconds(10)).actions)
+        #expect(ops.map { "\($0.action.rawValue)/\($0.reason)/\($0.resourceIndex)/\($0.hard)" } == ["stop/fence/1/true"])
+    }
+}
