@@ -82,9 +82,7 @@ extension ClusterNode {
         }
         if running, !leaving {
             expireHeartbeatHold(now: now, into: &out)
-            // The storage timers on the timer only: run on every packet, they made the coordinator place on every
-            // packet (applyStorageRules asks for a pass) and started a slow device's next cycle back to back.
-            if case .tick = input { storageTick(now: now, into: &out) }  // may change quorum (two nodes): before the election
+            storageTick(now: now, into: &out)  // may change quorum (two nodes): before the election step
             evaluate(now: now, into: &out)
             afterGroupEvent(now: now, into: &out)
             if lastHeartbeatSent.map({ now >= $0 + spec.timing.interval }) ?? true {
