@@ -12,29 +12,14 @@ and the cluster allowed to converge again before the next run.
 Needs root and a release build (swift build -c release); VIGIL_BIN overrides the binary.
 Prints per-run figures and: vigil profile=... detection_ms min=X median=Y max=Z runs=R
 """
-import argparse, json, os, signal, socket, statistics, subprocess, sys, time
+import argparse, os, signal, statistics, subprocess, sys, time
 
 repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 testbed = os.path.join(repo, "scripts", "vigil-testbed")
 
 
-def status(sock_path):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(1.0)
-    try:
-        s.connect(sock_path)
-        s.sendall(b"status\n")
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-        return json.loads(data)
-    except (OSError, ValueError):
-        return None
-    finally:
-        s.close()
+sys.path.insert(0, os.path.join(repo, "bench", "lib"))
+from vigiltools.control import try_status as status  # noqa: E402  (the one control-socket client; None on no answer)
 
 
 def tb(name, *args, check=True):

@@ -1,12 +1,15 @@
 """The chaos bench's handle on a testbed: scripts/vigil-testbed for everything that changes the world, the
 agents' control sockets (one-line requests, `status` as JSON) for what they believe, sampler.scan for the truth."""
-import json
 import os
-import socket
 import subprocess
+import sys
 import time
 
 import sampler
+
+# The one control-socket client (bench/lib/vigiltools/control.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
+from vigiltools import control  # noqa: E402
 
 # The namespace tests' timing and storage settings (FailoverTests.timing, StorageTests.storageConf).
 TIMING = ["--interval", "50ms", "--warntime", "150ms", "--deadtime", "300ms", "--initdead", "2s"]
@@ -74,28 +77,12 @@ class Cluster:
     # -- the agents ----------------------------------------------------------------------------------------------
 
     def request(self, node, line, timeout=2.0):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(timeout)
-        try:
-            s.connect(f"{self.run}/{node}.sock")
-            s.sendall(line.encode() + b"\n")
-            chunks = []
-            while True:
-                b = s.recv(65536)
-                if not b:
-                    break
-                chunks.append(b)
-            return b"".join(chunks).decode()
-        finally:
-            s.close()
+        return control.request(f"{self.run}/{node}.sock", line, timeout).decode()
 
     def status(self, node):
         if node in self.frozen or node in self.down_agents:
             return None
-        try:
-            return json.loads(self.request(node, "status"))
-        except (OSError, ValueError):
-            return None
+        return control.try_status(f"{self.run}/{node}.sock", timeout=2.0)
 
     def live(self):
         return [n for n in self.nodes if n not in self.frozen and n not in self.down_agents]
