@@ -340,11 +340,14 @@ public struct ClusterNode: Sendable {
 
     // MARK: - Election (decided in Election.swift; here it gets its context, and its messages are built)
 
+    /// Built for every election step (every packet): the tie-break and the votes are worked out once each.
     func electionContext(now: Instant) -> ElectionContext {
-        ElectionContext(
-            now: now, quorate: quorate, memberVotes: memberVotes(), totalVotes: spec.totalVotes,
-            votesNeeded: votesNeeded(), diskTermFloor: highestDiskTerm,
-            claimOnDiskFirst: storage != nil && twoNodeTieWinner, candidacyTimeout: candidacyTimeout)
+        let tieWinner = storage != nil && twoNodeTieWinner
+        let votes = memberVotes()
+        return ElectionContext(
+            now: now, quorate: quorate, memberVotes: votes, totalVotes: spec.totalVotes,
+            votesNeeded: votesNeeded(tieWinner: tieWinner, memberVotes: votes), diskTermFloor: highestDiskTerm,
+            claimOnDiskFirst: tieWinner, candidacyTimeout: candidacyTimeout(tieWinner: tieWinner))
     }
 
     /// Passes the election's outputs on, in order, building its messages.
@@ -424,7 +427,7 @@ public struct ClusterNode: Sendable {
     /// When this node will stand for election, if it is eligible now.
     func standTime() -> Instant? { election.standTime(membership, diskTermFloor: highestDiskTerm) }
 
-    func fmt(_ d: Duration) -> String { String(format1: d.milliseconds) + " ms" }
+    func fmt(_ d: Duration) -> String { Membership.ms(d) }
 }
 
 extension String {

@@ -15,8 +15,8 @@ extension ClusterNode {
 
     /// Votes a candidate needs: a strict majority of configured votes (or, with `quorum = ignore`,
     /// the votes of every member it currently sees).
-    func votesNeeded() -> Int {
-        spec.quorum == .ignore || (storage != nil && twoNodeTieWinner) ? memberVotes() : spec.quorumVotes
+    func votesNeeded(tieWinner: Bool, memberVotes votes: Int) -> Int {
+        spec.quorum == .ignore || tieWinner ? votes : spec.quorumVotes
     }
 
     mutating func recomputeQuorum(now: Instant, into out: inout [Action]) {

@@ -45,8 +45,11 @@ extension ClusterNode {
     /// the one that reads it: three io_timeouts and two storage intervals). At the fast profile the election
     /// timeout (40 ms) is shorter than one storage interval, and the lone candidate timed out and stood again
     /// forever (found by bench/drill-compare).
-    var candidacyTimeout: Duration {
-        guard let s = spec.storage, twoNodeTieWinner else { return spec.timing.electionTimeout }
+    var candidacyTimeout: Duration { candidacyTimeout(tieWinner: spec.storage != nil && twoNodeTieWinner) }
+
+    /// `candidacyTimeout` with the tie-break already worked out.
+    func candidacyTimeout(tieWinner: Bool) -> Duration {
+        guard let s = spec.storage, tieWinner else { return spec.timing.electionTimeout }
         return max(spec.timing.electionTimeout, s.ioTimeout * 3 + s.interval * 2)
     }
 

@@ -730,17 +730,20 @@ public struct Simulation {
         }
     }
 
+    /// Folds what `node` did at `now` into the run's fingerprint (only with `SimulationParameters.fingerprint`;
+    /// `what` is built only then).
+    mutating func fold(_ node: String, _ what: @autoclosure () -> String) {
+        guard parameters.fingerprint else { return }
+        for b in "\(now.nanoseconds)|\(node)|\(what())\n".utf8 { result.fingerprint = (result.fingerprint ^ UInt64(b)) &* 0x100_0000_01b3 }
+    }
+
     /// Runs one step's output as the agent does: the record first, then the actions in order.
     mutating func apply(_ node: String, _ ready: Ready) {
         // A slow persist (a loaded disk) holds back everything after it: the shell writes it before any action.
         var persistDelay: Int64 = 0
         var leaveNow = false
         if let record = ready.persist {
-            if parameters.fingerprint {
-                for b in "\(now.nanoseconds)|\(node)|persist \(record)\n".utf8 {
-                    result.fingerprint = (result.fingerprint ^ UInt64(b)) &* 0x100_0000_01b3
-                }
-            }
+            fold(node, "persist \(record)")
             disks[node] = record
             if parameters.nemesis {
                 diskHistory[node, default: []].append(record)
@@ -749,11 +752,7 @@ public struct Simulation {
             }
         }
         for a in ready.actions {
-            if parameters.fingerprint {
-                for b in "\(now.nanoseconds)|\(node)|\(a)\n".utf8 {
-                    result.fingerprint = (result.fingerprint ^ UInt64(b)) &* 0x100_0000_01b3
-                }
-            }
+            fold(node, "\(a)")
             switch a {
             case let .send(msg, to, link):
                 result.messages += 1

@@ -28,6 +28,11 @@ import Testing
         ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).filter { $0.hasSuffix(".txt") }.sorted()
     }
 
+    /// The scenarios are found (an empty directory would make the suite pass with nothing run).
+    @Test func theScenariosAreFound() {
+        #expect(Self.files.count >= 7, "\(Self.directory.path): \(Self.files)")
+    }
+
     @Test(arguments: files) func transcript(_ file: String) throws {
         let path = Self.directory.appendingPathComponent(file).path
         let text = try String(contentsOfFile: path, encoding: .utf8)
