@@ -19,7 +19,16 @@ tb=$repo/scripts/virt-testbed
 export LC_ALL=C
 
 vc_say() { echo "$prog: $*" >&2; }
-vc_fail() { echo "$prog: FAILED: $*" >&2; exit 1; }
+# vc_fail MSG: exit 1, or 75 if the guest's console shows the testbed's known QEMU fault at switchover (the
+# caller may then retry once on a fresh testbed; see scripts/test-live-migration). The consoles go to $work.
+vc_fail() {
+  echo "$prog: FAILED: $*" >&2
+  if [ -n "${work:-}" ] && [ -d "$work" ] && "$tb" guest-fault "$work" >&2; then
+    echo "$prog: the guest hung right after a switchover: the testbed's known QEMU fault (../shared/notes/testbed.md), not Vigil's; consoles in $work" >&2
+    exit 75
+  fi
+  exit 1
+}
 vc_now() { echo "$EPOCHREALTIME"; }
 
 vc_init() {
