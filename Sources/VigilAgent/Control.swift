@@ -4,16 +4,20 @@ import NIOPosix
 import VigilCore
 
 /// The root-only Unix control socket: one request line in (`status` or `leave`), one response out, then close.
+/// Its connections run on the driver's loop, so a request reads the agent's state directly.
 final class ControlServer: @unchecked Sendable {
-    let channel: Channel
     let path: String
+    let group: EventLoopGroup
+    let agent: Agent
+    private var channel: Channel?
 
-    init(channel: Channel, path: String) {
-        self.channel = channel
+    init(path: String, group: EventLoopGroup, agent: Agent) {
         self.path = path
+        self.group = group
+        self.agent = agent
     }
 
-    static func start(path: String, group: EventLoopGroup, agent: Agent) throws -> ControlServer {
+    func start() throws {
         let dir = (path as NSString).deletingLastPathComponent
         if !dir.isEmpty {
             try FileManager.default.createDirectory(
@@ -29,18 +33,18 @@ final class ControlServer: @unchecked Sendable {
         // Created with mode 0600 from the start: no window in which others could connect.
         let oldMask = umask(0o177)
         defer { umask(oldMask) }
-        let channel = try ServerBootstrap(group: group)
+        let agent = self.agent
+        channel = try ServerBootstrap(group: group)
             .childChannelInitializer { ch in
                 ch.eventLoop.makeCompletedFuture { try ch.pipeline.syncOperations.addHandler(ControlHandler(agent: agent)) }
             }
             .bind(unixDomainSocketPath: path).wait()
         chmod(path, 0o600)
-        return ControlServer(channel: channel, path: path)
     }
 
-    func close() -> EventLoopFuture<Void> {
+    func stop(on loop: EventLoop) -> EventLoopFuture<Void> {
         unlink(path)
-        return channel.close()
+        return channel?.close() ?? loop.makeSucceededVoidFuture()
     }
 }
 
