@@ -271,20 +271,18 @@ vc_migrate() {
   # for "handed over", i.e. stopped), and vm1 survives the target's next monitor (monitor_interval 2s).
   [ ! -e "$work/$to.run/vm-$GUEST.handover" ] \
     || vc_fail "migration $from -> $to: $to runs the guest but its run dir still has a handover marker: $work/$to.run/vm-$GUEST.handover ('$(cat "$work/$to.run/vm-$GUEST.handover" 2>/dev/null)')"
-  local mon0 mon
-  mon0=$(grep -c 'vm1/vm[^ ]* status: succeeded' "$work/$to.log" || true)
+  # (From $to's status: monitor_passed_ms_ago is set once a monitor found vm1 running there since it started.)
   for _ in $(seq 1 60); do
-    mon=$(grep -c 'vm1/vm[^ ]* status: succeeded' "$work/$to.log" || true)
-    [ "$mon" -gt "$mon0" ] && break
-    grep -q 'monitor of vm1/.* says' "$work/$to.log" && break
+    g=$(vc_py get "$(vc_sock "$to")" group:vm1)
+    case "$g" in *'"monitor_passed_ms_ago": '[0-9]*) break ;; esac
+    case "$g" in *'"failures": {}'*) ;; *) break ;; esac
     sleep 0.1
   done
-  g=$(vc_py get "$(vc_sock "$to")" group:vm1)
   case "$g" in
-    *'"failures": {}'*'"owner": "'"$to"'"'*'"state": "running"'*) ;;
-    *) vc_fail "migration $from -> $to: vm1 did not survive $to's first monitor: $g ($(grep 'monitor of vm1' "$work/$to.log" | tail -n 1))" ;;
+    *'"failures": {}'*'"monitor_passed_ms_ago": '[0-9]*'"owner": "'"$to"'"'*'"state": "running"'*) ;;
+    *'"monitor_passed_ms_ago": null'*) vc_fail "migration $from -> $to: no successful monitor of vm1 on $to within 6 s: $g" ;;
+    *) vc_fail "migration $from -> $to: vm1 did not survive $to's first monitor: $g" ;;
   esac
-  [ "$mon" -gt "$mon0" ] || vc_fail "migration $from -> $to: no successful monitor of vm1 on $to within 6 s"
   if [ "$dir" = ba ]; then
     vc_vigil unmove vm1 --socket "$(vc_sock a)" > /dev/null || vc_fail "vigil unmove vm1 failed"
   fi

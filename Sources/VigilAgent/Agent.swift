@@ -29,6 +29,8 @@ public struct AgentOptions: Sendable {
     /// Where a Heartbeat daemon of the imported ha.cf would multicast (interface, group, port): listened to
     /// for authentic Heartbeat packets, like its broadcasts.
     public var heartbeatMulticast: [(interface: String, group: String, port: Int)] = []
+    /// Append every event (typed, `AgentEvent`) to this file as JSON lines (`--events-file`).
+    public var eventsFile: String?
 
     public init(config: ClusterConfig, node: String, socketPath: String, stateDir: String, logLevel: Logger.Level) {
         self.config = config
@@ -105,9 +107,8 @@ public final class Agent: @unchecked Sendable {
     /// Set on `loop` once every service started: datagrams that arrive earlier are ignored, so the main
     /// thread's set-up never races the loop.
     var ready = false
-    /// `shutdown` was asked for once (a second request leaves at once).
-    var shuttingDown = false
-    var shutdownReason = ""
+    /// The controlled stop asked for (a second request leaves at once).
+    var stopRequest: StopRequest?
     /// Leaving: no more inputs reach the core, the services are being stopped.
     var exiting = false
     /// The core halted (its record could not be persisted): no more actions run, and the agent exits with 70.
@@ -230,11 +231,13 @@ public final class Agent: @unchecked Sendable {
     public func run() throws -> Int32 {
         let me = spec.node(named: options.node)!
         let startTerm = core.term
+        if let path = options.eventsFile { try journal.appendTo(path: path) }
         transport.onPacket = { [unowned self] in self.received($0) }
+        transport.onEvent = { [unowned self] in self.journal.persist("agent", "", $0) }
         storage?.onCycle = { [unowned self] in self.storageCycleDone(device: $0, $1, $2) }
         operations.onOutput = { [unowned self] in self.operationOutput($0, $1) }
         operations.onDone = { [unowned self] in self.operationDone($0, $1) }
-        signals.onStop = { [unowned self] in self.shutdown(reason: $0) }
+        signals.onStop = { [unowned self] in self.shutdown($0) }
         control = ControlServer(path: options.socketPath, group: group, agent: self)
         let targets = options.config.pingNodes
         let pingInterval = max(spec.timing.interval, .milliseconds(100))
@@ -244,7 +247,10 @@ public final class Agent: @unchecked Sendable {
                 self.loop.execute { self.connectivity(reachable: reachable, total: targets.count) }
             }
         }
-        if !options.config.respawn.isEmpty { respawner = Respawner(lines: options.config.respawn, logger: logger) }
+        if !options.config.respawn.isEmpty {
+            respawner = Respawner(lines: options.config.respawn, logger: logger)
+            respawner!.onEnded = { [unowned self] event in self.loop.execute { self.journal.persist("respawn", "", event) } }
+        }
         // Start order: links and the control socket first (the core's first step may send), signals last (a
         // SIGTERM before that ends the process at once, as before the agent existed).
         var order: [AgentService] = [transport, control!]
@@ -267,6 +273,7 @@ public final class Agent: @unchecked Sendable {
             "vigil \(Self.version) agent for node \(me.name) of cluster \(spec.name): \(me.addresses.count) link(s) on port \(options.config.port), interval \(spec.timing.interval.compactDescription), deadtime \(spec.timing.deadtime.compactDescription), quorum \(spec.quorumVotes) of \(spec.totalVotes) votes, term \(startTerm)"
         )
         loop.execute {
+            self.journal.persist("agent", "started", .started(version: Self.version, pid: getpid()))
             self.ready = true
             self.onTick()
         }
@@ -369,7 +376,11 @@ public final class Agent: @unchecked Sendable {
     }
 
     func operationDone(_ op: ResourceOperation, _ result: OperationResult) {
-        if op.action != .status { journal.record("operation", "\(op.group)/\(op.resource) \(op.action.rawValue) \(result)") }
+        if op.action != .status {
+            journal.record(
+                "operation", "\(op.group)/\(op.resource) \(op.action.rawValue) \(result)",
+                .operationEnded(group: op.group, resource: "\(op.resource)", action: op.action, result: result))
+        }
         deliver(.operationDone(id: op.id, result))
     }
 
@@ -424,14 +435,14 @@ public final class Agent: @unchecked Sendable {
                 logger.log(level: level.swiftLog, "\(text)")
             case let .event(e):
                 if case let .standbyChanged(on) = e { persistStandby(on) }
-                if let (kind, text) = EventJournal.describe(e) { journal.record(kind, text) }
+                journal.record(e)
                 updateStatusLine()
             case let .runOperation(op):
                 if op.action != .status {
                     journal.record(
                         "operation",
-                        "\(op.group)/\(op.resource) \(op.action.rawValue) begins (\(op.reason)\(op.peer.isEmpty ? "" : ", peer \(op.peer)"))"
-                    )
+                        "\(op.group)/\(op.resource) \(op.action.rawValue) begins (\(op.reason)\(op.peer.isEmpty ? "" : ", peer \(op.peer)"))",
+                        .operationBegan(group: op.group, resource: "\(op.resource)", action: op.action, reason: op.reason))
                 }
                 operations.run(op, peerAddress: transport.firstAddress(of: op.peer))
             case let .storageCycle(c):
@@ -445,7 +456,7 @@ public final class Agent: @unchecked Sendable {
         transport.flush()
         if let cause = leaveDue, !exiting {
             leaveDue = nil
-            finishShutdown(reason: cause.description)
+            leave(reason: stopRequest.map { "\($0.rawValue) (\(cause))" } ?? cause.description, cause: cause)
         }
     }
 
@@ -453,6 +464,7 @@ public final class Agent: @unchecked Sendable {
     func finish(code: Int32) {
         guard !finished else { return }
         finished = true
+        journal.persist("agent", "exit \(code)", .exited(code: code))
         exitPromise.succeed(code)
     }
 
@@ -539,15 +551,16 @@ public final class Agent: @unchecked Sendable {
 
     /// Controlled stop (SIGTERM, `vigil leave`, the init script, systemd): hand this node's groups to peers,
     /// then leave. Gives up waiting after `shutdown_timeout`.
-    func shutdown(reason: String) {
+    func shutdown(_ request: StopRequest) {
         guard !exiting else { return }
-        guard !shuttingDown else {
+        let reason = request.rawValue
+        guard stopRequest == nil else {
             logger.notice("\(reason) again: leaving now without waiting for the handover")
-            finishShutdown(reason: reason)
+            leave(reason: "\(stopRequest!.rawValue) (\(reason))", cause: nil)
             return
         }
-        shuttingDown = true
-        shutdownReason = reason
+        stopRequest = request
+        journal.persist("agent", "controlled stop (\(reason))", .stopRequested(request))
         let timeout = options.config.shutdownTimeout
         logger.notice("controlled stop (\(reason)): handing groups over before leaving (at most \(timeout.compactDescription))")
         Systemd.notify("STOPPING=1\nSTATUS=handing groups over")
@@ -555,18 +568,15 @@ public final class Agent: @unchecked Sendable {
         deliver(.shutdown(timeout: timeout))
     }
 
-    func finishShutdown(reason: String) {
-        leave(reason: shutdownReason.isEmpty ? reason : "\(shutdownReason) (\(reason))")
-    }
-
     /// Controlled leave: announce it on every link, then stop the services in reverse order (see the type's
     /// documentation), then end `run` with 0.
-    func leave(reason: String) {
+    func leave(reason: String, cause: LeaveCause?) {
         guard !exiting else { return }
         // Set first: the end of `execute` finishes a shutdown whose groups are handed over, which would call
         // this again (once made an unbounded recursion and a crash at every controlled stop).
         exiting = true
         logger.notice("controlled leave: \(reason)")
+        journal.persist("agent", "controlled leave: \(reason)", .leaving(request: stopRequest, cause: cause))
         Systemd.notify("STOPPING=1\nSTATUS=leaving the cluster")
         execute(core.step(.leave, now: Monotonic.now()))
         if let w = storage?.watchdog {

@@ -120,7 +120,7 @@ final class ControlHandler: ChannelInboundHandler, @unchecked Sendable {
         let agent = self.agent
         context.writeAndFlush(wrapOutboundOut(out)).whenComplete { [leaveAfterReply] _ in
             channel.close(promise: nil)
-            if leaveAfterReply { agent.shutdown(reason: "vigil leave") }
+            if leaveAfterReply { agent.shutdown(.leaveCommand) }
         }
     }
 }

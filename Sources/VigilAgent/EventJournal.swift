@@ -11,38 +11,87 @@ public struct JournalEvent: Codable, Sendable, Hashable {
     /// member, quorum, coordinator, group, operation, migration, fencing, storage, request
     public var kind: String
     public var text: String
+    /// The same, typed (absent for operation output lines and requests, and in journals of older agents).
+    public var event: AgentEvent?
 
-    public init(wallNs: Int64, monoNs: Int64, node: String, kind: String, text: String) {
+    public init(wallNs: Int64, monoNs: Int64, node: String, kind: String, text: String, event: AgentEvent? = nil) {
         self.wallNs = wallNs
         self.monoNs = monoNs
         self.node = node
         self.kind = kind
         self.text = text
+        self.event = event
     }
 
     enum CodingKeys: String, CodingKey {
-        case node, kind, text
+        case node, kind, text, event
         case wallNs = "wall_ns", monoNs = "mono_ns"
     }
 }
 
-/// The last `capacity` events of this agent, in memory (confined to the agent's event loop).
+/// The last `capacity` events of this agent, in memory (confined to the agent's event loop), and with an
+/// events file every one of them appended to it as a JSON line (written with O_APPEND as it happens, so the
+/// file holds them up to the agent's last moment).
 final class EventJournal {
     let node: String
     let capacity: Int
     private(set) var events: [JournalEvent] = []
+    private var fd: Int32 = -1
+    private let encoder = JSONEncoder()
 
     init(node: String, capacity: Int = 2000) {
         self.node = node
         self.capacity = capacity
+        encoder.outputFormatting = [.sortedKeys]
     }
 
-    func record(_ kind: String, _ text: String) {
+    /// Appends every event from now on to `path` (created with mode 0600 if missing).
+    func appendTo(path: String) throws {
+        let f = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        guard f >= 0 else { throw AgentError("cannot open the events file \(path): \(String(cString: strerror(errno)))") }
+        fd = f
+    }
+
+    func record(_ kind: String, _ text: String, _ event: AgentEvent? = nil) {
+        let e = stamp(kind, text, event)
+        events.append(e)
+        if events.count > capacity { events.removeFirst(events.count - capacity) }
+        append(e)
+    }
+
+    /// An agent event that has no journal line (start, stop requests, leave, exit, learned addresses,
+    /// respawned programs): to the events file only.
+    func persist(_ kind: String, _ text: String, _ event: AgentEvent) {
+        append(stamp(kind, text, event))
+    }
+
+    /// Records a core event: in the journal if it has a journal line (`describe`); link changes and drop
+    /// reports, which have none, go to the events file only.
+    func record(_ e: ClusterEvent) {
+        if let (kind, text) = Self.describe(e) {
+            record(kind, text, .cluster(e))
+        } else if fd >= 0 {
+            let kind: String
+            switch e {
+            case .linkChanged: kind = "link"
+            case .packetsDropped: kind = "dropped"
+            default: kind = "cluster"
+            }
+            append(stamp(kind, "", .cluster(e)))
+        }
+    }
+
+    private func stamp(_ kind: String, _ text: String, _ event: AgentEvent?) -> JournalEvent {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         let wall = Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-        events.append(JournalEvent(wallNs: wall, monoNs: Monotonic.now().nanoseconds, node: node, kind: kind, text: text))
-        if events.count > capacity { events.removeFirst(events.count - capacity) }
+        return JournalEvent(wallNs: wall, monoNs: Monotonic.now().nanoseconds, node: node, kind: kind, text: text, event: event)
+    }
+
+    private func append(_ e: JournalEvent) {
+        guard fd >= 0, var line = try? encoder.encode(e) else { return }
+        line.append(0x0A)
+        _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
     }
 
     /// The journal line for a core event (nil: not worth a line).
@@ -56,7 +105,7 @@ final class EventJournal {
         case let .standbyChanged(on): ("request", on ? "standby" : "unstandby")
         case let .storageChanged(d, health): ("storage", "device \(d) \(health.rawValue)")
         case let .fenced(reason): ("fencing", reason.map { "this node fenced: \($0)" } ?? "fence lifted")
-        case let .peerFenced(node): ("fencing", "\(node) fenced")
+        case let .peerFenced(node, _): ("fencing", "\(node) fenced")
         case let .heartbeatDaemon(node):
             (
                 "heartbeat",

@@ -22,6 +22,8 @@ final class Respawner: @unchecked Sendable {
     let logger: Logger
     let minimumGap: Duration = .seconds(1)
     let killGrace: Duration = .seconds(2)
+    /// Called on the program's thread when a program ends (not when `stopAll` ended it).
+    var onEnded: @Sendable (AgentEvent) -> Void = { _ in }
     /// Stopping, and the PID of each running program (0: none).
     private let state: Mutex<(stopping: Bool, pids: [pid_t])>
 
@@ -75,8 +77,10 @@ final class Respawner: @unchecked Sendable {
                 let code = exited ? (status >> 8) & 0xff : status & 0x7f
                 if exited, code == 100 {
                     logger.notice("respawn \(child.line): exited with 100, not restarted")
+                    onEnded(.respawnEnded(program: child.line, code: code, signal: false, restarted: false))
                     return
                 }
+                onEnded(.respawnEnded(program: child.line, code: code, signal: !exited, restarted: true))
                 logger.warning("respawn \(child.line): exited (\(exited ? "code" : "signal") \(code)); restarting")
             }
             let wait = minimumGap - (ContinuousClock.now - started)

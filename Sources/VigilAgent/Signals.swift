@@ -9,7 +9,7 @@ final class Signals: AgentService, @unchecked Sendable {
     let servesTheLeave = false
     let loop: EventLoop
     /// Set by the driver before `start`; called on the driver's loop.
-    var onStop: (String) -> Void = { _ in }
+    var onStop: (StopRequest) -> Void = { _ in }
     private var sources: [DispatchSourceSignal] = []
 
     init(loop: EventLoop) { self.loop = loop }
@@ -19,7 +19,7 @@ final class Signals: AgentService, @unchecked Sendable {
             signal(sig, SIG_IGN)
             let src = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             src.setEventHandler { [loop] in
-                loop.execute { self.onStop(sig == SIGTERM ? "SIGTERM" : "SIGINT") }
+                loop.execute { self.onStop(sig == SIGTERM ? .sigterm : .sigint) }
             }
             src.resume()
             sources.append(src)

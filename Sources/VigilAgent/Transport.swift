@@ -36,6 +36,9 @@ final class Transport: AgentService, @unchecked Sendable {
     let logger: Logger
     /// Set by the driver before `start`; called on the driver's loop.
     var onPacket: (ReceivedPacket) -> Void = { _ in }
+    /// Set by the driver before `start`: what the transport learned or set up (called on the main thread
+    /// during `start`, on the driver's loop afterwards).
+    var onEvent: (AgentEvent) -> Void = { _ in }
 
     var channels: [Channel] = []
     /// transport = "multicast": per link, the group's address and the socket that receives it.
@@ -129,6 +132,7 @@ final class Transport: AgentService, @unchecked Sendable {
         groupAddresses.append(groupAddress)
         multicastChannels.append(receiver)
         logger.info("link \(link): heartbeats by multicast to \(groupIP) on \(device.name)")
+        onEvent(.multicastJoined(link: link, group: groupIP, interface: device.name))
     }
 
     /// With Heartbeat's authkeys as the key: a socket on the wildcard address and the port, so that Heartbeat's
@@ -191,6 +195,7 @@ final class Transport: AgentService, @unchecked Sendable {
         else { return }
         peerAddresses[node]![link] = addr
         logger.notice("link \(link): \(node) is at \(ip) (learned from its authenticated heartbeats)")
+        onEvent(.addressLearned(node: node, link: link, address: ip))
     }
 
     /// Whether some peer's address on some link is still to be learned.

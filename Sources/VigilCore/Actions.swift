@@ -45,7 +45,7 @@ public struct ElectionRecord: Hashable, Sendable, Codable {
 }
 
 /// A change worth telling the outside world about (status line, event timeline, tests).
-public enum ClusterEvent: Hashable, Sendable {
+public enum ClusterEvent: Hashable, Sendable, Codable {
     case memberChanged(node: String, from: MemberState, to: MemberState)
     case linkChanged(node: String, link: Int, up: Bool)
     case quorumChanged(quorate: Bool)
@@ -58,11 +58,12 @@ public enum ClusterEvent: Hashable, Sendable {
     case storageChanged(device: Int, health: DeviceHealth)
     /// This node fenced itself (reason), or its fence was lifted (nil).
     case fenced(reason: String?)
-    /// A vanished peer is now known to be fenced (its pill was acknowledged, or msgwait passed).
-    case peerFenced(node: String)
+    /// A vanished peer is now known to be fenced, and how that is known (its pill was acknowledged, its slot
+    /// stood still, or msgwait passed).
+    case peerFenced(node: String, proof: FenceProof)
     /// Dropped packets reported (at most once per `ClusterNode.dropLogInterval` and reason): `count` of them
-    /// since the last report, this one included.
-    case packetsDropped(reason: DropReason, count: Int)
+    /// since the last report, this one included; `source` is where the one that triggered the report came from.
+    case packetsDropped(reason: DropReason, count: Int, source: String)
     /// A Linux-HA Heartbeat daemon was heard on node `node` (this node runs no group meanwhile), or (nil) none
     /// for the hold time: this node may run groups again.
     case heartbeatDaemon(node: String?)
@@ -84,7 +85,7 @@ public struct Ready: Sendable {
 }
 
 /// Why a shutting-down node leaves.
-public enum LeaveCause: Hashable, Sendable, CustomStringConvertible {
+public enum LeaveCause: Hashable, Sendable, Codable, CustomStringConvertible {
     /// Every group is handed over (or may not move: no quorum, no peer, a failed stop).
     case handedOver
     /// `shutdown_timeout` passed with these groups not stopped here.

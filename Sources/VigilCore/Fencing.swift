@@ -77,7 +77,7 @@ extension ClusterNode {
                 st.ops[n] = op
                 if let done = op.done {
                     out.append(.log(.warning, "\(n) is fenced: \(done) (\(fmt(now - op.issuedAt)) after the pill was issued)"))
-                    out.append(.event(.peerFenced(node: n)))
+                    out.append(.event(.peerFenced(node: n, proof: done)))
                     return .fenced
                 }
                 if let w = op.writtenAt { return .waiting(.pillWritten(node: n, ago: now - w, msgwait: s.msgwait)) }
@@ -139,7 +139,7 @@ public enum FenceVerdict: Hashable, Sendable {
 }
 
 /// How a vanished node was proven fenced (shown in `vigil status` as the fence operation's `done`).
-public enum FenceProof: Hashable, Sendable, CustomStringConvertible {
+public enum FenceProof: Hashable, Sendable, Codable, CustomStringConvertible {
     /// Its slot acknowledged the pill's serial: it stopped everything.
     case acknowledged(by: String)
     /// Its slot did not move for msgwait while this node read the devices: dead, self-fenced, or reset.

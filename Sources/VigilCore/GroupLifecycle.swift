@@ -316,10 +316,12 @@ extension ClusterNode {
                 out.append(.log(.notice, "handover of \(g.name) resolved: it no longer runs on this node"))
             }
             l.handedOver = false  // a probe tells the truth about what runs here
+            l.lastMonitorPassed = nil
             out.append(.log(.info, "probe: group \(g.name) is \(newPhase) on this node"))
             if newPhase == .running, g.monitorInterval > .zero { l.nextMonitor = now + g.monitorInterval }
         case .monitor:
             l.nextMonitor = now + g.monitorInterval
+            l.lastMonitorPassed = l.found ? nil : now
             if l.found {
                 l.failures = l.failures &+ 1
                 groups.local[gi] = l
@@ -344,10 +346,12 @@ extension ClusterNode {
             }
         case .start:
             newPhase = .running
+            l.lastMonitorPassed = nil
             if g.monitorInterval > .zero { l.nextMonitor = now + g.monitorInterval }
             out.append(.log(.notice, "group \(g.name) is running on this node"))
         case let .stop(reason, _):
             newPhase = l.stopFailed ? .blocked : .stopped
+            l.lastMonitorPassed = nil
             if l.stopFailed {
                 l.handedOver = false
                 out.append(

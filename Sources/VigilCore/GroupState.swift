@@ -1,5 +1,5 @@
 /// Where a group stands on one node, as that node reports it in every heartbeat.
-public enum GroupPhase: UInt8, Hashable, Sendable, CaseIterable, CustomStringConvertible {
+public enum GroupPhase: UInt8, Hashable, Sendable, Codable, CaseIterable, CustomStringConvertible {
     /// Not yet probed since the agent started: it may be running here.
     case unknown = 0
     case stopped = 1

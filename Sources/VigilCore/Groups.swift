@@ -40,6 +40,9 @@ struct LocalGroup: Sendable {
     /// During a stop: the current resource's stop failed and is being checked or retried (`stop_retries`).
     var stopRetry: StopRetry?
     var nextMonitor: Instant?
+    /// When a monitor last found every resource running, since the group last started or was found running
+    /// here (nil: none yet, or not running here).
+    var lastMonitorPassed: Instant?
 }
 
 /// A failed stop being handled as Heartbeat's ResourceManager does: `status` is asked whether the resource
@@ -138,8 +141,8 @@ extension ClusterNode {
             }, connectivity: groups.connectivity)
     }
 
-    /// Group status lines for `vigil status`.
-    public func groupStatus() -> [GroupStatus] {
+    /// Group status lines for `vigil status` (`now` for the ages in them; without it they are left out).
+    public func groupStatus(now: Instant? = nil) -> [GroupStatus] {
         spec.groups.enumerated().map { gi, g in
             let a = groups.table[gi]
             var phases: [String: String] = [:]
@@ -169,7 +172,7 @@ extension ClusterNode {
                 name: g.name, owner: owner, state: state,
                 reason: note?.description ?? defaultNote(gi, a), nodes: phases, failures: failures,
                 epoch: a?.epoch ?? 0, preferred: a?.preferred.isEmpty == false ? a!.preferred : nil,
-                home: g.home)
+                home: g.home, monitorPassedMsAgo: now.flatMap { n in groups.local[gi].lastMonitorPassed.map { (n - $0).milliseconds } })
         }
     }
 

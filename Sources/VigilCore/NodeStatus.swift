@@ -34,7 +34,7 @@ extension ClusterNode {
                 votes: memberVotes(), needed: spec.quorumVotes, total: spec.totalVotes,
                 policy: spec.quorum.rawValue),
             nodes: nodes, counters: counters, agent: nil, standby: inStandby,
-            standbyReason: standbyReason(now: now), groups: groupStatus(), storage: storageStatus(now: now))
+            standbyReason: standbyReason(now: now), groups: groupStatus(now: now), storage: storageStatus(now: now))
     }
 
 }

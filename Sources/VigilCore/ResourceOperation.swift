@@ -1,6 +1,6 @@
 /// Why an operation runs: resource agents read it as VIGIL_REASON (the raw value), and it decides how the
 /// operation is run (`fence` and some `quorum-lost` stops are hard) and what its result means.
-public enum OperationReason: String, Hashable, Sendable, CaseIterable, CustomStringConvertible {
+public enum OperationReason: String, Hashable, Sendable, Codable, CaseIterable, CustomStringConvertible {
     /// The first start of a group assigned here.
     case start
     /// A start after a failure on this node (the monitor found it stopped, or a start failed).
@@ -81,7 +81,7 @@ public struct ResourceOperation: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// The shell's verdict on a finished operation.
-public enum OperationResult: Hashable, Sendable {
+public enum OperationResult: Hashable, Sendable, Codable {
     /// start/stop: exit 0 within the timeout. status: running.
     case succeeded
     /// status only: the resource is stopped.
@@ -124,8 +124,30 @@ public struct GroupStatus: Hashable, Sendable, Codable {
     public var epoch: UInt64
     public var preferred: String?
     public var home: String?
+    /// On this node: how long ago a monitor last found every resource of the group running, since it last
+    /// started or was found running here (nil: no such monitor yet).
+    public var monitorPassedMsAgo: Double?
 
-    enum CodingKeys: String, CodingKey { case name, owner, state, reason, nodes, failures, epoch, preferred, home }
+    public init(
+        name: String, owner: String?, state: String, reason: String, nodes: [String: String], failures: [String: Int],
+        epoch: UInt64, preferred: String?, home: String?, monitorPassedMsAgo: Double? = nil
+    ) {
+        self.name = name
+        self.owner = owner
+        self.state = state
+        self.reason = reason
+        self.nodes = nodes
+        self.failures = failures
+        self.epoch = epoch
+        self.preferred = preferred
+        self.home = home
+        self.monitorPassedMsAgo = monitorPassedMsAgo
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, owner, state, reason, nodes, failures, epoch, preferred, home
+        case monitorPassedMsAgo = "monitor_passed_ms_ago"
+    }
 
     /// Every key is always present (null when empty), as everywhere in the status JSON.
     public func encode(to encoder: Encoder) throws {
@@ -139,5 +161,6 @@ public struct GroupStatus: Hashable, Sendable, Codable {
         try c.encode(epoch, forKey: .epoch)
         try c.encode(preferred, forKey: .preferred)
         try c.encode(home, forKey: .home)
+        try c.encode(monitorPassedMsAgo, forKey: .monitorPassedMsAgo)
     }
 }

@@ -62,8 +62,9 @@ extension ClusterNode {
             st.suppressed += 1
         } else {
             let more = st.suppressed > 0 ? " (\(st.suppressed) more since the last report)" : ""
-            out.append(.log(.warning, "dropped packet from \(source()): \(reason.rawValue)\(more)"))
-            out.append(.event(.packetsDropped(reason: reason, count: st.suppressed + 1)))
+            let from = source()
+            out.append(.log(.warning, "dropped packet from \(from): \(reason.rawValue)\(more)"))
+            out.append(.event(.packetsDropped(reason: reason, count: st.suppressed + 1, source: from)))
             st.lastLogged = now
             st.suppressed = 0
         }

@@ -48,6 +48,10 @@ struct AgentCommand: ParsableCommand {
     @Option(help: "This node's name in the config (default: the hostname).") var node: String?
     @Option(help: "Control socket path (default: the config's socket).") var socket: String?
     @Option(help: "Directory for the election record (default: the config's state_dir).") var stateDir: String?
+    @Option(
+        help: ArgumentHelp(
+            "Append every event, typed, to this file as JSON lines (membership, groups, fencing, leave, exit; see docs/status.md).",
+            valueName: "path")) var eventsFile: String?
     @Option(help: "Log level: debug, info, notice, warning, error.") var logLevel: String = "info"
     @Option(help: "Working directory for resource agents, VIGIL_RUN_DIR (default: the config's run_dir).") var runDir: String?
 
@@ -82,6 +86,7 @@ struct AgentCommand: ParsableCommand {
         opts.runDir = runDir
         opts.startInStandby = standby
         opts.heartbeatMulticast = imported?.heartbeatMulticast.map { ($0.interface, $0.group, $0.port) } ?? []
+        opts.eventsFile = eventsFile
         opts.installedAgents = ResourceCommand.Run.bundledAgents()
         opts.binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
         do {

@@ -409,7 +409,7 @@ struct Harness {
         var h = Harness()
         var reports: [Int] = []
         func reported(_ a: [Action]) -> [Int] {
-            a.compactMap { if case let .event(.packetsDropped(.badSignature, n)) = $0 { n } else { nil } }
+            a.compactMap { if case let .event(.packetsDropped(.badSignature, n, _)) = $0 { n } else { nil } }
         }
         for _ in 0..<100 {
             h.now = h.now + .milliseconds(50)

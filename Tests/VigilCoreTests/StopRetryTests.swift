@@ -83,3 +83,32 @@ extension StopRetryTests {
         #expect(ops.map { "\($0.action.rawValue)/\($0.reason)/\($0.resourceIndex)/\($0.hard)" } == ["stop/fence/1/true"])
     }
 }
+
+/// `monitor_passed_ms_ago` in the group's status: set by a monitor that found every resource running, its
+/// age measured from the status's `now`, and cleared by a stop.
+@Suite struct MonitorStatusTests {
+    static func t(_ s: Int64) -> Instant { .zero + .seconds(s) }
+
+    @Test func aPassedMonitorShowsInStatusUntilTheGroupStops() {
+        var n = StopRetryTests.node(retries: 0)
+        var out: [Action] = []
+        #expect(n.groupStatus(now: .zero)[0].monitorPassedMsAgo == nil, "no monitor yet")
+        n.begin(0, .monitor, now: .zero, into: &out)
+        #expect(StopRetryTests.describe(out) == ["status/monitor"])
+        out = StopRetryTests.finish(&n, out, .succeeded, at: Self.t(1))
+        #expect(n.groupStatus(now: Self.t(3))[0].monitorPassedMsAgo == 2000)
+        #expect(n.groupStatus()[0].monitorPassedMsAgo == nil, "no age without a time")
+        n.begin(0, .stop(reason: .stop, peer: ""), now: Self.t(4), into: &out)
+        out = StopRetryTests.finish(&n, out, .succeeded, at: Self.t(4))
+        #expect(n.groups.local[0].phase == .stopped)
+        #expect(n.groupStatus(now: Self.t(5))[0].monitorPassedMsAgo == nil, "cleared by the stop")
+    }
+
+    @Test func aFailedMonitorLeavesNoAge() {
+        var n = StopRetryTests.node(retries: 0)
+        var out: [Action] = []
+        n.begin(0, .monitor, now: .zero, into: &out)
+        out = StopRetryTests.finish(&n, out, .stopped, at: Self.t(1))
+        #expect(n.groupStatus(now: Self.t(2))[0].monitorPassedMsAgo == nil)
+    }
+}

@@ -108,7 +108,7 @@ import VigilCore
             tb.wait(for: others, timeout: .seconds(10)) { s in
                 s.values.allSatisfy { r in r.groups.allSatisfy { $0.state == "running" && $0.owner != from } }
             } != nil)
-        #expect(tb.log(from).contains("groups handed over"))
+        #expect(tb.events(from).contains(.leaving(request: .sigterm, cause: .handedOver)), "\(tb.events(from).suffix(3))")
         checker.stop()
         #expect(checker.violations.isEmpty, "\(checker.violations.prefix(3))")
     }

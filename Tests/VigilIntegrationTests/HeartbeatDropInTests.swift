@@ -3,6 +3,7 @@ import Foundation
     import Glibc
 #endif
 import Testing
+import VigilAgent
 import VigilCore
 
 /// A two-node cluster run straight from a Heartbeat configuration directory (`vigil agent --heartbeat-config`),
@@ -115,12 +116,12 @@ import VigilCore
             "the outsider's ARP cache should name n2 after the gratuitous ARP")
         #expect(try Self.heartbeatCommand(tb, dir, "n2", "cl_status", "rscstatus").1 == "all\n")
         #expect(try Self.heartbeatCommand(tb, dir, "n1", "cl_status", "rscstatus").1 == "none\n")
-        let n1 = tb.log("n1"), n2 = tb.log("n2")
-        let delayStop = n1.range(of: "Delay::1::1 stop: running"), ipStop = n1.range(of: "IPaddr2::\(Self.address)/24/eth0 stop: running")
-        #expect(delayStop != nil && ipStop != nil && delayStop!.lowerBound < ipStop!.lowerBound, "right to left on n1")
-        let ipStart = n2.range(of: "IPaddr2::\(Self.address)/24/eth0 start: running"),
-            delayStart = n2.range(of: "Delay::1::1 start: running")
-        #expect(ipStart != nil && delayStart != nil && ipStart!.lowerBound < delayStart!.lowerBound, "left to right on n2")
+        func began(_ node: String, _ action: ResourceAction) -> [String] {
+            tb.events(node).compactMap { if case let .operationBegan(_, r, a, _) = $0, a == action { r } else { nil } }
+        }
+        let ip = "IPaddr2::\(Self.address)/24/eth0"
+        #expect(began("n1", .stop).suffix(2) == ["Delay::1::1", ip], "right to left on n1: \(began("n1", .stop))")
+        #expect(began("n2", .start).suffix(2) == [ip, "Delay::1::1"], "left to right on n2: \(began("n2", .start))")
         // Each node keeps its own Delay state (HA_RSCTMP), as two machines would.
         #expect(FileManager.default.fileExists(atPath: "\(tb.run)/n2.rsctmp/Delay_Delay_1"))
         #expect(!FileManager.default.fileExists(atPath: "\(tb.run)/n1.rsctmp/Delay_Delay_1"))
@@ -258,7 +259,7 @@ import VigilCore
         #expect(tb.status("n1")?.standby == true)
         #expect(tb.status("n1")?.standbyReason?.contains("Linux-HA Heartbeat") == true)
         #expect(tb.wait(for: tb.nodes, timeout: .seconds(5)) { Self.runsOn($0, "n2") } != nil, "n1 must give the group up: \(tb.log("n1"))")
-        #expect(tb.log("n1").contains("Linux-HA Heartbeat is running on n2"))
+        #expect(tb.events("n1").contains(.cluster(.heartbeatDaemon(node: "n2"))))
         // Quiet for 10 s (from the last packet): n1 may run groups again, and auto_failback brings the group home.
         #expect(tb.wait(for: tb.nodes, timeout: .seconds(20)) { Self.runsOn($0, "n1") } != nil)
         let back = clock.now - t0
@@ -287,15 +288,21 @@ import VigilCore
         let n1 = try #require(tb.status("n1")), n2 = try #require(tb.status("n2"))
         #expect(n1.node("n2")?.links.first?.address == "10.77.0.2" && n1.node("n1")?.links.first?.address == "10.77.0.1")
         #expect(n2.node("n1")?.links.first?.address == "10.77.0.1" && n2.node("n1")?.links.first?.interface == "eth0")
-        #expect(tb.log("n1").contains("link 0: n2 is at 10.77.0.2 (learned from its authenticated heartbeats)"))
+        #expect(tb.events("n1").contains(.addressLearned(node: "n2", link: 0, address: "10.77.0.2")))
         #expect(try Self.holds(tb, "n1"))
         // respawn: restarted when it exits (as nobody, through runuser), except after exit code 100.
+        func ended(_ program: String) -> [AgentEvent] {
+            tb.events("n1").filter { if case let .respawnEnded(p, _, _, _) = $0 { p == program } else { false } }
+        }
         #expect(
             AgentScriptTests.eventually(.seconds(5)) {
-                AgentScriptTests.occurrences("respawn nobody /usr/bin/sleep 0.3: started", in: tb.log("n1")) >= 2
-            }, "\(tb.log("n1"))")
-        #expect(tb.log("n1").contains("respawn root \(parent)/exit100: exited with 100, not restarted"))
-        #expect(AgentScriptTests.occurrences("respawn root \(parent)/exit100: started", in: tb.log("n1")) == 1)
+                ended("nobody /usr/bin/sleep 0.3").contains(
+                    .respawnEnded(program: "nobody /usr/bin/sleep 0.3", code: 0, signal: false, restarted: true))
+            }, "\(tb.events("n1"))")
+        #expect(
+            ended("root \(parent)/exit100") == [
+                .respawnEnded(program: "root \(parent)/exit100", code: 100, signal: false, restarted: false)
+            ])
         // A vote or request needs the learned address: hb_standby (a request to the coordinator) moves the group.
         #expect(try Self.heartbeatCommand(tb, dir, "n1", "hb_standby").0 == 0)
         #expect(tb.wait(for: tb.nodes, timeout: .seconds(15)) { Self.runsOn($0, "n2") } != nil, "\(tb.log("n2"))")

@@ -12,7 +12,7 @@ import VigilCore
         let env = [
             "VIGIL_BIN=\(Testbed.binary)", "VIGIL_CONFIG=\(tb.run)/cluster.conf", "VIGIL_SOCKET=\(tb.run)/n1.sock",
             "VIGIL_PIDFILE=\(tb.run)/n1.pid", "VIGIL_LOG=\(tb.run)/n1.log",
-            "VIGIL_OPTS=--node n1 --state-dir \(tb.run)/n1.state"
+            "VIGIL_OPTS=--node n1 --state-dir \(tb.run)/n1.state --events-file \(tb.run)/n1.events"
         ]
         func initd(_ action: String) throws -> Int32 {
             let (code, _) = try Testbed.spawn(
@@ -28,7 +28,8 @@ import VigilCore
         #expect(tb.status("n1") == nil)
         #expect(try initd("status") == 3)
         #expect(try initd("stop") == 0)  // already stopped: still success
-        #expect(tb.log("n1").contains("controlled leave: SIGTERM"))
+        let events = tb.events("n1")
+        #expect(events.contains(.leaving(request: .sigterm, cause: .handedOver)) && events.last == .exited(code: 0), "\(events.suffix(3))")
     }
 }
 

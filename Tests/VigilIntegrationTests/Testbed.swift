@@ -100,7 +100,18 @@ final class Testbed {
         agreedCoordinator(s) != nil && s.values.allSatisfy { r in r.nodes.allSatisfy { $0.state == "alive" } }
     }
 
+    /// The agent's log, for failure messages only: tests assert on `events` and status, never on log text.
     func log(_ node: String) -> String { (try? String(contentsOfFile: "\(run)/\(node).log", encoding: .utf8)) ?? "" }
+
+    /// The typed events the node's agents wrote to their events file (`--events-file`), across restarts.
+    func events(_ node: String) -> [AgentEvent] { Self.events(file: "\(run)/\(node).events") }
+
+    /// The typed events of an events file (lines that do not decode are skipped: a torn last line).
+    static func events(file: String) -> [AgentEvent] {
+        let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+        let decoder = JSONDecoder()
+        return text.split(separator: "\n").compactMap { try? decoder.decode(JournalEvent.self, from: Data($0.utf8)).event }
+    }
 
     @discardableResult
     func sh(_ args: String...) throws -> String { try sh(args) }
