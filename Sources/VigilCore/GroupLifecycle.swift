@@ -285,7 +285,7 @@ extension ClusterNode {
     ) {
         let g = spec.groups[gi]
         l.stopFailed = true
-        if let s = spec.storage, s.selfFence == .reboot, spec.fencing == .required, var st = storage, st.fenced == nil {
+        if let s = spec.storage, s.selfFence == .reboot, spec.fencing == .required, storage != nil, storage?.fenced == nil {
             // Heartbeat's RecoverFromFailedStop: the node reboots, and the others fence it (its slot goes still
             // for msgwait) before they start its groups. Only with a fencing channel to prove it.
             out.append(
@@ -293,8 +293,8 @@ extension ClusterNode {
                     .error,
                     "stop of \(g.name)/\(res) failed (\(why)): rebooting this node (self_fence = reboot); the others start its groups once it is fenced"
                 ))
-            selfFence(&st, reason: "stop of \(g.name)/\(res) failed", serial: 0, now: now, out: &out)
-            storage = st
+            storage?.fenceThisNode(reason: "stop of \(g.name)/\(res) failed", serial: 0, now: now, mode: s.selfFence, into: &out)
+            groups.placementDue = true
         } else {
             out.append(
                 .log(.error, "stop of \(g.name)/\(res) failed (\(why)): the group is blocked on this node until it is fenced or cleaned up")

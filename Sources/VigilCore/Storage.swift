@@ -133,14 +133,25 @@ struct StorageState: Sendable {
         self.devices = Array(repeating: Device(nextCycle: now), count: devices)
         started = now
     }
+
+    /// This node fences itself (a pill, no quorum and no storage, a failed stop with self_fence = reboot):
+    /// the shell reboots (`reboot`) or the core stops every group hard (`stop-resources`). The caller makes
+    /// placement run again.
+    mutating func fenceThisNode(reason: String, serial: UInt64, now: Instant, mode: SelfFenceMode, into out: inout [Action]) {
+        if fenced == nil {
+            out.append(.log(.error, "FENCING THIS NODE: \(reason); \(mode == .reboot ? "rebooting" : "stopping every resource hard")"))
+        }
+        fenced = SelfFence(reason: reason, serial: serial, since: now)
+        out.append(.event(.fenced(reason: reason)))
+        out.append(.selfFence(mode, reason: reason))
+    }
 }
 
 extension ClusterNode {
     /// A storage cycle the shell ran for `.storageCycle` finished (or failed, or hit its deadline).
     mutating func storageCycleDone(device d: Int, result: StorageCycleResult, now: Instant) -> [Action] {
         var out: [Action] = []
-        guard storage != nil, let s = spec.storage, d < storage!.devices.count else { return out }
-        var st = storage!
+        guard var st = storage, let s = spec.storage, d < st.devices.count else { return out }
         var dev = st.devices[d]
         dev.inFlightSince = nil
         dev.cycles += 1
@@ -163,6 +174,7 @@ extension ClusterNode {
             problem = "the read failed"
         }
         let before = dev.health
+        var found = AbsorbOutcome()
         if let problem {
             dev.failures += 1
             dev.error = problem
@@ -182,7 +194,7 @@ extension ClusterNode {
                 out.append(.log(lvl, "storage \(url) is \(dev.health) (cycle \(fmt(result.latency)))"))
                 out.append(.event(.storageChanged(device: d, health: dev.health)))
             }
-            absorb(snap, device: d, into: &dev, state: &st, now: now, out: &out)
+            found = absorb(snap, device: d, url: url, into: &dev, state: &st, now: now, out: &out)
             for w in result.mailboxesWritten { dev.written[w.pill.target] = w.pill }
         }
         if result.error == nil, result.slotWritten, dev.acked.last != dev.pendingCounter {
@@ -190,6 +202,7 @@ extension ClusterNode {
         }
         st.devices[d] = dev
         storage = st
+        apply(found, now: now, into: &out)
         applyStorageRules(now: now, into: &out)
         // A lone two-node candidate wins once its term is in its slot on a majority of devices, as read back.
         if case let .candidate(t, _, _) = role, twoNodeTieWinner,
@@ -227,15 +240,37 @@ extension ClusterNode {
     /// This node has fenced itself (it runs nothing until the coordinator clears its pill).
     public var isFenced: Bool { storage?.fenced != nil }
 
-    mutating func absorb(
-        _ snap: SlotAreaSnapshot, device d: Int, into dev: inout StorageState.Device,
+    /// What a good read means beyond the storage state (applied by the caller once the state is written back).
+    struct AbsorbOutcome {
+        /// This node's slot from before this start shows a term the election record does not: count it as voted.
+        var termFromEarlierRun: UInt64?
+        /// A pill for this incarnation was found: this node fenced itself.
+        var fencedByPill = false
+    }
+
+    /// What a read means for the rest of the node, once the storage state is written back: placement runs
+    /// again after a self-fence; a term this node's slot showed from before this start counts as voted.
+    mutating func apply(_ found: AbsorbOutcome, now: Instant, into out: inout [Action]) {
+        if found.fencedByPill { groups.placementDue = true }
+        if let t = found.termFromEarlierRun {
+            var eo: [ElectionOutput] = []
+            election.countAsVoted(t, into: &eo)
+            emit(eo, now: now, into: &out)
+        }
+    }
+
+    /// Takes in one device's good read: the peers' slots, this node's own slot, the mailboxes, a pill for
+    /// this node. Changes only the storage state it is given.
+    func absorb(
+        _ snap: SlotAreaSnapshot, device d: Int, url: String, into dev: inout StorageState.Device,
         state st: inout StorageState, now: Instant, out: inout [Action]
-    ) {
+    ) -> AbsorbOutcome {
+        var found = AbsorbOutcome()
         // Invalid sectors are ignored (never acted on), counted, and logged once per sector and reason.
         dev.invalidSectors += UInt64(snap.invalid.count)
         for bad in snap.invalid where !dev.invalidLogged.contains(bad) {
             dev.invalidLogged.insert(bad)
-            out.append(.log(.warning, "storage \(spec.storage!.devices[d]): ignoring \(bad)"))
+            out.append(.log(.warning, "storage \(url): ignoring \(bad)"))
         }
         for (i, n) in spec.nodes.enumerated() where n.name != me {
             guard i < snap.slots.count, let slot = snap.slots[i] else { continue }
@@ -244,7 +279,7 @@ extension ClusterNode {
                 dev.invalidSectors += 1
                 if !dev.invalidLogged.contains(why) {
                     dev.invalidLogged.insert(why)
-                    out.append(.log(.error, "storage \(spec.storage!.devices[d]): \(why)"))
+                    out.append(.log(.error, "storage \(url): \(why)"))
                 }
                 continue
             }
@@ -253,7 +288,7 @@ extension ClusterNode {
                 dev.invalidSectors += 1
                 if !dev.invalidLogged.contains(why) {
                     dev.invalidLogged.insert(why)
-                    out.append(.log(.error, "storage \(spec.storage!.devices[d]): ignoring \(why)"))
+                    out.append(.log(.error, "storage \(url): ignoring \(why)"))
                 }
                 continue
             }
@@ -269,7 +304,7 @@ extension ClusterNode {
             }
             st.peers[n.name] = p
         }
-        guard let myIndex = spec.nodes.firstIndex(where: { $0.name == me }), myIndex < snap.mailboxes.count else { return }
+        guard let myIndex = spec.nodes.firstIndex(where: { $0.name == me }), myIndex < snap.mailboxes.count else { return found }
         if myIndex < snap.slots.count, let own = snap.slots[myIndex], own.node == me, own.term <= Self.maxTerm {
             if own.incarnation == incarnation {
                 dev.confirmedTerm = max(dev.confirmedTerm, own.term)
@@ -280,11 +315,9 @@ extension ClusterNode {
                 out.append(
                     .log(
                         .warning,
-                        "this node's slot on \(spec.storage!.devices[d]) shows term \(own.term) from before this start, above the election record's \(election.record.votedTerm): counting it as voted"
+                        "this node's slot on \(url) shows term \(own.term) from before this start, above the election record's \(election.record.votedTerm): counting it as voted"
                     ))
-                var eo: [ElectionOutput] = []
-                election.countAsVoted(own.term, into: &eo)
-                emit(eo, now: now, into: &out)
+                found.termFromEarlierRun = max(found.termFromEarlierRun ?? 0, own.term)
             }
         }
         for (i, n) in spec.nodes.enumerated() where i < snap.mailboxes.count {
@@ -292,24 +325,15 @@ extension ClusterNode {
         }
         if let pill = snap.mailboxes[myIndex], pill.target == me, !pill.cleared, pill.maxIncarnation >= incarnation {
             dev.pillForMe = pill
-            if st.fenced == nil || st.fenced!.serial == 0 {
-                let reason = "poison pill from \(pill.from) (term \(pill.term)) on \(spec.storage!.devices[d])"
-                selfFence(&st, reason: reason, serial: pill.serial, now: now, out: &out)
+            if st.fenced.map({ $0.serial == 0 }) ?? true {
+                let reason = "poison pill from \(pill.from) (term \(pill.term)) on \(url)"
+                st.fenceThisNode(reason: reason, serial: pill.serial, now: now, mode: spec.storage?.selfFence ?? .reboot, into: &out)
+                found.fencedByPill = true
             }
         } else {
             dev.pillForMe = nil
         }
-    }
-
-    mutating func selfFence(_ st: inout StorageState, reason: String, serial: UInt64, now: Instant, out: inout [Action]) {
-        let mode = spec.storage!.selfFence
-        if st.fenced == nil {
-            out.append(.log(.error, "FENCING THIS NODE: \(reason); \(mode == .reboot ? "rebooting" : "stopping every resource hard")"))
-        }
-        st.fenced = StorageState.SelfFence(reason: reason, serial: serial, since: now)
-        out.append(.event(.fenced(reason: reason)))
-        out.append(.selfFence(mode, reason: reason))
-        groups.placementDue = true
+        return found
     }
 
     /// Storage part of `tick`: start due cycles, notice cycles past their deadline, apply the self-fence rule.
@@ -373,10 +397,10 @@ extension ClusterNode {
 
     /// After anything storage-related changed: quorum (two nodes), the self-fence rule, unfencing, placement.
     mutating func applyStorageRules(now: Instant, into out: inout [Action]) {
-        guard storage != nil, let s = spec.storage else { return }
-        storage!.haveStorage = computeStorageOK(storage!, now: now)
-        var st = storage!
-        recomputeQuorum(now: now, into: &out)
+        guard var st = storage, let s = spec.storage else { return }
+        st.haveStorage = computeStorageOK(st, now: now)
+        storage = st
+        recomputeQuorum(now: now, into: &out)  // (reads storageOK)
         let anythingHere = groups.local.contains { $0.phase != .stopped || $0.handedOver }
         if !quorate, !storageOK {
             if st.lostBothSince == nil {
@@ -387,12 +411,11 @@ extension ClusterNode {
                             .warning,
                             "no quorum and no storage: fencing this node in \(s.watchdogTimeout.compactDescription) unless one returns"))
                 }
-            } else if now - st.lostBothSince! >= s.watchdogTimeout, st.fenced == nil, anythingHere {
-                selfFence(
-                    &st,
-                    reason:
-                        "no quorum and no storage for \(fmt(now - st.lostBothSince!)) (watchdog_timeout \(s.watchdogTimeout.compactDescription))",
-                    serial: 0, now: now, out: &out)
+            } else if let lost = st.lostBothSince, now - lost >= s.watchdogTimeout, st.fenced == nil, anythingHere {
+                st.fenceThisNode(
+                    reason: "no quorum and no storage for \(fmt(now - lost)) (watchdog_timeout \(s.watchdogTimeout.compactDescription))",
+                    serial: 0, now: now, mode: s.selfFence, into: &out)
+                groups.placementDue = true
             }
         } else {
             st.lostBothSince = nil

@@ -76,14 +76,14 @@ import VigilSimulation
         var dev = n.storage!.devices[0]
         var state = n.storage!
         var out: [Action] = []
-        n.absorb(snap, device: 0, into: &dev, state: &state, now: .zero, out: &out)
+        _ = n.absorb(snap, device: 0, url: "d0", into: &dev, state: &state, now: .zero, out: &out)
         #expect(dev.confirmedTerm == 3)
         // A slot of another incarnation of this node is no claim of this one.
         var old = slot
         old.incarnation = 0
         old.term = 9
         var dev2 = n.storage!.devices[0]
-        n.absorb(Self.snapshot(nodes: 2, slots: [0: old]), device: 0, into: &dev2, state: &state, now: .zero, out: &out)
+        _ = n.absorb(Self.snapshot(nodes: 2, slots: [0: old]), device: 0, url: "d0", into: &dev2, state: &state, now: .zero, out: &out)
         #expect(dev2.confirmedTerm == 0)
     }
 
@@ -292,16 +292,18 @@ extension SoakFindingsTests {
         var dev = n.storage!.devices[0]
         var st = n.storage!
         var out: [Action] = []
-        n.absorb(
+        let found = n.absorb(
             Self.snapshot(nodes: 2, slots: [0: slot("a", incarnation: 8, term: 5), 1: slot("b", incarnation: 4, term: 7)]),
-            device: 0, into: &dev, state: &st, now: .zero, out: &out)
+            device: 0, url: "d0", into: &dev, state: &st, now: .zero, out: &out)
+        #expect(found.termFromEarlierRun == 5 && !found.fencedByPill)
+        n.storage = st
+        n.apply(found, now: .zero, into: &out)
         #expect(n.electionRecord.votedTerm == 5 && n.electionRecord.votedFor == "")
         #expect(n.persistDue)
-        n.storage = st
         // b restarts and rewrites its slot with a lower term: term 7 stays known, so this node stands above it.
-        n.absorb(
-            Self.snapshot(nodes: 2, slots: [1: slot("b", incarnation: 5, term: 0)]), device: 0, into: &dev, state: &st, now: .zero,
-            out: &out)
+        _ = n.absorb(
+            Self.snapshot(nodes: 2, slots: [1: slot("b", incarnation: 5, term: 0)]), device: 0, url: "d0", into: &dev, state: &st,
+            now: .zero, out: &out)
         n.storage = st
         #expect(n.highestDiskTerm == 7)
         #expect((n.proposedTerm ?? 0) > 7)
