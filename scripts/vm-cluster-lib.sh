@@ -24,7 +24,7 @@ vc_say() { echo "$prog: $*" >&2; }
 vc_fail() {
   echo "$prog: FAILED: $*" >&2
   if [ -n "${work:-}" ] && [ -d "$work" ] && "$tb" guest-fault "$work" >&2; then
-    echo "$prog: the guest hung right after a switchover: the testbed's known QEMU fault (../shared/notes/testbed.md), not Vigil's; consoles in $work" >&2
+    echo "$prog: TESTBED FAULT: the guest hung right after a switchover: the testbed's known QEMU fault (../shared/notes/testbed.md), not Vigil's; consoles in $work" >&2
     exit 75
   fi
   exit 1
@@ -231,7 +231,7 @@ vc_migrate() {
     g=$(vc_py get "$(vc_sock b)" group:vm1)
     case "$g" in *'"owner": "b"'*'"state": "running"'*) ;; *) vc_fail "after unstandby a, vm1 is not (still) running on b: $g" ;; esac
   fi
-  c0=$(vc_counter) || exit 1
+  c0=$(vc_counter) || exit $?
   read -r n0 u0 <<< "$c0"
   t0=$(vc_now)
   if [ "$dir" = ab ]; then
@@ -241,7 +241,7 @@ vc_migrate() {
   fi
   res=$(vc_py wait "$(vc_sock "$to")" vm1 "$to" "$t0" 200) || vc_fail "migration $from -> $to: vm1 not running on $to within 200 s"
   read -r ms tdone <<< "$res"
-  c1=$(vc_counter) || exit 1
+  c1=$(vc_counter) || exit $?
   read -r n1 _ <<< "$c1"
   where=$("$tb" where | xargs)
   [ "$where" = "$to" ] || vc_fail "migration $from -> $to: virt-testbed where says '$where', expected '$to'"
@@ -249,7 +249,7 @@ vc_migrate() {
   case "$g" in *'"failures": {}'*) ;; *) vc_fail "migration $from -> $to: vm1 has recorded failures: $g" ;; esac
   # The guest survived the move (no reboot: the counter and its uptime go on) and writes its disk from $to.
   for _ in $(seq 1 100); do
-    c2=$(vc_counter) || exit 1
+    c2=$(vc_counter) || exit $?
     read -r n2 u2 <<< "$c2"
     [ "$n2" -gt "$n1" ] && break
     sleep 0.1
@@ -273,14 +273,14 @@ vc_migrate() {
     || vc_fail "migration $from -> $to: $to runs the guest but its run dir still has a handover marker: $work/$to.run/vm-$GUEST.handover ('$(cat "$work/$to.run/vm-$GUEST.handover" 2>/dev/null)')"
   # (From $to's status: monitor_passed_ms_ago is set once a monitor found vm1 running there since it started.)
   for _ in $(seq 1 60); do
-    g=$(vc_py get "$(vc_sock "$to")" group:vm1)
+    g=$(vc_py get "$(vc_sock "$to")" group:vm1) || g="(no answer from $to's agent)"
     case "$g" in *'"monitor_passed_ms_ago": '[0-9]*) break ;; esac
     case "$g" in *'"failures": {}'*) ;; *) break ;; esac
     sleep 0.1
   done
   case "$g" in
     *'"failures": {}'*'"monitor_passed_ms_ago": '[0-9]*'"owner": "'"$to"'"'*'"state": "running"'*) ;;
-    *'"monitor_passed_ms_ago": null'*) vc_fail "migration $from -> $to: no successful monitor of vm1 on $to within 6 s: $g" ;;
+    *'"monitor_passed_ms_ago": null'*) vc_fail "migration $from -> $to: no successful monitor of vm1 on $to after 60 polls: $g" ;;
     *) vc_fail "migration $from -> $to: vm1 did not survive $to's first monitor: $g" ;;
   esac
   if [ "$dir" = ba ]; then

@@ -88,6 +88,9 @@ final class ControlHandler: ChannelInboundHandler, @unchecked Sendable {
         switch command {
         case "ping":
             reply = "pong\n"
+        case _ where !agent.ready:
+            // Still starting its services on the main thread: nothing else is answered or carried out yet.
+            reply = "error: the agent is starting; try again in a moment\n"
         case "status":
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]

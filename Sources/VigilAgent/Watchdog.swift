@@ -6,7 +6,8 @@ import VigilCore
 /// while the agent runs (`ClusterNode.watchdogHealthy`: not once fenced in reboot mode). If the agent hangs,
 /// the kernel resets the machine: the guarantee behind msgwait.
 final class Watchdog {
-    let fd: Int32
+    /// -1 once disarmed: the descriptor number may belong to something else by then.
+    private(set) var fd: Int32
     let seconds: Int32
     var lastFeed: Instant?
 
@@ -37,6 +38,7 @@ final class Watchdog {
 
     /// Pets the watchdog (at most every 100 ms).
     func feed() {
+        guard fd >= 0 else { return }
         let now = Monotonic.now()
         if let l = lastFeed, now - l < .milliseconds(100) { return }
         lastFeed = now
@@ -45,7 +47,9 @@ final class Watchdog {
 
     /// Magic close: a controlled exit does not reset the machine.
     func disarm() {
+        guard fd >= 0 else { return }
         _ = write(fd, "V", 1)
         close(fd)
+        fd = -1
     }
 }

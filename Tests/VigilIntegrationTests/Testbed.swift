@@ -106,11 +106,27 @@ final class Testbed {
     /// The typed events the node's agents wrote to their events file (`--events-file`), across restarts.
     func events(_ node: String) -> [AgentEvent] { Self.events(file: "\(run)/\(node).events") }
 
-    /// The typed events of an events file (lines that do not decode are skipped: a torn last line).
+    /// The typed events of an events file. A missing file, or a line that does not decode (other than a last
+    /// line being written), is recorded as a test issue: a negative check must never pass on an empty list.
     static func events(file: String) -> [AgentEvent] {
-        let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+            Issue.record("no events file at \(file)")
+            return []
+        }
         let decoder = JSONDecoder()
-        return text.split(separator: "\n").compactMap { try? decoder.decode(JournalEvent.self, from: Data($0.utf8)).event }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: true)
+        var out: [AgentEvent] = []
+        for (i, line) in lines.enumerated() {
+            do {
+                if let e = try decoder.decode(JournalEvent.self, from: Data(line.utf8)).event { out.append(e) }
+            } catch {
+                if i < lines.count - 1 || text.hasSuffix("\n") { Issue.record("\(file): line \(i + 1) does not decode: \(error)") }
+            }
+        }
+        if !out.contains(where: { if case .started = $0 { true } else { false } }) {
+            Issue.record("\(file) has no start event")
+        }
+        return out
     }
 
     @discardableResult
