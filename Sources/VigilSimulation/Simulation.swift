@@ -591,9 +591,15 @@ public struct Simulation {
             loss = l
             duplicate = d
         case let .operationDone(node, inc, life, op):
-            // The operation's process outlives a killed agent (its own process group), not the machine.
+            // The operation's process outlives a killed agent (its own process group), not the machine; but the
+            // next agent on the machine kills what its predecessor left running before it probes (the operation
+            // ledger, `OperationLedger.reapOrphans`): one that would end after that restart ends then, undone.
             guard machineLife[node, default: 0] == life, !machineDown.contains(node) else { return }
             let gi = spec.groups.firstIndex { $0.name == op.group }!
+            if let running = nodes[node], running.incarnation != inc {
+                if incoming["\(node)/\(gi)"] == op.id { incoming["\(node)/\(gi)"] = nil }  // a killed migration is aborted
+                return
+            }
             let vm = vmLike.contains(gi) && op.resourceIndex == spec.groups[gi].resources.count - 1
             var result = OperationResult.succeeded
             switch op.action {
