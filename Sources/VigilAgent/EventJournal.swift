@@ -62,6 +62,7 @@ final class EventJournal {
     /// An agent event that has no journal line (start, stop requests, leave, exit, learned addresses,
     /// respawned programs): to the events file only.
     func persist(_ kind: String, _ text: String, _ event: AgentEvent) {
+        guard fd >= 0 else { return }
         append(stamp(kind, text, event))
     }
 

@@ -128,22 +128,6 @@ public struct GroupStatus: Hashable, Sendable, Codable {
     /// started or was found running here (nil: no such monitor yet).
     public var monitorPassedMsAgo: Double?
 
-    public init(
-        name: String, owner: String?, state: String, reason: String, nodes: [String: String], failures: [String: Int],
-        epoch: UInt64, preferred: String?, home: String?, monitorPassedMsAgo: Double? = nil
-    ) {
-        self.name = name
-        self.owner = owner
-        self.state = state
-        self.reason = reason
-        self.nodes = nodes
-        self.failures = failures
-        self.epoch = epoch
-        self.preferred = preferred
-        self.home = home
-        self.monitorPassedMsAgo = monitorPassedMsAgo
-    }
-
     enum CodingKeys: String, CodingKey {
         case name, owner, state, reason, nodes, failures, epoch, preferred, home
         case monitorPassedMsAgo = "monitor_passed_ms_ago"
