@@ -57,6 +57,7 @@ public enum StatusTable {
             if let why = st.fenced { out += "this node is FENCED: \(why); it runs nothing until the coordinator clears its pill\n" }
         }
         if r.standby { out += "this node is in STANDBY: it runs no groups (\(r.standbyReason ?? "`vigil unstandby` ends it"))\n" }
+        if let why = r.electionHold { out += "this node neither votes nor stands for election yet: \(why)\n" }
         if let m = r.lastMigration { out += "last live migration into this node: \(m)\n" }
         let c = r.counters
         let drops = c.dropped.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }

@@ -347,7 +347,7 @@ public struct ClusterNode: Sendable {
         return ElectionContext(
             now: now, quorate: quorate, memberVotes: votes, totalVotes: spec.totalVotes,
             votesNeeded: votesNeeded(tieWinner: tieWinner, memberVotes: votes), diskTermFloor: highestDiskTerm,
-            claimOnDiskFirst: tieWinner, candidacyTimeout: candidacyTimeout(tieWinner: tieWinner))
+            claimOnDiskFirst: tieWinner, ownSlotUnread: ownSlotUnread, candidacyTimeout: candidacyTimeout(tieWinner: tieWinner))
     }
 
     /// Passes the election's outputs on, in order, building its messages.

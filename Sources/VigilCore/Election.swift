@@ -187,7 +187,7 @@ public struct Election: Sendable {
         from candidate: String, term requested: UInt64, _ membership: Membership,
         _ ctx: ElectionContext, into out: inout [ElectionOutput]
     ) {
-        if amnesiaFloor != nil { return }  // the candidate times out and stands again
+        if amnesiaFloor != nil || ctx.ownSlotUnread { return }  // the candidate times out and stands again
         guard requested >= term, requested > record.votedTerm || record.votedFor == candidate else {
             return  // an old or already-decided term: no answer; the candidate times out
         }
@@ -259,7 +259,7 @@ public struct Election: Sendable {
                 || !(membership.peers[pending.candidate]?.state.isMember ?? false) || ctx.now - pending.since > timing.electionTimeout
             {
                 pendingRequest = nil
-            } else if !hasLiveCoordinator(except: pending.candidate, membership) {
+            } else if !ctx.ownSlotUnread, !hasLiveCoordinator(except: pending.candidate, membership) {
                 grantVote(to: pending.candidate, term: pending.term, into: &out)
             }
         }
@@ -276,7 +276,7 @@ public struct Election: Sendable {
             eligibleSince = nil
             return
         }
-        if amnesiaFloor != nil {
+        if amnesiaFloor != nil || ctx.ownSlotUnread {
             eligibleSince = nil
             return
         }
@@ -330,6 +330,10 @@ struct ElectionContext {
     var diskTermFloor: UInt64
     /// This node wins alone by the two-node tie-break: it claims its term on disk before it coordinates.
     var claimOnDiskFirst: Bool
+    /// With shared storage, this node has not yet read its own slot on a majority of devices since it started:
+    /// it neither votes nor stands. Its slot remembers the terms of its last run, which an election record
+    /// restored from an older copy of the same run has forgotten (and the writer check cannot tell).
+    var ownSlotUnread: Bool
     var candidacyTimeout: Duration
 }
 

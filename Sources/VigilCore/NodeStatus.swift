@@ -34,7 +34,22 @@ extension ClusterNode {
                 votes: memberVotes(), needed: spec.quorumVotes, total: spec.totalVotes,
                 policy: spec.quorum.rawValue),
             nodes: nodes, counters: counters, agent: nil, standby: inStandby,
-            standbyReason: standbyReason(now: now), groups: groupStatus(now: now), storage: storageStatus(now: now))
+            standbyReason: standbyReason(now: now), groups: groupStatus(now: now), storage: storageStatus(now: now),
+            electionHold: electionHold(now: now))
+    }
+
+    /// Why this node neither votes nor stands (nil: it may).
+    func electionHold(now: Instant) -> String? {
+        if election.amnesiaFloor != nil {
+            let left = started + amnesiaGrace - now
+            return "election record lost or restored before this start: no vote for another \(max(left, .zero).compactDescription)"
+        }
+        if ownSlotUnread, let st = storage, let s = spec.storage {
+            let read = st.devices.filter { $0.lastOK != nil }.count
+            return
+                "this node's slot not yet read on a majority of the shared storage devices (\(read) of \(s.devices.count) read since start)"
+        }
+        return nil
     }
 
 }

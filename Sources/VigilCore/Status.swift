@@ -127,6 +127,9 @@ public struct StatusReport: Codable, Sendable, Hashable {
     public var storage: StorageStatus?
     /// This node's ping nodes (null without `ping_nodes`).
     public var pingNodes: [PingNode]?
+    /// Why this node neither votes nor stands for election right now, for people (nil: it may): its election
+    /// record was lost or restored (amnesia), or its own storage slot has not been read yet since it started.
+    public var electionHold: String?
 
     public func node(_ name: String) -> Node? { nodes.first { $0.name == name } }
 
@@ -136,6 +139,7 @@ public struct StatusReport: Codable, Sendable, Hashable {
         case lastMigration = "last_migration"
         case storage
         case pingNodes = "ping_nodes"
+        case electionHold = "election_hold"
     }
 
     /// Every documented key is always present; absent values are `null`, never a missing key.

@@ -389,6 +389,14 @@ extension ClusterNode {
     /// self-fence clock. Kept in `StorageState.haveStorage`, recomputed with the time by `applyStorageRules`.
     var storageOK: Bool { storage?.haveStorage ?? false }
 
+    /// With shared storage: this node has not yet had a good read of a majority of devices since it started,
+    /// so it has not yet seen the terms its own slot remembers from its last run (`AbsorbOutcome`). Until then
+    /// it neither votes nor stands (`ElectionContext.ownSlotUnread`). False without storage.
+    var ownSlotUnread: Bool {
+        guard let st = storage, let s = spec.storage else { return false }
+        return st.devices.filter { $0.lastOK != nil }.count < s.majority
+    }
+
     func computeStorageOK(_ st: StorageState, now: Instant) -> Bool {
         guard let s = spec.storage else { return false }
         let grace = s.ioTimeout + s.interval

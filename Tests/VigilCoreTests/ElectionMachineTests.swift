@@ -21,10 +21,10 @@ import Testing
         return m
     }
 
-    static func context(_ now: Instant = t0, quorate: Bool = true) -> ElectionContext {
+    static func context(_ now: Instant = t0, quorate: Bool = true, ownSlotUnread: Bool = false) -> ElectionContext {
         ElectionContext(
             now: now, quorate: quorate, memberVotes: 3, totalVotes: 3, votesNeeded: 2, diskTermFloor: 0,
-            claimOnDiskFirst: false, candidacyTimeout: TimingSpec.safe.electionTimeout)
+            claimOnDiskFirst: false, ownSlotUnread: ownSlotUnread, candidacyTimeout: TimingSpec.safe.electionTimeout)
     }
 
     static func election(persisted: ElectionRecord? = nil, amnesiac: Bool = false) -> Election {
@@ -64,6 +64,17 @@ import Testing
         // The same candidate asking again gets the same answer (its first grant may have been lost).
         e.handleVoteRequest(from: "b", term: 3, Self.membership(), Self.context(), into: &out)
         #expect(Self.grants(out).map(\.to) == ["b"])
+    }
+
+    /// With storage, until this node has read its own slot since it started: no vote, no candidacy.
+    @Test func untilItsOwnSlotIsReadANodeNeitherVotesNorStands() {
+        var e = Self.election()
+        var out: [ElectionOutput] = []
+        e.handleVoteRequest(from: "b", term: 3, Self.membership(), Self.context(ownSlotUnread: true), into: &out)
+        e.evaluate(Self.membership(), Self.context(Self.t0 + .seconds(10), ownSlotUnread: true), into: &out)
+        #expect(Self.grants(out).isEmpty && e.role == .follower && Self.persisted(out).isEmpty)
+        e.evaluate(Self.membership(), Self.context(Self.t0 + .seconds(11)), into: &out)
+        guard case .candidate = e.role else { Issue.record("not a candidate: \(e.role)"); return }
     }
 
     @Test func aVoteIsHeldBackWhileTheCoordinatorLivesAndGivenWhenItDies() {

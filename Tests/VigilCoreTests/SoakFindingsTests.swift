@@ -308,4 +308,57 @@ extension SoakFindingsTests {
         #expect(n.highestDiskTerm == 7)
         #expect((n.proposedTerm ?? 0) > 7)
     }
+
+    /// Nemesis seed 21934 (after the redesign): a node's election record was restored from an older copy of
+    /// the same run while the storage was out, so neither the writer check nor its own slot could show the term
+    /// it had coordinated; it voted in that term again. With storage, a node that has just started neither
+    /// votes nor stands until it has read its own slot on a majority of devices.
+    @Test func aRestartedNodeVotesOnlyOnceItHasReadItsOwnSlot() throws {
+        var h = Harness(me: "c", timing: Self.timing)
+        let spec = Self.spec(storage: true)
+        h.node = ClusterNode(
+            spec: spec, me: "c", incarnation: 9, now: h.now,
+            persisted: ElectionRecord(term: 1, votedTerm: 1, votedFor: "b", writer: 8), previousIncarnation: 8)
+        #expect(h.node.election.amnesiaFloor == nil)  // the writer check sees nothing wrong
+        h.heartbeat(from: "b", term: 1)
+        h.heartbeat(from: "a", term: 1)
+        #expect(h.node.quorate)
+        #expect(h.node.status(now: h.now).electionHold?.contains("0 of 1 read") == true)
+        // The storage is out: b stands in term 2, which this node coordinated in its last run.
+        h.deliver(h.message(.voteRequest, from: "b", term: 2, candidate: "b"))
+        #expect(Harness.sends(h.actions, kind: .voteGrant).isEmpty)
+        // A failed cycle reads nothing: still no vote, and no candidacy of its own.
+        _ = h.node.step(
+            .storageCycleDone(
+                device: 0,
+                StorageCycleResult(snapshot: nil, slotWritten: false, mailboxesWritten: [], latency: .milliseconds(1), error: "EIO")),
+            now: h.now)
+        for _ in 0..<50 {
+            _ = h.advance(.milliseconds(100))
+            h.heartbeat(from: "b", term: 1)
+            h.heartbeat(from: "a", term: 1)
+            #expect(h.persisted == nil)
+        }
+        #expect(h.node.quorate && h.node.role == .follower)
+        #expect(h.node.electionRecord.votedTerm == 1)
+        // The storage returns: its slot from the last run shows term 2, which now counts as voted.
+        func slot(_ node: String, incarnation: UInt64, term: UInt64) -> DiskSlot {
+            DiskSlot(
+                node: node, incarnation: incarnation, counter: 3, term: term, coordinator: node, quorate: true,
+                fenced: false, leaving: false, ackSerial: 0, activeGroups: 0)
+        }
+        let snap = Self.snapshot(nodes: 3, slots: [2: slot("c", incarnation: 8, term: 2)])
+        let ready = h.node.step(
+            .storageCycleDone(
+                device: 0,
+                StorageCycleResult(snapshot: snap, slotWritten: true, mailboxesWritten: [], latency: .milliseconds(1), error: nil)),
+            now: h.now)
+        #expect(ready.persist?.votedTerm == 2)
+        #expect(h.node.status(now: h.now).electionHold == nil)
+        h.heartbeat(from: "b", term: 1)
+        h.deliver(h.message(.voteRequest, from: "b", term: 2, candidate: "b"))
+        #expect(Harness.sends(h.actions, kind: .voteGrant).isEmpty)
+        h.deliver(h.message(.voteRequest, from: "b", term: 3, candidate: "b"))
+        #expect(Harness.sends(h.actions, kind: .voteGrant).map(\.1) == ["b"])
+    }
 }
