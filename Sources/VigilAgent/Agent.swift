@@ -86,6 +86,8 @@ public final class Agent: @unchecked Sendable {
     let runner: ResourceRunner
     /// The last live migration's figures, as the vm agent printed them.
     var lastMigration: String?
+    /// The last resource operations that failed here (for status), oldest first.
+    var recentFailures: [StatusReport.Failure] = []
     /// Recent events (membership, groups, operations, migrations, fencing) for `vigil drill` and post-mortems.
     lazy var journal = EventJournal(node: options.node)
 
@@ -117,12 +119,20 @@ public final class Agent: @unchecked Sendable {
     var finished = false
     /// The core said to leave (a controlled stop is done or timed out): done once the step's actions ran.
     var leaveDue: LeaveCause?
+    /// `vigil restart`: the leave leaves every group running and `run` returns `restartExitCode`.
+    var restartRequested = false
     /// Leaving: storage cycles with the leaving slot that completed.
     var finalSlotsWritten = 0
     /// Leaving: the services that serve the leave, stopped once `leaveGateOpen`; nil when not waiting.
     var afterLeaveGate: (() -> Void)?
     var leaveMinimumPassed = false
     var leaveSlotDeadlinePassed = false
+
+    // MARK: Requests waiting for their answer
+    /// The number the next administrative request gets (`Input.request`, `Action.answer`).
+    var nextRequestNumber: UInt64 = 1
+    /// Control-socket clients waiting for the answer to their request, by number.
+    var waitingForAnswer: [UInt64: (AdminReply) -> Void] = [:]
 
     public init(options: AgentOptions, logger: Logger) throws {
         self.options = options
@@ -376,6 +386,11 @@ public final class Agent: @unchecked Sendable {
     }
 
     func operationDone(_ op: ResourceOperation, _ result: OperationResult) {
+        if case let .failed(why) = result {
+            recentFailures.append(
+                .init(wallNs: EventJournal.wallNow(), group: op.group, resource: "\(op.resource)", action: op.action.rawValue, reason: why))
+            if recentFailures.count > StatusReport.Failure.kept { recentFailures.removeFirst() }
+        }
         if op.action != .status {
             journal.record(
                 "operation", "\(op.group)/\(op.resource) \(op.action.rawValue) \(result)",
@@ -384,11 +399,27 @@ public final class Agent: @unchecked Sendable {
         deliver(.operationDone(id: op.id, result))
     }
 
-    /// An administrative request from the control socket.
-    func adminRequest(_ r: AdminRequest) {
-        guard !exiting else { return }  // leaving: nothing more is carried out or forwarded
+    /// How long a control-socket client waits for the answer of the node that carries its request out.
+    var answerTimeout: Duration { max(.seconds(2), spec.timing.deadtime * 2) }
+
+    /// An administrative request from the control socket: `reply` gets the answer (on the loop), or
+    /// `.noAnswer` after `answerTimeout`.
+    func adminRequest(_ r: AdminRequest, reply: @escaping (AdminReply) -> Void) {
+        guard !exiting else {  // leaving: nothing more is carried out or forwarded
+            reply(.error("this agent is leaving the cluster"))
+            return
+        }
         journal.record("request", "\(r) (control socket)")
-        deliver(.request(r, from: options.node))
+        let number = nextRequestNumber
+        nextRequestNumber += 1
+        waitingForAnswer[number] = reply
+        let timeout = answerTimeout
+        loop.scheduleTask(in: .nanoseconds(timeout.nanoseconds)) {
+            guard let waiting = self.waitingForAnswer.removeValue(forKey: number) else { return }
+            let handler = r.handledBy.isEmpty ? self.core.coordinator : r.handledBy
+            waiting(.noAnswer(handler: handler, waitedMs: Int(timeout.milliseconds)))
+        }
+        deliver(.request(r, number: number, from: options.node))
     }
 
     func reschedule(now: Instant) {
@@ -422,6 +453,9 @@ public final class Agent: @unchecked Sendable {
                 transport.send(msg, to: to, link: link)
             case let .leaveNow(cause):
                 leaveDue = cause  // after this step's actions
+            case let .answer(number, a):
+                // The first copy (a reply comes on every link); later ones find nobody waiting.
+                waitingForAnswer.removeValue(forKey: number)?(.answered(a))
             case let .halt(reason):
                 // Nothing more leaves this node; `run` returns 70 and systemd restarts the agent from the record
                 // on disk.
@@ -531,6 +565,7 @@ public final class Agent: @unchecked Sendable {
             interval: spec.timing.interval.compactDescription,
             deadtime: spec.timing.deadtime.compactDescription)
         r.lastMigration = lastMigration
+        r.recentFailures = recentFailures
         if let p = pingNodes {
             let up = p.reachable.withLock { $0 }
             r.pingNodes = zip(p.targets, up).map { StatusReport.PingNode(address: $0, reachable: $1) }
@@ -568,8 +603,20 @@ public final class Agent: @unchecked Sendable {
         deliver(.shutdown(timeout: timeout))
     }
 
+    /// `run`'s result after `vigil restart`: the caller runs the agent's binary again in this process (same PID,
+    /// same arguments, so an upgraded binary takes over).
+    public static let restartExitCode: Int32 = 75
+
+    /// `vigil restart`: leave at once without handing anything over, telling the peers this agent restarts;
+    /// every group keeps running here. `run` then returns `restartExitCode`.
+    func restart() {
+        guard !exiting else { return }
+        restartRequested = true
+        leave(reason: "restart (vigil restart): every group stays where it runs", cause: nil)
+    }
+
     /// Controlled leave: announce it on every link, then stop the services in reverse order (see the type's
-    /// documentation), then end `run` with 0.
+    /// documentation), then end `run` with 0 (`restartExitCode` for a restart).
     func leave(reason: String, cause: LeaveCause?) {
         guard !exiting else { return }
         // Set first: the end of `execute` finishes a shutdown whose groups are handed over, which would call
@@ -578,8 +625,13 @@ public final class Agent: @unchecked Sendable {
         logger.notice("controlled leave: \(reason)")
         journal.persist("agent", "controlled leave: \(reason)", .leaving(request: stopRequest, cause: cause))
         Systemd.notify("STOPPING=1\nSTATUS=leaving the cluster")
-        execute(core.step(.leave, now: Monotonic.now()))
-        if let w = storage?.watchdog {
+        execute(core.step(restartRequested ? .restart : .leave, now: Monotonic.now()))
+        if let w = storage?.watchdog, restartRequested {
+            // The peers keep this node's groups assigned here and wait for the next agent; nobody relies on this
+            // machine resetting itself meanwhile (a leaving node's still slot is never taken as fenced).
+            w.disarm()
+            logger.notice("restart: watchdog disarmed until the next agent arms it")
+        } else if let w = storage?.watchdog {
             // Disarmed only when nothing may run here: leaving with a group active (no quorum with
             // no_quorum = freeze, a shutdown_timeout, a second SIGTERM) keeps it armed, so the machine resets
             // after watchdog_timeout, as msgwait assumes, should the others not learn that this node left.
@@ -608,7 +660,7 @@ public final class Agent: @unchecked Sendable {
                     self.leaveSlotDeadlinePassed || self.finalSlotsWritten >= devices
                 else { return }
                 self.afterLeaveGate = nil
-                self.stopInOrder(late[...]).whenComplete { _ in self.finish(code: 0) }
+                self.stopInOrder(late[...]).whenComplete { _ in self.finish(code: self.restartRequested ? Self.restartExitCode : 0) }
             }
             self.afterLeaveGate?()
         }

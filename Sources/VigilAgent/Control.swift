@@ -3,7 +3,8 @@ import NIOCore
 import NIOPosix
 import VigilCore
 
-/// The root-only Unix control socket: one request line in (`status` or `leave`), one response out, then close.
+/// The root-only Unix control socket: one command line in (`status`, `leave`, a request…), one response out, then
+/// close.
 /// Its connections run on the driver's loop, so a request reads the agent's state directly.
 final class ControlServer: @unchecked Sendable {
     let path: String
@@ -54,10 +55,13 @@ final class ControlHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias OutboundOut = ByteBuffer
     let agent: Agent
     var request: [UInt8] = []
+    /// The one command of this connection was read (anything after it is ignored).
+    var served = false
 
     init(agent: Agent) { self.agent = agent }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !served else { return }
         var buf = unwrapInboundIn(data)
         request += buf.readBytes(length: buf.readableBytes) ?? []
         guard let nl = request.firstIndex(of: 0x0A) else {
@@ -65,12 +69,12 @@ final class ControlHandler: ChannelInboundHandler, @unchecked Sendable {
             return
         }
         var command = String(decoding: request[..<nl], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        let reply: String
-        var leaveAfterReply = false
+        served = true
         // A JSON line is a typed command (what the CLI sends); other lines are the text protocol (scripts, socat).
         var admin: AdminRequest?
         var unreadable: String?
-        if command.hasPrefix("{") {
+        let json = command.hasPrefix("{")
+        if json {
             do {
                 switch try JSONDecoder().decode(ControlCommand.self, from: Data(command.utf8)) {
                 case let .admin(r): admin = r.completed(node: agent.options.node)
@@ -78,6 +82,7 @@ final class ControlHandler: ChannelInboundHandler, @unchecked Sendable {
                 case .status: command = "status"
                 case .events: command = "events"
                 case .leave: command = "leave"
+                case .restart: command = "restart"
                 }
             } catch {
                 unreadable = "\(error)"
@@ -85,45 +90,88 @@ final class ControlHandler: ChannelInboundHandler, @unchecked Sendable {
         } else {
             admin = AdminRequest(text: agent.completeRequest(command))  // the text protocol's requests
         }
+        let channel = context.channel
+        let agent = self.agent
+        let loop = context.eventLoop
+        /// Writes the reply and closes the connection (on the loop; `leave` then starts the controlled stop).
+        func send(_ reply: String, leaveAfter: Bool = false, restartAfter: Bool = false) {
+            loop.assertInEventLoop()
+            var out = channel.allocator.buffer(capacity: reply.utf8.count)
+            out.writeString(reply)
+            channel.writeAndFlush(out).whenComplete { _ in
+                channel.close(promise: nil)
+                if leaveAfter { agent.shutdown(.leaveCommand) }
+                if restartAfter { agent.restart() }
+            }
+        }
         switch command {
         case "ping":
-            reply = "pong\n"
+            send("pong\n")
         case _ where !agent.ready:
             // Still starting its services on the main thread: nothing else is answered or carried out yet.
-            reply = "error: the agent is starting; try again in a moment\n"
+            send(
+                json
+                    ? AdminReply.error("the agent is starting; try again in a moment").line
+                    : "error: the agent is starting; try again in a moment\n")
         case "status":
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
             let data = (try? enc.encode(agent.statusReport())) ?? Data("{}".utf8)
-            reply = String(decoding: data, as: UTF8.self) + "\n"
+            send(String(decoding: data, as: UTF8.self) + "\n")
         case "events":
             let enc = JSONEncoder()
             enc.outputFormatting = [.sortedKeys]
             let data = (try? enc.encode(agent.journal.events)) ?? Data("[]".utf8)
-            reply = String(decoding: data, as: UTF8.self) + "\n"
+            send(String(decoding: data, as: UTF8.self) + "\n")
         case "leave":
-            reply = "leaving: handing groups over first\n"
-            leaveAfterReply = true
+            send("leaving: handing groups over first\n", leaveAfter: true)
+        case "restart":
+            send("restarting: every group stays where it runs\n", restartAfter: true)
         default:
             if let unreadable {
-                reply = "error: cannot read the command: \(unreadable)\n"
+                send(
+                    json
+                        ? AdminReply.error("cannot read the command: \(unreadable)").line
+                        : "error: cannot read the command: \(unreadable)\n")
             } else if let r = admin, AdminRequest(text: r.description) != r {
                 // A name that is empty or holds a space would travel as text no node can read.
-                reply = "error: not a valid request: \(r) (names must be non-empty and without spaces)\n"
+                let why = "not a valid request: \(r) (names must be non-empty and without spaces)"
+                send(json ? AdminReply.error(why).line : "error: \(why)\n")
             } else if let r = admin {
-                reply = "ok: \(r)\n"
-                agent.adminRequest(r)
+                // Answered once the node that carries it out accepted or refused it (or after a timeout).
+                agent.adminRequest(r) { reply in send(json ? reply.line : reply.text(r)) }
             } else {
-                reply =
+                send(
                     "error: unknown command '\(command)'; expected status, events, leave, ping, standby NODE, unstandby NODE, move GROUP NODE, unmove GROUP, takeover NODE home|all, cleanup GROUP NODE or confirm-down NODE\n"
+                )
             }
         }
-        let out = context.channel.allocator.buffer(string: reply)
-        let channel = context.channel
-        let agent = self.agent
-        context.writeAndFlush(wrapOutboundOut(out)).whenComplete { [leaveAfterReply] _ in
-            channel.close(promise: nil)
-            if leaveAfterReply { agent.shutdown(.leaveCommand) }
+    }
+}
+
+/// The control socket's answer to an administrative request. A JSON command gets it as one JSON line
+/// (`AdminReply.line`); the text protocol as `ok: …` or `error: …` (`text(_:)`).
+public enum AdminReply: Codable, Sendable, Hashable {
+    /// The node that carries the request out answered.
+    case answered(RequestAnswer)
+    /// No answer came within `waitedMs` from `handler` (the coordinator, or the node named; empty: none known).
+    case noAnswer(handler: String, waitedMs: Int)
+    /// The request was not sent: the agent is starting or leaving, or the request is unreadable.
+    case error(String)
+
+    /// The request was accepted.
+    public var accepted: Bool { if case let .answered(a) = self { a.accepted } else { false } }
+
+    public var line: String { String(decoding: (try? JSONEncoder().encode(self)) ?? Data(), as: UTF8.self) + "\n" }
+
+    /// For people and the text protocol: `ok: …` when accepted, else `error: …`.
+    public func text(_ request: AdminRequest) -> String {
+        switch self {
+        case let .answered(a) where a.accepted: "ok: \(request): \(a)\n"
+        case let .answered(a): "error: \(request): \(a)\n"
+        case let .noAnswer(h, ms):
+            "error: \(request): no answer from \(h.isEmpty ? "the coordinator" : h) within \(ms) ms (it may have failed just now, or run an older Vigil); the request may or may not have been carried out\n"
+        case let .error(why): "error: \(why)\n"
         }
     }
 }
@@ -135,6 +183,8 @@ public enum ControlCommand: Codable, Sendable {
     case status
     case events
     case leave
+    /// Leave without handing anything over, and run the agent again (`vigil restart`).
+    case restart
     case admin(AdminRequest)
 
     /// The line to send.
@@ -146,6 +196,11 @@ public enum ControlCommand: Codable, Sendable {
 
 /// A tiny blocking client for the control socket (used by the CLI and the tests; no event loop needed).
 public enum ControlClient {
+    /// The socket could not be connected to: no agent listens there (or this is not root).
+    public struct Unreachable: Error, CustomStringConvertible {
+        public let description: String
+    }
+
     public static func request(path: String, command: String, timeout: Duration = .seconds(5)) throws -> String {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw AgentError("socket: \(String(cString: strerror(errno)))") }
@@ -165,8 +220,9 @@ public enum ControlClient {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard rc == 0 else {
-            throw AgentError(
-                "cannot reach the agent at \(path): \(String(cString: strerror(errno))) (is `vigil agent` running? is this root?)")
+            throw Unreachable(
+                description:
+                    "cannot reach the agent at \(path): \(String(cString: strerror(errno))) (is `vigil agent` running? is this root?)")
         }
         let line = Array((command + "\n").utf8)
         guard write(fd, line, line.count) == line.count else { throw AgentError("cannot send to \(path)") }

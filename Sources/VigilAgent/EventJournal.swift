@@ -83,10 +83,14 @@ final class EventJournal {
     }
 
     private func stamp(_ kind: String, _ text: String, _ event: AgentEvent?) -> JournalEvent {
+        JournalEvent(wallNs: Self.wallNow(), monoNs: Monotonic.now().nanoseconds, node: node, kind: kind, text: text, event: event)
+    }
+
+    /// CLOCK_REALTIME in nanoseconds since the Unix epoch.
+    static func wallNow() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
-        let wall = Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-        return JournalEvent(wallNs: wall, monoNs: Monotonic.now().nanoseconds, node: node, kind: kind, text: text, event: event)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 
     private func append(_ e: JournalEvent) {
@@ -113,6 +117,7 @@ final class EventJournal {
                 node.map { "Linux-HA Heartbeat heard on \($0): no group runs here" }
                     ?? "Linux-HA Heartbeat quiet: groups may run here again"
             )
+        case let .requestAnswered(request, from, answer): ("request", "\(request) (requested on \(from)): \(answer)")
         case .linkChanged, .packetsDropped: nil
         }
     }

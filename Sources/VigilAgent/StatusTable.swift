@@ -1,7 +1,18 @@
+import Foundation
 import VigilCore
 
 /// Renders a `StatusReport` as the human-readable table of `vigil status`.
 public enum StatusTable {
+    /// "2026-12-06 07:01:02" in the local time zone.
+    static func localTime(_ wallNs: Int64) -> String {
+        var t = time_t(wallNs / 1_000_000_000)
+        var parts = tm()
+        localtime_r(&t, &parts)
+        var buf = [CChar](repeating: 0, count: 32)
+        strftime(&buf, buf.count, "%Y-%m-%d %H:%M:%S", &parts)
+        return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     public static func render(_ r: StatusReport) -> String {
         var out = "cluster \(r.cluster)   node \(r.node) (\(r.role))   term \(r.term)   coordinator \(r.coordinator ?? "none")\n"
         out +=
@@ -58,6 +69,10 @@ public enum StatusTable {
         }
         if r.standby { out += "this node is in STANDBY: it runs no groups (\(r.standbyReason ?? "`vigil unstandby` ends it"))\n" }
         if let why = r.electionHold { out += "this node neither votes nor stands for election yet: \(why)\n" }
+        if let f = r.recentFailures, !f.isEmpty {
+            out += "\nrecent failures on this node (oldest first):\n"
+            for x in f.suffix(5) { out += "  \(localTime(x.wallNs))  \(x.group)/\(x.resource) \(x.action): \(x.reason)\n" }
+        }
         if let m = r.lastMigration { out += "last live migration into this node: \(m)\n" }
         let c = r.counters
         let drops = c.dropped.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }

@@ -67,6 +67,8 @@ public enum ClusterEvent: Hashable, Sendable, Codable {
     /// A Linux-HA Heartbeat daemon was heard on node `node` (this node runs no group meanwhile), or (nil) none
     /// for the hold time: this node may run groups again.
     case heartbeatDaemon(node: String?)
+    /// This node answered an administrative request made on node `from` (this node, or a peer that forwarded it).
+    case requestAnswered(request: AdminRequest, from: String, answer: RequestAnswer)
 }
 
 /// What one step of the core asks of its IO shell: first make `persist` durable (when set), then run
@@ -115,6 +117,9 @@ public enum Action: Hashable, Sendable {
     case selfFence(SelfFenceMode, reason: String)
     /// A controlled stop is done (or timed out): the shell leaves now (steps `.leave`, then exits).
     case leaveNow(LeaveCause)
+    /// The request this node's shell made as number `number` (`Input.request`) got its answer: pass it to
+    /// whoever waits for it (the control socket's client).
+    case answer(number: UInt64, RequestAnswer)
     /// The election record could not be made durable: this node sends nothing more and handles nothing more;
     /// the shell exits with a failure (its supervisor restarts it from the record on disk).
     case halt(reason: String)

@@ -37,6 +37,8 @@ public struct ClusterNode: Sendable {
     public internal(set) var quorate: Bool = false
     public internal(set) var counters = PacketCounters()
     public private(set) var leaving = false
+    /// The leave announced a restart (`Input.restart`).
+    public private(set) var restarting = false
     var lastHeartbeatSent: Instant?
     /// Per-link sequence numbers of multicast copies.
     var broadcastSequence: [UInt64]
@@ -238,6 +240,7 @@ public struct ClusterNode: Sendable {
         if msg.kind == .leave {
             peer.state = .left
             peer.leftIncarnation = msg.incarnation
+            peer.restarting = msg.restarting
             for (i, up) in peer.linkUp.enumerated() where up {
                 out.append(.event(.linkChanged(node: msg.sender, link: i, up: false)))
             }
@@ -245,7 +248,12 @@ public struct ClusterNode: Sendable {
             membership.peers[msg.sender] = peer
             absorbGroups(msg, now: now, into: &out)
             if previous != .left {
-                out.append(.log(.notice, "\(msg.sender) left the cluster (controlled leave)"))
+                out.append(
+                    .log(
+                        .notice,
+                        msg.restarting
+                            ? "\(msg.sender) is restarting its agent (vigil restart): its groups stay there until it is back"
+                            : "\(msg.sender) left the cluster (controlled leave)"))
                 out.append(.event(.memberChanged(node: msg.sender, from: previous, to: .left)))
             }
             if coordinator == msg.sender { setCoordinator("", now: now, into: &out, reason: "\(msg.sender) left") }
@@ -254,6 +262,7 @@ public struct ClusterNode: Sendable {
         }
         if previous != .alive {
             peer.state = .alive
+            peer.restarting = false
             let verb =
                 switch previous {
                 case .unknown: "joined"
@@ -288,10 +297,13 @@ public struct ClusterNode: Sendable {
         case .request:
             if let r = msg.request {
                 out.append(.log(.info, "request from \(msg.sender): \(r)"))
-                handle(r, from: msg.sender, now: now, into: &out)
+                handle(r, number: msg.requestNumber, from: msg.sender, now: now, into: &out)
             } else {
                 out.append(.log(.warning, "request message from \(msg.sender) without a request"))
             }
+        case .requestReply:
+            // The answer to a request made here (sent on every link: the shell takes the first copy).
+            if let a = msg.answer, msg.requestNumber != 0 { out.append(.answer(number: msg.requestNumber, a)) }
         }
         return out
     }
@@ -307,9 +319,12 @@ public struct ClusterNode: Sendable {
     }
 
     /// Controlled leave: tell every peer on every link, twice (a lost packet must not cost a deadtime).
-    mutating func leave(now: Instant) -> [Action] {
+    /// `restarting`: the agent restarts (`vigil restart`) and leaves every group running here: the leave says
+    /// so, and the others keep the groups assigned here until this node is back.
+    mutating func leave(now: Instant, restarting: Bool = false) -> [Action] {
         var out: [Action] = []
         guard !leaving else { return out }
+        self.restarting = restarting
         if role == .coordinator || coordinator == me {
             out.append(.log(.notice, "stepping down as coordinator of term \(term): leaving"))
         }
@@ -320,7 +335,7 @@ public struct ClusterNode: Sendable {
         for _ in 0..<2 {
             for name in membership.peerNames {
                 for link in 0..<linkCount(for: name) {
-                    out.append(send(.leave, to: name, link: link))
+                    out.append(send(.leave, to: name, link: link, restarting: restarting))
                 }
             }
         }

@@ -271,7 +271,7 @@ extension ClusterNode {
         case .memberChanged, .quorumChanged, .coordinatorChanged, .standbyChanged, .groupChanged,
             .storageChanged, .fenced, .peerFenced, .heartbeatDaemon:
             return true
-        case .linkChanged, .packetsDropped: return false
+        case .linkChanged, .packetsDropped, .requestAnswered: return false
         }
     }
 }

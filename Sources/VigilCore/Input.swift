@@ -22,8 +22,9 @@ extension ClusterNode {
         case operationDone(id: UInt64, OperationResult)
         /// A storage cycle the shell ran for `.storageCycle` finished (or failed, or hit its deadline).
         case storageCycleDone(device: Int, StorageCycleResult)
-        /// An administrative request, from this node's control socket (`from` is this node) or forwarded.
-        case request(AdminRequest, from: String)
+        /// An administrative request made on this node (`from` is this node; `number` is the shell's, to match
+        /// the `Action.answer`, 0 for none). Peers' requests arrive as `.request` messages.
+        case request(AdminRequest, number: UInt64, from: String)
         /// The pinger now reaches `reachable` of `total` ping nodes.
         case connectivity(reachable: Int, total: Int)
         /// The shell verified a Linux-HA Heartbeat packet from configured node `node` (at address `source`).
@@ -33,6 +34,9 @@ extension ClusterNode {
         case shutdown(timeout: Duration)
         /// The controlled leave itself: tell every peer, write the leaving slot; the node handles nothing after.
         case leave
+        /// `vigil restart`: leave at once without handing anything over, telling the peers this agent restarts;
+        /// every group keeps running here and stays assigned here until the next agent is heard.
+        case restart
         /// The shell could not make `Ready.persist` durable (and ran none of that step's actions).
         case persistFailed(String)
     }
@@ -52,8 +56,13 @@ extension ClusterNode {
         switch input {
         case let .dropped(reason, from):
             return Ready(actions: recordDrop(reason, source: from.description, now: now))
-        case .leave:
-            out = leave(now: now)
+        case .leave, .restart:
+            if case .restart = input, !leaving {
+                out = [.log(.notice, "restarting the agent: every group stays where it runs, unmonitored until the next agent probes it")]
+            } else {
+                out = []
+            }
+            if case .restart = input { out += leave(now: now, restarting: true) } else { out += leave(now: now) }
             return Ready(persist: persistDue ? election.record : nil, actions: out)
         case let .persistFailed(error):
             // The core is ahead of the disk: whatever it would send now may rest on a vote or claim that a
@@ -71,11 +80,11 @@ extension ClusterNode {
             if case .tick = input { agePeers(now: now, into: &out) } else { noticeTime(now: now, into: &out) }
         }
         switch input {
-        case .tick, .dropped, .leave, .persistFailed: break
+        case .tick, .dropped, .leave, .restart, .persistFailed: break
         case let .message(msg, link, from): out += receive(msg, onLink: link, source: from.description, now: now)
         case let .operationDone(id, result): out += operationDone(id, result: result, now: now)
         case let .storageCycleDone(device, result): out += storageCycleDone(device: device, result: result, now: now)
-        case let .request(request, from): handle(request, from: from, now: now, into: &out)
+        case let .request(request, number, from): handle(request, number: number, from: from, now: now, into: &out)
         case let .connectivity(reachable, total): out += connectivityChanged(reachable: reachable, of: total, now: now)
         case let .heartbeatDaemon(node, source): out += heardHeartbeatDaemon(node: node, source: source, now: now)
         case let .shutdown(timeout): out += beginShutdown(now: now, timeout: timeout)

@@ -17,6 +17,9 @@ struct Membership: Sendable {
         var coordinator: String = ""
         /// The incarnation that announced a controlled leave (only a later one brings the peer back).
         var leftIncarnation: UInt64 = 0
+        /// Its leave announced a restart (`vigil restart`): its groups run on and stay assigned to it until a
+        /// later incarnation is heard (or an administrator confirms it down).
+        var restarting = false
         /// Whether the peer's latest message said it is quorate in its own view.
         var quorate = false
         /// Since when the peer's packets say it does not hear this node or has no quorum (nil: they say it

@@ -8,8 +8,11 @@ public enum MessageKind: UInt8, Sendable, CaseIterable {
     case voteRequest = 3
     /// The sender grants its vote in `term` to `candidate`.
     case voteGrant = 4
-    /// An administrative request (`AdminRequest` text in `request`) for the receiver to carry out.
+    /// An administrative request (`AdminRequest` text in `request`, the sender's number in `requestNumber`)
+    /// for the receiver to carry out.
     case request = 5
+    /// The answer (`answer`) to the receiver's request number `requestNumber` (`request` repeats it).
+    case requestReply = 6
 }
 
 /// A member's state as one node sees it.
@@ -85,18 +88,28 @@ public struct Message: Hashable, Sendable {
     public var report: NodeReport?
     /// The coordinator's placement decisions, one per group (empty from everyone else).
     public var assignments: [Assignment]
-    /// For `.request`: the request to carry out.
+    /// For `.request`: the request to carry out (`.requestReply`: the request answered).
     public var request: AdminRequest?
+    /// For `.request` and `.requestReply`: the number the request's origin gave it (0: no answer wanted).
+    public var requestNumber: UInt64
+    /// For `.requestReply`: the answer.
+    public var answer: RequestAnswer?
+    /// For `.leave`: the sender restarts (`vigil restart`) and leaves its groups running meanwhile; they stay
+    /// assigned to it until it is back.
+    public var restarting: Bool
 
     public init(
         kind: MessageKind, clusterID: UInt32, sender: String, incarnation: UInt64, sequence: UInt64,
         link: UInt8, destination: String, term: UInt64, coordinator: String, candidate: String = "",
         senderQuorate: Bool, view: [ViewEntry], report: NodeReport? = nil, assignments: [Assignment] = [],
-        request: AdminRequest? = nil
+        request: AdminRequest? = nil, requestNumber: UInt64 = 0, answer: RequestAnswer? = nil, restarting: Bool = false
     ) {
+        self.restarting = restarting
         self.report = report
         self.assignments = assignments
         self.request = request
+        self.requestNumber = requestNumber
+        self.answer = answer
         self.kind = kind
         self.clusterID = clusterID
         self.sender = sender

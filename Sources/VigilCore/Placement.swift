@@ -61,13 +61,25 @@ extension ClusterNode {
         return PlacementFacts(
             nodes: names, eligible: Set(names.filter { eligible($0, gi) }), running: running, active: active,
             owner: a.owner, inherited: a.epoch < term << 32, preferred: a.preferred, home: g.home, autoFailback: g.autoFailback,
-            load: Dictionary(grouping: groups.table.compactMap { $0?.owner }, by: { $0 }).mapValues(\.count))
+            load: Dictionary(grouping: groups.table.compactMap { $0?.owner }, by: { $0 }).mapValues(\.count),
+            restarting: Set(names.filter(restartingNow)), ownerStays: a.stay)
     }
 
-    /// Where a group should run, from the facts alone (pure: no state, no actions). In order: the pin
+    /// `node` announced a restart and has not been heard since, nor been confirmed down.
+    func restartingNow(_ node: String) -> Bool {
+        guard let p = membership.peers[node] else { return false }
+        return p.restarting && p.state == .left && groups.confirmedDown[node] == nil
+    }
+
+    /// Where a group should run, from the facts alone (pure: no state, no actions). A restarting owner keeps
+    /// it. Then in order: the pin
     /// (`vigil move`/`takeover`), home with auto_failback, the current owner, where it runs, home, the least
     /// loaded eligible node (ties in configuration order); with no eligible node, it stays where it runs.
     static func chooseTarget(_ f: PlacementFacts) -> TargetChoice {
+        // A restarting owner keeps what it owns: it runs on there, and its next agent probes it.
+        if !f.owner.isEmpty, f.restarting.contains(f.owner) {
+            return TargetChoice(target: f.owner, stay: f.ownerStays, note: .restarting(on: f.owner))
+        }
         var current = f.owner
         // A new reign starts from the facts: where the group runs (a node still probing is no fact yet).
         if f.inherited, f.running.count == 1, f.active.count == 1 { current = f.running[0] }
@@ -246,6 +258,10 @@ struct PlacementFacts: Equatable, Sendable {
     var autoFailback: Bool
     /// Groups assigned per node (for the least loaded choice).
     var load: [String: Int]
+    /// Nodes whose agent announced a restart (`vigil restart`) and has not been heard since: what they own
+    /// stays theirs. The current assignment's `stay` (kept as it is for them).
+    var restarting: Set<String> = []
+    var ownerStays = false
 }
 
 /// Where a group should run: the node ("" for nowhere), whether it only stays where it runs because no other

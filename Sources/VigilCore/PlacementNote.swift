@@ -7,6 +7,8 @@ public enum PlacementNote: Hashable, Sendable, CustomStringConvertible {
     case home(String, failback: Bool)
     /// The node it runs on is in standby or failed, but nobody else can take it.
     case stays(on: String)
+    /// Its owner's agent is restarting (`vigil restart`): it runs on there, unmonitored, and stays assigned there.
+    case restarting(on: String)
     case assigned(to: String)
     case noEligibleNode
     /// The owner may not start yet: every other node must confirm the group stopped, or be fenced.
@@ -23,6 +25,8 @@ public enum PlacementNote: Hashable, Sendable, CustomStringConvertible {
         case let .pinned(n): "pinned to \(n)"
         case let .home(h, failback): "on its home node \(h)\(failback ? " (auto_failback)" : "")"
         case let .stays(n): "stays on \(n): no other node can take it"
+        case let .restarting(n):
+            "stays on \(n): its agent is restarting (vigil restart); `vigil confirm-down \(n)` if it does not come back and is really off"
         case let .assigned(n): "assigned to \(n)"
         case .noEligibleNode: "no eligible node (all in standby, failed or down)"
         case let .waiting(waits): waits.map(\.description).joined(separator: "; ")

@@ -1,13 +1,15 @@
 /// Operators' and the environment's inputs about groups: admin requests (standby, cleanup, confirm-down, move,
 /// takeover), the controlled shutdown, a Linux-HA Heartbeat daemon heard on the LAN, the ping nodes.
 extension ClusterNode {
-    /// An administrative request, from this node's control socket or from a peer's `.request` message.
-    mutating func handle(_ request: AdminRequest, from: String, now: Instant, into out: inout [Action]) {
+    /// An administrative request, made on this node (`from == me`) or forwarded by a peer in a `.request`
+    /// message. The node that carries it out answers it (`answer`): accepted, or refused with a typed reason.
+    mutating func handle(_ request: AdminRequest, number: UInt64, from: String, now: Instant, into out: inout [Action]) {
         groups.placementDue = true
         let everyNode = request.handledBy == AdminRequest.everyNode
         let handler = everyNode ? me : request.handledBy.isEmpty ? (role == .coordinator ? me : coordinator) : request.handledBy
         if everyNode, from == me {
-            // Every node keeps it (a coordinator change must not forget it): unicast to every member.
+            // Every node keeps it (a coordinator change must not forget it): unicast to every member. This
+            // node's own verdict is the answer.
             for name in membership.peerNames where membership.peers[name]!.state.isMember {
                 for link in 0..<linkCount(for: name) {
                     out.append(send(.request, to: name, link: link, request: request))
@@ -15,18 +17,49 @@ extension ClusterNode {
             }
         }
         guard handler == me else {
-            // For another node (or the coordinator): forward it, unicast on every link.
-            if handler.isEmpty || membership.peers[handler] == nil {
-                out.append(.log(.warning, "request \"\(request)\" dropped: no coordinator to carry it out"))
-            } else if from == me {
-                for link in 0..<linkCount(for: handler) {
-                    out.append(send(.request, to: handler, link: link, request: request))
-                }
+            if from != me {
+                // Meant for the coordinator, which this node is not (any more).
+                answer(request, number: number, from: from, .refused(by: me, .notCoordinator(coordinator: coordinator)), into: &out)
+                return
+            }
+            // For another node (or the coordinator): forward it, unicast on every link; that node answers.
+            if handler.isEmpty {
+                answer(request, number: number, from: from, .refused(by: me, .noCoordinator), into: &out)
+            } else if membership.peers[handler] == nil {
+                answer(request, number: number, from: from, .refused(by: me, .noSuchNode(handler)), into: &out)
+            } else if !membership.peers[handler]!.state.isMember {
+                answer(
+                    request, number: number, from: from,
+                    .refused(by: me, .unreachable(node: handler, state: state(of: handler).description)), into: &out)
             } else {
-                out.append(.log(.warning, "request \"\(request)\" from \(from) ignored: it is for \(handler)"))
+                for link in 0..<linkCount(for: handler) {
+                    out.append(send(.request, to: handler, link: link, request: request, requestNumber: number))
+                }
             }
             return
         }
+        // A request every node carries out is answered by the node it was made on.
+        let verdict = carryOut(request, from: from, now: now, into: &out)
+        if !everyNode || from == me { answer(request, number: number, from: from, verdict, into: &out) }
+    }
+
+    /// Sends (or, for a request made here, hands the shell) the answer to request `number` made on `from`, and
+    /// records it as an event. A refusal is logged.
+    mutating func answer(_ request: AdminRequest, number: UInt64, from: String, _ a: RequestAnswer, into out: inout [Action]) {
+        out.append(.event(.requestAnswered(request: request, from: from, answer: a)))
+        if case let .refused(_, why) = a { out.append(.log(.warning, "\(request) (requested on \(from)) refused: \(why)")) }
+        guard number != 0 else { return }
+        if from == me {
+            out.append(.answer(number: number, a))
+        } else if membership.peers[from] != nil {
+            for link in 0..<linkCount(for: from) {
+                out.append(send(.requestReply, to: from, link: link, request: request, requestNumber: number, answer: a))
+            }
+        }
+    }
+
+    /// Carries out a request this node handles, and says whether it accepted it.
+    mutating func carryOut(_ request: AdminRequest, from: String, now: Instant, into out: inout [Action]) -> RequestAnswer {
         switch request {
         case .standby, .unstandby:
             let on = if case .standby = request { true } else { false }
@@ -44,31 +77,30 @@ extension ClusterNode {
                             : "unstandby (requested by \(from)): this node may run groups again\(hold)"))
                 out.append(.event(.standbyChanged(on)))
             }
+            return .accepted(by: me, note: nil)
         case let .cleanup(g, _):
-            guard let gi = spec.groups.firstIndex(where: { $0.name == g }) else { break }
+            guard let gi = spec.groups.firstIndex(where: { $0.name == g }) else { return .refused(by: me, .noSuchGroup(g)) }
             groups.local[gi].failures = 0
             if groups.local[gi].phase == .blocked, groups.local[gi].sequence == nil {
                 groups.local[gi].phase = .unknown  // probe again
             }
             out.append(.log(.notice, "cleanup of \(g) (requested by \(from)): failures forgotten, probing again"))
+            return .accepted(by: me, note: nil)
         case let .confirmDown(n):
-            guard let p = membership.peers[n], !membership.isUsable(n) else {
-                out.append(.log(.warning, "confirm-down \(n) refused: it is \(state(of: n)), not down"))
-                break
-            }
-            if let ds = diskState(n), ds == "partitioned" {
-                out.append(.log(.warning, "confirm-down \(n) refused: its storage slot is still being written, so it runs"))
-                break
-            }
+            if n == me { return .refused(by: me, .notDown(node: n, state: "the node asked")) }
+            guard let p = membership.peers[n] else { return .refused(by: me, .noSuchNode(n)) }
+            guard !membership.isUsable(n) else { return .refused(by: me, .notDown(node: n, state: state(of: n).description)) }
+            if let ds = diskState(n), ds == "partitioned" { return .refused(by: me, .slotStillWritten(node: n)) }
             // Until it is heard again (usable) or restarts: a later disappearance needs fencing again.
             groups.confirmedDown[n] = p.incarnation
             out.append(.log(.warning, "\(n) confirmed down by \(from): its groups may start elsewhere"))
+            return .accepted(by: me, note: nil)
         case .move, .unmove, .takeover:
-            applyPin(request, now: now, into: &out)
+            return applyPin(request, now: now, into: &out)
         }
     }
 
-    mutating func applyPin(_ request: AdminRequest, now: Instant, into out: inout [Action]) {
+    mutating func applyPin(_ request: AdminRequest, now: Instant, into out: inout [Action]) -> RequestAnswer {
         func pin(_ gi: Int, _ node: String) {
             var a = groups.table[gi] ?? Assignment(owner: "", epoch: 0)
             guard a.preferred != node else { return }
@@ -76,26 +108,37 @@ extension ClusterNode {
             groups.table[gi] = a
             place(group: gi, now: now, into: &out, forceNewEpoch: false)
         }
+        /// What may keep a group pinned to `n` from moving there at once.
+        func note(_ n: String) -> AcceptNote? {
+            if n == me {
+                return inStandby ? .targetNotUsable(node: n, state: standbyReason(now: now) ?? "in standby") : nil
+            }
+            guard membership.peers[n] != nil else { return nil }
+            if !membership.isUsable(n) { return .targetNotUsable(node: n, state: state(of: n).description) }
+            if groups.reports[n]?.standby == true { return .targetNotUsable(node: n, state: "in standby") }
+            return nil
+        }
         switch request {
         case let .move(g, n):
-            guard let gi = spec.groups.firstIndex(where: { $0.name == g }), spec.node(named: n) != nil else {
-                out.append(.log(.warning, "move \(g) \(n): no such group or node"))
-                return
-            }
+            guard let gi = spec.groups.firstIndex(where: { $0.name == g }) else { return .refused(by: me, .noSuchGroup(g)) }
+            guard spec.node(named: n) != nil else { return .refused(by: me, .noSuchNode(n)) }
             out.append(.log(.notice, "move: pinning \(g) to \(n)"))
             pin(gi, n)
+            return .accepted(by: me, note: note(n))
         case let .unmove(g):
-            guard let gi = spec.groups.firstIndex(where: { $0.name == g }) else { return }
+            guard let gi = spec.groups.firstIndex(where: { $0.name == g }) else { return .refused(by: me, .noSuchGroup(g)) }
             out.append(.log(.notice, "unmove: \(g) is no longer pinned"))
             pin(gi, "")
+            return .accepted(by: me, note: nil)
         case let .takeover(n, all):
-            guard spec.node(named: n) != nil else { return }
+            guard spec.node(named: n) != nil else { return .refused(by: me, .noSuchNode(n)) }
             for (gi, g) in spec.groups.enumerated() where all || g.home == n {
                 out.append(.log(.notice, "takeover: pinning \(g.name) to \(n)"))
                 pin(gi, n)
             }
+            return .accepted(by: me, note: note(n))
         default:
-            break
+            return .accepted(by: me, note: nil)
         }
     }
 

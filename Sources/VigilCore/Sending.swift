@@ -33,7 +33,8 @@ extension ClusterNode {
     mutating func send(
         _ kind: MessageKind, to peer: String, link: Int, term explicitTerm: UInt64? = nil,
         candidate: String = "", view v: [ViewEntry]? = nil, groups precomputed: OutgoingGroups? = nil,
-        request: AdminRequest? = nil, stamp explicitStamp: ElectionStamp? = nil
+        request: AdminRequest? = nil, requestNumber: UInt64 = 0, answer: RequestAnswer? = nil, restarting: Bool = false,
+        stamp explicitStamp: ElectionStamp? = nil
     ) -> Action {
         let stamp = explicitStamp ?? election.stamp
         // `peer` empty: a multicast copy to the link's group, with its own sequence space.
@@ -51,7 +52,8 @@ extension ClusterNode {
             kind: kind, clusterID: clusterID, sender: me, incarnation: incarnation,
             sequence: seq, link: UInt8(link), destination: peer, term: explicitTerm ?? stamp.term,
             coordinator: stamp.coordinator, candidate: candidate, senderQuorate: quorate, view: v ?? view,
-            report: g.report, assignments: g.assignments, request: request)
+            report: g.report, assignments: g.assignments, request: request, requestNumber: requestNumber, answer: answer,
+            restarting: restarting)
         return .send(msg, to: peer, link: link)
     }
 

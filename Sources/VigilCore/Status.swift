@@ -103,6 +103,41 @@ public struct StatusReport: Codable, Sendable, Hashable {
         }
     }
 
+    /// The version of this object's layout: 1 (docs/status.md). It grows only when a field changes meaning or
+    /// goes away; new fields keep it.
+    public static let currentSchemaVersion = 1
+
+    /// A resource operation that failed on this node (filled by the agent: its last `FailureRecord.kept`).
+    public struct Failure: Codable, Sendable, Hashable {
+        /// Wall clock (CLOCK_REALTIME) nanoseconds since the Unix epoch.
+        public var wallNs: Int64
+        public var group: String
+        /// The resource as written in the group.
+        public var resource: String
+        /// start, stop or status
+        public var action: String
+        /// exit code, timeout or signal
+        public var reason: String
+
+        public init(wallNs: Int64, group: String, resource: String, action: String, reason: String) {
+            self.wallNs = wallNs
+            self.group = group
+            self.resource = resource
+            self.action = action
+            self.reason = reason
+        }
+
+        /// How many failures the agent keeps for status.
+        public static let kept = 20
+
+        enum CodingKeys: String, CodingKey {
+            case group, resource, action, reason
+            case wallNs = "wall_ns"
+        }
+    }
+
+    /// `currentSchemaVersion` in every report an agent builds.
+    public var schemaVersion: Int? = StatusReport.currentSchemaVersion
     public var cluster: String
     public var node: String
     public var incarnation: UInt64
@@ -130,6 +165,9 @@ public struct StatusReport: Codable, Sendable, Hashable {
     /// Why this node neither votes nor stands for election right now, for people (nil: it may): its election
     /// record was lost or restored (amnesia), or its own storage slot has not been read yet since it started.
     public var electionHold: String?
+    /// The last resource operations that failed on this node, oldest first (nil in a report built by the core
+    /// alone).
+    public var recentFailures: [Failure]?
 
     public func node(_ name: String) -> Node? { nodes.first { $0.name == name } }
 
@@ -140,11 +178,14 @@ public struct StatusReport: Codable, Sendable, Hashable {
         case storage
         case pingNodes = "ping_nodes"
         case electionHold = "election_hold"
+        case schemaVersion = "schema_version"
+        case recentFailures = "recent_failures"
     }
 
     /// Every documented key is always present; absent values are `null`, never a missing key.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(schemaVersion, forKey: .schemaVersion)
         try c.encode(cluster, forKey: .cluster)
         try c.encode(node, forKey: .node)
         try c.encode(incarnation, forKey: .incarnation)
@@ -162,5 +203,7 @@ public struct StatusReport: Codable, Sendable, Hashable {
         try c.encode(lastMigration, forKey: .lastMigration)
         try c.encode(storage, forKey: .storage)
         try c.encode(pingNodes, forKey: .pingNodes)
+        try c.encode(electionHold, forKey: .electionHold)
+        try c.encode(recentFailures ?? [], forKey: .recentFailures)
     }
 }

@@ -209,6 +209,9 @@ public struct Simulation {
         case deviceDown(Int, Bool)
         /// The agent stops running (SIGSTOP, a stalled machine) until `until`; its resources keep running.
         case freeze(String, until: Instant)
+        /// `vigil restart`: the agent leaves announcing a restart (its resources keep running, its watchdog is
+        /// disarmed), and a new agent starts a moment later (`.restart`).
+        case restartAgent(String)
         /// The agent process dies (kill -9); its resources keep running. A watchdog resets the machine after
         /// watchdog_timeout unless an agent runs there again by then (it reopens and feeds the watchdog).
         case killAgent(String)
@@ -444,6 +447,12 @@ public struct Simulation {
         let other = "n\(rng.int(1...parameters.nodeCount))"
         switch rng.int(0...8) {
         case 0, 1:
+            // `vigil restart`: the agent leaves its groups running and runs again 20-500 ms later.
+            if rng.chance(0.25) {
+                schedule(at: at, .restartAgent(victim))
+                schedule(at: at + .nanoseconds(rng.ns(20_000_000...500_000_000)), .restart(victim))
+                return
+            }
             // kill -9 of the agent; its resources survive. A fast restart (before the watchdog fires) or a
             // slow one (the watchdog resets the machine first).
             schedule(at: at, .killAgent(victim))
@@ -651,11 +660,20 @@ public struct Simulation {
             apply(node, nodes[node]!.step(.connectivity(reachable: reachable, total: 2), now: now))
         case let .admin(node, request):
             guard nodes[node] != nil else { return }
-            apply(node, nodes[node]!.step(.request(request, from: node), now: now))
+            apply(node, nodes[node]!.step(.request(request, number: 0, from: node), now: now))
         case let .shutdown(node):
             guard nodes[node] != nil, shuttingDown[node] == nil else { return }
             shuttingDown[node] = now
             apply(node, nodes[node]!.step(.shutdown(timeout: .seconds(5)), now: now))
+        case let .restartAgent(node):
+            guard let n = nodes[node], !n.leaving, shuttingDown[node] == nil else { return }
+            let ready = nodes[node]!.step(.restart, now: now)
+            // The leaving slot is written before the agent runs again (bounded by io_timeout): here, at once.
+            for case let .storageCycle(c) in ready.actions { _ = runStorage(node, c) }
+            apply(node, Ready(persist: ready.persist, actions: ready.actions.filter { if case .storageCycle = $0 { false } else { true } }))
+            nodes[node] = nil
+            generations[node, default: 0] += 1
+            frozenUntil[node] = nil
         case let .killAgent(node):
             guard nodes[node] != nil else { return }
             nodes[node] = nil
@@ -689,7 +707,7 @@ public struct Simulation {
         case let .confirmDownIfOff(victim):
             guard machineDown.contains(victim), let by = nodes.keys.sorted().first(where: { frozenUntil[$0].map { now >= $0 } ?? true })
             else { return }
-            apply(by, nodes[by]!.step(.request(.confirmDown(node: victim), from: by), now: now))
+            apply(by, nodes[by]!.step(.request(.confirmDown(node: victim), number: 0, from: by), now: now))
         case let .storageDone(node, inc, cycle):
             guard nodes[node]?.incarnation == inc else { return }
             apply(node, nodes[node]!.step(.storageCycleDone(device: cycle.device, runStorage(node, cycle)), now: now))
@@ -785,6 +803,8 @@ public struct Simulation {
                 }
             case .leaveNow:
                 leaveNow = true
+            case .answer:
+                break  // the simulation's requests want no answer (number 0)
             case let .halt(reason):
                 result.violations.append("\(now): \(node) halted: \(reason)")  // the model's disk never fails
             case let .log(level, text):

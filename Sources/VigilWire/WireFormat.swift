@@ -15,7 +15,8 @@ public enum WireFormat {
         b.append(version)
         b.append(m.kind.rawValue)
         b.append(m.link)
-        b.append(m.senderQuorate ? 1 : 0)
+        // Flags: bit 0 quorate; bit 1 (leave only) restarting. Agents before bit 1 ignore it: they see a leave.
+        b.append((m.senderQuorate ? 1 : 0) | (m.kind == .leave && m.restarting ? 2 : 0))
         appendBE(&b, m.clusterID)
         appendBE(&b, m.incarnation)
         appendBE(&b, m.sequence)
@@ -52,6 +53,13 @@ public enum WireFormat {
             appendString(&b, a.preferred)
         }
         appendString(&b, m.request?.description ?? "")
+        // Requests and their answers: the origin's request number; a reply's answer (see RequestAnswerCode).
+        if m.kind == .request || m.kind == .requestReply { appendBE(&b, m.requestNumber) }
+        if m.kind == .requestReply {
+            let a = RequestAnswerCode.encode(m.answer ?? .refused(by: m.sender, .noCoordinator))
+            b.append(a.code)
+            for s in [a.by, a.first, a.second] { appendString(&b, s) }
+        }
         // Ping-node connectivity: a trailing byte, only when nonzero (older agents send none).
         if let c = m.report?.connectivity, c > 0 { b.append(c) }
         return b
@@ -121,6 +129,18 @@ public enum WireFormat {
         guard let requestText = r.readString() else { return nil }
         let request = requestText.isEmpty ? nil : AdminRequest(text: requestText)
         guard requestText.isEmpty || request != nil else { return nil }
+        var requestNumber: UInt64 = 0
+        var answer: RequestAnswer?
+        if kind == .request || kind == .requestReply {
+            guard request != nil, r.remaining >= 8 else { return nil }
+            requestNumber = r.readBE()
+        }
+        if kind == .requestReply {
+            guard let code = r.readByte(), let by = r.readString(), let first = r.readString(), let second = r.readString(),
+                let a = RequestAnswerCode.decode(code: code, by: by, first: first, second: second)
+            else { return nil }
+            answer = a
+        }
         // Connectivity: one trailing byte, only nonzero (encodeBody sends none for 0; one encoding per message).
         if r.remaining == 1, report != nil {
             let c = r.readByte()!
@@ -132,7 +152,8 @@ public enum WireFormat {
             kind: kind, clusterID: cluster, sender: sender, incarnation: incarnation,
             sequence: sequence, link: link, destination: destination, term: term,
             coordinator: coordinator, candidate: candidate, senderQuorate: flags & 1 != 0, view: view,
-            report: report, assignments: assignments, request: request)
+            report: report, assignments: assignments, request: request, requestNumber: requestNumber, answer: answer,
+            restarting: kind == .leave && flags & 2 != 0)
     }
 
     static func appendBE<T: FixedWidthInteger>(_ b: inout [UInt8], _ v: T) {
@@ -173,5 +194,46 @@ public enum WireFormat {
             defer { offset += Int(n) }
             return String(validating: bytes[offset..<(offset + Int(n))], as: UTF8.self)
         }
+    }
+}
+
+/// A request's answer on the wire: a code byte and three strings (the answering node, then up to two
+/// arguments; unused ones empty). Exactly one encoding per answer: `decode` refuses anything `encode` would not
+/// produce.
+enum RequestAnswerCode {
+    static func encode(_ a: RequestAnswer) -> (code: UInt8, by: String, first: String, second: String) {
+        switch a {
+        case let .accepted(by, nil): (0, by, "", "")
+        case let .accepted(by, .targetNotUsable(n, state)?): (1, by, n, state)
+        case let .refused(by, why):
+            switch why {
+            case let .noSuchGroup(g): (16, by, g, "")
+            case let .noSuchNode(n): (17, by, n, "")
+            case .noCoordinator: (18, by, "", "")
+            case let .notCoordinator(c): (19, by, c, "")
+            case let .unreachable(n, state): (20, by, n, state)
+            case let .notDown(n, state): (21, by, n, state)
+            case let .slotStillWritten(n): (22, by, n, "")
+            }
+        }
+    }
+
+    static func decode(code: UInt8, by: String, first: String, second: String) -> RequestAnswer? {
+        let a: RequestAnswer
+        switch code {
+        case 0: a = .accepted(by: by, note: nil)
+        case 1: a = .accepted(by: by, note: .targetNotUsable(node: first, state: second))
+        case 16: a = .refused(by: by, .noSuchGroup(first))
+        case 17: a = .refused(by: by, .noSuchNode(first))
+        case 18: a = .refused(by: by, .noCoordinator)
+        case 19: a = .refused(by: by, .notCoordinator(coordinator: first))
+        case 20: a = .refused(by: by, .unreachable(node: first, state: second))
+        case 21: a = .refused(by: by, .notDown(node: first, state: second))
+        case 22: a = .refused(by: by, .slotStillWritten(node: first))
+        default: return nil
+        }
+        let e = encode(a)
+        guard !by.isEmpty, e.code == code, e.first == first, e.second == second else { return nil }
+        return a
     }
 }

@@ -209,25 +209,30 @@ struct DrillAction {
     var needsTestbed: Bool { kind == .kill || kind == .linkDown }
     var needsSocket: Bool { kind == .standby || kind == .unstandby || kind == .move }
 
+    /// Sends `request` to the agent at `path`; its answer as one line (`ok: …`, or `FAILED: error: …`), or nil when
+    /// the agent cannot be reached.
+    static func ask(_ path: String, _ request: AdminRequest) -> String? {
+        guard let line = try? ControlClient.request(path: path, command: ControlCommand.admin(request).line, timeout: .seconds(10)) else {
+            return nil
+        }
+        guard let reply = try? JSONDecoder().decode(AdminReply.self, from: Data(line.utf8)) else {
+            return "FAILED: \(line.trimmingCharacters(in: .whitespacesAndNewlines))"
+        }
+        let text = reply.text(request).trimmingCharacters(in: .whitespacesAndNewlines)
+        return reply.accepted ? text : "FAILED: \(text)"
+    }
+
     /// Carries the action out; returns what came back (for the timeline).
     func perform(sockets: [String: String], testbed: String?) -> String {
         switch kind {
         case .none: return "nothing to do"
         case .standby, .unstandby:
             guard let path = sockets[node] else { return "FAILED: no control socket for \(node)" }
-            return
-                (try? ControlClient.request(
-                    path: path, command: ControlCommand.admin(kind == .standby ? .standby(node: node) : .unstandby(node: node)).line,
-                    timeout: .seconds(5)))
-                .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? "FAILED: \(node)'s agent did not answer"
+            let request: AdminRequest = kind == .standby ? .standby(node: node) : .unstandby(node: node)
+            return Self.ask(path, request) ?? "FAILED: \(node)'s agent did not answer"
         case .move:
             for (_, path) in sockets.sorted(by: { $0.key < $1.key }) {
-                if let r = try? ControlClient.request(
-                    path: path, command: ControlCommand.admin(.move(group: group, node: node)).line,
-                    timeout: .seconds(5))
-                {
-                    return r.trimmingCharacters(in: .whitespacesAndNewlines)
-                }
+                if let r = Self.ask(path, .move(group: group, node: node)) { return r }
             }
             return "FAILED: no agent answered"
         case .kill, .linkDown, .run:

@@ -16,7 +16,7 @@ struct Vigil: ParsableCommand {
         abstract: "High-availability cluster agent: heartbeats, membership, quorum and a coordinator.",
         version: Agent.version,
         subcommands: [
-            AgentCommand.self, Status.self, Leave.self, Standby.self, Unstandby.self, Move.self, Unmove.self,
+            AgentCommand.self, Status.self, Leave.self, Restart.self, Standby.self, Unstandby.self, Move.self, Unmove.self,
             Takeover.self, Cleanup.self, ConfirmDown.self, Keygen.self, ConfigCommand.self, ImportHeartbeat.self,
             HBStandby.self, HBTakeover.self, CLStatus.self,
             ResourceCommand.self, StorageCommand.self, Drill.self, Events.self, Virt.self, Simulate.self, Debug.self
@@ -92,6 +92,13 @@ struct AgentCommand: ParsableCommand {
         do {
             let agent = try Agent(options: opts, logger: logger)
             let code = try agent.run()
+            if code == Agent.restartExitCode {
+                // `vigil restart`: this binary (an upgraded one, if it was replaced) again, same PID and arguments.
+                logger.notice("restart: running \(opts.binary) again")
+                let argv = CommandLine.arguments.map { strdup($0) } + [nil]
+                execv(opts.binary, argv)
+                logger.critical("restart: cannot run \(opts.binary): \(String(cString: strerror(errno)))")
+            }
             Foundation.exit(code)
         } catch let e as AgentError {
             logger.critical("\(e.description)")
@@ -145,18 +152,67 @@ struct SocketOption: ParsableArguments {
 }
 
 struct Status: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show membership, quorum, coordinator and link health.")
+    static let configuration = CommandConfiguration(
+        abstract: "Show membership, quorum, coordinator, links, groups and storage as this node sees them.",
+        discussion: """
+            Exit codes: 0, or 69 when the agent cannot be reached. With --check, the monitoring plugin codes: 0 OK, \
+            1 WARNING, 2 CRITICAL (the agent unreachable included), 3 UNKNOWN, and one line (docs/status.md).
+            """)
     @OptionGroup var where_: SocketOption
     @Flag(help: "Print the documented JSON object instead of a table.") var json = false
+    @Flag(help: "One line and a monitoring plugin exit code (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).") var check = false
+    @Flag(help: "Redraw the table until interrupted.") var watch = false
+    @Option(help: ArgumentHelp("With --watch: how often to redraw.", valueName: "duration")) var interval: String = "1s"
+
+    func validate() throws {
+        guard [json, check, watch].filter({ $0 }).count <= 1 else {
+            throw ValidationError("--json, --check and --watch exclude each other")
+        }
+        guard let d = ConfigLoader.parseDuration(interval), d >= .milliseconds(100) else {
+            throw ValidationError("--interval \(interval): expected a duration of at least 100ms, like 1s")
+        }
+    }
 
     func run() throws {
-        let reply: String
-        do { reply = try ControlClient.request(path: where_.path(), command: "status") } catch {
-            throw CLIError("\(error)")
-        }
+        if check { try runCheck() }
+        if watch { try runWatch() }
+        let reply = try askAgent(where_, "status")
         if json { print(reply, terminator: ""); return }
         let report = try JSONDecoder().decode(StatusReport.self, from: Data(reply.utf8))
         print(StatusTable.render(report), terminator: "")
+    }
+
+    func runCheck() throws -> Never {
+        let result: StatusCheck
+        do {
+            let reply = try ControlClient.request(path: where_.path(), command: "status", timeout: .seconds(5))
+            if let report = try? JSONDecoder().decode(StatusReport.self, from: Data(reply.utf8)) {
+                result = StatusCheck.evaluate(report)
+            } else {
+                result = StatusCheck.unreadable(String(reply.prefix(120)))
+            }
+        } catch {
+            result = StatusCheck.unreachable("\(error)")
+        }
+        print(result.line)
+        Foundation.exit(result.level.rawValue)
+    }
+
+    func runWatch() throws -> Never {
+        let pause = ConfigLoader.parseDuration(interval) ?? .seconds(1)
+        while true {
+            var screen = "\u{1B}[H\u{1B}[2J"  // home, clear
+            if let reply = try? ControlClient.request(path: where_.path(), command: "status", timeout: .seconds(5)),
+                let report = try? JSONDecoder().decode(StatusReport.self, from: Data(reply.utf8))
+            {
+                screen += StatusTable.render(report)
+                screen += "\n" + StatusCheck.evaluate(report).line + "\n"
+            } else {
+                screen += "cannot reach the agent at \(where_.path()); retrying every \(interval)\n"
+            }
+            FileHandle.standardOutput.write(Data(screen.utf8))
+            Thread.sleep(forTimeInterval: Double(pause.nanoseconds) / 1e9)
+        }
     }
 }
 
@@ -167,100 +223,8 @@ struct Events: ParsableCommand {
     @OptionGroup var socket: SocketOption
 
     func run() throws {
-        do {
-            print(try ControlClient.request(path: socket.path(), command: "events", timeout: .seconds(5)), terminator: "")
-        } catch {
-            throw CLIError("\(error)")
-        }
+        print(try askAgent(socket, "events"), terminator: "")
     }
-}
-
-struct Leave: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Leave the cluster in a controlled way and stop the agent (peers react at once).")
-    @OptionGroup var where_: SocketOption
-
-    func run() throws {
-        do { print(try ControlClient.request(path: where_.path(), command: "leave"), terminator: "") } catch {
-            throw CLIError("\(error)")
-        }
-    }
-}
-
-/// Sends one administrative request to the local agent (a typed command, as JSON) and prints its reply
-/// (`quiet`: only a failure, as Heartbeat's commands). An empty node means the agent's own.
-func sendRequest(quiet: Bool = false, _ where_: SocketOption, _ request: AdminRequest) throws {
-    let reply: String
-    do { reply = try ControlClient.request(path: where_.path(), command: ControlCommand.admin(request).line) } catch {
-        throw CLIError("\(error)")
-    }
-    if quiet, reply.hasPrefix("error") { throw CLIError(reply.trimmingCharacters(in: .whitespacesAndNewlines)) }
-    if !quiet { print(reply, terminator: "") }
-    if reply.hasPrefix("error") { throw ExitCode(1) }
-}
-
-struct Standby: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Put a node in standby: its groups are handed to peers (live migration for VMs). Persists across restarts.",
-        discussion: "Without NODE: this node. Undo with `vigil unstandby`.")
-    @OptionGroup var where_: SocketOption
-    @Argument(help: "The node (default: this node).") var node: String?
-    func run() throws { try sendRequest(where_, .standby(node: node ?? "")) }
-}
-
-struct Unstandby: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "End a node's standby: it may run groups again (and takes back its home groups with auto_failback).")
-    @OptionGroup var where_: SocketOption
-    @Argument(help: "The node (default: this node).") var node: String?
-    func run() throws { try sendRequest(where_, .unstandby(node: node ?? "")) }
-}
-
-struct Move: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Move a group to a node and pin it there (a controlled handover: VMs live-migrate).",
-        discussion: "The pin stays until `vigil unmove GROUP`; a pinned node in standby or down does not hold the group.")
-    @OptionGroup var where_: SocketOption
-    @Argument(help: "The group.") var group: String
-    @Argument(help: "The node to move it to.") var node: String
-    func run() throws { try sendRequest(where_, .move(group: group, node: node)) }
-}
-
-struct Unmove: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Remove a group's pin (it stays where it runs unless auto_failback sends it home).")
-    @OptionGroup var where_: SocketOption
-    @Argument(help: "The group.") var group: String
-    func run() throws { try sendRequest(where_, .unmove(group: group)) }
-}
-
-struct Takeover: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Pull groups to this node (Heartbeat's hb_takeover): its home groups, or every group with --all.",
-        discussion: "This pins them here; `vigil unmove GROUP` removes a pin.")
-    @OptionGroup var where_: SocketOption
-    @Flag(help: "Every group, not only those whose home is this node.") var all = false
-    @Argument(help: "The node (default: this node).") var node: String?
-    func run() throws { try sendRequest(where_, .takeover(node: node ?? "", all: all)) }
-}
-
-struct Cleanup: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Forget a group's failures on a node and probe it again (also clears a failed stop after a manual fix).")
-    @OptionGroup var where_: SocketOption
-    @Argument(help: "The group.") var group: String
-    @Argument(help: "The node (default: this node).") var node: String?
-    func run() throws { try sendRequest(where_, .cleanup(group: group, node: node ?? "")) }
-}
-
-struct ConfirmDown: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "confirm-down",
-        abstract: "Confirm that a node which stopped answering is really off, so its groups may start elsewhere.",
-        discussion: "Only for nodes that are not members. Wrong use runs a group twice: check the node is powered off first.")
-    @OptionGroup var where_: SocketOption
-    @Argument(help: "The node.") var node: String
-    func run() throws { try sendRequest(where_, .confirmDown(node: node)) }
 }
 
 /// `vigil virt ...`: runs `vigil-virt` (installed next to this binary) with the same arguments. The libvirt

@@ -428,9 +428,13 @@ struct Harness {
         let h = Harness()
         let data = try JSONEncoderShim.encode(h.node.status(now: h.now))
         let obj = try #require(JSONObjectShim.parse(data))
-        for key in ["cluster", "node", "term", "coordinator", "quorate", "nodes", "counters", "role", "quorum", "agent"] {
+        for key in [
+            "cluster", "node", "term", "coordinator", "quorate", "nodes", "counters", "role", "quorum", "agent", "schema_version",
+            "election_hold", "recent_failures"
+        ] {
             #expect(obj.keys.contains(key), "missing \(key)")
         }
+        #expect(obj["schema_version"] as? Int == StatusReport.currentSchemaVersion)
         #expect(obj["coordinator"] is NSNull)
         let nodes = try #require(obj["nodes"] as? [[String: Any]])
         let b = try #require(nodes.first { $0["name"] as? String == "b" })

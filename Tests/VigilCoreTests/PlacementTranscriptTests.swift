@@ -144,7 +144,7 @@ struct TranscriptRun {
             return step(.shutdown(timeout: d))
         case "request":
             guard let r = AdminRequest(text: w.dropFirst().joined(separator: " ")) else { errors.append("request \(line)"); return [] }
-            return step(.request(r, from: "a"))
+            return step(.request(r, number: 1, from: "a"))
         default:
             errors.append("unknown command \(line)")
             return []
@@ -246,6 +246,8 @@ struct TranscriptRun {
                 out.append("halt: \(reason)")
             case let .leaveNow(cause):
                 out.append("leave now: \(cause)")
+            case let .answer(number, a):
+                out.append("answer \(number): \(a)")
             case .send:
                 break
             }

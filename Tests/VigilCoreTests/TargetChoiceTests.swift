@@ -13,6 +13,19 @@ import Testing
             preferred: preferred, home: home, autoFailback: autoFailback, load: load)
     }
 
+    /// A restarting owner (`vigil restart`) keeps its group, pinned elsewhere or not eligible (it left), with the
+    /// assignment's `stay` as it was, so no new epoch is made.
+    @Test func aRestartingOwnerKeepsItsGroup() {
+        var f = Self.facts(eligible: ["b", "c"], owner: "a", preferred: "c", home: "b", autoFailback: true)
+        f.restarting = ["a"]
+        #expect(ClusterNode.chooseTarget(f) == TargetChoice(target: "a", note: .restarting(on: "a")))
+        f.ownerStays = true
+        #expect(ClusterNode.chooseTarget(f) == TargetChoice(target: "a", stay: true, note: .restarting(on: "a")))
+        // Another node restarting changes nothing for this group.
+        f.restarting = ["b"]
+        #expect(ClusterNode.chooseTarget(f).target == "c")
+    }
+
     @Test func theOrderOfPreference() {
         // The pin beats everything, if eligible.
         #expect(

@@ -69,8 +69,9 @@ import VigilCore
         try tb.start()
         #expect(tb.wait(for: tb.nodes, timeout: .seconds(15)) { Self.allRunning($0, groups: 2) } != nil)
         let from = Self.owner(tb.nodes.reduce(into: [:]) { $0[$1] = tb.status($1) }, "g1")!
-        // The CLI's typed command (JSON); an empty node is the agent's own.
-        #expect(try tb.request(from, ControlCommand.admin(.standby(node: "")).line) == "ok: standby \(from)\n")
+        // The CLI's typed command (JSON); an empty node is the agent's own, which answers it itself.
+        let reply = try tb.request(from, ControlCommand.admin(.standby(node: "")).line)
+        #expect(try JSONDecoder().decode(AdminReply.self, from: Data(reply.utf8)) == .answered(.accepted(by: from, note: nil)))
         let took = tb.wait(for: tb.nodes, timeout: .seconds(10)) { s in
             Self.allRunning(s, groups: 2) && s.values.allSatisfy { $0.groups.allSatisfy { $0.owner != from } }
         }

@@ -59,9 +59,10 @@ final class Testbed {
     func heal(_ node: String) throws { try sh("heal", node) }
     func inOutsider(_ args: String...) throws -> String { try sh(["exec", "outsider"] + args) }
 
-    /// Sends one control-socket request line to `node`'s agent (standby, move ..., confirm-down ...).
+    /// Sends one control-socket request line to `node`'s agent (standby, move ..., confirm-down ...). A request
+    /// is answered once the node that carries it out accepted or refused it (or after the agent's 2 s or more).
     func request(_ node: String, _ line: String) throws -> String {
-        try ControlClient.request(path: "\(run)/\(node).sock", command: line, timeout: .seconds(2))
+        try ControlClient.request(path: "\(run)/\(node).sock", command: line, timeout: .seconds(10))
     }
 
     func status(_ node: String) -> StatusReport? {

@@ -25,6 +25,43 @@ import VigilCore
         #expect(bytes.count == 36 + 24 + 1 + 33 + 3 + 32)
     }
 
+    /// A request carries its origin's number; a reply carries it back with the answer, every answer exactly.
+    @Test func requestsAndTheirAnswers() throws {
+        var m = sample()
+        m.kind = .request
+        m.request = .cleanup(group: "db", node: "node2")
+        m.requestNumber = 42
+        #expect(try WireCodec.decode(WireCodec.encode(m, key: key), key: key, clusterID: cluster).get() == m)
+        let answers: [RequestAnswer] = [
+            .accepted(by: "node1", note: nil), .accepted(by: "node1", note: .targetNotUsable(node: "node3", state: "dead")),
+            .refused(by: "node1", .noSuchGroup("dbx")), .refused(by: "node1", .noSuchNode("node9")),
+            .refused(by: "node1", .noCoordinator), .refused(by: "node1", .notCoordinator(coordinator: "node3")),
+            .refused(by: "node1", .unreachable(node: "node3", state: "dead")),
+            .refused(by: "node1", .notDown(node: "node3", state: "alive")), .refused(by: "node1", .slotStillWritten(node: "node3"))
+        ]
+        m.kind = .requestReply
+        for a in answers {
+            m.answer = a
+            #expect(try WireCodec.decode(WireCodec.encode(m, key: key), key: key, clusterID: cluster).get() == m)
+        }
+        // An unknown answer code, or an argument the answer does not have, is malformed.
+        m.answer = .refused(by: "node1", .noCoordinator)
+        var body = WireFormat.encodeBody(m)
+        let code = body.count - 9  // then "node1" (1 + 5 bytes) and two empty strings (1 byte each)
+        #expect(body[code] == 18)
+        #expect(WireFormat.parse(body, end: body.count) == m)
+        body[code] = 99
+        #expect(WireFormat.parse(body, end: body.count) == nil)
+        body[code] = 18
+        body[body.count - 1] = 1
+        body.append(0x41)
+        #expect(WireFormat.parse(body, end: body.count) == nil)
+        // A request without its number is malformed.
+        m.kind = .request
+        let short = Array(WireFormat.encodeBody(m).dropLast(8))
+        #expect(WireFormat.parse(short, end: short.count) == nil)
+    }
+
     @Test func everyDropReason() {
         let good = WireCodec.encode(sample(), key: key)
         func reason(_ b: [UInt8], key k: SymmetricKey? = nil, cluster c: UInt32? = nil) -> DropReason? {

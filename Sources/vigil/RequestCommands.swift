@@ -1,0 +1,262 @@
+import ArgumentParser
+import Foundation
+import VigilAgent
+import VigilConfig
+import VigilCore
+
+/// The exit codes of the request commands (`move`, `standby`, `leave`…), as docs/operations.md lists them.
+enum RequestExit: Int32 {
+    /// Accepted (and, with --wait, the cluster reached the requested state).
+    case done = 0
+    /// Refused (with the reason), or not a valid request for this cluster's configuration.
+    case refused = 1
+    /// --wait: the cluster cannot get there (a group is blocked), or the timeout passed.
+    case waitFailed = 2
+    /// No answer from the node that carries it out: it may or may not have been carried out.
+    case noAnswer = 3
+    /// The local agent cannot be reached (EX_UNAVAILABLE).
+    case agentUnreachable = 69
+}
+
+/// `--wait` and its timeout, for every request command.
+struct WaitOptions: ParsableArguments {
+    @Flag(help: "Return once the cluster reached the requested state, printing progress meanwhile.") var wait = false
+    @Option(help: ArgumentHelp("With --wait: give up after this long (like 90s or 10m).", valueName: "duration"))
+    var timeout: String = "5m"
+
+    func validate() throws {
+        guard ConfigLoader.parseDuration(timeout) != nil else {
+            throw ValidationError("--timeout \(timeout): expected a duration like 90s or 10m")
+        }
+    }
+
+    var limit: Duration { ConfigLoader.parseDuration(timeout) ?? .seconds(300) }
+}
+
+/// Prints to standard error.
+func printError(_ text: String) { FileHandle.standardError.write(Data((text + "\n").utf8)) }
+
+/// Asks the local agent over its control socket; an unreachable agent ends the command with 69.
+func askAgent(_ where_: SocketOption, _ command: String, timeout: Duration = .seconds(5)) throws -> String {
+    do {
+        return try ControlClient.request(path: where_.path(), command: command, timeout: timeout)
+    } catch let e as ControlClient.Unreachable {
+        printError("vigil: \(e)")
+        throw ExitCode(RequestExit.agentUnreachable.rawValue)
+    } catch {
+        throw CLIError("\(error)")
+    }
+}
+
+/// Checks a request's group and node names against cluster.conf before anything is sent (when the config can be
+/// read: `--config`, default /etc/vigil/cluster.conf). Nil: fine, or no config to check against.
+func misnamed(_ request: AdminRequest, config path: String) -> String? {
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8), let c = try? ConfigLoader.load(text: text, file: path) else {
+        return nil
+    }
+    let nodes = c.spec.nodes.map(\.name)
+    let groups = c.spec.groups.map(\.name)
+    func node(_ n: String) -> String? {
+        n.isEmpty || nodes.contains(n) ? nil : "no node named \(n) in \(path) (nodes: \(nodes.joined(separator: ", ")))"
+    }
+    func group(_ g: String) -> String? {
+        groups.contains(g) ? nil : "no group named \(g) in \(path) (groups: \(groups.isEmpty ? "none" : groups.joined(separator: ", ")))"
+    }
+    switch request {
+    case let .standby(n), let .unstandby(n), let .takeover(n, _), let .confirmDown(n): return node(n)
+    case let .move(g, n): return group(g) ?? node(n)
+    case let .unmove(g): return group(g)
+    case let .cleanup(g, n): return group(g) ?? node(n)
+    }
+}
+
+/// Sends one administrative request to the local agent and reports the answer of the node that carries it
+/// out; with `wait`, then follows the local status until the cluster reached the requested state. `quiet`
+/// prints only failures (Heartbeat's commands). An empty node in `request` means the agent's own.
+func sendRequest(quiet: Bool = false, _ where_: SocketOption, _ request: AdminRequest, wait: WaitOptions? = nil) throws {
+    if let why = misnamed(request, config: where_.config) {
+        printError("vigil: \(request): \(why)")
+        throw ExitCode(RequestExit.refused.rawValue)
+    }
+    let line = try askAgent(where_, ControlCommand.admin(request).line, timeout: .seconds(15))
+    guard let reply = try? JSONDecoder().decode(AdminReply.self, from: Data(line.utf8)) else {
+        throw CLIError("unexpected answer from the agent: \(line.trimmingCharacters(in: .whitespacesAndNewlines))")
+    }
+    let text = reply.text(request).trimmingCharacters(in: .whitespacesAndNewlines)
+    switch reply {
+    case .answered(let a) where a.accepted:
+        if !quiet { print(text) }
+    case .noAnswer:
+        printError("vigil: \(text)")
+        throw ExitCode(RequestExit.noAnswer.rawValue)
+    default:
+        printError("vigil: \(text)")
+        throw ExitCode(RequestExit.refused.rawValue)
+    }
+    guard let wait, wait.wait else { return }
+    try follow(RequestWait(request), where_, limit: wait.limit)
+}
+
+/// Polls the local status every 200 ms until `judge` says reached (exit 0) or failed, or `limit` passes
+/// (exit 2); prints each new progress line with the time since the request.
+func follow(_ waiter: RequestWait, _ where_: SocketOption, limit: Duration) throws {
+    let clock = ContinuousClock()
+    let start = clock.now
+    var last = ""
+    func stamp() -> String {
+        let ms = (clock.now - start).components
+        return String(format: "%6.1f s", Double(ms.seconds) + Double(ms.attoseconds) / 1e18)
+    }
+    while true {
+        let status = try askAgent(where_, "status")
+        guard let report = try? JSONDecoder().decode(StatusReport.self, from: Data(status.utf8)) else {
+            throw CLIError("unexpected status from the agent: \(status.prefix(200))")
+        }
+        switch waiter.judge(report) {
+        case let .reached(what):
+            print("\(stamp())  done: \(what)")
+            return
+        case let .failed(why):
+            printError("\(stamp())  FAILED: \(why)")
+            throw ExitCode(RequestExit.waitFailed.rawValue)
+        case let .waiting(what):
+            if what != last { print("\(stamp())  \(what)") }
+            last = what
+        }
+        if clock.now - start >= limit {
+            printError("\(stamp())  TIMEOUT after \(limit.formatted()): still \(last)")
+            throw ExitCode(RequestExit.waitFailed.rawValue)
+        }
+        Thread.sleep(forTimeInterval: 0.2)
+    }
+}
+
+struct Leave: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Leave the cluster in a controlled way and stop the agent (peers react at once).",
+        discussion: "Its groups are handed over first (VMs live-migrate). With --wait, returns once the agent has exited.")
+    @OptionGroup var where_: SocketOption
+    @OptionGroup var waiting: WaitOptions
+
+    func run() throws {
+        print(try askAgent(where_, "leave"), terminator: "")
+        guard waiting.wait else { return }
+        let clock = ContinuousClock()
+        let start = clock.now
+        while clock.now - start < waiting.limit {
+            if (try? ControlClient.request(path: where_.path(), command: "ping", timeout: .seconds(2))) == nil {
+                print("done: the agent has left")
+                return
+            }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        printError("TIMEOUT after \(waiting.limit.formatted()): the agent is still running (handing its groups over?)")
+        throw ExitCode(RequestExit.waitFailed.rawValue)
+    }
+}
+
+struct Standby: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Put a node in standby: its groups are handed to peers (live migration for VMs). Persists across restarts.",
+        discussion: "Without NODE: this node. Undo with `vigil unstandby`. With --wait, returns once no group runs there.")
+    @OptionGroup var where_: SocketOption
+    @OptionGroup var waiting: WaitOptions
+    @Argument(help: "The node (default: this node).") var node: String?
+    func run() throws { try sendRequest(where_, .standby(node: node ?? ""), wait: waiting) }
+}
+
+struct Unstandby: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "End a node's standby: it may run groups again (and takes back its home groups with auto_failback).")
+    @OptionGroup var where_: SocketOption
+    @OptionGroup var waiting: WaitOptions
+    @Argument(help: "The node (default: this node).") var node: String?
+    func run() throws { try sendRequest(where_, .unstandby(node: node ?? ""), wait: waiting) }
+}
+
+struct Move: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Move a group to a node and pin it there (a controlled handover: VMs live-migrate).",
+        discussion:
+            "The pin stays until `vigil unmove GROUP`; a pinned node in standby or down does not hold the group. With --wait, returns once the group runs there."
+    )
+    @OptionGroup var where_: SocketOption
+    @OptionGroup var waiting: WaitOptions
+    @Argument(help: "The group.") var group: String
+    @Argument(help: "The node to move it to.") var node: String
+    func run() throws { try sendRequest(where_, .move(group: group, node: node), wait: waiting) }
+}
+
+struct Unmove: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Remove a group's pin (it stays where it runs unless auto_failback sends it home).")
+    @OptionGroup var where_: SocketOption
+    @OptionGroup var waiting: WaitOptions
+    @Argument(help: "The group.") var group: String
+    func run() throws { try sendRequest(where_, .unmove(group: group), wait: waiting) }
+}
+
+struct Takeover: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Pull groups to this node (Heartbeat's hb_takeover): its home groups, or every group with --all.",
+        discussion: "This pins them here; `vigil unmove GROUP` removes a pin. With --wait, returns once they run there.")
+    @OptionGroup var where_: SocketOption
+    @OptionGroup var waiting: WaitOptions
+    @Flag(help: "Every group, not only those whose home is this node.") var all = false
+    @Argument(help: "The node (default: this node).") var node: String?
+    func run() throws { try sendRequest(where_, .takeover(node: node ?? "", all: all), wait: waiting) }
+}
+
+struct Cleanup: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Forget a group's failures on a node and probe it again (also clears a failed stop after a manual fix).",
+        discussion: "With --wait, returns once the group is no longer blocked there and runs (or is stopped) again.")
+    @OptionGroup var where_: SocketOption
+    @OptionGroup var waiting: WaitOptions
+    @Argument(help: "The group.") var group: String
+    @Argument(help: "The node (default: this node).") var node: String?
+    func run() throws { try sendRequest(where_, .cleanup(group: group, node: node ?? ""), wait: waiting) }
+}
+
+struct ConfirmDown: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "confirm-down",
+        abstract: "Confirm that a node which stopped answering is really off, so its groups may start elsewhere.",
+        discussion: "Only for nodes that are not members. Wrong use runs a group twice: check the node is powered off first.")
+    @OptionGroup var where_: SocketOption
+    @Argument(help: "The node.") var node: String
+    func run() throws { try sendRequest(where_, .confirmDown(node: node)) }
+}
+
+struct Restart: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Restart this node's agent without moving its groups (for upgrades): they keep running, unmonitored.",
+        discussion: """
+            The agent leaves at once, telling its peers it restarts: they keep its groups assigned here and move \
+            nothing. It then runs its binary again (an upgraded one, if it was replaced) with the same arguments and \
+            PID; the new agent probes the groups and finds them running. `systemctl restart vigil` is a controlled \
+            stop instead: it hands every group over first. With --wait, returns once the new agent answers.
+            """)
+    @OptionGroup var where_: SocketOption
+    @OptionGroup var waiting: WaitOptions
+
+    func run() throws {
+        let before = try? JSONDecoder().decode(StatusReport.self, from: Data(askAgent(where_, "status").utf8))
+        print(try askAgent(where_, ControlCommand.restart.line), terminator: "")
+        guard waiting.wait else { return }
+        let clock = ContinuousClock()
+        let start = clock.now
+        while clock.now - start < waiting.limit {
+            Thread.sleep(forTimeInterval: 0.2)
+            if let text = try? ControlClient.request(path: where_.path(), command: "status", timeout: .seconds(2)),
+                let now = try? JSONDecoder().decode(StatusReport.self, from: Data(text.utf8)),
+                now.incarnation != before?.incarnation
+            {
+                print("done: the agent is back (incarnation \(now.incarnation))")
+                return
+            }
+        }
+        printError("TIMEOUT after \(waiting.limit.formatted()): the agent has not answered again")
+        throw ExitCode(RequestExit.waitFailed.rawValue)
+    }
+}
