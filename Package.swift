@@ -63,11 +63,20 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log")
             ]),
+        // `vigil exporter`: Prometheus metrics from the local agent's status, served over HTTP by a process of its own.
+        .target(
+            name: "VigilExporter",
+            dependencies: [
+                "VigilAgent", "VigilCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio")
+            ]),
         .executableTarget(
             name: "vigil",
             dependencies: [
-                "VigilAgent", "VigilConfig", "VigilWire", "VigilCore", "VigilSimulation", "VigilHeartbeat", "VigilResources",
-                "VigilStorage", "VigilDrill",
+                "VigilAgent", "VigilExporter", "VigilConfig", "VigilWire", "VigilCore", "VigilSimulation", "VigilHeartbeat",
+                "VigilResources", "VigilStorage", "VigilDrill",
                 .product(name: "ArgumentParser", package: "swift-argument-parser")
             ]),
         // `vigil virt` (the vm agent's engine) as a program of its own: only it links libvirt.
@@ -87,6 +96,6 @@ let package = Package(
         .testTarget(name: "VigilStorageTests", dependencies: ["VigilStorage", "VigilCore", "VigilSimulation"]),
         .testTarget(name: "VigilDrillTests", dependencies: ["VigilDrill"]),
         // agents/: test resource agents the namespace tests run (scripts, not sources).
-        .testTarget(name: "VigilIntegrationTests", dependencies: ["VigilAgent", "VigilCore"], exclude: ["agents"])
+        .testTarget(name: "VigilIntegrationTests", dependencies: ["VigilAgent", "VigilCore", "VigilExporter"], exclude: ["agents"])
     ]
 )

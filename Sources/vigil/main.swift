@@ -19,7 +19,7 @@ struct Vigil: ParsableCommand {
             AgentCommand.self, Status.self, Leave.self, Restart.self, Standby.self, Unstandby.self, Move.self, Unmove.self,
             Takeover.self, Cleanup.self, ConfirmDown.self, Keygen.self, ConfigCommand.self, ImportHeartbeat.self,
             HBStandby.self, HBTakeover.self, CLStatus.self,
-            ResourceCommand.self, StorageCommand.self, Drill.self, Events.self, Virt.self, Simulate.self, Debug.self
+            ResourceCommand.self, StorageCommand.self, Exporter.self, Drill.self, Events.self, Virt.self, Simulate.self, Debug.self
         ]
     )
 }
