@@ -100,6 +100,8 @@ public final class Agent: @unchecked Sendable {
     var pingNodes: PingNodes?
     /// Heartbeat's respawn programs (`respawn`).
     var respawner: Respawner?
+    /// Alert scripts (`alerts`), if configured.
+    var alerts: Alerts?
     let signals: Signals
     /// The services in start order (stopped in reverse); set by `run`.
     var services: [AgentService] = []
@@ -234,6 +236,12 @@ public final class Agent: @unchecked Sendable {
             storage = nil
         }
         signals = Signals(loop: loop)
+        if let dir = options.config.alertsDir {
+            let logger = logger
+            alerts = Alerts(
+                directory: dir, timeout: options.config.alertTimeout, runner: runner, cluster: spec.name, node: options.node,
+                log: { logger.warning("\($0)") })
+        }
     }
 
     /// Starts the services in order, then runs until a controlled leave or a fatal error. Returns the process
@@ -266,6 +274,7 @@ public final class Agent: @unchecked Sendable {
         var order: [AgentService] = [transport, control!]
         if let storage { order.append(storage) }
         order.append(operations)
+        if let alerts { order.append(alerts) }
         if let pingNodes { order.append(pingNodes) }
         if let respawner { order.append(respawner) }
         order.append(signals)
@@ -379,6 +388,7 @@ public final class Agent: @unchecked Sendable {
         if line.hasPrefix("VIGIL-MIGRATION ") {
             let figures = String(line.dropFirst(16))
             lastMigration = figures
+            alerts?.fire(AlertEnvironment.migration(figures))
             journal.record("migration", figures)
         } else {
             journal.record("output", "[\(op.group)/\(op.resource) \(op.action.rawValue)] \(line)")
@@ -469,6 +479,7 @@ public final class Agent: @unchecked Sendable {
                 logger.log(level: level.swiftLog, "\(text)")
             case let .event(e):
                 if case let .standbyChanged(on) = e { persistStandby(on) }
+                if let alerts, let fields = AlertEnvironment.of(e) { alerts.fire(fields) }
                 journal.record(e)
                 updateStatusLine()
             case let .runOperation(op):

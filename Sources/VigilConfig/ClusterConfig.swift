@@ -24,6 +24,9 @@ public struct ClusterConfig: Sendable, Equatable {
     public var runDir: String = "/run/vigil"
     /// How long a stopping agent waits for its groups to be handed over before it leaves anyway.
     public var shutdownTimeout: Duration = .seconds(300)
+    /// A directory of alert scripts run on cluster events (nil: none), and how long each may run.
+    public var alertsDir: String?
+    public var alertTimeout: Duration = .seconds(30)
     /// Per node: the libvirt URI of that node's hypervisor (`[[node]] libvirt_uri`), if set.
     public var libvirtURIs: [String: String] = [:]
     /// The [virt] table: how the `vm` agent talks to libvirt and migrates.
@@ -77,7 +80,8 @@ public enum ConfigLoader {
         "name", "key_file", "port", "profile", "interval", "warntime", "deadtime", "initdead",
         "quorum", "transport", "multicast_group", "realtime", "realtime_priority",
         "lock_memory", "state_dir", "socket", "fencing", "no_quorum", "agent_dirs", "run_dir",
-        "shutdown_timeout", "interfaces", "allow_crc", "log_file", "log_facility", "respawn", "ping_nodes", "ping_deadtime"
+        "shutdown_timeout", "interfaces", "allow_crc", "log_file", "log_facility", "respawn", "ping_nodes", "ping_deadtime",
+        "alerts", "alert_timeout"
     ]
     static let nodeKeys = ["name", "addresses", "votes", "libvirt_uri"]
     static let groupKeys = [
@@ -152,6 +156,12 @@ public enum ConfigLoader {
             case "agent_dirs": c.agentDirs = try strings(e, err)
             case "run_dir": c.runDir = try string(e, err)
             case "shutdown_timeout": c.shutdownTimeout = try duration(e, err)
+            case "alerts": c.alertsDir = try string(e, err)
+            case "alert_timeout":
+                c.alertTimeout = try duration(e, err)
+                guard c.alertTimeout >= .milliseconds(100) else {
+                    throw err(e.line, "alert_timeout: at least 100ms, got \(c.alertTimeout)")
+                }
             case "interfaces":
                 c.interfaces = try strings(e, err)
                 guard !c.interfaces.isEmpty, c.interfaces.allSatisfy(isInterfaceName) else {
