@@ -569,11 +569,13 @@ public struct Simulation {
                 schedule(at: now + .milliseconds(500), .restart(node))
                 return
             }
-            guard nodes[node] == nil else { return }
             if let until = frozenUntil[node], now < until {
-                schedule(at: until, .restart(node))  // a suspended machine starts nothing until it resumes
+                // A suspended machine starts nothing until it resumes; then its agent may be leaving (a shutdown
+                // asked for meanwhile), and the restart follows that.
+                schedule(at: until + .milliseconds(1), .restart(node))
                 return
             }
+            guard nodes[node] == nil else { return }
             machineDown.remove(node)
             incarnations += 1
             if parameters.nemesis, let history = diskHistory[node], !history.isEmpty {
