@@ -434,8 +434,12 @@ struct ResourceCommand: ParsableCommand {
         }
 
         /// resource-agents/ next to the binary's package (development) or the installed copy.
+        /// The resource agents shipped with vigil: `resource-agents/` of the checkout it was built in, else
+        /// `../lib/vigil/resource-agents` beside its bin directory (/usr/lib/… for the package, /usr/local/lib/…
+        /// for a manual install).
         static func bundledAgents() -> String {
-            var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+            let bin = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+            var dir = bin
             for _ in 0..<5 {
                 let candidate = dir.appendingPathComponent("resource-agents").path
                 if FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path),
@@ -445,7 +449,8 @@ struct ResourceCommand: ParsableCommand {
                 }
                 dir = dir.deletingLastPathComponent()
             }
-            return "/usr/local/lib/vigil/resource-agents"
+            let installed = bin.deletingLastPathComponent().appendingPathComponent("lib/vigil/resource-agents").path
+            return FileManager.default.fileExists(atPath: installed) ? installed : "/usr/local/lib/vigil/resource-agents"
         }
     }
 }
