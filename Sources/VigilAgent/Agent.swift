@@ -26,6 +26,8 @@ public struct AgentOptions: Sendable {
     public var binary = "/usr/local/sbin/vigil"
     /// Start in standby (`vigil agent --standby`): the flag is persisted first, as `vigil standby` does.
     public var startInStandby = false
+    /// Run from a Heartbeat configuration (`--heartbeat-config`): `vigil reload` is refused.
+    public var fromHeartbeat = false
     /// Where a Heartbeat daemon of the imported ha.cf would multicast (interface, group, port): listened to
     /// for authentic Heartbeat packets, like its broadcasts.
     public var heartbeatMulticast: [(interface: String, group: String, port: Int)] = []
@@ -65,7 +67,7 @@ public struct AgentOptions: Sendable {
 public final class Agent: @unchecked Sendable {
     public static let version = "0.1.0"
 
-    let options: AgentOptions
+    var options: AgentOptions
     let spec: ClusterSpec
     let key: SymmetricKey
     /// The Heartbeat authkeys behind the key, if any: they verify Heartbeat's own packets (a Heartbeat daemon
@@ -256,6 +258,7 @@ public final class Agent: @unchecked Sendable {
         operations.onOutput = { [unowned self] in self.operationOutput($0, $1) }
         operations.onDone = { [unowned self] in self.operationDone($0, $1) }
         signals.onStop = { [unowned self] in self.shutdown($0) }
+        signals.onReload = { [unowned self] in self.logReload(self.reload(), by: "SIGHUP") }
         control = ControlServer(path: options.socketPath, group: group, agent: self)
         let targets = options.config.pingNodes
         let pingInterval = max(spec.timing.interval, .milliseconds(100))

@@ -15,6 +15,8 @@ public enum AgentEvent: Hashable, Sendable, Codable {
     case leaving(request: StopRequest?, cause: LeaveCause?)
     /// `run` ends with this exit code (0 after a leave, 70 after a halt).
     case exited(code: Int32)
+    /// `vigil reload` or SIGHUP: what was applied, or why nothing was.
+    case reloaded(ReloadOutcome)
     /// transport = "multicast": heartbeats on `link` go to `group`, received on `interface`.
     case multicastJoined(link: Int, group: String, interface: String)
     /// An "auto" peer address, learned from the peer's authenticated packets.

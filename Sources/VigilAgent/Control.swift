@@ -83,6 +83,7 @@ final class ControlHandler: ChannelInboundHandler, @unchecked Sendable {
                 case .events: command = "events"
                 case .leave: command = "leave"
                 case .restart: command = "restart"
+                case .reload: command = "reload"
                 }
             } catch {
                 unreadable = "\(error)"
@@ -125,6 +126,10 @@ final class ControlHandler: ChannelInboundHandler, @unchecked Sendable {
             send(String(decoding: data, as: UTF8.self) + "\n")
         case "leave":
             send("leaving: handing groups over first\n", leaveAfter: true)
+        case "reload":
+            let outcome = agent.reload()
+            agent.logReload(outcome, by: "vigil reload")
+            if case .refused = outcome { send("error: \(outcome)\n") } else { send("ok: \(outcome)\n") }
         case "restart":
             send("restarting: every group stays where it runs\n", restartAfter: true)
         default:
@@ -185,6 +190,8 @@ public enum ControlCommand: Codable, Sendable {
     case leave
     /// Leave without handing anything over, and run the agent again (`vigil restart`).
     case restart
+    /// Read cluster.conf again and apply what can change at run time (`vigil reload`).
+    case reload
     case admin(AdminRequest)
 
     /// The line to send.

@@ -2,14 +2,16 @@ import Dispatch
 import Foundation
 import NIOCore
 
-/// SIGTERM and SIGINT: a controlled stop (`onStop` with the signal's name, on the driver's loop). The
-/// signals are ignored as such and watched by dispatch sources, so they arrive as ordinary events.
+/// SIGTERM and SIGINT: a controlled stop (`onStop` with the signal's name, on the driver's loop); SIGHUP: a
+/// reload (`onReload`). The signals are ignored as such and watched by dispatch sources, so they arrive as
+/// ordinary events.
 final class Signals: AgentService, @unchecked Sendable {
     let name = "signals"
     let servesTheLeave = false
     let loop: EventLoop
     /// Set by the driver before `start`; called on the driver's loop.
     var onStop: (StopRequest) -> Void = { _ in }
+    var onReload: () -> Void = {}
     private var sources: [DispatchSourceSignal] = []
 
     init(loop: EventLoop) { self.loop = loop }
@@ -24,6 +26,11 @@ final class Signals: AgentService, @unchecked Sendable {
             src.resume()
             sources.append(src)
         }
+        signal(SIGHUP, SIG_IGN)
+        let hup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        hup.setEventHandler { [loop] in loop.execute { self.onReload() } }
+        hup.resume()
+        sources.append(hup)
     }
 
     /// The sources stay: a second SIGTERM while leaving finds the agent already leaving (and is ignored),

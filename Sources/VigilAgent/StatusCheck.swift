@@ -39,7 +39,7 @@ public struct StatusCheck: Hashable, Sendable {
 
     /// The rules (docs/status.md, "vigil status --check"):
     /// - critical: no quorum; this node fenced; a group blocked; a majority of storage devices lost;
-    /// - warning: a node not alive; a link down; a group not running (starting, stopping, moving, stopped with no
+    /// - warning: a node not alive; a link down; a node with another group configuration; a group not running (starting, stopping, moving, stopped with no
     ///   owner); failures recorded; a storage device not ok; this node in standby; no coordinator; the election
     ///   on hold.
     public static func evaluate(_ r: StatusReport) -> StatusCheck {
@@ -62,6 +62,9 @@ public struct StatusCheck: Hashable, Sendable {
             } else {
                 for (i, l) in n.links.enumerated() where l.state != "up" { warning.append("link \(i) to \(n.name) is \(l.state)") }
             }
+        }
+        for n in r.nodes where n.configDiffers == true {
+            warning.append("node \(n.name) runs another group configuration (its groups are not placed until cluster.conf matches)")
         }
         if r.coordinator == nil, r.quorate { warning.append("no coordinator") }
         for g in r.groups where g.state != "running" && g.state != "blocked" {

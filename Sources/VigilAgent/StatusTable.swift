@@ -68,6 +68,9 @@ public enum StatusTable {
             if let why = st.fenced { out += "this node is FENCED: \(why); it runs nothing until the coordinator clears its pill\n" }
         }
         if r.standby { out += "this node is in STANDBY: it runs no groups (\(r.standbyReason ?? "`vigil unstandby` ends it"))\n" }
+        for n in r.nodes where n.configDiffers == true {
+            out += "node \(n.name) runs ANOTHER GROUP CONFIGURATION: its reports and assignments are ignored until cluster.conf matches\n"
+        }
         if let why = r.electionHold { out += "this node neither votes nor stands for election yet: \(why)\n" }
         if let f = r.recentFailures, !f.isEmpty {
             out += "\nrecent failures on this node (oldest first):\n"

@@ -16,7 +16,8 @@ public struct ClusterNode: Sendable {
         var suppressed: Int = 0
     }
 
-    public let spec: ClusterSpec
+    /// The configuration; `Input.reconfigure` may change what does not change who runs what (see there).
+    public internal(set) var spec: ClusterSpec
     public let me: String
     public let incarnation: UInt64
     public let started: Instant

@@ -98,6 +98,8 @@ struct GroupsState: Sendable {
     var notes: [PlacementNote?]
     /// Report digests that did not match, logged once per peer incarnation.
     var mismatchLogged: Set<String> = []
+    /// Per peer: whether its latest report's group configuration differs from this node's (absent: no report).
+    var configDiffers: [String: Bool] = [:]
     /// Dead holders assumed stopped under `fencing = none`, logged once per (node, group).
     var assumedStopped: Set<String> = []
     /// Per group, per node: the highest epoch known to have named that node owner. A vanished node's last
@@ -188,7 +190,9 @@ extension ClusterNode {
         guard !spec.groups.isEmpty else { return }
         // (A new incarnation's old report was already turned into evidence by `receive`.)
         if let r = msg.report {
-            if r.digest != spec.groupsDigest || r.groups.count != spec.groups.count {
+            let differs = r.digest != spec.groupsDigest || r.groups.count != spec.groups.count
+            groups.configDiffers[msg.sender] = differs
+            if differs {
                 let key = "\(msg.sender)/\(msg.incarnation)"
                 if !groups.mismatchLogged.contains(key) {
                     groups.mismatchLogged.insert(key)

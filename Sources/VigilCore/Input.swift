@@ -39,6 +39,10 @@ extension ClusterNode {
         case restart
         /// The shell could not make `Ready.persist` durable (and ran none of that step's actions).
         case persistFailed(String)
+        /// `vigil reload`: a configuration that differs from the running one only in what `reloadable` allows
+        /// (the groups' tuning: monitor interval, timeouts, restarts, stop retries, auto_failback; the shutdown
+        /// timeout is the shell's). Anything else is refused (logged) and changes nothing.
+        case reconfigure(ClusterSpec)
     }
 
     /// The one entry point: apply `input` at `now` and return what the shell must do: make `Ready.persist`
@@ -88,6 +92,14 @@ extension ClusterNode {
         case let .connectivity(reachable, total): out += connectivityChanged(reachable: reachable, of: total, now: now)
         case let .heartbeatDaemon(node, source): out += heardHeartbeatDaemon(node: node, source: source, now: now)
         case let .shutdown(timeout): out += beginShutdown(now: now, timeout: timeout)
+        case let .reconfigure(new):
+            if let why = Self.unreloadable(from: spec, to: new) {
+                out.append(.log(.error, "reload refused by the core: \(why)"))
+            } else if new != spec {
+                spec = new
+                groups.placementDue = true
+                out.append(.log(.notice, "reloaded: the groups' tuning is now that of the new configuration"))
+            }
         }
         if running, !leaving {
             expireHeartbeatHold(now: now, into: &out)
@@ -100,5 +112,31 @@ extension ClusterNode {
             decideLeave(now: now, into: &out)
         }
         return Ready(persist: persistDue ? election.record : nil, actions: out)
+    }
+}
+
+extension ClusterNode {
+    /// Why `to` cannot replace `from` at run time (nil: it can). Only the groups' tuning may differ: the same
+    /// cluster, nodes, timing, quorum, fencing and storage, and the same groups (name, home, resources, in
+    /// order), so every node's reports and the coordinator's assignments keep meaning the same groups.
+    public static func unreloadable(from: ClusterSpec, to: ClusterSpec) -> String? {
+        guard from.groups.map(\.name) == to.groups.map(\.name) else {
+            return
+                "the groups changed (\(from.groups.map(\.name).joined(separator: ", ")) → \(to.groups.map(\.name).joined(separator: ", ")))"
+        }
+        for (a, b) in zip(from.groups, to.groups) where a.home != b.home || a.resources != b.resources {
+            return "group \(a.name)'s home or resources changed"
+        }
+        var tuned = from
+        tuned.groups = zip(from.groups, to.groups).map { old, new in
+            var g = old
+            g.autoFailback = new.autoFailback
+            g.timeouts = new.timeouts
+            g.maxRestarts = new.maxRestarts
+            g.monitorInterval = new.monitorInterval
+            g.stopRetries = new.stopRetries
+            return g
+        }
+        return tuned == to ? nil : "settings other than the groups' tuning changed (nodes, timing, quorum, fencing or storage)"
     }
 }

@@ -24,7 +24,7 @@ extension ClusterNode {
                 .init(
                     name: n.name, state: diskState(n.name) ?? p.state.description, votes: n.votes,
                     incarnation: p.incarnation == 0 ? nil : p.incarnation, isSelf: false, links: links,
-                    pingNodesReachable: c == 0 ? nil : Int(c) - 1))
+                    pingNodesReachable: c == 0 ? nil : Int(c) - 1, configDiffers: groups.configDiffers[n.name]))
         }
         return StatusReport(
             cluster: spec.name, node: me, incarnation: incarnation, term: term,

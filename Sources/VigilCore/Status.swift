@@ -35,11 +35,15 @@ public struct StatusReport: Codable, Sendable, Hashable {
         public var links: [Link]
         /// How many ping nodes it reaches, as last reported (nil: no ping nodes, or not measured yet).
         public var pingNodesReachable: Int? = nil
+        /// Its reports carry another group configuration than this node's (nil: this node, or not heard yet):
+        /// its reports and assignments are ignored until cluster.conf matches.
+        public var configDiffers: Bool? = nil
 
         enum CodingKeys: String, CodingKey {
             case name, state, votes, incarnation, links
             case isSelf = "self"
             case pingNodesReachable = "ping_nodes_reachable"
+            case configDiffers = "config_differs"
         }
 
         public func encode(to encoder: Encoder) throws {
@@ -51,6 +55,7 @@ public struct StatusReport: Codable, Sendable, Hashable {
             try c.encode(isSelf, forKey: .isSelf)
             try c.encode(links, forKey: .links)
             try c.encode(pingNodesReachable, forKey: .pingNodesReachable)
+            try c.encode(configDiffers, forKey: .configDiffers)
         }
     }
 

@@ -36,6 +36,10 @@ public enum MetricsText {
                 ["node": n.name, "state": n.state])
             m.gauge("vigil_node_votes", "Configured votes per node.", Double(n.votes), ["node": n.name])
             guard !n.isSelf else { continue }
+            if let d = n.configDiffers {
+                m.gauge(
+                    "vigil_node_config_differs", "1 if a peer's group configuration differs from this node's.", d ? 1 : 0, ["node": n.name])
+            }
             for (i, l) in n.links.enumerated() {
                 let labels = ["node": n.name, "link": "\(i)", "address": l.address]
                 m.gauge("vigil_link_up", "1 if the heartbeat link to a peer is up.", l.state == "up" ? 1 : 0, labels)

@@ -16,7 +16,7 @@ struct Vigil: ParsableCommand {
         abstract: "High-availability cluster agent: heartbeats, membership, quorum and a coordinator.",
         version: Agent.version,
         subcommands: [
-            AgentCommand.self, Status.self, Leave.self, Restart.self, Standby.self, Unstandby.self, Move.self, Unmove.self,
+            AgentCommand.self, Status.self, Leave.self, Restart.self, Reload.self, Standby.self, Unstandby.self, Move.self, Unmove.self,
             Takeover.self, Cleanup.self, ConfirmDown.self, Keygen.self, ConfigCommand.self, ImportHeartbeat.self,
             HBStandby.self, HBTakeover.self, CLStatus.self,
             ResourceCommand.self, StorageCommand.self, Exporter.self, Drill.self, Events.self, Virt.self, Simulate.self, Debug.self
@@ -85,6 +85,7 @@ struct AgentCommand: ParsableCommand {
         opts.allowNonRootKey = ProcessInfo.processInfo.environment["VIGIL_ALLOW_NONROOT_KEY"] == "1"
         opts.runDir = runDir
         opts.startInStandby = standby
+        opts.fromHeartbeat = heartbeatConfig != nil
         opts.heartbeatMulticast = imported?.heartbeatMulticast.map { ($0.interface, $0.group, $0.port) } ?? []
         opts.eventsFile = eventsFile
         opts.installedAgents = ResourceCommand.Run.bundledAgents()
