@@ -215,6 +215,11 @@ public final class Agent: @unchecked Sendable {
         core = ClusterNode(
             spec: spec, me: options.node, incarnation: incarnation, now: startedAt, persisted: persisted,
             standby: standby, previousIncarnation: previousIncarnation)
+        let disabled = store.disabledGroups
+        if !disabled.isEmpty {
+            core.restoreDisabled(disabled)
+            logger.notice("disabled groups (persisted by `vigil disable`): \(disabled.sorted().joined(separator: ", "))")
+        }
         if previousIncarnation > 0, (persisted?.writer ?? 0) < previousIncarnation {
             logger.warning(
                 "the election record \(store.path) is \(persisted == nil ? "missing" : "older than the last run") (state directory lost or restored): this node votes in no election for \(core.amnesiaGraceDescription)"
@@ -482,6 +487,7 @@ public final class Agent: @unchecked Sendable {
                 logger.log(level: level.swiftLog, "\(text)")
             case let .event(e):
                 if case let .standbyChanged(on) = e { persistStandby(on) }
+                if case let .groupDisabled(g, off) = e { persistDisabled(g, off) }
                 if let alerts, let fields = AlertEnvironment.of(e) { alerts.fire(fields) }
                 journal.record(e)
                 updateStatusLine()
@@ -514,6 +520,16 @@ public final class Agent: @unchecked Sendable {
         finished = true
         journal.persist("agent", "exit \(code)", .exited(code: code))
         exitPromise.succeed(code)
+    }
+
+    func persistDisabled(_ group: String, _ off: Bool) {
+        var set = store.disabledGroups
+        if off { set.insert(group) } else { set.remove(group) }
+        do { try store.saveDisabled(set) } catch {
+            logger.error(
+                "cannot record \(group) as \(off ? "disabled" : "enabled") in \(store.disabledPath): \(error); it will not survive a restart"
+            )
+        }
     }
 
     func persistStandby(_ on: Bool) {

@@ -34,6 +34,8 @@ public enum AlertEnvironment {
                 "KIND": "link", "NODE": node, "LINK": "\(link)", "STATE": up ? "up" : "down",
                 "DESC": "link \(link) to \(node) is \(up ? "up" : "down")"
             ]
+        case let .groupDisabled(g, off):
+            ["KIND": "group", "GROUP": g, "STATE": off ? "disabled" : "enabled", "DESC": "group \(g) \(off ? "disabled" : "enabled")"]
         case .standbyChanged, .packetsDropped, .heartbeatDaemon, .requestAnswered:
             nil
         }

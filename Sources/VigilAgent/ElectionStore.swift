@@ -15,6 +15,18 @@ public struct ElectionStore: Sendable {
 
     public var standby: Bool { FileManager.default.fileExists(atPath: standbyPath) }
 
+    /// The groups `vigil disable` stopped, as this node last learned (one name per line).
+    public var disabledPath: String { standbyPath.replacingOccurrences(of: ".standby", with: ".disabled") }
+
+    public var disabledGroups: Set<String> {
+        Set(((try? String(contentsOfFile: disabledPath, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init))
+    }
+
+    /// Records (durably) the set of disabled groups.
+    public func saveDisabled(_ groups: Set<String>) throws {
+        try writeDurably(Data(groups.sorted().map { $0 + "\n" }.joined().utf8), to: disabledPath)
+    }
+
     /// Records (durably) or removes the standby flag.
     public func saveStandby(_ on: Bool) throws {
         if on {

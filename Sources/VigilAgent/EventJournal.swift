@@ -117,6 +117,7 @@ final class EventJournal {
                 node.map { "Linux-HA Heartbeat heard on \($0): no group runs here" }
                     ?? "Linux-HA Heartbeat quiet: groups may run here again"
             )
+        case let .groupDisabled(g, off): ("group", off ? "\(g) disabled" : "\(g) enabled")
         case let .requestAnswered(request, from, answer): ("request", "\(request) (requested on \(from)): \(answer)")
         case .linkChanged, .packetsDropped: nil
         }

@@ -58,6 +58,15 @@ public struct RequestWait: Sendable {
                 return .reached(describe(s))
             }
             return .waiting(describe(s) + (s.failures[n].map { "; \($0) failures on \(n)" } ?? ""))
+        case let .disable(g):
+            guard let s = group(g) else { return .failed("no group \(g) in this node's status") }
+            if s.state == "blocked" { return .failed(describe(s)) }
+            return s.state == "disabled" && s.nodes.values.allSatisfy({ $0 == "stopped" || $0 == "unknown" || $0.contains("/") })
+                ? .reached("\(g) stopped everywhere, disabled") : .waiting(describe(s))
+        case let .enable(g):
+            guard let s = group(g) else { return .failed("no group \(g) in this node's status") }
+            if s.state == "blocked" { return .failed(describe(s)) }
+            return s.state == "running" ? .reached(describe(s)) : .waiting(describe(s))
         case .unstandby, .confirmDown:
             // Carried out when accepted; what follows (groups coming back, a cold start) is placement's.
             return .reached("\(r)")

@@ -67,6 +67,9 @@ public enum ClusterEvent: Hashable, Sendable, Codable {
     /// A Linux-HA Heartbeat daemon was heard on node `node` (this node runs no group meanwhile), or (nil) none
     /// for the hold time: this node may run groups again.
     case heartbeatDaemon(node: String?)
+    /// A group was disabled (`vigil disable`) or enabled, as this node learned from an assignment (or decided as
+    /// coordinator): the shell keeps the set of disabled groups in the state directory.
+    case groupDisabled(group: String, Bool)
     /// This node answered an administrative request made on node `from` (this node, or a peer that forwarded it).
     case requestAnswered(request: AdminRequest, from: String, answer: RequestAnswer)
 }

@@ -81,8 +81,14 @@ public struct Assignment: Hashable, Sendable {
     public var preferred: String
     /// The owner is in standby but no other node can take the group: it stays where it is.
     public var stay: Bool
+    /// `vigil disable`: the group runs nowhere until `vigil enable` (every node remembers it across restarts).
+    public var disabled: Bool
 
-    public init(owner: String, epoch: UInt64, go: Bool = false, source: String = "", preferred: String = "", stay: Bool = false) {
+    public init(
+        owner: String, epoch: UInt64, go: Bool = false, source: String = "", preferred: String = "", stay: Bool = false,
+        disabled: Bool = false
+    ) {
+        self.disabled = disabled
         self.owner = owner
         self.epoch = epoch
         self.go = go
@@ -105,6 +111,10 @@ public enum AdminRequest: Hashable, Sendable, Codable, CustomStringConvertible {
     case unmove(group: String)
     /// Pin groups to NODE: its home groups, or every group with `all`.
     case takeover(node: String, all: Bool)
+    /// Stop GROUP everywhere and keep it stopped (remembered by every node across restarts).
+    case disable(group: String)
+    /// Let GROUP run again.
+    case enable(group: String)
     /// Forget GROUP's failures and a failed stop on NODE; probe it again.
     case cleanup(group: String, node: String)
     /// An administrator confirms NODE is down (powered off): its groups may start elsewhere without fencing.
@@ -119,6 +129,8 @@ public enum AdminRequest: Hashable, Sendable, Codable, CustomStringConvertible {
         case let .takeover(n, all): "takeover \(n) \(all ? "all" : "home")"
         case let .cleanup(g, n): "cleanup \(g) \(n)"
         case let .confirmDown(n): "confirm-down \(n)"
+        case let .disable(g): "disable \(g)"
+        case let .enable(g): "enable \(g)"
         }
     }
 
@@ -134,6 +146,8 @@ public enum AdminRequest: Hashable, Sendable, Codable, CustomStringConvertible {
         case ("takeover", 3) where w[2] == "all" || w[2] == "home": parsed = .takeover(node: w[1], all: w[2] == "all")
         case ("cleanup", 3): parsed = .cleanup(group: w[1], node: w[2])
         case ("confirm-down", 2): parsed = .confirmDown(node: w[1])
+        case ("disable", 2): parsed = .disable(group: w[1])
+        case ("enable", 2): parsed = .enable(group: w[1])
         default: return nil
         }
         guard parsed.description == text else { return nil }
@@ -160,7 +174,7 @@ public enum AdminRequest: Hashable, Sendable, Codable, CustomStringConvertible {
         switch self {
         case let .standby(n), let .unstandby(n), let .cleanup(_, n): n
         case .confirmDown: Self.everyNode
-        case .move, .unmove, .takeover: ""
+        case .move, .unmove, .takeover, .disable, .enable: ""
         }
     }
 }

@@ -98,6 +98,9 @@ struct GroupsState: Sendable {
     var notes: [PlacementNote?]
     /// Report digests that did not match, logged once per peer incarnation.
     var mismatchLogged: Set<String> = []
+    /// Groups this node remembered as disabled (`vigil disable`) when it started: as coordinator, a group no
+    /// coordinator assigned yet starts out disabled (a whole cluster restarted keeps its disabled groups stopped).
+    var disabledAtStart: Set<Int> = []
     /// Per peer: whether its latest report's group configuration differs from this node's (absent: no report).
     var configDiffers: [String: Bool] = [:]
     /// Dead holders assumed stopped under `fencing = none`, logged once per (node, group).
@@ -129,6 +132,11 @@ struct GroupsState: Sendable {
 }
 
 extension ClusterNode {
+    /// The groups this node's state directory remembers as disabled (before the first step).
+    public mutating func restoreDisabled(_ names: Set<String>) {
+        groups.disabledAtStart = Set(spec.groups.indices.filter { names.contains(spec.groups[$0].name) })
+    }
+
     /// The phase of every group on this node.
     public var localPhases: [String: GroupPhase] {
         Dictionary(uniqueKeysWithValues: zip(spec.groups.map(\.name), groups.local.map(\.phase)))
@@ -159,7 +167,7 @@ extension ClusterNode {
                 }
             }
             let owner = a?.owner.isEmpty == false ? a!.owner : nil
-            var state = "stopped"
+            var state = a?.disabled == true ? "disabled" : "stopped"
             if phases.values.contains("blocked") || groups.notes[gi]?.isBlocked == true {
                 state = "blocked"
             } else if let o = owner {
@@ -214,6 +222,9 @@ extension ClusterNode {
             for (gi, a) in msg.assignments.enumerated() {
                 let cur = groups.table[gi]
                 if cur == nil || a.epoch > cur!.epoch || (a.epoch == cur!.epoch && a != cur!) {
+                    if a.disabled != (cur?.disabled ?? false) {
+                        out.append(.event(.groupDisabled(group: spec.groups[gi].name, a.disabled)))
+                    }
                     groups.table[gi] = a
                     groups.placementDue = true
                 }
@@ -275,7 +286,7 @@ extension ClusterNode {
         case .memberChanged, .quorumChanged, .coordinatorChanged, .standbyChanged, .groupChanged,
             .storageChanged, .fenced, .peerFenced, .heartbeatDaemon:
             return true
-        case .linkChanged, .packetsDropped, .requestAnswered: return false
+        case .linkChanged, .packetsDropped, .requestAnswered, .groupDisabled: return false
         }
     }
 }

@@ -22,7 +22,7 @@ extension ClusterNode {
     /// epoch when the decision changed, then `go` once nobody else may still run it (`goWaits`).
     mutating func place(group gi: Int, now: Instant, into out: inout [Action], forceNewEpoch: Bool) {
         let g = spec.groups[gi]
-        var a = groups.table[gi] ?? Assignment(owner: "", epoch: 0)
+        var a = groups.table[gi] ?? Assignment(owner: "", epoch: 0, disabled: groups.disabledAtStart.contains(gi))
         let names = spec.nodes.map(\.name)
         // A member acknowledged an epoch this node never saw: some coordinator assigned the group meanwhile.
         let maxAck = names.filter(isMember).compactMap { groupReport(of: $0, gi)?.ackEpoch }.max() ?? 0
@@ -62,7 +62,7 @@ extension ClusterNode {
             nodes: names, eligible: Set(names.filter { eligible($0, gi) }), running: running, active: active,
             owner: a.owner, inherited: a.epoch < term << 32, preferred: a.preferred, home: g.home, autoFailback: g.autoFailback,
             load: Dictionary(grouping: groups.table.compactMap { $0?.owner }, by: { $0 }).mapValues(\.count),
-            restarting: Set(names.filter(restartingNow)), ownerStays: a.stay)
+            restarting: Set(names.filter(restartingNow)), ownerStays: a.stay, disabled: a.disabled)
     }
 
     /// `node` announced a restart and has not been heard since, nor been confirmed down.
@@ -76,6 +76,7 @@ extension ClusterNode {
     /// (`vigil move`/`takeover`), home with auto_failback, the current owner, where it runs, home, the least
     /// loaded eligible node (ties in configuration order); with no eligible node, it stays where it runs.
     static func chooseTarget(_ f: PlacementFacts) -> TargetChoice {
+        if f.disabled { return TargetChoice(target: "", note: .disabled) }
         // A restarting owner keeps what it owns: it runs on there, and its next agent probes it.
         if !f.owner.isEmpty, f.restarting.contains(f.owner) {
             return TargetChoice(target: f.owner, stay: f.ownerStays, note: .restarting(on: f.owner))
@@ -116,7 +117,9 @@ extension ClusterNode {
         {
             source = old.source  // a handover whose first target failed: the next one takes over from the same source
         }
-        let a = Assignment(owner: target, epoch: nextEpoch(), go: false, source: source, preferred: old.preferred, stay: choice.stay)
+        let a = Assignment(
+            owner: target, epoch: nextEpoch(), go: false, source: source, preferred: old.preferred, stay: choice.stay,
+            disabled: old.disabled)
         noteNamed(gi, a)
         if old.owner != target || inherited {
             out.append(
@@ -262,6 +265,8 @@ struct PlacementFacts: Equatable, Sendable {
     /// stays theirs. The current assignment's `stay` (kept as it is for them).
     var restarting: Set<String> = []
     var ownerStays = false
+    /// `vigil disable`: nowhere.
+    var disabled = false
 }
 
 /// Where a group should run: the node ("" for nowhere), whether it only stays where it runs because no other

@@ -11,6 +11,8 @@ public enum PlacementNote: Hashable, Sendable, CustomStringConvertible {
     case restarting(on: String)
     case assigned(to: String)
     case noEligibleNode
+    /// `vigil disable`: it runs nowhere until `vigil enable`.
+    case disabled
     /// The owner may not start yet: every other node must confirm the group stopped, or be fenced.
     case waiting([GoWait])
 
@@ -29,6 +31,7 @@ public enum PlacementNote: Hashable, Sendable, CustomStringConvertible {
             "stays on \(n): its agent is restarting (vigil restart); `vigil confirm-down \(n)` if it does not come back and is really off"
         case let .assigned(n): "assigned to \(n)"
         case .noEligibleNode: "no eligible node (all in standby, failed or down)"
+        case .disabled: "disabled (`vigil enable` lets it run again)"
         case let .waiting(waits): waits.map(\.description).joined(separator: "; ")
         }
     }

@@ -97,6 +97,18 @@ extension ClusterNode {
             return .accepted(by: me, note: nil)
         case .move, .unmove, .takeover:
             return applyPin(request, now: now, into: &out)
+        case let .disable(g), let .enable(g):
+            guard let gi = spec.groups.firstIndex(where: { $0.name == g }) else { return .refused(by: me, .noSuchGroup(g)) }
+            let off = if case .disable = request { true } else { false }
+            var a = groups.table[gi] ?? Assignment(owner: "", epoch: 0)
+            if a.disabled != off {
+                a.disabled = off
+                groups.table[gi] = a
+                out.append(.log(.notice, off ? "disable: \(g) stops everywhere and stays stopped" : "enable: \(g) may run again"))
+                out.append(.event(.groupDisabled(group: g, off)))
+                place(group: gi, now: now, into: &out, forceNewEpoch: true)
+            }
+            return .accepted(by: me, note: nil)
         }
     }
 

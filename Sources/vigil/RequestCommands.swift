@@ -65,7 +65,7 @@ func misnamed(_ request: AdminRequest, config path: String) -> String? {
     switch request {
     case let .standby(n), let .unstandby(n), let .takeover(n, _), let .confirmDown(n): return node(n)
     case let .move(g, n): return group(g) ?? node(n)
-    case let .unmove(g): return group(g)
+    case let .unmove(g), let .disable(g), let .enable(g): return group(g)
     case let .cleanup(g, n): return group(g) ?? node(n)
     }
 }
@@ -280,4 +280,23 @@ struct Reload: ParsableCommand {
         }
         print(reply, terminator: "")
     }
+}
+
+struct Disable: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Stop a group everywhere and keep it stopped, across restarts, until `vigil enable`.",
+        discussion: "Every node remembers it in its state directory. With --wait, returns once the group is stopped everywhere.")
+    @OptionGroup var where_: SocketOption
+    @OptionGroup var waiting: WaitOptions
+    @Argument(help: "The group.") var group: String
+    func run() throws { try sendRequest(where_, .disable(group: group), wait: waiting) }
+}
+
+struct Enable: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Let a disabled group run again (placed as usual).", discussion: "With --wait, returns once it runs.")
+    @OptionGroup var where_: SocketOption
+    @OptionGroup var waiting: WaitOptions
+    @Argument(help: "The group.") var group: String
+    func run() throws { try sendRequest(where_, .enable(group: group), wait: waiting) }
 }

@@ -164,7 +164,7 @@ import Testing
         let all: [AdminRequest] = [
             .standby(node: "n1"), .unstandby(node: "n2"), .move(group: "web", node: "n3"),
             .unmove(group: "web"), .takeover(node: "n1", all: true), .takeover(node: "n1", all: false),
-            .cleanup(group: "db", node: "n2"), .confirmDown(node: "n3")
+            .cleanup(group: "db", node: "n2"), .confirmDown(node: "n3"), .disable(group: "web"), .enable(group: "web")
         ]
         for r in all {
             let json = try JSONEncoder().encode(r)

@@ -26,6 +26,14 @@ import Testing
         #expect(ClusterNode.chooseTarget(f).target == "c")
     }
 
+    /// `vigil disable`: nowhere, whatever else holds.
+    @Test func aDisabledGroupGoesNowhere() {
+        var f = Self.facts(running: ["a"], owner: "a", preferred: "b", home: "a", autoFailback: true)
+        f.disabled = true
+        f.restarting = ["a"]
+        #expect(ClusterNode.chooseTarget(f) == TargetChoice(target: "", note: .disabled))
+    }
+
     @Test func theOrderOfPreference() {
         // The pin beats everything, if eligible.
         #expect(

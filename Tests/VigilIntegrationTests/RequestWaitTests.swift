@@ -64,5 +64,13 @@ import VigilAgent
         #expect(Self.isReached(u.judge(Self.report([Self.group("web", owner: "n1", "running")]))))
 
         #expect(Self.isReached(RequestWait(.unstandby(node: "n2")).judge(Self.report([]))))
+
+        let d = RequestWait(.disable(group: "web"))
+        #expect(Self.isWaiting(d.judge(Self.report([Self.group("web", owner: nil, "stopping", nodes: ["n1": "stopping"])]))))
+        #expect(
+            Self.isReached(d.judge(Self.report([Self.group("web", owner: nil, "disabled", nodes: ["n1": "stopped", "n2": "stopped"])]))))
+        let e = RequestWait(.enable(group: "web"))
+        #expect(Self.isWaiting(e.judge(Self.report([Self.group("web", owner: nil, "disabled")]))))
+        #expect(Self.isReached(e.judge(Self.report([Self.group("web", owner: "n2", "running")]))))
     }
 }

@@ -52,7 +52,7 @@ import VigilCore
             connectivity: 3)
         let assignments = [
             Assignment(owner: "n1", epoch: 1 << 32 | 4, go: true, source: "n2", preferred: "", stay: false),
-            Assignment(owner: "", epoch: 7, go: false, source: "", preferred: "n3", stay: true)
+            Assignment(owner: "", epoch: 7, go: false, source: "", preferred: "n3", stay: true, disabled: true)
         ]
         return [
             Message(

@@ -1,0 +1,44 @@
+import Foundation
+import Testing
+import VigilAgent
+import VigilCore
+
+/// `vigil disable` and `vigil enable` on real agents: the group stops everywhere and stays stopped, also after
+/// every agent restarted; enabled, it runs again.
+@Suite(.serialized) struct DisableTests {
+    @Test func aDisabledGroupStaysStoppedAcrossAWholeClusterRestart() throws {
+        let tb = try FailoverTests.testbed("disable")
+        defer { tb.down() }
+        let checker = InvariantChecker(tb)
+        try tb.start()
+        #expect(tb.wait(for: tb.nodes, timeout: .seconds(15)) { FailoverTests.allRunning($0, groups: 2) } != nil)
+        func vigil(_ args: String...) throws -> (Int32, String) {
+            try Testbed.spawn([Testbed.binary] + args + ["--socket", "\(tb.run)/n2.sock", "--config", "\(tb.run)/cluster.conf"], env: [:])
+        }
+        var (code, out) = try vigil("disable", "g1", "--wait", "--timeout", "20s")
+        #expect(code == 0 && out.contains("done: g1 stopped everywhere, disabled"), "\(out)")
+        func g1(_ s: [String: StatusReport]) -> [GroupStatus] { s.values.compactMap { $0.groups.first { $0.name == "g1" } } }
+        #expect(tb.wait(for: tb.nodes, timeout: .seconds(5)) { s in g1(s).allSatisfy { $0.state == "disabled" && $0.owner == nil } } != nil)
+        for n in tb.nodes {
+            let file = "\(tb.run)/\(n).state/disable.\(n).disabled"
+            #expect((try? String(contentsOfFile: file, encoding: .utf8)) == "g1\n", "\(file)")
+        }
+        // Every agent killed and started again: g1 stays stopped, g2 runs.
+        for n in tb.nodes { try tb.kill(n) }
+        try tb.start()
+        let settled = tb.wait(for: tb.nodes, timeout: .seconds(15)) { s in
+            s.count == 3 && g1(s).allSatisfy { $0.state == "disabled" }
+                && s.values.allSatisfy { $0.groups.first { $0.name == "g2" }?.state == "running" && $0.coordinator != nil }
+        }
+        #expect(settled != nil, "\(tb.nodes.map { tb.status($0)?.groups.map { "\($0.name) \($0.state) \($0.reason)" } ?? [] })")
+        let startsOfG1 = FailoverTests.ops(tb).filter { $0[2] == "g1" && $0[3] == "start" }
+        (code, out) = try vigil("enable", "g1", "--wait", "--timeout", "20s")
+        #expect(code == 0 && out.contains("done: g1 running"), "\(out)")
+        #expect(FailoverTests.ops(tb).filter { $0[2] == "g1" && $0[3] == "start" }.count > startsOfG1.count)
+        for n in tb.nodes {
+            #expect((try? String(contentsOfFile: "\(tb.run)/\(n).state/disable.\(n).disabled", encoding: .utf8)) == "")
+        }
+        checker.stop()
+        #expect(checker.violations.isEmpty, "\(checker.violations.prefix(3))")
+    }
+}
