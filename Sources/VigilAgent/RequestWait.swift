@@ -67,6 +67,13 @@ public struct RequestWait: Sendable {
             guard let s = group(g) else { return .failed("no group \(g) in this node's status") }
             if s.state == "blocked" { return .failed(describe(s)) }
             return s.state == "running" ? .reached(describe(s)) : .waiting(describe(s))
+        case let .unmanage(g):
+            guard let s = group(g) else { return .failed("no group \(g) in this node's status") }
+            return s.state == "unmanaged" ? .reached("\(g) is left alone") : .waiting(describe(s))
+        case let .manage(g):
+            guard let s = group(g) else { return .failed("no group \(g) in this node's status") }
+            if s.state == "blocked" { return .failed(describe(s)) }
+            return s.state == "running" || s.state == "stopped" || s.state == "disabled" ? .reached(describe(s)) : .waiting(describe(s))
         case .unstandby, .confirmDown:
             // Carried out when accepted; what follows (groups coming back, a cold start) is placement's.
             return .reached("\(r)")

@@ -83,12 +83,15 @@ public struct Assignment: Hashable, Sendable {
     public var stay: Bool
     /// `vigil disable`: the group runs nowhere until `vigil enable` (every node remembers it across restarts).
     public var disabled: Bool
+    /// `vigil unmanage`: the cluster leaves the group alone (no monitor, start, stop or move) until `vigil manage`.
+    public var unmanaged: Bool
 
     public init(
         owner: String, epoch: UInt64, go: Bool = false, source: String = "", preferred: String = "", stay: Bool = false,
-        disabled: Bool = false
+        disabled: Bool = false, unmanaged: Bool = false
     ) {
         self.disabled = disabled
+        self.unmanaged = unmanaged
         self.owner = owner
         self.epoch = epoch
         self.go = go
@@ -115,6 +118,10 @@ public enum AdminRequest: Hashable, Sendable, Codable, CustomStringConvertible {
     case disable(group: String)
     /// Let GROUP run again.
     case enable(group: String)
+    /// Leave GROUP alone: no monitor, start, stop or move, wherever it runs.
+    case unmanage(group: String)
+    /// Manage GROUP again: probe it, then place it as usual.
+    case manage(group: String)
     /// Forget GROUP's failures and a failed stop on NODE; probe it again.
     case cleanup(group: String, node: String)
     /// An administrator confirms NODE is down (powered off): its groups may start elsewhere without fencing.
@@ -131,6 +138,8 @@ public enum AdminRequest: Hashable, Sendable, Codable, CustomStringConvertible {
         case let .confirmDown(n): "confirm-down \(n)"
         case let .disable(g): "disable \(g)"
         case let .enable(g): "enable \(g)"
+        case let .unmanage(g): "unmanage \(g)"
+        case let .manage(g): "manage \(g)"
         }
     }
 
@@ -148,6 +157,8 @@ public enum AdminRequest: Hashable, Sendable, Codable, CustomStringConvertible {
         case ("confirm-down", 2): parsed = .confirmDown(node: w[1])
         case ("disable", 2): parsed = .disable(group: w[1])
         case ("enable", 2): parsed = .enable(group: w[1])
+        case ("unmanage", 2): parsed = .unmanage(group: w[1])
+        case ("manage", 2): parsed = .manage(group: w[1])
         default: return nil
         }
         guard parsed.description == text else { return nil }
@@ -174,7 +185,7 @@ public enum AdminRequest: Hashable, Sendable, Codable, CustomStringConvertible {
         switch self {
         case let .standby(n), let .unstandby(n), let .cleanup(_, n): n
         case .confirmDown: Self.everyNode
-        case .move, .unmove, .takeover, .disable, .enable: ""
+        case .move, .unmove, .takeover, .disable, .enable, .unmanage, .manage: ""
         }
     }
 }

@@ -168,7 +168,9 @@ extension ClusterNode {
             }
             let owner = a?.owner.isEmpty == false ? a!.owner : nil
             var state = a?.disabled == true ? "disabled" : "stopped"
-            if phases.values.contains("blocked") || groups.notes[gi]?.isBlocked == true {
+            if a?.unmanaged == true {
+                state = "unmanaged"
+            } else if phases.values.contains("blocked") || groups.notes[gi]?.isBlocked == true {
                 state = "blocked"
             } else if let o = owner {
                 let p = phases[o] ?? "unknown"

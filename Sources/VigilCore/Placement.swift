@@ -23,6 +23,11 @@ extension ClusterNode {
     mutating func place(group gi: Int, now: Instant, into out: inout [Action], forceNewEpoch: Bool) {
         let g = spec.groups[gi]
         var a = groups.table[gi] ?? Assignment(owner: "", epoch: 0, disabled: groups.disabledAtStart.contains(gi))
+        if a.unmanaged {
+            // `vigil unmanage`: left alone, wherever it runs, until `vigil manage`.
+            groups.notes[gi] = .unmanaged
+            return
+        }
         let names = spec.nodes.map(\.name)
         // A member acknowledged an epoch this node never saw: some coordinator assigned the group meanwhile.
         let maxAck = names.filter(isMember).compactMap { groupReport(of: $0, gi)?.ackEpoch }.max() ?? 0
@@ -119,7 +124,7 @@ extension ClusterNode {
         }
         let a = Assignment(
             owner: target, epoch: nextEpoch(), go: false, source: source, preferred: old.preferred, stay: choice.stay,
-            disabled: old.disabled)
+            disabled: old.disabled, unmanaged: old.unmanaged)
         noteNamed(gi, a)
         if old.owner != target || inherited {
             out.append(

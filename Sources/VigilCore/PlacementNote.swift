@@ -13,6 +13,8 @@ public enum PlacementNote: Hashable, Sendable, CustomStringConvertible {
     case noEligibleNode
     /// `vigil disable`: it runs nowhere until `vigil enable`.
     case disabled
+    /// `vigil unmanage`: left alone until `vigil manage`.
+    case unmanaged
     /// The owner may not start yet: every other node must confirm the group stopped, or be fenced.
     case waiting([GoWait])
 
@@ -32,6 +34,7 @@ public enum PlacementNote: Hashable, Sendable, CustomStringConvertible {
         case let .assigned(n): "assigned to \(n)"
         case .noEligibleNode: "no eligible node (all in standby, failed or down)"
         case .disabled: "disabled (`vigil enable` lets it run again)"
+        case .unmanaged: "unmanaged: not monitored, started, stopped or moved (`vigil manage` ends it)"
         case let .waiting(waits): waits.map(\.description).joined(separator: "; ")
         }
     }

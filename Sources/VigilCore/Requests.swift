@@ -109,6 +109,26 @@ extension ClusterNode {
                 place(group: gi, now: now, into: &out, forceNewEpoch: true)
             }
             return .accepted(by: me, note: nil)
+        case let .unmanage(g), let .manage(g):
+            guard let gi = spec.groups.firstIndex(where: { $0.name == g }) else { return .refused(by: me, .noSuchGroup(g)) }
+            let off = if case .unmanage = request { true } else { false }
+            var a = groups.table[gi] ?? Assignment(owner: "", epoch: 0)
+            if a.unmanaged != off {
+                // The same epoch, other content: every node takes it (and placement leaves the group alone).
+                a.unmanaged = off
+                groups.table[gi] = a
+                out.append(
+                    .log(
+                        .notice,
+                        off
+                            ? "unmanage: \(g) is left alone (no monitor, start, stop or move)"
+                            : "manage: \(g) is probed, then placed as usual"))
+                if !off {
+                    if groups.local[gi].sequence == nil, groups.local[gi].phase != .blocked { groups.local[gi].phase = .unknown }
+                    place(group: gi, now: now, into: &out, forceNewEpoch: false)
+                }
+            }
+            return .accepted(by: me, note: nil)
         }
     }
 
@@ -208,6 +228,7 @@ extension ClusterNode {
             default:
                 if stopsWithoutQuorum { return false }
                 if let a = groups.table[gi], a.owner == me, a.stay, a.epoch == g.ackEpoch { continue }
+                if groups.table[gi]?.unmanaged == true { continue }  // left alone: it stays running here
                 return false
             }
         }

@@ -48,7 +48,7 @@ public enum WireFormat {
         for a in m.assignments.prefix(255) {
             appendString(&b, a.owner)
             appendBE(&b, a.epoch)
-            b.append((a.go ? 1 : 0) | (a.stay ? 2 : 0) | (a.disabled ? 4 : 0))
+            b.append((a.go ? 1 : 0) | (a.stay ? 2 : 0) | (a.disabled ? 4 : 0) | (a.unmanaged ? 8 : 0))
             appendString(&b, a.source)
             appendString(&b, a.preferred)
         }
@@ -119,11 +119,11 @@ public enum WireFormat {
             guard let owner = r.readString(), r.remaining >= 9 else { return nil }
             let epoch: UInt64 = r.readBE()
             let aflags = r.readByte()!
-            guard aflags <= 7, let source = r.readString(), let preferred = r.readString() else { return nil }
+            guard aflags <= 15, let source = r.readString(), let preferred = r.readString() else { return nil }
             assignments.append(
                 Assignment(
                     owner: owner, epoch: epoch, go: aflags & 1 != 0, source: source,
-                    preferred: preferred, stay: aflags & 2 != 0, disabled: aflags & 4 != 0))
+                    preferred: preferred, stay: aflags & 2 != 0, disabled: aflags & 4 != 0, unmanaged: aflags & 8 != 0))
         }
         // A request travels as its canonical text: anything else is malformed (one encoding per message).
         guard let requestText = r.readString() else { return nil }

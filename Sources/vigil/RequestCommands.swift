@@ -65,7 +65,7 @@ func misnamed(_ request: AdminRequest, config path: String) -> String? {
     switch request {
     case let .standby(n), let .unstandby(n), let .takeover(n, _), let .confirmDown(n): return node(n)
     case let .move(g, n): return group(g) ?? node(n)
-    case let .unmove(g), let .disable(g), let .enable(g): return group(g)
+    case let .unmove(g), let .disable(g), let .enable(g), let .unmanage(g), let .manage(g): return group(g)
     case let .cleanup(g, n): return group(g) ?? node(n)
     }
 }
@@ -299,4 +299,26 @@ struct Enable: ParsableCommand {
     @OptionGroup var waiting: WaitOptions
     @Argument(help: "The group.") var group: String
     func run() throws { try sendRequest(where_, .enable(group: group), wait: waiting) }
+}
+
+struct Unmanage: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Leave a group alone: no monitor, start, stop or move, wherever it runs, until `vigil manage`.",
+        discussion:
+            "For work on a group by hand (Pacemaker's unmanage). Kept by the coordinator's assignments, not across a restart of the whole cluster."
+    )
+    @OptionGroup var where_: SocketOption
+    @OptionGroup var waiting: WaitOptions
+    @Argument(help: "The group.") var group: String
+    func run() throws { try sendRequest(where_, .unmanage(group: group), wait: waiting) }
+}
+
+struct Manage: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage an unmanaged group again: every node probes it, then it is placed as usual.",
+        discussion: "With --wait, returns once it runs (or is stopped, if nobody may run it).")
+    @OptionGroup var where_: SocketOption
+    @OptionGroup var waiting: WaitOptions
+    @Argument(help: "The group.") var group: String
+    func run() throws { try sendRequest(where_, .manage(group: group), wait: waiting) }
 }

@@ -42,3 +42,36 @@ import VigilCore
         #expect(checker.violations.isEmpty, "\(checker.violations.prefix(3))")
     }
 }
+
+/// `vigil unmanage` and `vigil manage` on real agents: an unmanaged group whose process an administrator stopped
+/// by hand is neither restarted nor moved; managed again, it is probed and started.
+@Suite(.serialized) struct UnmanageTests {
+    @Test func anUnmanagedGroupIsLeftAloneThenProbedWhenManaged() throws {
+        let tb = try FailoverTests.testbed("unmanage")
+        defer { tb.down() }
+        try tb.start()
+        #expect(tb.wait(for: tb.nodes, timeout: .seconds(15)) { FailoverTests.allRunning($0, groups: 2) } != nil)
+        let owner = try #require(FailoverTests.owner(tb.nodes.reduce(into: [:]) { $0[$1] = tb.status($1) }, "g1"))
+        func vigil(_ args: String...) throws -> (Int32, String) {
+            try Testbed.spawn([Testbed.binary] + args + ["--socket", "\(tb.run)/n1.sock", "--config", "\(tb.run)/cluster.conf"], env: [:])
+        }
+        var (code, out) = try vigil("unmanage", "g1", "--wait", "--timeout", "10s")
+        #expect(code == 0 && out.contains("done: g1 is left alone"), "\(out)")
+        #expect(
+            tb.wait(for: tb.nodes, timeout: .seconds(5)) { s in
+                s.values.allSatisfy { $0.groups.first { $0.name == "g1" }?.state == "unmanaged" }
+            } != nil)
+        // The administrator stops it by hand: with monitor_interval 1s, a managed group would be restarted.
+        let dummy = Testbed.repo + "/resource-agents/dummy"
+        let (stopped, text) = try Testbed.spawn([dummy, "g1", "stop"], env: ["VIGIL_RUN_DIR": "\(tb.run)/\(owner).run"])
+        #expect(stopped == 0, "\(text)")
+        let opsBefore = FailoverTests.ops(tb).count
+        usleep(2_500_000)  // a window of 2.5 monitor intervals in which nothing may happen
+        #expect(FailoverTests.ops(tb).count == opsBefore, "\(FailoverTests.ops(tb).suffix(3))")
+        #expect(tb.status("n1")?.groups.first { $0.name == "g1" }?.state == "unmanaged")
+        // Managed again: probed (stopped), then started.
+        (code, out) = try vigil("manage", "g1", "--wait", "--timeout", "15s")
+        #expect(code == 0 && out.contains("g1 running"), "\(out)")
+        #expect(FailoverTests.ops(tb).dropFirst(opsBefore).contains { $0[2] == "g1" && $0[3] == "start" })
+    }
+}
