@@ -112,6 +112,9 @@ struct GroupsState: Sendable {
     /// intermediate coordinator's, while this node was cut off). Its owner is unknown, so a vanished node is
     /// safe only if its last report acknowledged at least this epoch.
     var missed: [UInt64]
+    /// The highest term some other node is known to have coordinated (it said so in a message, or in its storage
+    /// slot). A coordinator of a term whose assignments this node never saw may have named any node: see `place`.
+    var coordinatedTermSeen: UInt64 = 0
     /// Nodes an administrator confirmed down (`vigil confirm-down`), with the incarnation they had then.
     var confirmedDown: [String: UInt64] = [:]
     /// The last report this node sent, to send a heartbeat at once when it changes.
@@ -198,6 +201,7 @@ extension ClusterNode {
     /// Records a peer's report and the coordinator's assignments carried by an accepted message.
     mutating func absorbGroups(_ msg: Message, now: Instant, into out: inout [Action]) {
         guard !spec.groups.isEmpty else { return }
+        if msg.coordinator == msg.sender, msg.term > groups.coordinatedTermSeen { groups.coordinatedTermSeen = msg.term }
         // (A new incarnation's old report was already turned into evidence by `receive`.)
         if let r = msg.report {
             let differs = r.digest != spec.groupsDigest || r.groups.count != spec.groups.count

@@ -32,6 +32,15 @@ extension ClusterNode {
         // A member acknowledged an epoch this node never saw: some coordinator assigned the group meanwhile.
         let maxAck = names.filter(isMember).compactMap { groupReport(of: $0, gi)?.ackEpoch }.max() ?? 0
         if maxAck > a.epoch, maxAck > groups.missed[gi] { groups.missed[gi] = maxAck }
+        // Another node coordinated a later term than this node's latest assignment for the group, and this node
+        // saw none of that term's assignments (nemesis seed 601490: a coordinator that was cut off from this node
+        // named itself, then left with the group running). Any epoch of that term may have named any node: only
+        // an acknowledgement from a later term proves a vanished node saw them all.
+        let unseen = max(groups.coordinatedTermSeen, diskCoordinatedTerm)
+        if unseen > a.epoch >> 32, unseen < term || (unseen == term && role != .coordinator), unseen <= Self.maxTerm {
+            let floor = unseen << 32 | 0xFFFF_FFFF
+            if floor > groups.missed[gi] { groups.missed[gi] = floor }
+        }
 
         // 1. Choose the target.
         let facts = placementFacts(gi, a)

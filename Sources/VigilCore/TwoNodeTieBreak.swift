@@ -38,6 +38,11 @@ extension ClusterNode {
 
     /// The highest term any peer's slot shows: a node standing for election picks a higher one, so a term is
     /// never reused by a lone two-node winner that did not hear the other's election.
+    /// The highest term a peer's storage slot says that peer coordinated.
+    var diskCoordinatedTerm: UInt64 {
+        storage?.peers.compactMap { name, p in p.slot.flatMap { $0.coordinator == name ? $0.term : nil } }.max() ?? 0
+    }
+
     var highestDiskTerm: UInt64 { max(storage?.peers.values.compactMap { $0.slot?.term }.max() ?? 0, storage?.termSeen ?? 0) }
 
     /// How long a candidacy lasts: the election timeout, or for a lone two-node tie-break winner, long enough

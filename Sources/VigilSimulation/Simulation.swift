@@ -500,7 +500,18 @@ public struct Simulation {
         case 1:
             schedule(at: at, .admin(node: victim, .move(group: "g\(g)", node: "n\(rng.int(1...parameters.nodeCount))")))
         case 2:
-            schedule(at: at, .admin(node: victim, .unmove(group: "g\(g)")))
+            // Unmove; or an administrator disables a group for a while, or leaves it unmanaged for a while.
+            let back = at + .nanoseconds(rng.ns(300_000_000...3_000_000_000))
+            switch rng.int(0...3) {
+            case 0:
+                schedule(at: at, .admin(node: victim, .disable(group: "g\(g)")))
+                schedule(at: back, .admin(node: victim, .enable(group: "g\(g)")))
+            case 1:
+                schedule(at: at, .admin(node: victim, .unmanage(group: "g\(g)")))
+                schedule(at: back, .admin(node: victim, .manage(group: "g\(g)")))
+            default:
+                schedule(at: at, .admin(node: victim, .unmove(group: "g\(g)")))
+            }
         case 3, 4:
             schedule(at: at, .resourceDies(node: victim, group: g))
         case 7:
@@ -751,6 +762,15 @@ public struct Simulation {
                 if !spec.groups.isEmpty { schedule(at: now + .milliseconds(1), .connectivity(node: n.name, reachable: 2)) }
                 for g in spec.groups {
                     schedule(at: now + .milliseconds(1), .admin(node: n.name, .cleanup(group: g.name, node: n.name)))
+                }
+            }
+            // And every group enabled and managed again: asked of whichever node, now and while a coordinator
+            // may still be missing (a request without one is refused).
+            for g in spec.groups {
+                for k in 0..<4 {
+                    let n = spec.nodes[k % spec.nodes.count].name
+                    schedule(at: now + .milliseconds(1 + 1000 * k), .admin(node: n, .enable(group: g.name)))
+                    schedule(at: now + .milliseconds(1 + 1000 * k), .admin(node: n, .manage(group: g.name)))
                 }
             }
         }
