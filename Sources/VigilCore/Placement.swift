@@ -79,6 +79,21 @@ extension ClusterNode {
             restarting: Set(names.filter(restartingNow)), ownerStays: a.stay, disabled: a.disabled)
     }
 
+    /// A node confirmed down (as incarnation `inc`) has come back where this node could not hear it: its storage
+    /// slot shows a later incarnation, or a member's view echoes another incarnation of it as alive (nemesis seed
+    /// 711481: confirmed down, restarted behind a partition, assigned a group by a coordinator this node never
+    /// heard). The administrator's word was about the machine that was off; it no longer covers this one.
+    func restartedUnheard(_ node: String, since inc: UInt64) -> Bool {
+        if let slot = storage?.peers[node]?.slot, slot.incarnation > inc { return true }
+        let old = IncarnationEcho.of(inc)
+        for name in membership.peerNames where name != node && isMember(name) {
+            if let e = membership.peers[name]?.view.first(where: { $0.node == node }), e.state.isMember, e.echo != 0, e.echo != old {
+                return true
+            }
+        }
+        return false
+    }
+
     /// `node` announced a restart and has not been heard since, nor been confirmed down.
     func restartingNow(_ node: String) -> Bool {
         guard let p = membership.peers[node] else { return false }
@@ -197,7 +212,7 @@ extension ClusterNode {
                 let ds = diskSaysLeft(n)
                 let dsStopped = ds.map { gi < 32 && $0.activeGroups & (1 << UInt32(gi)) == 0 } ?? false
                 let canFence = spec.fencing == .required && storage != nil
-                if let inc = groups.confirmedDown[n], inc == (membership.peers[n]?.incarnation ?? 0) {
+                if let inc = groups.confirmedDown[n], inc == (membership.peers[n]?.incarnation ?? 0), !restartedUnheard(n, since: inc) {
                     continue
                 } else if leftStopped || dsStopped, seenAll {
                     // Its agent left after stopping everything (its leave carried that report, or its slot

@@ -428,11 +428,13 @@ extension ClusterNode {
         } else {
             st.lostBothSince = nil
         }
-        // Unfence (stop-resources mode): back in a quorate membership, with storage, and no pill for this
-        // incarnation on any usable device (the coordinator clears it once this node is back).
-        if let f = st.fenced, s.selfFence == .stopResources, quorate, storageOK,
-            st.devices.allSatisfy({ !$0.health.usable || $0.pillForMe == nil }),
-            !st.devices.contains(where: { $0.health.usable && $0.lastOK.map { $0 < f.since } ?? true })
+        // Unfence (stop-resources mode): back in a quorate membership, and a majority of devices usable, each
+        // read since the fence and showing no pill for this incarnation (the coordinator clears it once this node
+        // is back). Not on storage's grace alone: with no device usable, "no pill" would be no read at all
+        // (nemesis seed 708228: lifted as the device was lost, then a stale assignment started the group).
+        let usable = st.devices.filter(\.health.usable)
+        if let f = st.fenced, s.selfFence == .stopResources, quorate, storageOK, usable.count >= s.majority,
+            usable.allSatisfy({ $0.pillForMe == nil && ($0.lastOK.map { $0 >= f.since } ?? false) })
         {
             out.append(.log(.notice, "fence lifted: back in a quorate membership and no pill for this node (was: \(f.reason))"))
             st.fenced = nil

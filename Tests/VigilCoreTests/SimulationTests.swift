@@ -40,7 +40,10 @@ import VigilSimulation
     /// so these pin little, but a fix undone usually fails its own seed again. 601490 (a group active on two
     /// nodes: a coordinator cut off from the other node named itself, then left with the group running) fails
     /// without the unseen-coordinator rule in `place`.
-    @Test(arguments: [(SimulationMode.nemesis, UInt64(601490)), (.nemesis, 503803), (.nemesis, 21934), (.nemesis, 23368)])
+    @Test(arguments: [
+        (SimulationMode.nemesis, UInt64(601490)), (.nemesis, 708228), (.nemesis, 711481), (.nemesis, 503803), (.nemesis, 21934),
+        (.nemesis, 23368)
+    ])
     func seedsTheSoaksFoundStayFixed(mode: SimulationMode, seed: UInt64) {
         var sim = Simulation(mode.parameters(seed: seed))
         let r = sim.run()
