@@ -125,12 +125,6 @@ final class Alerts: AgentService, @unchecked Sendable {
     }
 
     static func rfc3339(_ wallNs: Int64) -> String {
-        var t = time_t(wallNs / 1_000_000_000)
-        var parts = tm()
-        gmtime_r(&t, &parts)
-        var buf = [CChar](repeating: 0, count: 32)
-        strftime(&buf, buf.count, "%Y-%m-%dT%H:%M:%S", &parts)
-        let base = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return base + String(format: ".%03dZ", Int(wallNs % 1_000_000_000 / 1_000_000))
+        EventJournal.wallTime(wallNs, "%Y-%m-%dT%H:%M:%S", utc: true) + String(format: ".%03dZ", Int(wallNs % 1_000_000_000 / 1_000_000))
     }
 }

@@ -86,6 +86,16 @@ final class EventJournal {
         JournalEvent(wallNs: Self.wallNow(), monoNs: Monotonic.now().nanoseconds, node: node, kind: kind, text: text, event: event)
     }
 
+    /// `wallNs` formatted by strftime's `format`, in UTC or the local time zone.
+    static func wallTime(_ wallNs: Int64, _ format: String, utc: Bool) -> String {
+        var t = time_t(wallNs / 1_000_000_000)
+        var parts = tm()
+        if utc { gmtime_r(&t, &parts) } else { localtime_r(&t, &parts) }
+        var buf = [CChar](repeating: 0, count: 64)
+        strftime(&buf, buf.count, format, &parts)
+        return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     /// CLOCK_REALTIME in nanoseconds since the Unix epoch.
     static func wallNow() -> Int64 {
         var ts = timespec()

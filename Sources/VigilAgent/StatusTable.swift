@@ -4,14 +4,7 @@ import VigilCore
 /// Renders a `StatusReport` as the human-readable table of `vigil status`.
 public enum StatusTable {
     /// "2026-12-06 07:01:02" in the local time zone.
-    static func localTime(_ wallNs: Int64) -> String {
-        var t = time_t(wallNs / 1_000_000_000)
-        var parts = tm()
-        localtime_r(&t, &parts)
-        var buf = [CChar](repeating: 0, count: 32)
-        strftime(&buf, buf.count, "%Y-%m-%d %H:%M:%S", &parts)
-        return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
+    static func localTime(_ wallNs: Int64) -> String { EventJournal.wallTime(wallNs, "%Y-%m-%d %H:%M:%S", utc: false) }
 
     public static func render(_ r: StatusReport) -> String {
         var out = "cluster \(r.cluster)   node \(r.node) (\(r.role))   term \(r.term)   coordinator \(r.coordinator ?? "none")\n"

@@ -78,16 +78,6 @@ import VigilCore
         return Double(s)
     }
 
-    static func until(_ timeout: Duration, _ condition: () -> Bool) -> Bool {
-        let clock = ContinuousClock()
-        let start = clock.now
-        while clock.now - start < timeout {
-            if condition() { return true }
-            usleep(200_000)
-        }
-        return false
-    }
-
     @Test func aRealPrometheusScrapesTheExporterAndAnswersQueries() throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/prometheus") else {
             Issue.record("/usr/bin/prometheus is missing: scripts/setup installs Debian's prometheus package")
@@ -104,7 +94,9 @@ import VigilCore
             [Testbed.binary, "exporter", "--listen", "127.0.0.1:\(exporterPort)", "--socket", "\(tb.run)/n1.sock"],
             output: "\(dir)/exporter.log")
         defer { exporter.stop() }
-        #expect(Self.until(.seconds(5)) { Self.curl("http://127.0.0.1:\(exporterPort)/metrics") != nil }, "\(exporter.log)")
+        #expect(
+            Testbed.until(.seconds(5), every: .milliseconds(200)) { Self.curl("http://127.0.0.1:\(exporterPort)/metrics") != nil },
+            "\(exporter.log)")
         let text = Self.curl("http://127.0.0.1:\(exporterPort)/metrics") ?? ""
         #expect(
             text.contains("\nvigil_quorate 1\n") && text.contains("vigil_node_state{node=\"n2\",state=\"alive\"} 1"), "\(text.prefix(600))")
@@ -126,7 +118,9 @@ import VigilCore
             ], output: "\(dir)/prometheus.log")
         defer { prometheus.stop() }
         #expect(
-            Self.until(.seconds(30)) { Self.query(promPort, "up{job=\"vigil\"}") == 1 && Self.query(promPort, "vigil_quorate") == 1 },
+            Testbed.until(.seconds(30), every: .milliseconds(200)) {
+                Self.query(promPort, "up{job=\"vigil\"}") == 1 && Self.query(promPort, "vigil_quorate") == 1
+            },
             "\(prometheus.log.suffix(1500))")
         #expect(Self.query(promPort, "count(vigil_node_state{state=\"alive\"})") == 3)
         #expect(Self.query(promPort, "sum(vigil_group_running)") == 2)
@@ -134,11 +128,11 @@ import VigilCore
         // A node dies: the next scrapes say so.
         try tb.kill("n3")
         #expect(
-            Self.until(.seconds(15)) { Self.query(promPort, "count(vigil_node_state{state=\"dead\"})") == 1 },
+            Testbed.until(.seconds(15), every: .milliseconds(200)) { Self.query(promPort, "count(vigil_node_state{state=\"dead\"})") == 1 },
             "\(prometheus.log.suffix(800))")
         // The agent goes away: the exporter still answers, with vigil_up 0.
         try tb.kill("n1")
-        #expect(Self.until(.seconds(15)) { Self.query(promPort, "vigil_up") == 0 })
+        #expect(Testbed.until(.seconds(15), every: .milliseconds(200)) { Self.query(promPort, "vigil_up") == 0 })
     }
 
     @Test func theExpositionIsWellFormed() {

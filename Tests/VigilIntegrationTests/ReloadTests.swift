@@ -40,7 +40,7 @@ import VigilCore
         }
         // The new alerts run: a node that leaves is reported by the others.
         try tb.stop("n3")
-        let alerted = Self.until(.seconds(10)) {
+        let alerted = Testbed.until(.seconds(10)) {
             ((try? String(contentsOfFile: "\(alertDir)/log", encoding: .utf8)) ?? "").contains("n1 node n3 left")
         }
         #expect(alerted, "\((try? String(contentsOfFile: "\(alertDir)/log", encoding: .utf8)) ?? "no alert log")")
@@ -54,7 +54,7 @@ import VigilCore
         #expect(code == 1 && out.contains("reload refused") && out.contains("timing"), "\(out)")
         try tb.signal("n2", SIGHUP)
         #expect(
-            Self.until(.seconds(5)) {
+            Testbed.until(.seconds(5)) {
                 tb.events("n2").contains { if case .reloaded(.refused) = $0 { true } else { false } }
             })
         // Neither can the groups: a new one is refused.
@@ -96,15 +96,5 @@ import VigilCore
         // Its file matches again: after a restart it is in step.
         _ = try Testbed.spawn([Testbed.binary, "restart", "--wait", "--socket", "\(tb.run)/n3.sock", "--config", conf], env: [:])
         #expect(tb.wait(for: ["n1"], timeout: .seconds(10)) { $0["n1"]?.node("n3")?.configDiffers == false } != nil)
-    }
-
-    static func until(_ timeout: Duration, _ condition: () -> Bool) -> Bool {
-        let clock = ContinuousClock()
-        let start = clock.now
-        while clock.now - start < timeout {
-            if condition() { return true }
-            usleep(100_000)
-        }
-        return false
     }
 }

@@ -87,6 +87,17 @@ final class Testbed {
     }
 
     /// The one coordinator all `which` agree on, if they do.
+    /// Polls `condition` every `every` until it holds (true) or `timeout` passed (false).
+    static func until(_ timeout: Duration, every: Duration = .milliseconds(100), _ condition: () -> Bool) -> Bool {
+        let clock = ContinuousClock()
+        let start = clock.now
+        while clock.now - start < timeout {
+            if condition() { return true }
+            usleep(useconds_t(every.nanoseconds / 1000))
+        }
+        return false
+    }
+
     static func agreedCoordinator(_ s: [String: StatusReport]) -> (String, UInt64)? {
         guard let first = s.values.first, let c = first.coordinator else { return nil }
         let agree = s.values.allSatisfy { $0.coordinator == c && $0.term == first.term && $0.quorate }
