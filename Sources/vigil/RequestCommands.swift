@@ -322,3 +322,51 @@ struct Manage: ParsableCommand {
     @Argument(help: "The group.") var group: String
     func run() throws { try sendRequest(where_, .manage(group: group), wait: waiting) }
 }
+
+/// `vigil maintenance on|off [NODE]`: a node-level maintenance mode made of two requests the cluster already
+/// carries safely (unmanage each group on the node, then standby; and the reverse), so nothing new is stored or
+/// sent on the wire.
+struct Maintenance: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Put a node in maintenance (its groups keep running, left alone; nothing new lands on it), or take it out.",
+        discussion: """
+            on: every group on NODE (default: this node) is unmanaged (no monitor, start, stop or move, and no \
+            recovery if NODE fails), then NODE goes to standby so that no other group is placed there. The agent can \
+            then be stopped, upgraded or the host worked on (`systemctl stop vigil` leaves at once: nothing has to \
+            move). off: NODE leaves standby, then every unmanaged group owned by NODE is managed again: probed \
+            everywhere and placed as usual (with --wait, until each runs). A group unmanaged by hand before \
+            `maintenance on` is managed again too.
+            """)
+    @OptionGroup var where_: SocketOption
+    @OptionGroup var waiting: WaitOptions
+    @Argument(help: "on or off.") var mode: String
+    @Argument(help: "The node (default: this node).") var node: String?
+
+    func validate() throws {
+        guard mode == "on" || mode == "off" else { throw ValidationError("expected on or off, not \(mode)") }
+    }
+
+    func run() throws {
+        let text = try askAgent(where_, "status")
+        guard let report = try? JSONDecoder().decode(StatusReport.self, from: Data(text.utf8)) else {
+            throw CLIError("unexpected status from the agent: \(text.prefix(200))")
+        }
+        let target = node ?? report.node
+        if let why = misnamed(.standby(node: target), config: where_.config) {
+            printError("vigil: maintenance \(mode) \(target): \(why)")
+            throw ExitCode(RequestExit.refused.rawValue)
+        }
+        let owned = report.groups.filter { $0.owner == target }
+        if mode == "on" {
+            for g in owned where g.state != "unmanaged" { try sendRequest(where_, .unmanage(group: g.name)) }
+            try sendRequest(where_, .standby(node: target))
+            print(
+                "\(target) is in maintenance: \(owned.isEmpty ? "no group runs there" : owned.map(\.name).joined(separator: ", ") + " left alone")"
+            )
+        } else {
+            try sendRequest(where_, .unstandby(node: target))
+            for g in owned where g.state == "unmanaged" { try sendRequest(where_, .manage(group: g.name), wait: waiting) }
+            print("\(target) is out of maintenance")
+        }
+    }
+}

@@ -75,3 +75,50 @@ import VigilCore
         #expect(FailoverTests.ops(tb).dropFirst(opsBefore).contains { $0[2] == "g1" && $0[3] == "start" })
     }
 }
+
+/// `vigil maintenance on|off` on real agents: the node's groups stay where they run while its agent is stopped
+/// and started again, nothing new lands on it, and out of maintenance the groups are probed, found running and
+/// kept there (no start, no stop anywhere).
+@Suite(.serialized) struct MaintenanceTests {
+    @Test func aNodeInMaintenanceKeepsItsGroupsRunningWhileItsAgentIsStopped() throws {
+        let tb = try FailoverTests.testbed("maint")
+        defer { tb.down() }
+        let checker = InvariantChecker(tb)
+        try tb.start()
+        #expect(tb.wait(for: tb.nodes, timeout: .seconds(15)) { FailoverTests.allRunning($0, groups: 2) } != nil)
+        let owner = try #require(FailoverTests.owner(tb.nodes.reduce(into: [:]) { $0[$1] = tb.status($1) }, "g1"))
+        let other = try #require(tb.nodes.first { $0 != owner })
+        func vigil(_ args: String...) throws -> (Int32, String) {
+            try Testbed.spawn(
+                [Testbed.binary] + args + ["--socket", "\(tb.run)/\(other).sock", "--config", "\(tb.run)/cluster.conf"], env: [:])
+        }
+        let opsBefore = FailoverTests.ops(tb).count
+        var (code, out) = try vigil("maintenance", "on", owner)
+        #expect(code == 0 && out.contains("\(owner) is in maintenance") && out.contains("g1"), "\(out)")
+        let frozen = tb.wait(for: tb.nodes, timeout: .seconds(5)) { s in
+            s[owner]?.standby == true && s.values.allSatisfy { $0.groups.first { $0.name == "g1" }?.state == "unmanaged" }
+        }
+        #expect(frozen != nil, "\(tb.status(owner)?.groups.map { "\($0.name) \($0.state)" } ?? [])")
+        // The agent is stopped (a controlled stop: nothing has to move, so it leaves at once), then started.
+        try tb.stop(owner)
+        usleep(2_000_000)  // a window of two monitor intervals in which nothing may start or stop
+        #expect(
+            !FailoverTests.ops(tb).dropFirst(opsBefore).contains { $0[3] == "start" || $0[3] == "stop" },
+            "\(FailoverTests.ops(tb).suffix(4))")
+        #expect(tb.status(other)?.groups.first { $0.name == "g1" }?.owner == owner)
+        try tb.start([owner])
+        let rejoined = tb.wait(for: [other], timeout: .seconds(10)) { s in s[other]?.nodes.first { $0.name == owner }?.state == "alive" }
+        #expect(rejoined != nil)
+        (code, out) = try vigil("maintenance", "off", owner, "--wait", "--timeout", "20s")
+        #expect(code == 0 && out.contains("\(owner) is out of maintenance"), "\(out)")
+        let back = tb.wait(for: tb.nodes, timeout: .seconds(10)) { s in
+            s[owner]?.standby == false
+                && s.values.allSatisfy { $0.groups.first { $0.name == "g1" }.map { $0.state == "running" && $0.owner == owner } ?? false }
+        }
+        #expect(back != nil, "\(tb.status(other)?.groups.map { "\($0.name) \($0.state) \($0.owner ?? "-") \($0.reason)" } ?? [])")
+        let g1Ops = FailoverTests.ops(tb).dropFirst(opsBefore).filter { $0[2] == "g1" && ($0[3] == "start" || $0[3] == "stop") }
+        #expect(g1Ops.isEmpty, "g1 was started or stopped: \(g1Ops)")
+        checker.stop()
+        #expect(checker.violations.isEmpty, "\(checker.violations.prefix(3))")
+    }
+}
