@@ -219,7 +219,7 @@ vc_gt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a > b) }'; }
 # (sent to b's agent, which forwards it to the coordinator) and `vigil unmove vm1`, so that every round
 # starts from the same state. Appends one row to $work/migrations.tsv and sets vc_last (a summary line).
 vc_migrate() {
-  local dir=$1 from to prev t0 res ms tdone c0 c1 c2 n0 u0 n1 n2 u2 mig where pg gap lost after _ g
+  local dir=$1 waiter from to prev t0 res ms tdone c0 c1 c2 n0 u0 n1 n2 u2 mig where pg gap lost after _ g
   case "$dir" in ab) from=a to=b ;; ba) from=b to=a ;; *) vc_fail "vc_migrate ab|ba" ;; esac
   [ -f "$work/migrations.tsv" ] || printf 'n\tdir\tstandby/move -> running+verified ms\tlongest ping gap ms\tpings lost\tlibvirt downtime ms\tlibvirt total ms\tlibvirt call wall ms\n' > "$work/migrations.tsv"
   vc_mig_n=$(( ${vc_mig_n:-0} + 1 ))
@@ -235,12 +235,20 @@ vc_migrate() {
   read -r n0 u0 <<< "$c0"
   t0=$(vc_now)
   if [ "$dir" = ab ]; then
-    vc_vigil standby --socket "$(vc_sock a)" > /dev/null || vc_fail "vigil standby on a failed"
+    # With --wait, as an operator would: progress lines (the migration's figures from a's libvirt) until done.
+    vc_vigil standby --socket "$(vc_sock a)" --config "$work/cluster.conf" --wait --timeout 200s > "$work/standby-wait.$vc_mig_n.txt" 2>&1 &
+    waiter=$!
   else
     vc_vigil move vm1 a --socket "$(vc_sock b)" > /dev/null || vc_fail "vigil move vm1 a failed"
   fi
   res=$(vc_py wait "$(vc_sock "$to")" vm1 "$to" "$t0" 200) || vc_fail "migration $from -> $to: vm1 not running on $to within 200 s"
   read -r ms tdone <<< "$res"
+  if [ "$dir" = ab ]; then
+    wait "$waiter" || vc_fail "vigil standby --wait on a exited $?: $(cat "$work/standby-wait.$vc_mig_n.txt")"
+    grep -q 'done: ' "$work/standby-wait.$vc_mig_n.txt" || vc_fail "vigil standby --wait printed no 'done:' line: $(cat "$work/standby-wait.$vc_mig_n.txt")"
+    grep -q "$GUEST: migrating, .* MiB copied" "$work/standby-wait.$vc_mig_n.txt" \
+      || vc_fail "vigil standby --wait showed no migration progress: $(cat "$work/standby-wait.$vc_mig_n.txt")"
+  fi
   c1=$(vc_counter) || exit $?
   read -r n1 _ <<< "$c1"
   where=$("$tb" where | xargs)

@@ -43,13 +43,16 @@ public struct RequestWait: Sendable {
             if s.state == "blocked" { return .failed(describe(s)) }
             return s.preferred == nil && (s.state == "running" || s.state == "stopped") ? .reached(describe(s)) : .waiting(describe(s))
         case let .standby(n):
-            // Nothing of any group left on n: not its owner, and n reports it stopped (or never reported it).
+            // Nothing of any group left on n: not its owner, and n reports it stopped (or never reported it); and
+            // no group still on its way to another node: a handed-over VM reports "stopped" on n while it still
+            // runs there, until the target's start has live-migrated it.
             for s in report.groups {
                 let phase = s.nodes[n] ?? "unknown"
                 if phase == "blocked" { return .failed("\(s.name) is blocked on \(n): \(s.reason)") }
                 if s.owner == n || !(phase == "stopped" || phase == "unknown") {
                     return .waiting("\(describe(s)); on \(n): \(phase)")
                 }
+                if s.owner != nil, s.state == "moving" || s.state == "starting" { return .waiting(describe(s)) }
             }
             return .reached("no group runs on \(n)")
         case let .cleanup(g, n):

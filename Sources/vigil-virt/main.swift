@@ -17,7 +17,8 @@ struct VirtCommand: ParsableCommand {
             VIGIL_PEER, VIGIL_NODE, VIGIL_RUN_DIR. Exit codes are LSB: 0 ok/running, 1 failed, 3 stopped, 4 unknown.
             """)
 
-    @Argument(help: "start, stop or status.") var action: String
+    @Argument(help: "start, stop, status, or progress (a running migration job's progress, one line; exit 3 without one).")
+    var action: String
     @Argument(help: "The libvirt domain name.") var domain: String
     @Option(help: "Guest address that must answer ping after a start or migration (liveness).") var address: String?
     @Option(help: "Cluster configuration file (default: $VIGIL_CONFIG, else /etc/vigil/cluster.conf).") var config: String?
@@ -56,6 +57,13 @@ struct VirtCommand: ParsableCommand {
                 s.selfURIFromPeer = c.libvirtURI(of: me, from: peer)
                 s.migrationURIToSelf = c.migrationURI(to: me)
             }
+        }
+        if action == "progress" {
+            // `vigil move --wait` and friends poll this while a group moves: one line, or exit 3 without a job.
+            guard let c = try? LibvirtConnection(uri: s.localURI), let d = try? c.domain(named: domain), let p = d.migrationProgress()
+            else { throw ExitCode(VMAgent.Exit.notRunning.rawValue) }
+            print(p.line(domain: domain))
+            return
         }
         let agent = VMAgent(s) { line in
             let bytes = Array((line + "\n").utf8)

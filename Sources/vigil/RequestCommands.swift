@@ -94,15 +94,71 @@ func sendRequest(quiet: Bool = false, _ where_: SocketOption, _ request: AdminRe
         throw ExitCode(RequestExit.refused.rawValue)
     }
     guard let wait, wait.wait else { return }
-    try follow(RequestWait(request), where_, limit: wait.limit)
+    try follow(RequestWait(request), where_, limit: wait.limit, progress: MigrationWatch(config: where_.config))
+}
+
+/// While a group with a `vm` resource moves or starts, asks this node's libvirt (through `vigil-virt progress`)
+/// how far a live migration of its domain got. The job is visible on the source and the target node only: a
+/// wait run elsewhere shows the cluster's states without the figures.
+struct MigrationWatch {
+    let domains: [String: [String]]
+    let config: String
+    let virt: String?
+
+    init(config: String) {
+        self.config = config
+        let c = (try? String(contentsOfFile: config, encoding: .utf8)).flatMap { try? ConfigLoader.load(text: $0, file: config) }
+        var d: [String: [String]] = [:]
+        for g in c?.spec.groups ?? [] {
+            let vms = g.resources.filter { $0.agent == "vm" }.compactMap(\.arguments.first)
+            if !vms.isEmpty { d[g.name] = vms }
+        }
+        domains = d
+        let me = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        let path = me.deletingLastPathComponent().appendingPathComponent("vigil-virt").path
+        virt = access(path, X_OK) == 0 ? path : nil
+    }
+
+    /// One line per domain whose migration job this node sees now.
+    func lines(_ report: StatusReport) -> [String] {
+        guard let virt else { return [] }
+        var out: [String] = []
+        for g in report.groups where g.state == "moving" || g.state == "starting" {
+            for domain in domains[g.name] ?? [] {
+                let argv = [virt, "progress", domain, "--config", config, "--node", report.node]
+                if let (code, text) = try? runCaptured(argv, timeout: .seconds(2)), code == 0 {
+                    out.append(text.trimmingCharacters(in: .whitespacesAndNewlines))
+                }
+            }
+        }
+        return out
+    }
+}
+
+/// Runs a program and returns its exit status and standard output (killed after `timeout`).
+func runCaptured(_ argv: [String], timeout: Duration) throws -> (Int32, String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: argv[0])
+    p.arguments = Array(argv.dropFirst())
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    let deadline = ContinuousClock.now + timeout
+    while p.isRunning, ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.01) }
+    if p.isRunning { p.terminate() }
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
 }
 
 /// Polls the local status every 200 ms until `judge` says reached (exit 0) or failed, or `limit` passes
-/// (exit 2); prints each new progress line with the time since the request.
-func follow(_ waiter: RequestWait, _ where_: SocketOption, limit: Duration) throws {
+/// (exit 2); prints each new progress line (and a live migration's figures) with the time since the request.
+func follow(_ waiter: RequestWait, _ where_: SocketOption, limit: Duration, progress: MigrationWatch? = nil) throws {
     let clock = ContinuousClock()
     let start = clock.now
     var last = ""
+    var lastProgress = ""
     func stamp() -> String {
         let ms = (clock.now - start).components
         return String(format: "%6.1f s", Double(ms.seconds) + Double(ms.attoseconds) / 1e18)
@@ -122,6 +178,10 @@ func follow(_ waiter: RequestWait, _ where_: SocketOption, limit: Duration) thro
         case let .waiting(what):
             if what != last { print("\(stamp())  \(what)") }
             last = what
+            for line in progress?.lines(report) ?? [] where line != lastProgress {
+                print("\(stamp())    \(line)")
+                lastProgress = line
+            }
         }
         if clock.now - start >= limit {
             printError("\(stamp())  TIMEOUT after \(limit.formatted()): still \(last)")

@@ -40,6 +40,9 @@ import VigilAgent
         #expect(Self.isWaiting(w.judge(Self.report([moving]))))
         let owned = Self.group("web", owner: "n1", "running", nodes: ["n1": "running"])
         #expect(Self.isWaiting(w.judge(Self.report([owned]))))
+        // Handed over: stopped on n1 (a VM still runs there), the target's start migrates it.
+        let handedOver = Self.group("web", owner: "n2", "starting", nodes: ["n1": "stopped", "n2": "starting"])
+        #expect(Self.isWaiting(w.judge(Self.report([handedOver]))))
         let done = Self.group("web", owner: "n2", "running", nodes: ["n1": "stopped", "n2": "running"])
         #expect(Self.isReached(w.judge(Self.report([done]))))
         let stuck = Self.group("web", owner: "n2", "blocked", nodes: ["n1": "blocked"])
