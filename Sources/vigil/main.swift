@@ -17,7 +17,8 @@ struct Vigil: ParsableCommand {
         version: Agent.version,
         subcommands: [
             AgentCommand.self, Status.self, Leave.self, Restart.self, Reload.self, Standby.self, Unstandby.self, Move.self, Unmove.self,
-            Takeover.self, Cleanup.self, Disable.self, Enable.self, Unmanage.self, Manage.self, Maintenance.self, ConfirmDown.self, Keygen.self,
+            Takeover.self, Cleanup.self, Disable.self, Enable.self, Unmanage.self, Manage.self, Maintenance.self, ConfirmDown.self,
+            Keygen.self,
             ConfigCommand.self, ImportHeartbeat.self,
             HBStandby.self, HBTakeover.self, CLStatus.self,
             ResourceCommand.self, StorageCommand.self, Exporter.self, Drill.self, Events.self, Virt.self, Simulate.self, Debug.self
