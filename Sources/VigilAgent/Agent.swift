@@ -143,6 +143,11 @@ public final class Agent: @unchecked Sendable {
         self.logger = logger
         // "auto" addresses: this node's come from its link interfaces; peers' are learned from their packets.
         var spec = options.config.spec
+        // OCF resources run with their agents' advised timeouts where the group sets none.
+        let (advised, unreadable) = ResourceRunner(searchPath: AgentSearchPath(ocfRoot: options.config.ocfRoot))
+            .withAdvisedTimeouts(spec.groups)
+        spec.groups = advised
+        for line in unreadable { logger.warning("\(line): its resources use the group's timeouts") }
         if let i = spec.nodes.firstIndex(where: { $0.name == options.node }) {
             for (link, a) in spec.nodes[i].addresses.enumerated() where a == ClusterConfig.autoAddress {
                 let interfaces = options.config.interfaces
@@ -203,7 +208,8 @@ public final class Agent: @unchecked Sendable {
             logger.warning("killed an operation the previous run of the agent left running: pid \(orphan.pid) \(orphan.description)")
         }
         runner = ResourceRunner(
-            searchPath: AgentSearchPath(configured: options.config.agentDirs, installed: options.installedAgents),
+            searchPath: AgentSearchPath(
+                configured: options.config.agentDirs, installed: options.installedAgents, ocfRoot: options.config.ocfRoot),
             ledger: ledger)
         if options.startInStandby {
             do { try store.saveStandby(true) } catch {

@@ -58,6 +58,13 @@ final class Operations: AgentService, @unchecked Sendable {
         env["VIGIL_RUN_DIR"] = runDir
         env["VIGIL_BIN"] = binary
         env["VIGIL_CONFIG"] = configFile
+        if op.resource.ocf != nil {
+            env["OCF_ROOT"] = runner.searchPath.ocfRoot
+            env["OCF_FUNCTIONS_DIR"] = runner.searchPath.ocfRoot + "/lib/heartbeat"
+            // The agents' own state (Dummy's state file, IPaddr2's and Filesystem's locks): per node, cleared at boot.
+            env["HA_RSCTMP"] = runDir + "/resource-agents"
+            mkdir(runDir + "/resource-agents", 0o755)
+        }
         let tag = "\(op.group)/\(op.resource) \(op.action.rawValue)"
         let environment = env
         let runner = self.runner

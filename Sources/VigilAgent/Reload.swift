@@ -61,7 +61,7 @@ extension Agent {
         for (a, b) in zip(old.spec.groups, new.spec.groups) where a != b { changes.append("group \(a.name)'s tuning") }
         options.config = new
         var s = core.spec
-        s.groups = new.spec.groups
+        s.groups = runner.withAdvisedTimeouts(new.spec.groups).0
         if s != core.spec { deliver(.reconfigure(s)) }
         for w in new.warnings where !old.warnings.contains(w) { logger.warning("\(w)") }
         return .applied(changes)

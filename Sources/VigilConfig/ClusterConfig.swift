@@ -20,8 +20,12 @@ public struct ClusterConfig: Sendable, Equatable {
     public var socket: String = "/run/vigil/vigil.sock"
     /// Extra resource-agent directories, searched before the installed ones.
     public var agentDirs: [String] = []
+    /// OCF_ROOT: where `ocf:PROVIDER:TYPE` agents are (`OCF_ROOT/resource.d/PROVIDER/TYPE`).
+    public var ocfRoot: String = OCF.defaultRoot
     /// Working directory for resource agents (VIGIL_RUN_DIR).
     public var runDir: String = "/run/vigil"
+    /// Per group, the line of its `resources` key (for errors found after loading, like OCF parameters).
+    public var resourceLines: [String: Int] = [:]
     /// How long a stopping agent waits for its groups to be handed over before it leaves anyway.
     public var shutdownTimeout: Duration = .seconds(300)
     /// A directory of alert scripts run on cluster events (nil: none), and how long each may run.
@@ -81,7 +85,7 @@ public enum ConfigLoader {
         "quorum", "transport", "multicast_group", "realtime", "realtime_priority",
         "lock_memory", "state_dir", "socket", "fencing", "no_quorum", "agent_dirs", "run_dir",
         "shutdown_timeout", "interfaces", "allow_crc", "log_file", "log_facility", "respawn", "ping_nodes", "ping_deadtime",
-        "alerts", "alert_timeout"
+        "alerts", "alert_timeout", "ocf_root"
     ]
     static let nodeKeys = ["name", "addresses", "votes", "libvirt_uri"]
     static let groupKeys = [
@@ -154,6 +158,7 @@ public enum ConfigLoader {
             case "fencing": c.spec.fencing = FencingPolicy(rawValue: try choice(e, err, ["required", "none"]))!
             case "no_quorum": c.spec.noQuorum = NoQuorumPolicy(rawValue: try choice(e, err, ["stop", "freeze"]))!
             case "agent_dirs": c.agentDirs = try strings(e, err)
+            case "ocf_root": c.ocfRoot = try string(e, err)
             case "run_dir": c.runDir = try string(e, err)
             case "shutdown_timeout": c.shutdownTimeout = try duration(e, err)
             case "alerts": c.alertsDir = try string(e, err)
@@ -377,6 +382,9 @@ public enum ConfigLoader {
                 case "resources":
                     resourcesLine = e.line
                     for item in try strings(e, err) {
+                        if case let .failure(why)? = ResourceSpec.parseOCF(item) {
+                            throw err(e.line, "resources: \"\(item)\": \(why)")
+                        }
                         guard let r = parseResource(item) else {
                             throw err(
                                 e.line,
@@ -386,9 +394,15 @@ public enum ConfigLoader {
                         g.resources.append(r)
                     }
                 case "auto_failback": g.autoFailback = try bool(e, err)
-                case "start_timeout": g.timeouts.start = try duration(e, err)
-                case "stop_timeout": g.timeouts.stop = try duration(e, err)
-                case "status_timeout": g.timeouts.status = try duration(e, err)
+                case "start_timeout":
+                    g.timeouts.start = try duration(e, err)
+                    g.timeoutsSet.insert(.start)
+                case "stop_timeout":
+                    g.timeouts.stop = try duration(e, err)
+                    g.timeoutsSet.insert(.stop)
+                case "status_timeout":
+                    g.timeouts.status = try duration(e, err)
+                    g.timeoutsSet.insert(.status)
                 case "max_restarts": g.maxRestarts = try int(e, err, in: 0...100)
                 case "monitor_interval": g.monitorInterval = try duration(e, err)
                 case "stop_retries": g.stopRetries = try int(e, err, in: 0...100)
@@ -411,6 +425,7 @@ public enum ConfigLoader {
                     t.entries.first { $0.key == k }?.line ?? t.line, "\(k) (\(d.compactDescription)) is too short; expected at least 100ms")
             }
             g.name = n
+            c.resourceLines[n] = resourcesLine ?? t.line
             c.spec.groups.append(g)
         }
         guard c.spec.groups.count <= maxGroups else {
@@ -418,8 +433,10 @@ public enum ConfigLoader {
         }
     }
 
-    /// "vm guest1" (agent and arguments separated by spaces) or Heartbeat's "IPaddr2::10.0.0.5/24/eth0".
+    /// "vm guest1" (agent and arguments separated by spaces), Heartbeat's "IPaddr2::10.0.0.5/24/eth0", or an OCF
+    /// agent with its parameters, "ocf:heartbeat:IPaddr2 ip=10.0.0.5 cidr_netmask=24".
     public static func parseResource(_ text: String) -> ResourceSpec? {
+        if let ocf = ResourceSpec.parseOCF(text) { return try? ocf.get() }
         let words = text.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
         guard let first = words.first else { return nil }
         if words.count == 1 { return ResourceSpec(haresources: first) }

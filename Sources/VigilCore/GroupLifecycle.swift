@@ -178,7 +178,7 @@ extension ClusterNode {
         groups.local[gi] = l
         let address = spec.node(named: peer)?.addresses.first ?? ""
         let hard = action == .stop && isHardStop(reason)
-        var timeout = g.timeouts.timeout(for: action)
+        var timeout = g.timeout(for: action, resource: l.step)
         if hard, let s = spec.storage, s.selfFence == .stopResources {
             // A fenced node must have stopped everything before msgwait ends (config check enforces the sum).
             timeout = min(
@@ -190,7 +190,8 @@ extension ClusterNode {
                     id: id, group: g.name, resourceIndex: l.step,
                     resource: g.resources[l.step], action: action,
                     timeout: timeout, reason: reason,
-                    peer: peer, peerAddress: address, hard: hard)))
+                    peer: peer, peerAddress: address, hard: hard, instance: g.ocfInstance(at: l.step),
+                    interval: reason == .monitor ? g.monitorInterval : .zero)))
     }
 
     mutating func advance(group gi: Int, result: OperationResult, now: Instant, into out: inout [Action]) {
@@ -202,7 +203,7 @@ extension ClusterNode {
         case .probe:
             if result != .stopped {
                 l.found = true
-                if case let .failed(why) = result {
+                if let why = result.failure {
                     out.append(.log(.warning, "probe of \(g.name)/\(res) failed (\(why)): treating it as possibly running"))
                 }
             }
@@ -210,15 +211,20 @@ extension ClusterNode {
         case .monitor:
             if result != .succeeded {
                 l.found = true
-                let what = if case let .failed(why) = result { "failed (\(why))" } else { "says stopped" }
+                let what = if let why = result.failure { "failed (\(why))" } else { "says stopped" }
                 out.append(.log(.warning, "monitor of \(g.name)/\(res) \(what)"))
                 l.step = g.resources.count  // stop monitoring; finish() restarts the group
             } else {
                 l.step += 1
             }
         case .start:
-            if case let .failed(why) = result {
+            if let why = result.failure {
                 l.failures = l.failures &+ 1
+                if case .failedHere = result, Int(l.failures) <= g.maxRestarts {
+                    // No retry here can fix it (OCF 2-6): this node is given up for the group now.
+                    l.failures = UInt8(clamping: g.maxRestarts + 1)
+                    out.append(.log(.error, "start of \(g.name)/\(res) failed (\(why)): not retried on this node"))
+                }
                 out.append(
                     .log(
                         .error,
@@ -256,12 +262,12 @@ extension ClusterNode {
                 }
                 l.stopRetry = nil
                 stopFailed(gi, &l, resource: res, why: retry.failure, now: now, into: &out)
-            } else if case let .failed(why) = result, !isHardStop(reason) {
+            } else if let why = result.failure, !isHardStop(reason) {
                 l.stopRetry = StopRetry(attempt: l.stopRetry?.attempt ?? 0, failure: why)
                 groups.local[gi] = l
                 issueStep(gi, now: now, into: &out)  // the same resource: its status check
                 return
-            } else if case let .failed(why) = result {
+            } else if let why = result.failure {
                 l.stopRetry = nil
                 stopFailed(gi, &l, resource: res, why: why, now: now, into: &out)
             } else {

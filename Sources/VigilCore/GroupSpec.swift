@@ -15,6 +15,16 @@ public struct GroupSpec: Hashable, Sendable {
     /// A failed stop is tried again this many more times, 1 s apart, before the group is blocked
     /// (Heartbeat's haresources: 9, i.e. ten attempts).
     public var stopRetries: Int = 0
+    /// The timeouts cluster.conf sets for this group (the others are defaults, which an OCF agent's advised
+    /// timeouts replace for its resource).
+    public var timeoutsSet: Set<ResourceAction> = []
+
+    /// The timeout of `action` on resource `index`: the group's if set in cluster.conf, else the resource's
+    /// advised one (OCF meta-data), else the default.
+    public func timeout(for action: ResourceAction, resource index: Int) -> Duration {
+        if !timeoutsSet.contains(action), index < resources.count, let t = resources[index].advisedTimeouts[action] { return t }
+        return timeouts.timeout(for: action)
+    }
 
     public init(
         name: String, home: String? = nil, resources: [ResourceSpec], autoFailback: Bool = false,

@@ -3,6 +3,11 @@
 public struct ResourceSpec: Hashable, Sendable, Codable, CustomStringConvertible {
     public var agent: String
     public var arguments: [String]
+    /// An OCF agent's advised timeouts from its meta-data on this node (filled by the shell; not in the
+    /// group digest, not encoded).
+    public var advisedTimeouts: [ResourceAction: Duration] = [:]
+
+    enum CodingKeys: String, CodingKey { case agent, arguments }
 
     public init(agent: String, arguments: [String] = []) {
         self.agent = agent
@@ -24,7 +29,8 @@ public struct ResourceSpec: Hashable, Sendable, Codable, CustomStringConvertible
         self.init(agent: name, arguments: parts.dropFirst().filter { !$0.isEmpty })
     }
 
-    public var description: String { ([agent] + arguments).joined(separator: "::") }
+    /// Heartbeat's `agent::arg1::arg2`, or for an OCF agent the config's `ocf:PROVIDER:TYPE name=value…`.
+    public var description: String { ocf != nil ? ocfDescription : ([agent] + arguments).joined(separator: "::") }
 }
 
 /// The three operations every resource agent implements (`AGENT [args...] ACTION`, arguments before the action).
@@ -38,6 +44,8 @@ public enum StatusConvention: String, Hashable, Sendable, Codable {
     case lsb
     /// Heartbeat-class scripts: the exit code is ignored; stdout decides ("running"/"OK" vs "not running").
     case heartbeat
+    /// OCF agents: `monitor` answers 0 running, 7 not running; 5 (not installed here) is read as not running.
+    case ocf
 }
 
 /// What a `status` call says about a resource.
@@ -96,6 +104,12 @@ public struct OperationOutcome: Hashable, Sendable {
             if text.contains("not running") { return .stopped }
             if text.contains("running") || out.contains("OK") { return .running }
             return .stopped
+        case .ocf:
+            switch exitCode.flatMap(OCF.ExitCode.init(rawValue:)) {
+            case .success: return .running
+            case .notRunning, .notInstalled: return .stopped
+            default: return .failed
+            }
         }
     }
 }
@@ -104,9 +118,12 @@ public struct OperationOutcome: Hashable, Sendable {
 /// Heartbeat's `/etc/ha.d/resource.d`, then `/etc/init.d`.
 public struct AgentSearchPath: Hashable, Sendable {
     public var directories: [String]
+    /// OCF_ROOT: `ocf:PROVIDER:TYPE` runs `OCF_ROOT/resource.d/PROVIDER/TYPE`.
+    public var ocfRoot: String
 
-    public init(configured: [String] = [], installed: String = "/usr/local/lib/vigil/resource-agents") {
+    public init(configured: [String] = [], installed: String = "/usr/local/lib/vigil/resource-agents", ocfRoot: String = OCF.defaultRoot) {
         directories = configured + [installed, "/etc/ha.d/resource.d", "/etc/init.d"]
+        self.ocfRoot = ocfRoot
     }
 
     /// The candidate paths for `agent`, in lookup order (the shell picks the first executable regular file).

@@ -49,12 +49,19 @@ public struct ResourceOperation: Hashable, Sendable, CustomStringConvertible {
     /// A stop that must be hard and immediate (VIGIL_STOP=hard): this node is being fenced, or lost quorum in a
     /// cluster that fences by storage (its groups may start elsewhere after msgwait, so no graceful shutdown).
     public var hard = false
+    /// OCF_RESOURCE_INSTANCE (`GroupSpec.ocfInstance`); empty for other agents.
+    public var instance = ""
+    /// The monitor interval, for OCF_RESKEY_CRM_meta_interval (zero for a probe and other operations).
+    public var interval = Duration.zero
 
     public init(
         id: UInt64, group: String, resourceIndex: Int, resource: ResourceSpec, action: ResourceAction,
-        timeout: Duration, reason: OperationReason, peer: String = "", peerAddress: String = "", hard: Bool = false
+        timeout: Duration, reason: OperationReason, peer: String = "", peerAddress: String = "", hard: Bool = false,
+        instance: String = "", interval: Duration = .zero
     ) {
         self.hard = hard
+        self.instance = instance
+        self.interval = interval
         self.id = id
         self.group = group
         self.resourceIndex = resourceIndex
@@ -74,6 +81,12 @@ public struct ResourceOperation: Hashable, Sendable, CustomStringConvertible {
             env["VIGIL_PEER"] = peer
             env["VIGIL_PEER_ADDRESS"] = peerAddress
         }
+        if let name = resource.ocf {
+            let o = OCF.environment(
+                agent: name, parameters: resource.parameters, instance: instance.isEmpty ? "\(group)-\(name.type)" : instance,
+                timeout: timeout, interval: interval)
+            env.merge(o) { a, _ in a }
+        }
         return env
     }
 
@@ -88,15 +101,36 @@ public enum OperationResult: Hashable, Sendable, Codable {
     case stopped
     /// A failure, with the reason for the log (exit code, timeout, signal, ...).
     case failed(String)
+    /// start only: a failure another try on this node cannot fix (OCF exit codes 2 to 6: bad or missing
+    /// parameters, not installed, no permission, not configured). The node is given up for the group at once.
+    case failedHere(String)
+
+    /// The reason of either failure (nil: it succeeded or said stopped).
+    public var failure: String? {
+        switch self {
+        case let .failed(why), let .failedHere(why): why
+        case .succeeded, .stopped: nil
+        }
+    }
 
     /// Interprets a runner outcome for `action` under the script's status convention.
     public init(action: ResourceAction, outcome: OperationOutcome, convention: StatusConvention) {
         func why() -> String {
             if outcome.timedOut { return "timed out after \(outcome.duration.compactDescription)" }
             if let s = outcome.signal { return "killed by signal \(s)" }
+            if convention == .ocf, let c = outcome.exitCode, let name = OCF.ExitCode(rawValue: c) {
+                return
+                    "exit code \(c), \(name)\(name == .runningPromoted || name == .failedPromoted ? " (promotable clones are not supported)" : "")"
+            }
             return "exit code \(outcome.exitCode.map(String.init) ?? "?")"
         }
         switch action {
+        case .start where convention == .ocf && !outcome.timedOut && outcome.signal == nil:
+            let code = outcome.exitCode.flatMap(OCF.ExitCode.init(rawValue:))
+            self = code == .success ? .succeeded : code?.isHardError == true ? .failedHere(why()) : .failed(why())
+        case .stop where convention == .ocf && !outcome.timedOut && outcome.signal == nil:
+            // OCF: stopping what is not running succeeds; an agent that says "not running" (7) is stopped too.
+            self = outcome.exitCode == 0 || outcome.exitCode == 7 ? .succeeded : .failed(why())
         case .start, .stop:
             self = outcome.succeeded ? .succeeded : .failed(why())
         case .status:

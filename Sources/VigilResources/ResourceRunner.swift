@@ -52,8 +52,17 @@ public struct ResourceRunner: Sendable {
         public let convention: StatusConvention
     }
 
-    /// Finds `agent` on the search path, or says where it looked.
+    /// Finds `agent` on the search path (an `ocf:PROVIDER:TYPE` agent under OCF_ROOT), or says where it looked.
     public func find(_ agent: String) throws(LaunchError) -> LocatedAgent {
+        if agent.hasPrefix("ocf:") {
+            guard let name = OCFAgentName(agent) else { throw LaunchError(description: "\(agent) is not ocf:PROVIDER:TYPE") }
+            let path = name.path(root: searchPath.ocfRoot)
+            var st = stat()
+            guard stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG, access(path, X_OK) == 0 else {
+                throw LaunchError(description: "OCF resource agent \(agent) is not installed here (no executable \(path))")
+            }
+            return LocatedAgent(path: path, convention: .ocf)
+        }
         guard let path = locate(agent) else {
             throw LaunchError(description: "resource agent '\(agent)' not found in \(searchPath.directories.joined(separator: ", "))")
         }
@@ -79,9 +88,10 @@ public struct ResourceRunner: Sendable {
         _ agent: LocatedAgent, _ resource: ResourceSpec, _ action: ResourceAction, timeout: Duration,
         environment: [String: String], onLine: (String) -> Void = { _ in }
     ) throws(LaunchError) -> OperationOutcome {
-        try run(
-            argv: [agent.path] + resource.arguments + [action.rawValue], environment: environment, timeout: timeout,
-            onLine: onLine)
+        // OCF agents take their parameters from the environment (ResourceOperation.environment) and the action
+        // alone as argument, `monitor` for status.
+        let argv = agent.convention == .ocf ? [agent.path, OCF.action(action)] : [agent.path] + resource.arguments + [action.rawValue]
+        return try run(argv: argv, environment: environment, timeout: timeout, onLine: onLine)
     }
 
     /// Runs any command the way agents run: own process group, normal priority, no inherited descriptors,

@@ -314,6 +314,12 @@ struct ConfigCommand: ParsableCommand {
             let c = try options.load()
             let t = c.spec.timing
             for w in c.warnings { FileHandle.standardError.write(Data((w + "\n").utf8)) }
+            // OCF resources: their parameters against each agent's meta-data on this node.
+            let problems = ocfProblems(c, runner: ResourceRunner(searchPath: AgentSearchPath(configured: c.agentDirs, ocfRoot: c.ocfRoot)))
+            if !problems.isEmpty {
+                for p in problems { FileHandle.standardError.write(Data(("Error: " + p + "\n").utf8)) }
+                throw ExitCode(1)
+            }
             print("\(options.config): ok\(c.warnings.isEmpty ? "" : " (\(c.warnings.count) warning\(c.warnings.count == 1 ? "" : "s"))")")
             print(
                 "cluster \(c.spec.name): \(c.spec.nodes.count) nodes, \(c.spec.linkCount) link(s), \(c.spec.transport.rawValue), port \(c.port), quorum \(c.spec.quorum.rawValue) (\(c.spec.quorumVotes) of \(c.spec.totalVotes) votes)"
@@ -397,7 +403,7 @@ struct Simulate: ParsableCommand {
 struct ResourceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "resource", abstract: "Work with resource agents.",
-        subcommands: [Run.self])
+        subcommands: [Run.self, Info.self])
 
     /// Runs one agent operation exactly as the cluster will: same lookup, environment, timeout and status rules.
     struct Run: ParsableCommand {
@@ -417,6 +423,14 @@ struct ResourceCommand: ParsableCommand {
             let spec = ResourceSpec(agent: words[0], arguments: Array(words.dropFirst().dropLast()))
             let runner = ResourceRunner(searchPath: AgentSearchPath(configured: dirs, installed: Self.bundledAgents()))
             var env = resourceEnvironment(group: group, resource: spec, action: action, node: "manual", cluster: "manual")
+            if spec.ocf != nil {
+                // As the agent runs it: parameters as OCF_RESKEY_*, the instance GROUP-TYPE.
+                let op = ResourceOperation(
+                    id: 0, group: group, resourceIndex: 0, resource: spec, action: action, timeout: limit, reason: .monitor)
+                env.merge(op.environment) { a, _ in a }
+                env["OCF_ROOT"] = runner.searchPath.ocfRoot
+                env["OCF_FUNCTIONS_DIR"] = runner.searchPath.ocfRoot + "/lib/heartbeat"
+            }
             for (k, v) in Agent.passedThrough where env[k] == nil { env[k] = v }
             let outcome: OperationOutcome
             do {
@@ -429,11 +443,15 @@ struct ResourceCommand: ParsableCommand {
             print("\(spec) \(action.rawValue): \(how) in \(Int(outcome.duration.milliseconds)) ms")
             if action == .status {
                 print(
-                    "read as: \(outcome.status(.lsb).rawValue) (LSB exit code), \(outcome.status(.heartbeat).rawValue) (Heartbeat stdout)")
+                    spec.ocf != nil
+                        ? "read as: \(outcome.status(.ocf).rawValue) (OCF monitor)"
+                        : "read as: \(outcome.status(.lsb).rawValue) (LSB exit code), \(outcome.status(.heartbeat).rawValue) (Heartbeat stdout)"
+                )
             } else {
                 print(outcome.succeeded ? "succeeded" : "FAILED")
             }
-            if !(action == .status ? outcome.status(.lsb) != .failed : outcome.succeeded) { throw ExitCode(1) }
+            let convention: StatusConvention = spec.ocf != nil ? .ocf : .lsb
+            if !(action == .status ? outcome.status(convention) != .failed : outcome.succeeded) { throw ExitCode(1) }
         }
 
         /// resource-agents/ next to the binary's package (development) or the installed copy.
