@@ -51,14 +51,16 @@ public struct HeartbeatImport: Sendable {
     /// HA_STOPRETRYMAX in ResourceManager: a stop is tried this often, 1 s apart.
     public static let stopAttempts = 10
 
-    /// Imports the three files of `directory`. `haresources` may be absent (no groups); `authkeys` is
+    /// Imports the three files of `directory`. `nativeOCF` (what `vigil import-heartbeat` writes, not what
+    /// `--heartbeat-config` runs) turns resource.d wrappers of OCF agents into native OCF resources. `haresources` may be absent (no groups); `authkeys` is
     /// checked here (syntax, the `auth` selection, mode 0600) unless `authkeysMode` is nil.
     public static func run(
         directory: String, haCF: String, haresources: String?, authkeys: String?,
-        authkeysMode: UInt32?, allowCRC: Bool = false,
+        authkeysMode: UInt32?, allowCRC: Bool = false, nativeOCF: Bool = false,
         environment env: Environment
     ) throws(HeartbeatImportError) -> HeartbeatImport {
         var b = Builder(directory: directory, env: env)
+        b.nativeOCF = nativeOCF
         b.allowCRC = allowCRC
         b.readHACF(haCF)
         if let a = authkeys { b.readAuthkeys(a, mode: authkeysMode) }
@@ -97,6 +99,8 @@ struct Builder {
     let directory: String
     let env: HeartbeatImport.Environment
     var diagnostics: [HeartbeatDiagnostic] = []
+    /// Write resource.d wrappers of OCF agents as native OCF resources (`vigil import-heartbeat`).
+    var nativeOCF = false
 
     var clusterName = "linux-ha"
     var clusterLine: Int?
@@ -683,7 +687,7 @@ struct Builder {
                 [[group]]
                 name = \(q(g.name))
                 home = \(q(g.home ?? ""))
-                resources = [\(g.resources.map { q($0.description) }.joined(separator: ", "))]
+                \(nativeOCF ? HeartbeatImport.ocfComments(g.resources) : "")resources = [\(g.resources.map { q(((nativeOCF ? HeartbeatImport.nativeOCF($0) : nil) ?? $0).description) }.joined(separator: ", "))]
                 auto_failback = \(g.autoFailback)
                 # Heartbeat gives a group up at its first failed start (no restarts on the same node)
                 max_restarts = 0
@@ -698,5 +702,45 @@ struct Builder {
                 """
         }
         return o
+    }
+}
+
+extension HeartbeatImport {
+    /// The native OCF resource for a Heartbeat `resource.d` wrapper of an OCF agent, where the mapping is exact:
+    /// `IPaddr2::IP[/BITS[/NIC[/BROADCAST]]]` (the wrapper also sets lvs_support) and
+    /// `Filesystem::DEVICE::DIRECTORY[::FSTYPE[::OPTIONS]]`. Nil: kept as the wrapper call.
+    public static func nativeOCF(_ r: ResourceSpec) -> ResourceSpec? {
+        switch r.agent {
+        case "IPaddr2":
+            guard r.arguments.count == 1 else { return nil }
+            let parts = r.arguments[0].split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+            guard (1...4).contains(parts.count), !parts[0].isEmpty, !parts.contains(where: { $0.contains(" ") || $0.contains("\"") })
+            else { return nil }
+            var p = ["ip=\(parts[0])"]
+            if parts.count > 1, !parts[1].isEmpty { p.append("cidr_netmask=\(parts[1])") }
+            if parts.count > 2, !parts[2].isEmpty {
+                // As the wrapper: a third part starting with a digit is the broadcast address (no interface).
+                if parts[2].first!.isNumber {
+                    guard parts.count == 3 else { return nil }
+                    p.append("broadcast=\(parts[2])")
+                } else {
+                    p.append("nic=\(parts[2])")
+                    if parts.count > 3, !parts[3].isEmpty { p.append("broadcast=\(parts[3])") }
+                }
+            }
+            p.append("lvs_support=true")
+            return ResourceSpec(agent: "ocf:heartbeat:IPaddr2", arguments: p)
+        case "Filesystem":
+            guard (2...4).contains(r.arguments.count), !r.arguments.contains(where: { $0.contains("\"") }) else { return nil }
+            let keys = ["device", "directory", "fstype", "options"]
+            return ResourceSpec(agent: "ocf:heartbeat:Filesystem", arguments: zip(keys, r.arguments).map { "\($0)=\($1)" })
+        default:
+            return nil
+        }
+    }
+
+    /// One comment line per wrapper call turned into a native OCF resource, showing the original.
+    static func ocfComments(_ resources: [ResourceSpec]) -> String {
+        resources.compactMap { r in nativeOCF(r).map { "# \(r.description) (resource.d wrapper) -> \($0.agent)\n" } }.joined()
     }
 }

@@ -10,7 +10,9 @@ enum HeartbeatSupport {
     static func read(_ path: String) -> String? { try? String(contentsOfFile: path, encoding: .utf8) }
 
     /// Imports DIR's ha.cf, haresources and authkeys as seen from node `me` (nil: not a cluster node).
-    static func importDirectory(_ directory: String, node me: String?, allowCRC: Bool = false) throws -> HeartbeatImport {
+    static func importDirectory(
+        _ directory: String, node me: String?, allowCRC: Bool = false, nativeOCF: Bool = false
+    ) throws -> HeartbeatImport {
         // Absolute, so the generated key_file and agent_dirs work from any directory.
         var absolute = URL(fileURLWithPath: directory).standardizedFileURL.path
         if absolute.count > 1, absolute.hasSuffix("/") { absolute.removeLast() }
@@ -32,7 +34,7 @@ enum HeartbeatSupport {
         do {
             return try HeartbeatImport.run(
                 directory: dir, haCF: haCF, haresources: read("\(dir)/haresources"),
-                authkeys: authkeys, authkeysMode: mode, allowCRC: allowCRC, environment: env)
+                authkeys: authkeys, authkeysMode: mode, allowCRC: allowCRC, nativeOCF: nativeOCF, environment: env)
         } catch {
             throw CLIError("cannot import \(dir):\n\(error)")
         }
@@ -125,7 +127,7 @@ struct ImportHeartbeat: ParsableCommand {
 
     func run() throws {
         let me = node ?? localHostname().lowercased()
-        let imported = try HeartbeatSupport.importDirectory(directory, node: me, allowCRC: allowCRC)
+        let imported = try HeartbeatSupport.importDirectory(directory, node: me, allowCRC: allowCRC, nativeOCF: true)
         for w in imported.warnings { FileHandle.standardError.write(Data("\(w)\n".utf8)) }
         if let o = output {
             do { try imported.text.write(toFile: o, atomically: true, encoding: .utf8) } catch {

@@ -55,11 +55,11 @@ import VigilCore
 
     static func run(
         _ haCF: String, _ haresources: String? = nil, authkeys: String = "auth 1\n1 sha1 s3cret\n", mode: UInt32 = 0o100600,
-        env: HeartbeatImport.Environment = .init(me: nil)
+        env: HeartbeatImport.Environment = .init(me: nil), nativeOCF: Bool = false
     ) throws(HeartbeatImportError) -> HeartbeatImport {
         try HeartbeatImport.run(
             directory: "/etc/ha.d", haCF: haCF, haresources: haresources, authkeys: authkeys,
-            authkeysMode: mode, environment: env)
+            authkeysMode: mode, nativeOCF: nativeOCF, environment: env)
     }
 
     @Test func thePackageExamplesImportAsTheExpectedClusterConf() throws {
@@ -111,14 +111,20 @@ import VigilCore
             "keepalive 200ms\ndeadtime 1\nwarntime 500ms\ninitdead 2\nudpport 7694\nucast vh0 10.99.1.1\nucast vh0 10.99.1.2\nnode Alpha beta\nauto_failback off\ncrm no\n"
         let env = HeartbeatImport.Environment(me: "alpha", interfaceAddresses: { $0 == "vh0" ? ["10.99.1.1", "10.99.1.50"] : [] })
         let imported = try Self.run(
-            haCF, "alpha 10.99.1.50 Delay::3::1\nbeta IPaddr2::10.99.1.60/24/vh0 \\\n   Delay::4::1 # second\n", env: env)
+            haCF, "alpha 10.99.1.50 Delay::3::1\nbeta IPaddr2::10.99.1.60/24/vh0 \\\n   Delay::4::1 # second\n", env: env, nativeOCF: true)
         let c = try ConfigLoader.load(text: imported.text, file: "imported")
         #expect(c.spec.transport == .unicast)
         #expect(c.port == 7694)
         #expect(c.spec.nodes.map(\.addresses) == [["10.99.1.1"], ["10.99.1.2"]])
         #expect(c.spec.timing.initdead == .seconds(2) && c.spec.timing.interval == .milliseconds(200))
         #expect(c.spec.groups.count == 2)
-        #expect(c.spec.groups[1].resources.map(\.description) == ["IPaddr2::10.99.1.60/24/vh0", "Delay::4::1"], "continuation and comment")
+        // The IPaddr2 wrapper call becomes the native OCF resource (the wrapper's own lvs_support included),
+        // with the original shown in a comment.
+        #expect(
+            c.spec.groups[1].resources.map(\.description) == [
+                "ocf:heartbeat:IPaddr2 ip=10.99.1.60 cidr_netmask=24 nic=vh0 lvs_support=true", "Delay::4::1"
+            ], "continuation and comment")
+        #expect(imported.text.contains("# IPaddr2::10.99.1.60/24/vh0 (resource.d wrapper) -> ocf:heartbeat:IPaddr2\n"))
         #expect(c.spec.groups.allSatisfy { !$0.autoFailback })
         #expect(imported.warnings.isEmpty, "\(imported.warnings)")
     }
@@ -239,6 +245,17 @@ import VigilCore
             "quotes and backslashes kept; a tab separates words")
         // Empty :: arguments vanish, as in Heartbeat's shell word splitting.
         #expect(ResourceSpec(haresources: "Filesystem::/dev/x::::ext3")?.arguments == ["/dev/x", "ext3"])
+        // Wrapper calls that map exactly onto native OCF resources, and ones that do not.
+        func native(_ t: String) -> String? { ResourceSpec(haresources: t).flatMap(HeartbeatImport.nativeOCF)?.description }
+        #expect(native("IPaddr2::10.0.0.5") == "ocf:heartbeat:IPaddr2 ip=10.0.0.5 lvs_support=true")
+        #expect(
+            native("IPaddr2::10.0.0.5/24/10.0.0.255")
+                == "ocf:heartbeat:IPaddr2 ip=10.0.0.5 cidr_netmask=24 broadcast=10.0.0.255 lvs_support=true")
+        #expect(
+            native("IPaddr2::10.0.0.5/24/eth0:web/10.0.0.255")
+                == "ocf:heartbeat:IPaddr2 ip=10.0.0.5 cidr_netmask=24 nic=eth0:web broadcast=10.0.0.255 lvs_support=true")
+        #expect(native("Filesystem::/dev/sdb1::/data::ext3") == "ocf:heartbeat:Filesystem device=/dev/sdb1 directory=/data fstype=ext3")
+        #expect(native("Filesystem::/dev/sdb1") == nil && native("IPaddr2::10.0.0.5::x") == nil && native("httpd") == nil)
     }
 
     /// Found by the haconf fuzz target (bench/fuzz.sh): the readers split lines with String.split(separator:
