@@ -42,6 +42,7 @@ extension Agent {
         candidate.alertsDir = old.alertsDir
         candidate.alertTimeout = old.alertTimeout
         candidate.warnings = old.warnings
+        candidate.resourceLines = old.resourceLines  // where the groups are in the file: not a setting
         if candidate != old {
             let fixed = Self.differences(old, candidate)
             return .refused(

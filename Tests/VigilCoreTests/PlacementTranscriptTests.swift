@@ -134,7 +134,8 @@ struct TranscriptRun {
             for r in w.dropFirst() {
                 guard !inFlight.isEmpty else { errors.append("done: nothing in flight"); break }
                 let op = inFlight.removeFirst()
-                let result: OperationResult = r == "ok" ? .succeeded : r == "stopped" ? .stopped : .failed("transcript")
+                let result: OperationResult =
+                    r == "ok" ? .succeeded : r == "stopped" ? .stopped : r == "hard" ? .failedHere("transcript") : .failed("transcript")
                 out.append("# \(op) -> \(r)")
                 out += step(.operationDone(id: op.id, result))
             }
