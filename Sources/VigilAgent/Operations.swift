@@ -61,9 +61,12 @@ final class Operations: AgentService, @unchecked Sendable {
         if op.resource.ocf != nil {
             env["OCF_ROOT"] = runner.searchPath.ocfRoot
             env["OCF_FUNCTIONS_DIR"] = runner.searchPath.ocfRoot + "/lib/heartbeat"
-            // The agents' own state (Dummy's state file, IPaddr2's and Filesystem's locks): per node, cleared at boot.
-            env["HA_RSCTMP"] = runDir + "/resource-agents"
-            mkdir(runDir + "/resource-agents", 0o755)
+            // The agents' own state (Dummy's state file, IPaddr2's and Filesystem's locks): per node, cleared at
+            // boot; an HA_RSCTMP in the agent's own environment wins.
+            if env["HA_RSCTMP"] == nil {
+                env["HA_RSCTMP"] = runDir + "/resource-agents"
+                mkdir(runDir + "/resource-agents", 0o755)
+            }
         }
         let tag = "\(op.group)/\(op.resource) \(op.action.rawValue)"
         let environment = env

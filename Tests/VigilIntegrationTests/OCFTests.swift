@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -29,9 +30,9 @@ import VigilCore
             name: name, timing: FailoverTests.timing, extra: ["--groups", "0", "--fencing", "none", "--append", path])
     }
 
-    /// The nodes whose run directory holds Dummy's state file for group web.
+    /// The nodes whose HA_RSCTMP (the testbed gives each agent its own) holds Dummy's state file for group web.
     static func dummyOn(_ tb: Testbed) -> [String] {
-        tb.nodes.filter { access("\(tb.run)/\($0).run/resource-agents/Dummy-web-Dummy.state", F_OK) == 0 }
+        tb.nodes.filter { access("\(tb.run)/\($0).rsctmp/Dummy-web-Dummy.state", F_OK) == 0 }
     }
 
     /// The nodes whose eth0 carries the service address.
@@ -68,7 +69,7 @@ import VigilCore
         #expect(Self.answers(tb))
 
         // The state file removed under the agent: its monitor says 7 (not running), the group restarts in place.
-        unlink("\(tb.run)/n1.run/resource-agents/Dummy-web-Dummy.state")
+        unlink("\(tb.run)/n1.rsctmp/Dummy-web-Dummy.state")
         let restarted = tb.wait(for: ["n1"], timeout: .seconds(10)) { s in
             Self.web(s["n1"]).map { $0.state == "running" && $0.owner == "n1" && $0.failures["n1"] == 1 } ?? false
         }
@@ -76,7 +77,7 @@ import VigilCore
         #expect(Self.dummyOn(tb) == ["n1"])
 
         // Again: max_restarts = 1 is used up, the group moves (Dummy and the address with it).
-        unlink("\(tb.run)/n1.run/resource-agents/Dummy-web-Dummy.state")
+        unlink("\(tb.run)/n1.rsctmp/Dummy-web-Dummy.state")
         let moved = tb.wait(for: tb.nodes, timeout: .seconds(15)) { s in
             s.values.allSatisfy { Self.web($0).map { $0.state == "running" && $0.owner != nil && $0.owner != "n1" } ?? false }
         }
@@ -149,5 +150,126 @@ import VigilCore
         try good.write(toFile: "\(dir)/cluster.conf", atomically: true, encoding: .utf8)
         let (code2, out2) = try Testbed.spawn([Testbed.binary, "config", "check", "--config", "\(dir)/cluster.conf"], env: [:])
         #expect(code2 == 0, "\(out2)")
+    }
+    @Test func aFilesystemIsMountedOnOneNodeOnlyMovesOnStandbyAndFailsOverAfterACrash() throws {
+        // A real ext4 on a loop device; each agent runs in a mount namespace of its own (ip netns exec), as
+        // separate hosts would.
+        let image = "/tmp/vigil-ocf-fs.img"
+        let mountpoint = "/tmp/vigil-ocf-fs/mnt"
+        _ = try Testbed.spawn(["/usr/bin/truncate", "-s", "64M", image], env: [:])
+        let (mk, mkOut) = try Testbed.spawn(["/usr/sbin/mkfs.ext4", "-q", "-F", image], env: [:])
+        try #require(mk == 0, "\(mkOut)")
+        let (lo, loOut) = try Testbed.spawn(["/usr/sbin/losetup", "-f", "--show", image], env: [:])
+        try #require(lo == 0, "\(loOut)")
+        let device = loOut.trimmingCharacters(in: .whitespacesAndNewlines)
+        defer {
+            _ = try? Testbed.spawn(["/usr/sbin/losetup", "-d", device], env: [:])
+            unlink(image)
+        }
+        let table = """
+
+            [[group]]
+            name = "data"
+            home = "n1"
+            resources = ["ocf:heartbeat:Filesystem device=\(device) directory=\(mountpoint) fstype=ext4"]
+            monitor_interval = "1s"
+
+            """
+        let tb = try Self.testbed("ocffs", groups: table)
+        defer { tb.down() }
+        try tb.start()
+        var pids: [String: Int32] = [:]
+        for n in tb.nodes { pids[n] = Int32(try tb.sh("pid", n).trimmingCharacters(in: .whitespacesAndNewlines)) }
+        let sampler = MountSampler(pids: pids, mountpoint: mountpoint)
+        defer { sampler.stop() }
+        func data(_ s: StatusReport?) -> GroupStatus? { s?.groups.first { $0.name == "data" } }
+        func runs(on node: String?, among nodes: [String]) -> String? {
+            let s = tb.wait(for: nodes, timeout: .seconds(30)) { s in
+                let g = s.values.compactMap { data($0) }
+                guard g.count == nodes.count, let o = g.first?.owner, node == nil || o == node else { return false }
+                return g.allSatisfy { $0.state == "running" && $0.owner == o }
+            }
+            return s == nil ? nil : data(tb.status(nodes[0]))?.owner
+        }
+        #expect(runs(on: "n1", among: tb.nodes) == "n1")
+        #expect(Testbed.until(.seconds(5)) { sampler.holders == ["n1"] }, "\(sampler.holders)")
+        // Written through n1's mount: it must be there wherever the file system goes next.
+        let (w, wOut) = try Testbed.spawn(
+            ["/usr/bin/nsenter", "-t", "\(pids["n1"]!)", "-m", "/bin/sh", "-c", "echo written-on-n1 > \(mountpoint)/proof && sync"],
+            env: [:])
+        #expect(w == 0, "\(wOut)")
+
+        let (code, out) = try Testbed.spawn(
+            [
+                Testbed.binary, "standby", "n1", "--wait", "--timeout", "30s", "--socket", "\(tb.run)/n2.sock", "--config",
+                "\(tb.run)/cluster.conf"
+            ],
+            env: [:])
+        #expect(code == 0, "\(out)")
+        let second = try #require(runs(on: nil, among: tb.nodes), "data does not run after the standby of n1")
+        #expect(second != "n1")
+        #expect(Testbed.until(.seconds(5)) { sampler.holders == [second] }, "\(sampler.holders)")
+        let (r, proof) = try Testbed.spawn(
+            ["/usr/bin/nsenter", "-t", "\(pids[second]!)", "-m", "/bin/cat", "\(mountpoint)/proof"], env: [:])
+        #expect(r == 0 && proof.contains("written-on-n1"), "\(proof)")
+
+        // The owner's whole node dies (agent and everything in its namespaces): the file system comes up on
+        // the last node (fencing none here: the testbed's crash is a real power-off of that namespace).
+        try tb.sh("crash", second)
+        let rest = tb.nodes.filter { $0 != second }
+        let last = try #require(rest.first { $0 != "n1" })  // n1 is still in standby
+        let third = runs(on: last, among: rest)
+        #expect(third == last, "\(rest.map { data(tb.status($0)).map { "\($0.state) \($0.owner ?? "-") \($0.reason)" } ?? "-" })")
+        #expect(Testbed.until(.seconds(5)) { sampler.holders == [third] }, "\(sampler.holders)")
+        sampler.stop()
+        #expect(sampler.violations.isEmpty, "mounted on two nodes at once: \(sampler.violations.prefix(3))")
+        #expect(sampler.samples > 100, "\(sampler.samples) samples")
+    }
+}
+
+/// Which agents' mount namespaces have `mountpoint` mounted, read from /proc/PID/mounts every 2 ms on a thread
+/// of its own; two at once is a violation.
+final class MountSampler: @unchecked Sendable {
+    private struct State {
+        var holders: Set<String> = []
+        var violations: [String] = []
+        var samples = 0
+        var stop = false
+    }
+    private let state = Mutex(State())
+    private var thread: Thread?
+
+    init(pids: [String: Int32], mountpoint: String) {
+        let t = Thread { [self] in
+            let started = ContinuousClock.now
+            while !state.withLock({ $0.stop }) {
+                var now: Set<String> = []
+                for (node, pid) in pids {
+                    guard let text = try? String(contentsOfFile: "/proc/\(pid)/mounts", encoding: .utf8) else { continue }
+                    if text.split(separator: "\n").contains(where: {
+                        $0.split(separator: " ").dropFirst().first.map(String.init) == mountpoint
+                    }) {
+                        now.insert(node)
+                    }
+                }
+                state.withLock {
+                    $0.holders = now
+                    $0.samples += 1
+                    if now.count > 1 { $0.violations.append("\(now.sorted()) at \(ContinuousClock.now - started)") }
+                }
+                usleep(2000)
+            }
+        }
+        thread = t
+        t.start()
+    }
+
+    var holders: Set<String> { state.withLock { $0.holders } }
+    var violations: [String] { state.withLock { $0.violations } }
+    var samples: Int { state.withLock { $0.samples } }
+
+    func stop() {
+        state.withLock { $0.stop = true }
+        for _ in 0..<400 where thread?.isFinished == false { usleep(5000) }
     }
 }
