@@ -45,20 +45,49 @@ extension ResourceCommand {
 }
 
 /// Checks every OCF resource of a loaded config against its agent's meta-data on this node: each problem as
-/// `FILE:LINE: group G: what`, in the config's order.
-func ocfProblems(_ c: ClusterConfig, runner: ResourceRunner) -> [String] {
+/// `FILE:LINE: group G: what`, in the config's order. A resource whose parameters pass is then run with
+/// `validate-all` here; what that refuses is returned as a warning (the agent judges this node only: a device
+/// or an interface may exist only where the group runs).
+func ocfProblems(_ c: ClusterConfig, runner: ResourceRunner) -> (errors: [String], warnings: [String]) {
     var cache: [String: Result<OCFMetadata, ResourceRunner.LaunchError>] = [:]
-    var out: [String] = []
+    var errors: [String] = []
+    var warnings: [String] = []
     for g in c.spec.groups {
         let at = "\(c.file):\(c.resourceLines[g.name] ?? 0): group \(g.name)"
-        for r in g.resources where r.ocf != nil {
+        for (i, r) in g.resources.enumerated() where r.ocf != nil {
             let md = cache[r.agent] ?? Result { () throws(ResourceRunner.LaunchError) in try runner.ocfMetadata(r.agent) }
             cache[r.agent] = md
             switch md {
-            case let .failure(e): out.append("\(at): \(e)")
-            case let .success(m): out += m.problems(r).map { "\(at): \($0)" }
+            case let .failure(e): errors.append("\(at): \(e)")
+            case let .success(m):
+                let problems = m.problems(r)
+                errors += problems.map { "\(at): \($0)" }
+                guard problems.isEmpty, m.actions.contains(where: { $0.name == "validate-all" }) else { continue }
+                if let why = validateAll(r, instance: g.ocfInstance(at: i), group: g.name, metadata: m, runner: runner) {
+                    warnings.append("\(at): \(r.agent) validate-all on this node: \(why)")
+                }
             }
         }
     }
-    return out
+    return (errors, warnings)
+}
+
+/// Runs `AGENT validate-all` with the resource's parameters; nil when it passes, else the exit code and the
+/// agent's last line of output.
+func validateAll(_ r: ResourceSpec, instance: String, group: String, metadata: OCFMetadata, runner: ResourceRunner) -> String? {
+    let timeout = metadata.actions.first { $0.name == "validate-all" }?.timeout ?? .seconds(20)
+    guard let agent = try? runner.find(r.agent) else { return "not installed" }
+    var env = resourceEnvironment(group: group, resource: r, action: .status, node: "config-check", cluster: "config-check")
+    env.merge(
+        OCF.environment(agent: r.ocf!, parameters: r.parameters, instance: instance, timeout: timeout, interval: .zero)
+    ) { a, _ in a }
+    env["OCF_ROOT"] = runner.searchPath.ocfRoot
+    env["OCF_FUNCTIONS_DIR"] = runner.searchPath.ocfRoot + "/lib/heartbeat"
+    guard let out = try? runner.run(argv: [agent.path, "validate-all"], environment: env, timeout: timeout) else {
+        return "could not be run"
+    }
+    if out.succeeded { return nil }
+    let code = out.exitCode.flatMap(OCF.ExitCode.init(rawValue:)).map { " (\($0))" } ?? ""
+    let last = out.stdout.split(separator: "\n").last.map { ": \($0)" } ?? ""
+    return out.timedOut ? "timed out after \(timeout.compactDescription)" : "exit \(out.exitCode ?? -1)\(code)\(last)"
 }

@@ -315,9 +315,10 @@ struct ConfigCommand: ParsableCommand {
             let t = c.spec.timing
             for w in c.warnings { FileHandle.standardError.write(Data((w + "\n").utf8)) }
             // OCF resources: their parameters against each agent's meta-data on this node.
-            let problems = ocfProblems(c, runner: ResourceRunner(searchPath: AgentSearchPath(configured: c.agentDirs, ocfRoot: c.ocfRoot)))
-            if !problems.isEmpty {
-                for p in problems { FileHandle.standardError.write(Data(("Error: " + p + "\n").utf8)) }
+            let ocf = ocfProblems(c, runner: ResourceRunner(searchPath: AgentSearchPath(configured: c.agentDirs, ocfRoot: c.ocfRoot)))
+            for w in ocf.warnings { FileHandle.standardError.write(Data(("Warning: " + w + "\n").utf8)) }
+            if !ocf.errors.isEmpty {
+                for p in ocf.errors { FileHandle.standardError.write(Data(("Error: " + p + "\n").utf8)) }
                 throw ExitCode(1)
             }
             print("\(options.config): ok\(c.warnings.isEmpty ? "" : " (\(c.warnings.count) warning\(c.warnings.count == 1 ? "" : "s"))")")

@@ -34,8 +34,9 @@ public func fuzzWire(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
     var e = WireFormat.encodeBody(m)
     e.replaceSubrange(0..<5, with: b[0..<5])
 
+    // Flags: bit 0 (quorate) always; bit 1 (restarting) only in a leave; other bits are ignored (reserved).
     var canonical = b
-    canonical[7] &= 1
+    canonical[7] &= b[5] == MessageKind.leave.rawValue ? 3 : 1
     guard e == canonical else {
         fatalError("invariant: re-encoded body differs from the input\n in:  \(canonical)\n out: \(e)")
     }
