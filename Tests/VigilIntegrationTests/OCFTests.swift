@@ -152,7 +152,8 @@ import VigilCore
         #expect(code2 == 0, "\(out2)")
         // validate-all runs here with the parameters: this host has no interface in 10.1.0.0/24, so IPaddr2
         // cannot place the address. A warning (it may exist where the group runs), not an error.
-        #expect(out2.contains("Warning: \(dir)/cluster.conf:15: group web: ocf:heartbeat:IPaddr2 validate-all on this node: exit"), "\(out2)")
+        let warning = "Warning: \(dir)/cluster.conf:15: group web: ocf:heartbeat:IPaddr2 validate-all on this node: exit"
+        #expect(out2.contains(warning), "\(out2)")
         #expect(!out2.contains("Dummy validate-all"), "\(out2)")
     }
     @Test func aFilesystemIsMountedOnOneNodeOnlyMovesOnStandbyAndFailsOverAfterACrash() throws {
