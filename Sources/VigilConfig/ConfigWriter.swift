@@ -77,7 +77,9 @@ public enum ConfigWriter {
             #              from the others)
 
             # Resource groups: [[group]] tables (see docs/resource-agents.md). Resources start left to right and
-            # stop right to left, all on one node. A resource is "AGENT ARG..." or Heartbeat's "AGENT::ARG::ARG".
+            # stop right to left, all on one node. A resource is "AGENT ARG...", Heartbeat's "AGENT::ARG::ARG", or an
+            # OCF agent with its parameters: "ocf:heartbeat:IPaddr2 ip=10.0.0.50 cidr_netmask=24" (`vigil resource info
+            # ocf:heartbeat:IPaddr2` lists them; `vigil config check` checks them).
             # [[group]]
             # name = "web"
             # home = "node1"                 # preferred node (optional)

@@ -417,11 +417,32 @@ struct ResourceCommand: ParsableCommand {
         @Argument(help: "AGENT, its arguments, then start|stop|status.") var words: [String]
 
         func run() throws {
-            guard words.count >= 2, let action = ResourceAction(rawValue: words.last!) else {
-                throw ValidationError("expected AGENT [ARGS...] start|stop|status")
+            // OCF agents: `monitor` is status; `validate-all` goes to the same check `vigil config check` runs.
+            let isOCF = words.first?.hasPrefix("ocf:") == true
+            if isOCF, words.count >= 2, words.last == "validate-all" {
+                let r = ResourceSpec(agent: words[0], arguments: Array(words.dropFirst().dropLast()))
+                guard r.ocf != nil else { throw ValidationError("expected ocf:PROVIDER:TYPE NAME=VALUE... validate-all") }
+                let runner = ResourceRunner(searchPath: AgentSearchPath(configured: dirs, installed: Self.bundledAgents()))
+                let md: OCFMetadata
+                do { md = try runner.ocfMetadata(r.agent) } catch { throw CLIError("\(error)") }
+                let problems = md.problems(r)
+                for p in problems { print("parameters: \(p)") }
+                let v = validateAll(r, instance: "\(group)-\(r.ocf!.type)", group: group, metadata: md, runner: runner)
+                print("validate-all on this node: \(v ?? "passed")")
+                if !problems.isEmpty || v != nil { throw ExitCode(1) }
+                return
+            }
+            guard words.count >= 2, let action = isOCF && words.last == "monitor" ? .status : ResourceAction(rawValue: words.last!) else {
+                throw ValidationError("expected AGENT [ARGS...] start|stop|status (OCF agents: also monitor, validate-all)")
             }
             guard let limit = ConfigLoader.parseDuration(timeout) else { throw ValidationError("--timeout: expected a duration like 20s") }
             let spec = ResourceSpec(agent: words[0], arguments: Array(words.dropFirst().dropLast()))
+            if isOCF,
+                let bad = spec.arguments.first(where: { w in !(w.firstIndex(of: "=").map { OCF.isParameterName(String(w[..<$0])) } ?? false)
+                    })
+            {
+                throw ValidationError("\(bad) is not a parameter; expected NAME=VALUE")
+            }
             let runner = ResourceRunner(searchPath: AgentSearchPath(configured: dirs, installed: Self.bundledAgents()))
             var env = resourceEnvironment(group: group, resource: spec, action: action, node: "manual", cluster: "manual")
             if spec.ocf != nil {
