@@ -437,10 +437,8 @@ struct ResourceCommand: ParsableCommand {
             }
             guard let limit = ConfigLoader.parseDuration(timeout) else { throw ValidationError("--timeout: expected a duration like 20s") }
             let spec = ResourceSpec(agent: words[0], arguments: Array(words.dropFirst().dropLast()))
-            if isOCF,
-                let bad = spec.arguments.first(where: { w in !(w.firstIndex(of: "=").map { OCF.isParameterName(String(w[..<$0])) } ?? false)
-                    })
-            {
+            func isParameter(_ w: String) -> Bool { w.firstIndex(of: "=").map { OCF.isParameterName(String(w[..<$0])) } ?? false }
+            if isOCF, let bad = spec.arguments.first(where: { !isParameter($0) }) {
                 throw ValidationError("\(bad) is not a parameter; expected NAME=VALUE")
             }
             let runner = ResourceRunner(searchPath: AgentSearchPath(configured: dirs, installed: Self.bundledAgents()))
