@@ -410,7 +410,7 @@ public final class Agent: @unchecked Sendable {
     }
 
     func operationDone(_ op: ResourceOperation, _ result: OperationResult) {
-        if case let .failed(why) = result {
+        if let why = result.failure {
             recentFailures.append(
                 .init(wallNs: EventJournal.wallNow(), group: op.group, resource: "\(op.resource)", action: op.action.rawValue, reason: why))
             if recentFailures.count > StatusReport.Failure.kept { recentFailures.removeFirst() }

@@ -88,7 +88,7 @@ final class Operations: AgentService, @unchecked Sendable {
                         self.loop.execute { self.onOutput(op, line) }
                     }
                 }
-                result = OperationResult(action: op.action, outcome: outcome, convention: agent.convention)
+                result = OperationResult(action: op.action, outcome: outcome, convention: agent.convention, probe: op.reason == .probe)
                 if op.action != .status || result != .stopped && op.reason != .probe {
                     logger.log(
                         level: result == .succeeded || op.action == .status && result == .stopped ? .info : .warning,
@@ -96,7 +96,14 @@ final class Operations: AgentService, @unchecked Sendable {
                 }
             } catch {
                 logger.error("\(tag): \(error)")
-                result = .failed("\(error)")
+                // An OCF agent not installed here: a start cannot succeed here (the node is given up at once), and
+                // a probe finds nothing running (as Pacemaker reads OCF_ERR_INSTALLED in a probe).
+                result =
+                    op.resource.ocf == nil
+                    ? .failed("\(error)")
+                    : op.action == .start
+                        ? .failedHere("\(error)")
+                        : op.action == .status && op.reason == .probe ? .stopped : .failed("\(error)")
             }
             self.loop.execute { self.onDone(op, result) }
         }

@@ -62,7 +62,9 @@ extension Agent {
         for (a, b) in zip(old.spec.groups, new.spec.groups) where a != b { changes.append("group \(a.name)'s tuning") }
         options.config = new
         var s = core.spec
-        s.groups = runner.withAdvisedTimeouts(new.spec.groups).0
+        let (advised, unreadable) = runner.withAdvisedTimeouts(new.spec.groups)
+        for line in unreadable { logger.warning("\(line): its resources use the group's timeouts") }
+        s.groups = advised
         if s != core.spec { deliver(.reconfigure(s)) }
         for w in new.warnings where !old.warnings.contains(w) { logger.warning("\(w)") }
         return .applied(changes)

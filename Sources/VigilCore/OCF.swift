@@ -153,12 +153,16 @@ extension ResourceSpec {
         return words
     }
 
-    /// An OCF resource written back in the config's form (values with blanks or quotes quoted).
+    /// An OCF resource written back in the config's form, so that `parseOCF` reads it back to the same
+    /// resource: a value with blanks or quotes is quoted (double quotes, single quotes around a `"`).
     var ocfDescription: String {
-        ([agent]
-            + parameters.map { k, v in
-                v.isEmpty || v.contains(where: { $0 == " " || $0 == "\t" || $0 == "'" }) ? "\(k)=\"\(v)\"" : "\(k)=\(v)"
-            }).joined(separator: " ")
+        ([agent] + parameters.map { k, v in "\(k)=\(Self.quoted(v))" }).joined(separator: " ")
+    }
+
+    static func quoted(_ v: String) -> String {
+        guard v.isEmpty || v.contains(where: { $0 == " " || $0 == "\t" || $0 == "'" || $0 == "\"" }) else { return v }
+        // Each `"` in single quotes between double-quoted runs: `a"b` -> "a"'"'"b".
+        return v.split(separator: "\"", omittingEmptySubsequences: false).map { "\"\($0)\"" }.joined(separator: "'\"'")
     }
 }
 

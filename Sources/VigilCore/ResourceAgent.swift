@@ -44,7 +44,7 @@ public enum StatusConvention: String, Hashable, Sendable, Codable {
     case lsb
     /// Heartbeat-class scripts: the exit code is ignored; stdout decides ("running"/"OK" vs "not running").
     case heartbeat
-    /// OCF agents: `monitor` answers 0 running, 7 not running; 5 (not installed here) is read as not running.
+    /// OCF agents: `monitor` answers 0 running, 7 not running; 5 (not installed here) is not running in a probe.
     case ocf
 }
 
@@ -105,9 +105,10 @@ public struct OperationOutcome: Hashable, Sendable {
             if text.contains("running") || out.contains("OK") { return .running }
             return .stopped
         case .ocf:
+            // (5, not installed, is "not running" in a probe only: `OperationResult` decides that.)
             switch exitCode.flatMap(OCF.ExitCode.init(rawValue:)) {
             case .success: return .running
-            case .notRunning, .notInstalled: return .stopped
+            case .notRunning: return .stopped
             default: return .failed
             }
         }

@@ -113,8 +113,9 @@ public enum OperationResult: Hashable, Sendable, Codable {
         }
     }
 
-    /// Interprets a runner outcome for `action` under the script's status convention.
-    public init(action: ResourceAction, outcome: OperationOutcome, convention: StatusConvention) {
+    /// Interprets a runner outcome for `action` under the script's status convention. `probe`: the status call
+    /// is the first look at a resource (an OCF agent not installed here then means not running).
+    public init(action: ResourceAction, outcome: OperationOutcome, convention: StatusConvention, probe: Bool = false) {
         func why() -> String {
             if outcome.timedOut { return "timed out after \(outcome.duration.compactDescription)" }
             if let s = outcome.signal { return "killed by signal \(s)" }
@@ -128,6 +129,11 @@ public enum OperationResult: Hashable, Sendable, Codable {
         case .start where convention == .ocf && !outcome.timedOut && outcome.signal == nil:
             let code = outcome.exitCode.flatMap(OCF.ExitCode.init(rawValue:))
             self = code == .success ? .succeeded : code?.isHardError == true ? .failedHere(why()) : .failed(why())
+        case .status where convention == .ocf && probe && outcome.exitCode == OCF.ExitCode.notInstalled.rawValue && !outcome.timedOut:
+            // Pacemaker's rule: what is not installed here cannot be running here. Only in a probe: a monitor or
+            // the check after a failed stop that gets 5 (a tool the agent needs went missing) must not read a
+            // resource that may still run as stopped.
+            self = .stopped
         case .stop where convention == .ocf && !outcome.timedOut && outcome.signal == nil:
             // OCF: stopping what is not running succeeds; an agent that says "not running" (7) is stopped too.
             self = outcome.exitCode == 0 || outcome.exitCode == 7 ? .succeeded : .failed(why())

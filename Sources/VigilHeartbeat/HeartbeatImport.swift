@@ -714,7 +714,9 @@ extension HeartbeatImport {
         case "IPaddr2":
             guard r.arguments.count == 1 else { return nil }
             let parts = r.arguments[0].split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-            guard (1...4).contains(parts.count), !parts[0].isEmpty, !parts.contains(where: { $0.contains(" ") || $0.contains("\"") })
+            // An empty field before the last one: the wrapper's sed merges the slashes and shifts the fields.
+            guard (1...4).contains(parts.count), !parts.dropLast().contains(where: \.isEmpty), !parts[0].isEmpty,
+                !parts.contains(where: { $0.contains(" ") || $0.contains("\"") })
             else { return nil }
             var p = ["ip=\(parts[0])"]
             if parts.count > 1, !parts[1].isEmpty { p.append("cidr_netmask=\(parts[1])") }

@@ -74,15 +74,7 @@ public struct OCFMetadata: Hashable, Sendable {
                 )
                 continue
             }
-            switch p.type {
-            case "integer" where Int(v) == nil:
-                out.append("\(r.agent) parameter \(k)=\(v): expected an integer")
-            case "boolean" where !Self.booleans.contains(v.lowercased()):
-                out.append("\(r.agent) parameter \(k)=\(v): expected a boolean (true/false, yes/no, on/off, 1/0)")
-            case "select" where !p.options.isEmpty && !p.options.contains(v):
-                out.append("\(r.agent) parameter \(k)=\(v): expected one of \(p.options.joined(separator: ", "))")
-            default: break
-            }
+            if let why = Self.mismatch(p, v), !Self.mistyped(p) { out.append("\(r.agent) parameter \(k)=\(v): \(why)") }
         }
         for p in parameters where p.required && !given.contains(where: { $0.0 == p.name }) {
             out.append("\(r.agent) needs parameter \(p.name) (\(p.shortDescription.isEmpty ? p.type : p.shortDescription))")
@@ -90,18 +82,48 @@ public struct OCFMetadata: Hashable, Sendable {
         return out
     }
 
+    /// Values of a parameter whose type its meta-data gets wrong (its own default does not fit the declared
+    /// type, as pingd's `dampen` "5s" declared integer): a warning each, not an error.
+    public func warnings(_ r: ResourceSpec) -> [String] {
+        r.parameters.compactMap { k, v in
+            guard let p = parameters.first(where: { $0.name == k }), Self.mistyped(p), let why = Self.mismatch(p, v) else { return nil }
+            return "\(r.agent) parameter \(k)=\(v): \(why) by its meta-data, whose own default (\(p.defaultValue ?? "")) is not one either"
+        }
+    }
+
+    /// What is wrong with `v` for the parameter's declared type (nil: fine).
+    static func mismatch(_ p: Parameter, _ v: String) -> String? {
+        switch p.type {
+        case "integer" where Int(v) == nil: "expected an integer"
+        case "boolean" where !booleans.contains(v.lowercased()): "expected a boolean (true/false, yes/no, on/off, 1/0)"
+        case "select" where !p.options.isEmpty && !p.options.contains(v): "expected one of \(p.options.joined(separator: ", "))"
+        default: nil
+        }
+    }
+
+    /// The meta-data's own default does not fit its declared type.
+    static func mistyped(_ p: Parameter) -> Bool {
+        guard let d = p.defaultValue, !d.isEmpty, !d.contains("$") else { return false }
+        return mismatch(p, d) != nil
+    }
+
     /// "20s", "20", "2min", "1m", "500ms", "1h" as the OCF meta-data writes timeouts (bare numbers are seconds).
+    /// Nil for anything else, and for values outside 100 ms ... 1 day (a timeout of 0 would kill every
+    /// operation; a huge one would overflow): the group's timeout applies then.
     static func duration(_ text: String) -> Duration? {
         let t = text.trimmed.lowercased()
-        let digits = t.prefix { $0.isNumber }
-        guard let n = Int(digits) else { return nil }
+        let digits = t.prefix { $0.isASCII && $0.isNumber }
+        guard digits.count <= 9, let n = Int(digits) else { return nil }
+        let ms: Int
         switch t.dropFirst(digits.count) {
-        case "", "s", "sec", "secs": return .seconds(n)
-        case "ms", "msec": return .milliseconds(n)
-        case "m", "min", "mins": return .seconds(n * 60)
-        case "h", "hr", "hrs": return .seconds(n * 3600)
+        case "", "s", "sec", "secs": ms = n * 1000
+        case "ms", "msec": ms = n
+        case "m", "min", "mins": ms = n * 60_000
+        case "h", "hr", "hrs": ms = n * 3_600_000
         default: return nil
         }
+        guard (100...86_400_000).contains(ms) else { return nil }
+        return .milliseconds(ms)
     }
 }
 
@@ -127,7 +149,9 @@ public enum MiniXML {
     }
 
     public static func parse(_ xml: String) throws(ParseError) -> Element {
-        var p = Parser(chars: Array(xml.unicodeScalars))
+        var chars = Array(xml.unicodeScalars)
+        if chars.first == "\u{FEFF}" { chars.removeFirst() }  // a UTF-8 byte order mark
+        var p = Parser(chars: chars)
         return try p.document()
     }
 

@@ -62,6 +62,7 @@ func ocfProblems(_ c: ClusterConfig, runner: ResourceRunner) -> (errors: [String
             case let .success(m):
                 let problems = m.problems(r)
                 errors += problems.map { "\(at): \($0)" }
+                warnings += m.warnings(r).map { "\(at): \($0)" }
                 guard problems.isEmpty, m.actions.contains(where: { $0.name == "validate-all" }) else { continue }
                 if let why = validateAll(r, instance: g.ocfInstance(at: i), group: g.name, metadata: m, runner: runner) {
                     warnings.append("\(at): \(r.agent) validate-all on this node: \(why)")

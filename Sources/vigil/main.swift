@@ -413,8 +413,11 @@ struct ResourceCommand: ParsableCommand {
             discussion: "Example: vigil resource run --timeout 20s dummy web1 status")
         @Option(help: "Kill the operation's process group after this long (e.g. 20s).") var timeout: String = "30s"
         @Option(name: .customLong("dir"), help: "Extra agent directory searched first (repeatable).") var dirs: [String] = []
-        @Option(help: "Resource group name passed as VIGIL_GROUP.") var group: String = "manual"
-        @Argument(help: "AGENT, its arguments, then start|stop|status.") var words: [String]
+        @Option(help: "Resource group name passed as VIGIL_GROUP (OCF: the instance is GROUP-TYPE, as in the cluster).")
+        var group: String = "manual"
+        @Option(help: "OCF_ROOT for ocf:PROVIDER:TYPE agents.") var ocfRoot: String = OCF.defaultRoot
+        @Argument(help: "AGENT, its arguments, then start|stop|status (OCF: NAME=VALUE parameters; also monitor, validate-all).")
+        var words: [String]
 
         func run() throws {
             // OCF agents: `monitor` is status; `validate-all` goes to the same check `vigil config check` runs.
@@ -422,7 +425,8 @@ struct ResourceCommand: ParsableCommand {
             if isOCF, words.count >= 2, words.last == "validate-all" {
                 let r = ResourceSpec(agent: words[0], arguments: Array(words.dropFirst().dropLast()))
                 guard r.ocf != nil else { throw ValidationError("expected ocf:PROVIDER:TYPE NAME=VALUE... validate-all") }
-                let runner = ResourceRunner(searchPath: AgentSearchPath(configured: dirs, installed: Self.bundledAgents()))
+                let runner = ResourceRunner(
+                    searchPath: AgentSearchPath(configured: dirs, installed: Self.bundledAgents(), ocfRoot: ocfRoot))
                 let md: OCFMetadata
                 do { md = try runner.ocfMetadata(r.agent) } catch { throw CLIError("\(error)") }
                 let problems = md.problems(r)
@@ -441,7 +445,7 @@ struct ResourceCommand: ParsableCommand {
             if isOCF, let bad = spec.arguments.first(where: { !isParameter($0) }) {
                 throw ValidationError("\(bad) is not a parameter; expected NAME=VALUE")
             }
-            let runner = ResourceRunner(searchPath: AgentSearchPath(configured: dirs, installed: Self.bundledAgents()))
+            let runner = ResourceRunner(searchPath: AgentSearchPath(configured: dirs, installed: Self.bundledAgents(), ocfRoot: ocfRoot))
             var env = resourceEnvironment(group: group, resource: spec, action: action, node: "manual", cluster: "manual")
             if spec.ocf != nil {
                 // As the agent runs it: parameters as OCF_RESKEY_*, the instance GROUP-TYPE.
@@ -452,6 +456,8 @@ struct ResourceCommand: ParsableCommand {
                 env["OCF_FUNCTIONS_DIR"] = runner.searchPath.ocfRoot + "/lib/heartbeat"
             }
             for (k, v) in Agent.passedThrough where env[k] == nil { env[k] = v }
+            // The agent's default (RUN_DIR/resource-agents with the default run_dir), so state files are the cluster's.
+            if spec.ocf != nil, env["HA_RSCTMP"] == nil { env["HA_RSCTMP"] = "/run/vigil/resource-agents" }
             let outcome: OperationOutcome
             do {
                 outcome = try runner.run(spec, action, timeout: limit, environment: env) { print("  | \($0)") }
@@ -467,11 +473,19 @@ struct ResourceCommand: ParsableCommand {
                         ? "read as: \(outcome.status(.ocf).rawValue) (OCF monitor)"
                         : "read as: \(outcome.status(.lsb).rawValue) (LSB exit code), \(outcome.status(.heartbeat).rawValue) (Heartbeat stdout)"
                 )
-            } else {
-                print(outcome.succeeded ? "succeeded" : "FAILED")
             }
+            // Read as the cluster reads it (OCF: a stop that says "not running" is stopped, start 2-6 fails for
+            // this node).
             let convention: StatusConvention = spec.ocf != nil ? .ocf : .lsb
-            if !(action == .status ? outcome.status(convention) != .failed : outcome.succeeded) { throw ExitCode(1) }
+            let result = OperationResult(action: action, outcome: outcome, convention: convention)
+            if action != .status {
+                switch result {
+                case .succeeded, .stopped: print("succeeded")
+                case .failed: print("FAILED")
+                case .failedHere: print("FAILED (a hard error: the cluster would not retry it on this node)")
+                }
+            }
+            if result.failure != nil { throw ExitCode(1) }
         }
 
         /// resource-agents/ next to the binary's package (development) or the installed copy.

@@ -256,6 +256,10 @@ import VigilCore
                 == "ocf:heartbeat:IPaddr2 ip=10.0.0.5 cidr_netmask=24 nic=eth0:web broadcast=10.0.0.255 lvs_support=true")
         #expect(native("Filesystem::/dev/sdb1::/data::ext3") == "ocf:heartbeat:Filesystem device=/dev/sdb1 directory=/data fstype=ext3")
         #expect(native("Filesystem::/dev/sdb1") == nil && native("IPaddr2::10.0.0.5::x") == nil && native("httpd") == nil)
+        // An empty field before the last: the wrapper's sed merges the slashes (10.0.0.5//eth0 gives
+        // cidr_netmask=eth0 there), so no exact mapping: kept as the wrapper call.
+        #expect(native("IPaddr2::10.0.0.5//eth0") == nil && native("IPaddr2::10.0.0.5/24//10.0.0.255") == nil)
+        #expect(native("IPaddr2::10.0.0.5/24/eth0/") == "ocf:heartbeat:IPaddr2 ip=10.0.0.5 cidr_netmask=24 nic=eth0 lvs_support=true")
     }
 
     /// Found by the haconf fuzz target (bench/fuzz.sh): the readers split lines with String.split(separator:

@@ -11,6 +11,12 @@ import VigilConfig
         #expect(r.ocf == OCFAgentName(provider: "heartbeat", type: "Filesystem"))
         #expect(r.parameters.map { "\($0.0)=\($0.1)" } == ["device=/dev/sdb1", "directory=/srv/my data", "fstype=ext4"])
         #expect(r.description == #"ocf:heartbeat:Filesystem device=/dev/sdb1 directory="/srv/my data" fstype=ext4"#)
+        // The description reads back to the same resource, whatever the values hold.
+        for v in ["plain", "", "a b", "a\tb", "it's", #"say "hi""#, #"both ' and ""#, #"""#, "x=y=z", "\"\""] {
+            let spec = ResourceSpec(agent: "ocf:heartbeat:Dummy", arguments: ["fake=\(v)"])
+            let back = try ResourceSpec.parseOCF(spec.description)?.get()
+            #expect(back?.parameters.first?.1 == v, "\(v) -> \(spec.description)")
+        }
         #expect(ResourceSpec.parseOCF("vm guest1") == nil)
         for bad in [
             "ocf:heartbeat", "ocf:heartbeat:Dummy state", "ocf:heartbeat:Dummy 1x=2", "ocf:heartbeat:Dummy a=1 a=2", #"ocf:x:Y a="b"#,
@@ -51,7 +57,11 @@ import VigilConfig
         }
         #expect(result(.stop, 0) == .succeeded && result(.stop, 7) == .succeeded)
         #expect(result(.stop, 1).failure != nil && result(.stop, 5).failure != nil)
-        #expect(result(.status, 0) == .succeeded && result(.status, 7) == .stopped && result(.status, 5) == .stopped)
+        #expect(result(.status, 0) == .succeeded && result(.status, 7) == .stopped)
+        // 5 (not installed) is "not running" only in a probe: from a monitor or the check after a failed stop
+        // (a tool the agent needs went missing) it must not let the group start elsewhere.
+        #expect(result(.status, 5).failure != nil)
+        #expect(OperationResult(action: .status, outcome: OperationOutcome(exitCode: 5), convention: .ocf, probe: true) == .stopped)
         #expect(result(.status, 8).failure?.contains("promotable clones are not supported") == true)
         #expect(result(.status, 1).failure != nil)
         // A timeout is a plain failure (retried), whatever the convention.
@@ -102,6 +112,17 @@ import VigilConfig
         #expect(p.contains { $0.contains("count=many: expected an integer") } && p.contains { $0.contains("mode=c: expected one of a, b") })
         #expect(p.contains { $0.contains("has no parameter colour") } && p.contains { $0.contains("needs parameter ip") })
         #expect(md.problems(ResourceSpec(agent: "ocf:x:T", arguments: ["ip=1", "count=2", "on=off", "mode=b"])).isEmpty)
+        #expect(OCFMetadata.duration("0") == nil && OCFMetadata.duration("99999999999999h") == nil && OCFMetadata.duration("2d") == nil)
+        #expect(OCFMetadata.duration("90") == .seconds(90) && OCFMetadata.duration("500ms") == .milliseconds(500))
+        #expect(try OCFMetadata(xml: "\u{FEFF}<resource-agent name=\"B\"/>").name == "B")
+        // Meta-data whose own default contradicts its declared type (pingd's dampen "5s", declared integer):
+        // such values are warnings, not errors.
+        let odd = try OCFMetadata(
+            xml:
+                #"<resource-agent name="P"><parameters><parameter name="dampen"><content type="integer" default="5s"/></parameter></parameters></resource-agent>"#
+        )
+        let dampen = ResourceSpec(agent: "ocf:x:P", arguments: ["dampen=10s"])
+        #expect(odd.problems(dampen).isEmpty && odd.warnings(dampen).count == 1)
         for bad in ["", "<a>", "<a></b>", "<a x=1/>", "<a>&nope;</a>", "<other/>"] {
             #expect(throws: MiniXML.ParseError.self) { try OCFMetadata(xml: bad) }
         }
