@@ -15,18 +15,7 @@ import VigilCore
         let output: String
 
         init(_ argv: [String], output: String) throws {
-            var actions = posix_spawn_file_actions_t()
-            posix_spawn_file_actions_init(&actions)
-            defer { posix_spawn_file_actions_destroy(&actions) }
-            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-            posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-            posix_spawn_file_actions_adddup2(&actions, 1, 2)
-            let cargv = argv.map { strdup($0) } + [nil]
-            defer { cargv.forEach { free($0) } }
-            var p: pid_t = 0
-            let rc = posix_spawn(&p, argv[0], &actions, nil, cargv, environ)
-            guard rc == 0 else { throw TestbedError("posix_spawn \(argv[0]): \(String(cString: strerror(rc)))") }
-            pid = p
+            pid = try Testbed.launch(argv, output: output)
             self.output = output
         }
 

@@ -157,11 +157,21 @@ final class Testbed {
     static func spawn(_ argv: [String], env extra: [String: String]) throws -> (Int32, String) {
         let out = "/tmp/vigil-testbed-spawn-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).out"
         defer { unlink(out) }
+        let pid = try launch(argv, env: extra, output: out)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let text = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
+        let exited = status & 0x7f == 0
+        return (exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), text)
+    }
+
+    /// Starts `argv` (stdin /dev/null, stdout and stderr to `output`) and returns its PID without waiting.
+    static func launch(_ argv: [String], env extra: [String: String] = [:], output: String) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         var environment = ProcessInfo.processInfo.environment
         for (k, v) in extra { environment[k] = v }
@@ -171,11 +181,7 @@ final class Testbed {
         var pid: pid_t = 0
         let rc = posix_spawn(&pid, argv[0], &actions, nil, cargv, cenv)
         guard rc == 0 else { throw TestbedError("posix_spawn \(argv[0]): \(String(cString: strerror(rc)))") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        let text = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
-        let exited = status & 0x7f == 0
-        return (exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), text)
+        return pid
     }
 }
 
