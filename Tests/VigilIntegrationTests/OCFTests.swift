@@ -103,6 +103,36 @@ import VigilCore
         #expect(tb.log(next).contains("web/ocf:heartbeat:IPaddr2 ip=\(Self.address)"))
     }
 
+    @Test func aHardStartErrorIsTriedOncePerNodeNotMaxRestartsTimes() throws {
+        // IPaddr2 on an interface no node has: its start exits 6 (OCF_ERR_CONFIGURED) on every node.
+        let table = """
+
+            [[group]]
+            name = "bad"
+            home = "n1"
+            resources = ["ocf:heartbeat:IPaddr2 ip=10.77.0.101 cidr_netmask=24 nic=nosuchnic"]
+            max_restarts = 2
+
+            """
+        let tb = try Self.testbed("ocfbad", groups: table)
+        defer { tb.down() }
+        try tb.start()
+        func bad(_ s: StatusReport?) -> GroupStatus? { s?.groups.first { $0.name == "bad" } }
+        let givenUp = tb.wait(for: tb.nodes, timeout: .seconds(20)) { s in
+            s.values.allSatisfy { r in bad(r).map { g in tb.nodes.allSatisfy { g.failures[$0] == 3 } && g.owner == nil } ?? false }
+        }
+        #expect(givenUp != nil, "\(bad(tb.status("n1")).map { "\($0.state) \($0.failures) \($0.reason)" } ?? "-")")
+        for n in tb.nodes {
+            // One start per node: the hard error is not retried there (max_restarts = 2 would allow three).
+            let starts = tb.log(n).components(separatedBy: "\n").filter {
+                $0.contains("bad/ocf:heartbeat:IPaddr2") && $0.contains("start: running")
+            }
+            #expect(starts.count == 1, "\(n): \(starts)")
+            let failure = tb.status(n)?.recentFailures?.first { $0.group == "bad" && $0.action == "start" }
+            #expect(failure?.reason.contains("OCF_ERR_CONFIGURED") == true, "\(n): \(String(describing: failure))")
+        }
+    }
+
     @Test func configCheckRefusesParametersTheAgentsMetaDataDoesNotAllow() throws {
         let dir = "/tmp/vigil-ocf-check"
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
