@@ -15,8 +15,14 @@ public struct RequestWait: Sendable {
 
     /// The request, with an empty node (the CLI's "this node") still empty: `judge` fills it in from the report.
     public let request: AdminRequest
+    /// The status just before the request was sent (nil: not known). `standby` then waits for exactly the
+    /// groups that were on the node.
+    public let before: StatusReport?
 
-    public init(_ request: AdminRequest) { self.request = request }
+    public init(_ request: AdminRequest, before: StatusReport? = nil) {
+        self.request = request
+        self.before = before
+    }
 
     public func judge(_ report: StatusReport) -> Verdict {
         let r = request.completed(node: report.node)
@@ -44,15 +50,20 @@ public struct RequestWait: Sendable {
             return s.preferred == nil && (s.state == "running" || s.state == "stopped") ? .reached(describe(s)) : .waiting(describe(s))
         case let .standby(n):
             // Nothing of any group left on n: not its owner, and n reports it stopped (or never reported it); and
-            // no group still on its way to another node: a handed-over VM reports "stopped" on n while it still
-            // runs there, until the target's start has live-migrated it.
-            for s in report.groups {
+            // each group that was on n runs on its new owner: a handed-over VM reports "stopped" on n while it
+            // still runs there, until the target's start has live-migrated it. Unmanaged groups stay (and count
+            // as done). Without the status from before, any group still moving or starting is waited for.
+            func active(_ phase: String?) -> Bool { !(phase == nil || phase == "stopped" || phase == "unknown") }
+            let wasThere = before.map { b in Set(b.groups.filter { $0.owner == n || active($0.nodes[n]) }.map(\.name)) }
+            for s in report.groups where s.state != "unmanaged" {
                 let phase = s.nodes[n] ?? "unknown"
                 if phase == "blocked" { return .failed("\(s.name) is blocked on \(n): \(s.reason)") }
-                if s.owner == n || !(phase == "stopped" || phase == "unknown") {
-                    return .waiting("\(describe(s)); on \(n): \(phase)")
+                if s.owner == n || active(phase) { return .waiting("\(describe(s)); on \(n): \(phase)") }
+                guard wasThere?.contains(s.name) ?? true, let owner = s.owner else { continue }
+                if s.state == "blocked" { return .failed(describe(s)) }
+                if wasThere != nil ? s.state != "running" : s.state == "moving" || s.state == "starting" {
+                    return .waiting(describe(s) + (wasThere != nil ? "; not yet running on \(owner)" : ""))
                 }
-                if s.owner != nil, s.state == "moving" || s.state == "starting" { return .waiting(describe(s)) }
             }
             return .reached("no group runs on \(n)")
         case let .cleanup(g, n):

@@ -10,7 +10,7 @@ extension ClusterNode {
                         name: n.name, state: state(of: me).description, votes: n.votes,
                         incarnation: incarnation, isSelf: true,
                         links: n.addresses.map { .init(address: $0, state: "local", lastHeardMs: nil) },
-                        pingNodesReachable: groups.connectivity == 0 ? nil : Int(groups.connectivity) - 1))
+                        pingNodesReachable: groups.connectivity == 0 ? nil : Int(groups.connectivity) - 1, standby: inStandby))
                 continue
             }
             let p = membership.peers[n.name]!
@@ -24,7 +24,8 @@ extension ClusterNode {
                 .init(
                     name: n.name, state: diskState(n.name) ?? p.state.description, votes: n.votes,
                     incarnation: p.incarnation == 0 ? nil : p.incarnation, isSelf: false, links: links,
-                    pingNodesReachable: c == 0 ? nil : Int(c) - 1, configDiffers: groups.configDiffers[n.name]))
+                    pingNodesReachable: c == 0 ? nil : Int(c) - 1, configDiffers: groups.configDiffers[n.name],
+                    standby: groups.reports[n.name]?.standby))
         }
         return StatusReport(
             cluster: spec.name, node: me, incarnation: incarnation, term: term,

@@ -38,9 +38,11 @@ public struct StatusReport: Codable, Sendable, Hashable {
         /// Its reports carry another group configuration than this node's (nil: this node, or not heard yet):
         /// its reports and assignments are ignored until cluster.conf matches.
         public var configDiffers: Bool? = nil
+        /// It reports standby (`vigil standby`, or a controlled stop in progress); nil: not heard yet.
+        public var standby: Bool? = nil
 
         enum CodingKeys: String, CodingKey {
-            case name, state, votes, incarnation, links
+            case name, state, votes, incarnation, links, standby
             case isSelf = "self"
             case pingNodesReachable = "ping_nodes_reachable"
             case configDiffers = "config_differs"
@@ -56,6 +58,7 @@ public struct StatusReport: Codable, Sendable, Hashable {
             try c.encode(links, forKey: .links)
             try c.encode(pingNodesReachable, forKey: .pingNodesReachable)
             try c.encode(configDiffers, forKey: .configDiffers)
+            try c.encode(standby, forKey: .standby)
         }
     }
 

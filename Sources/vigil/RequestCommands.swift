@@ -78,6 +78,10 @@ func sendRequest(quiet: Bool = false, _ where_: SocketOption, _ request: AdminRe
         printError("vigil: \(request): \(why)")
         throw ExitCode(RequestExit.refused.rawValue)
     }
+    // With --wait, the cluster as it was before the request (what `standby --wait` waits for).
+    let before =
+        wait?.wait == true
+        ? (try? askAgent(where_, "status")).flatMap { try? JSONDecoder().decode(StatusReport.self, from: Data($0.utf8)) } : nil
     let line = try askAgent(where_, ControlCommand.admin(request).line, timeout: .seconds(15))
     guard let reply = try? JSONDecoder().decode(AdminReply.self, from: Data(line.utf8)) else {
         throw CLIError("unexpected answer from the agent: \(line.trimmingCharacters(in: .whitespacesAndNewlines))")
@@ -94,7 +98,7 @@ func sendRequest(quiet: Bool = false, _ where_: SocketOption, _ request: AdminRe
         throw ExitCode(RequestExit.refused.rawValue)
     }
     guard let wait, wait.wait else { return }
-    try follow(RequestWait(request), where_, limit: wait.limit, progress: MigrationWatch(config: where_.config))
+    try follow(RequestWait(request, before: before), where_, limit: wait.limit, progress: MigrationWatch(config: where_.config))
 }
 
 /// While a group with a `vm` resource moves or starts, asks this node's libvirt (through `vigil-virt progress`)
@@ -114,7 +118,7 @@ struct MigrationWatch {
             if !vms.isEmpty { d[g.name] = vms }
         }
         domains = d
-        let me = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        let me = selfExecutable()
         let path = me.deletingLastPathComponent().appendingPathComponent("vigil-virt").path
         virt = access(path, X_OK) == 0 ? path : nil
     }
@@ -135,21 +139,30 @@ struct MigrationWatch {
     }
 }
 
-/// Runs a program and returns its exit status and standard output (killed after `timeout`).
+/// Runs a program and returns its exit status and standard output, which goes to a temporary file (no pipe a
+/// grandchild could hold open). Killed (SIGKILL) after `timeout`; never waits longer than that plus 1 s.
 func runCaptured(_ argv: [String], timeout: Duration) throws -> (Int32, String) {
+    let path = NSTemporaryDirectory() + "vigil-captured-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    guard FileManager.default.createFile(atPath: path, contents: nil), let out = FileHandle(forWritingAtPath: path) else {
+        throw CLIError("cannot create \(path)")
+    }
+    defer {
+        try? out.close()
+        unlink(path)
+    }
     let p = Process()
     p.executableURL = URL(fileURLWithPath: argv[0])
     p.arguments = Array(argv.dropFirst())
-    let pipe = Pipe()
-    p.standardOutput = pipe
+    p.standardOutput = out
     p.standardError = FileHandle.nullDevice
     try p.run()
     let deadline = ContinuousClock.now + timeout
     while p.isRunning, ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.01) }
-    if p.isRunning { p.terminate() }
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+    let grace = ContinuousClock.now + .seconds(1)
+    while p.isRunning, ContinuousClock.now < grace { Thread.sleep(forTimeInterval: 0.01) }
+    let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+    return (p.isRunning ? -1 : p.terminationStatus, text)
 }
 
 /// Polls the local status every 200 ms until `judge` says reached (exit 0) or failed, or `limit` passes
@@ -385,17 +398,18 @@ struct Manage: ParsableCommand {
 
 /// `vigil maintenance on|off [NODE]`: a node-level maintenance mode made of two requests the cluster already
 /// carries safely (unmanage each group on the node, then standby; and the reverse), so nothing new is stored or
-/// sent on the wire.
+/// sent on the wire. The CLI checks the cluster is steady first and says exactly what was done if a request fails.
 struct Maintenance: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Put a node in maintenance (its groups keep running, left alone; nothing new lands on it), or take it out.",
         discussion: """
             on: every group on NODE (default: this node) is unmanaged (no monitor, start, stop or move, and no \
-            recovery if NODE fails), then NODE goes to standby so that no other group is placed there. The agent can \
-            then be stopped, upgraded or the host worked on (`systemctl stop vigil` leaves at once: nothing has to \
-            move). off: NODE leaves standby, then every unmanaged group owned by NODE is managed again: probed \
-            everywhere and placed as usual (with --wait, until each runs). A group unmanaged by hand before \
-            `maintenance on` is managed again too.
+            recovery if NODE fails), then NODE goes to standby so that no other group is placed there. NODE must be \
+            alive and no group may be moving to or from it. The agent can then be stopped, upgraded or the host \
+            worked on (`systemctl stop vigil` leaves at once: nothing has to move). off: NODE leaves standby (if it \
+            is down, its standby stays until `vigil unstandby NODE`), then every unmanaged group owned by NODE is \
+            managed again: probed everywhere and placed as usual (with --wait, until each runs). A group unmanaged \
+            by hand before `maintenance on` is managed again too.
             """)
     @OptionGroup var where_: SocketOption
     @OptionGroup var waiting: WaitOptions
@@ -406,27 +420,95 @@ struct Maintenance: ParsableCommand {
         guard mode == "on" || mode == "off" else { throw ValidationError("expected on or off, not \(mode)") }
     }
 
-    func run() throws {
+    func status() throws -> StatusReport {
         let text = try askAgent(where_, "status")
         guard let report = try? JSONDecoder().decode(StatusReport.self, from: Data(text.utf8)) else {
             throw CLIError("unexpected status from the agent: \(text.prefix(200))")
         }
+        return report
+    }
+
+    /// Polls the local status (every 100 ms, at most `limit`) until `done` holds.
+    func until(_ limit: Duration, _ done: (StatusReport) -> Bool) throws -> Bool {
+        let clock = ContinuousClock()
+        let start = clock.now
+        while clock.now - start < limit {
+            if done(try status()) { return true }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        return false
+    }
+
+    func run() throws {
+        let report = try status()
         let target = node ?? report.node
         if let why = misnamed(.standby(node: target), config: where_.config) {
             printError("vigil: maintenance \(mode) \(target): \(why)")
             throw ExitCode(RequestExit.refused.rawValue)
         }
-        let owned = report.groups.filter { $0.owner == target }
-        if mode == "on" {
-            for g in owned where g.state != "unmanaged" { try sendRequest(where_, .unmanage(group: g.name)) }
-            try sendRequest(where_, .standby(node: target))
-            print(
-                "\(target) is in maintenance: \(owned.isEmpty ? "no group runs there" : owned.map(\.name).joined(separator: ", ") + " left alone")"
+        let state = report.nodes.first { $0.name == target }?.state ?? "unknown"
+        if mode == "on" { try on(report, target, state) } else { try off(report, target, state) }
+    }
+
+    func on(_ report: StatusReport, _ target: String, _ state: String) throws {
+        guard state == "alive" else {
+            printError(
+                "vigil: maintenance on \(target): \(target) is \(state); maintenance is for a node that runs (a down node's groups fail over once it is fenced or confirmed down)"
             )
-        } else {
-            try sendRequest(where_, .unstandby(node: target))
-            for g in owned where g.state == "unmanaged" { try sendRequest(where_, .manage(group: g.name), wait: waiting) }
-            print("\(target) is out of maintenance")
+            throw ExitCode(RequestExit.refused.rawValue)
         }
+        // Steady first: a group on its way to or from NODE would be frozen half way (its stop on one node
+        // finishing, its start on the other never coming).
+        let settled = ["running", "stopped", "unmanaged", "disabled", "blocked"]
+        for g in report.groups {
+            let phase = g.nodes[target] ?? "unknown"
+            let onTheWay =
+                g.owner == target ? !settled.contains(g.state) : !(phase == "stopped" || phase == "unknown" || g.state == "unmanaged")
+            if onTheWay {
+                printError(
+                    "vigil: maintenance on \(target): \(g.name) is \(g.state) (owner \(g.owner ?? "none"), on \(target): \(phase)); try again once it has settled"
+                )
+                throw ExitCode(RequestExit.refused.rawValue)
+            }
+        }
+        let owned = report.groups.filter { $0.owner == target && $0.state != "unmanaged" }.map(\.name)
+        var done: [String] = []
+        do {
+            for g in owned {
+                try sendRequest(where_, .unmanage(group: g))
+                done.append(g)
+                // Seen unmanaged here (it came back in the coordinator's assignments) before the standby, so that
+                // no placement after the standby can still move it.
+                guard try until(.seconds(10), { $0.groups.first { $0.name == g }?.state == "unmanaged" }) else {
+                    throw CLIError("\(g) was accepted as unmanaged but is not shown so after 10 s")
+                }
+            }
+            try sendRequest(where_, .standby(node: target))
+        } catch {
+            if !done.isEmpty {
+                printError(
+                    "vigil: maintenance on \(target) stopped half way: \(done.joined(separator: ", ")) unmanaged, \(target) not in standby; undo with \(done.map { "`vigil manage \($0)`" }.joined(separator: ", "))"
+                )
+            }
+            throw error
+        }
+        print("\(target) is in maintenance: \(owned.isEmpty ? "no group runs there" : owned.joined(separator: ", ") + " left alone")")
+    }
+
+    func off(_ report: StatusReport, _ target: String, _ state: String) throws {
+        if state == "alive" {
+            try sendRequest(where_, .unstandby(node: target))
+            // The coordinator must see NODE eligible before the groups are managed again, or it would move them
+            // away from where they run.
+            if !(try until(.seconds(10), { $0.nodes.first { $0.name == target }?.standby == false })) {
+                printError("vigil: \(target) still reports standby after 10 s: its groups may move when managed")
+            }
+        } else {
+            print("\(target) is \(state): its standby stays (in its state directory) until `vigil unstandby \(target)` once it is back")
+        }
+        for g in report.groups where g.owner == target && g.state == "unmanaged" {
+            try sendRequest(where_, .manage(group: g.name), wait: waiting)
+        }
+        print("\(target) is out of maintenance")
     }
 }

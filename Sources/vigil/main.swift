@@ -91,7 +91,7 @@ struct AgentCommand: ParsableCommand {
         opts.heartbeatMulticast = imported?.heartbeatMulticast.map { ($0.interface, $0.group, $0.port) } ?? []
         opts.eventsFile = eventsFile
         opts.installedAgents = ResourceCommand.Run.bundledAgents()
-        opts.binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
+        opts.binary = selfExecutable().path
         do {
             let agent = try Agent(options: opts, logger: logger)
             let code = try agent.run()
@@ -238,7 +238,7 @@ struct Virt: ParsableCommand {
     @Argument(parsing: .allUnrecognized, help: "start|stop|status DOMAIN [--address ADDR] ...") var arguments: [String] = []
 
     func run() throws {
-        let me = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        let me = selfExecutable()
         let path = me.deletingLastPathComponent().appendingPathComponent("vigil-virt").path
         guard access(path, X_OK) == 0 else { throw CLIError("\(path) is missing: install vigil-virt next to vigil") }
         let argv = [path] + arguments
@@ -493,7 +493,7 @@ struct ResourceCommand: ParsableCommand {
         /// `../lib/vigil/resource-agents` beside its bin directory (/usr/lib/… for the package, /usr/local/lib/…
         /// for a manual install).
         static func bundledAgents() -> String {
-            let bin = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+            let bin = selfExecutable().deletingLastPathComponent()
             var dir = bin
             for _ in 0..<5 {
                 let candidate = dir.appendingPathComponent("resource-agents").path

@@ -118,6 +118,13 @@ import VigilCore
         #expect(back != nil, "\(tb.status(other)?.groups.map { "\($0.name) \($0.state) \($0.owner ?? "-") \($0.reason)" } ?? [])")
         let g1Ops = FailoverTests.ops(tb).dropFirst(opsBefore).filter { $0[2] == "g1" && ($0[3] == "start" || $0[3] == "stop") }
         #expect(g1Ops.isEmpty, "g1 was started or stopped: \(g1Ops)")
+        // A node that is down cannot go into maintenance (its groups are for failover): refused, nothing sent.
+        let third = try #require(tb.nodes.first { $0 != owner && $0 != other })
+        try tb.kill(third)
+        #expect(tb.wait(for: [other], timeout: .seconds(5)) { $0[other]?.nodes.first { $0.name == third }?.state == "dead" } != nil)
+        (code, out) = try vigil("maintenance", "on", third)
+        #expect(code == 1 && out.contains("\(third) is dead"), "\(out)")
+        #expect(tb.status(other)?.groups.allSatisfy { $0.state != "unmanaged" } == true)
         checker.stop()
         #expect(checker.violations.isEmpty, "\(checker.violations.prefix(3))")
     }
