@@ -119,6 +119,17 @@ public struct MigrationProgress: Sendable, Equatable {
     public var expectedDowntimeMs: Double?
     public var elapsedMs: Double?
 
+    public init(
+        pass: Int?, processedMiB: Double?, remainingMiB: Double?, totalMiB: Double?, expectedDowntimeMs: Double?, elapsedMs: Double?
+    ) {
+        self.pass = pass
+        self.processedMiB = processedMiB
+        self.remainingMiB = remainingMiB
+        self.totalMiB = totalMiB
+        self.expectedDowntimeMs = expectedDowntimeMs
+        self.elapsedMs = elapsedMs
+    }
+
     /// One line for people: `web1: pass 2, 96.0 of 128.0 MiB copied, 12.5 MiB remaining, expected downtime 40 ms`.
     public func line(domain: String) -> String {
         func f(_ v: Double?) -> String { v.map { String(format: "%.1f", $0) } ?? "?" }
@@ -271,7 +282,8 @@ public final class LibvirtDomain: @unchecked Sendable {
         return MigrationProgress(
             pass: get("memory_iteration").map { Int($0) }, processedMiB: get("data_processed").map { Double($0) / 1_048_576 },
             remainingMiB: get("data_remaining").map { Double($0) / 1_048_576 }, totalMiB: Double(total) / 1_048_576,
-            expectedDowntimeMs: get("downtime").map(Double.init), elapsedMs: get("time_elapsed").map(Double.init))
+            // (Not `.map(Double.init)`: on a UInt64 that picks init(bitPattern:), a denormal instead of the value.)
+            expectedDowntimeMs: get("downtime").map { Double($0) }, elapsedMs: get("time_elapsed").map { Double($0) })
     }
 
     /// The completed migration job's figures (on the destination), where the driver reports them.

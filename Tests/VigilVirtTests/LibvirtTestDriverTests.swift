@@ -16,6 +16,18 @@ import VigilVirt
         #expect(d.isPersistent)
     }
 
+    @Test func migrationProgressLines() throws {
+        let early = MigrationProgress(
+            pass: 1, processedMiB: 32, remainingMiB: 96, totalMiB: 128, expectedDowntimeMs: 0, elapsedMs: 300)
+        #expect(early.line(domain: "g") == "g: migrating, pass 1, 32.0 of 128.0 MiB copied, 96.0 MiB remaining")
+        var late = early
+        late.expectedDowntimeMs = 42
+        #expect(late.line(domain: "g").hasSuffix(", expected downtime 42 ms"))
+        // The test driver runs no migration job.
+        let c = try LibvirtConnection(uri: "test:///default")
+        #expect(try #require(try c.domain(named: "test")).migrationProgress() == nil)
+    }
+
     @Test func unknownDomainIsNilNotAnError() throws {
         let c = try LibvirtConnection(uri: "test:///default")
         #expect(try c.domain(named: "no-such-domain") == nil)
