@@ -35,6 +35,9 @@ public enum MetricsText {
                 "vigil_node_state", "Constant 1 per node, labelled with its state as this node sees it.", 1,
                 ["node": n.name, "state": n.state])
             m.gauge("vigil_node_votes", "Configured votes per node.", Double(n.votes), ["node": n.name])
+            if let s = n.standby {
+                m.gauge("vigil_node_standby", "1 if the node reports standby (vigil standby or maintenance).", s ? 1 : 0, ["node": n.name])
+            }
             guard !n.isSelf else { continue }
             if let d = n.configDiffers {
                 m.gauge(

@@ -131,6 +131,8 @@ import VigilCore
         let text = MetricsText.render(r, exporterVersion: "9")
         #expect(text.contains("vigil_info{cluster=\"t\\\"x\",exporter_version=\"9\""))
         #expect(text.contains("\nvigil_last_migration_downtime_seconds 0.071\n"))
+        // Standby per node: this node's own flag; a peer not heard yet has none.
+        #expect(text.contains("\nvigil_node_standby{node=\"n1\"} 0\n") && !text.contains("vigil_node_standby{node=\"n2\"}"))
         // Every family once, with HELP and TYPE before its samples; every sample line "name{labels} value".
         let lines = text.split(separator: "\n")
         var typed: Set<String> = []
