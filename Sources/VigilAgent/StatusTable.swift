@@ -20,7 +20,8 @@ public enum StatusTable {
             for (i, l) in n.links.enumerated() {
                 let name = i == 0 ? n.name + (n.isSelf ? " *" : "") + (n.name == r.coordinator ? " (C)" : "") : ""
                 let heard = l.lastHeardMs.map { $0 < 10_000 ? "\(Int($0)) ms ago" : "\(Int($0 / 1000)) s ago" } ?? (n.isSelf ? "" : "never")
-                rows.append([name, i == 0 ? n.state : "", i == 0 ? "\(n.votes)" : "", "\(i)", l.address, l.state, heard])
+                let state = n.state + (n.standby == true ? " (standby)" : "")
+                rows.append([name, i == 0 ? state : "", i == 0 ? "\(n.votes)" : "", "\(i)", l.address, l.state, heard])
             }
         }
         out += table(rows)

@@ -23,6 +23,15 @@ import VigilAgent
         #expect(c.line == "VIGIL OK - cluster t: 3/3 nodes alive, quorate, coordinator n1 (term 0), 1/1 groups running")
     }
 
+    @Test func theTableMarksNodesInStandby() {
+        var r = Self.report()
+        r.nodes[1].standby = true
+        r.nodes[2].standby = false
+        let text = StatusTable.render(r)
+        #expect(text.contains("n2 ") && text.contains("alive (standby)"), "\(text)")
+        #expect(text.components(separatedBy: "(standby)").count == 2, "only n2: \(text)")
+    }
+
     @Test func warningsAndCriticalsWorstFirst() {
         var r = Self.report()
         r.nodes[2].state = "dead"
