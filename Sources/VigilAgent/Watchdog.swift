@@ -22,7 +22,14 @@ final class Watchdog {
         // watchdog_timeout: a driver that resets later is refused.
         let wanted = Int32(max(1, (timeout.nanoseconds + 999_999_999) / 1_000_000_000))
         var actual = wanted
-        if vigil_watchdog_set_timeout(fd, &actual) != 0 {
+        // WDIOC_SETTIMEOUT pings the device. A predecessor killed without a magic close left it running: a
+        // restarted agent must not push that reset back before it may feed it (quorum or storage,
+        // `watchdogHealthy`), or each restart would restart the clock msgwait counts on. Opening a running
+        // device does not ping it; the timeout it kept is read instead, and set only when it differs.
+        var current: Int32 = 0
+        if vigil_watchdog_get_timeout(fd, &current) == 0, current == wanted {
+            actual = current
+        } else if vigil_watchdog_set_timeout(fd, &actual) != 0 {
             close(fd)
             throw AgentError("cannot set the timeout of \(path) to \(wanted) s: \(String(cString: strerror(errno)))")
         }

@@ -42,7 +42,7 @@ import VigilSimulation
     /// without the unseen-coordinator rule in `place`.
     @Test(arguments: [
         (SimulationMode.nemesis, UInt64(601490)), (.nemesis, 708228), (.nemesis, 711481), (.nemesis, 503803), (.nemesis, 21934),
-        (.nemesis, 23368)
+        (.nemesis, 23368), (.nemesis, 8761), (.nemesis, 13104)
     ])
     func seedsTheSoaksFoundStayFixed(mode: SimulationMode, seed: UInt64) {
         var sim = Simulation(mode.parameters(seed: seed))
