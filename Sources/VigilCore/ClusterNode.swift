@@ -180,6 +180,7 @@ public struct ClusterNode: Sendable {
         if newIncarnation {
             if peer.incarnation != 0 {
                 out.append(.log(.notice, "\(msg.sender) restarted (new incarnation \(msg.incarnation))"))
+                peer.incarnationHeardAt = now
                 if coordinator == msg.sender {
                     setCoordinator("", now: now, into: &out, reason: "\(msg.sender) restarted")
                 }

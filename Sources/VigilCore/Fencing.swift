@@ -122,6 +122,19 @@ extension ClusterNode {
         return slot
     }
 
+    /// A node whose new incarnation was first heard less than deadtime ago: it restarted and is probably about
+    /// to join (its first packets count only once they echo this node's incarnation, and say it has no quorum). It gets that long before a pill is
+    /// issued against it (finding 16: a pill written in that moment can reach a device whose clearing write
+    /// lags, and the node reboots as it joins, again and again). Waiting is safe: the group starts nowhere.
+    mutating func holdFenceForRejoin(_ n: String, now: Instant) -> Bool {
+        guard let p = membership.peers[n], let t = p.incarnationHeardAt, now - t < spec.timing.deadtime,
+            storage?.ops[n] == nil || (storage?.ops[n]?.pill.maxIncarnation ?? 0) < p.incarnation
+        else { return false }
+        let due = t + spec.timing.deadtime
+        groups.placementRecheck = min(groups.placementRecheck ?? due, due)
+        return true
+    }
+
     /// Fence operations for nodes that are back in the membership are over (their pill gets cleared).
     mutating func retireFenceOps() {
         guard var st = storage else { return }
@@ -171,6 +184,8 @@ public enum FenceWait: Hashable, Sendable, CustomStringConvertible {
     /// msgwait passed, but the node's slot still moves and shows groups not stopped: a stop may have failed
     /// there, so only its acknowledgement counts.
     case slotAliveWithGroups(node: String, sincePill: Duration)
+    /// It restarted a moment ago and is heard: it gets deadtime to join before a pill is issued against it.
+    case rejoining(node: String)
 
     public var description: String {
         switch self {
@@ -186,6 +201,8 @@ public enum FenceWait: Hashable, Sendable, CustomStringConvertible {
             "fencing \(n): pill written \(String(format1: ago.milliseconds / 1000)) s ago, waiting for its acknowledgement or msgwait \(msgwait.compactDescription)"
         case let .slotAliveWithGroups(n, since):
             "fencing \(n): its slot is alive and shows groups not stopped \(String(format1: since.milliseconds)) ms after the pill: waiting for its acknowledgement (a stop may have failed there)"
+        case let .rejoining(n):
+            "\(n) restarted a moment ago: waiting up to deadtime for it to join before fencing it"
         }
     }
 }

@@ -117,6 +117,8 @@ struct GroupsState: Sendable {
     var coordinatedTermSeen: UInt64 = 0
     /// Nodes an administrator confirmed down (`vigil confirm-down`), with the incarnation they had then.
     var confirmedDown: [String: UInt64] = [:]
+    /// Placement runs again then (a restarted node's time to rejoin before it is fenced has passed).
+    var placementRecheck: Instant?
     /// The last report this node sent, to send a heartbeat at once when it changes.
     var lastSentReport: NodeReport?
     var lastSentTable: [Assignment?] = []
@@ -271,6 +273,10 @@ extension ClusterNode {
     mutating func afterGroupEvent(now: Instant, into out: inout [Action]) {
         guard !spec.groups.isEmpty, !leaving else { return }
         if out.contains(where: Self.changesPlacementInputs) { groups.placementDue = true }
+        if let t = groups.placementRecheck, now >= t {
+            groups.placementRecheck = nil
+            groups.placementDue = true
+        }
         if role == .coordinator, groups.placementDue {
             groups.placementDue = false
             place(now: now, into: &out)

@@ -22,6 +22,8 @@ struct Membership: Sendable {
         var restarting = false
         /// Whether the peer's latest message said it is quorate in its own view.
         var quorate = false
+        /// When a new incarnation of it (a restart) was first heard (nil: never restarted while heard).
+        var incarnationHeardAt: Instant?
         /// Since when the peer's packets say it does not hear this node or has no quorum (nil: they say it
         /// does and has). See `isUsable`.
         var unusableSince: Instant?
