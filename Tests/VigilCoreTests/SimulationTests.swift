@@ -42,7 +42,8 @@ import VigilSimulation
     /// without the unseen-coordinator rule in `place`.
     @Test(arguments: [
         (SimulationMode.nemesis, UInt64(601490)), (.nemesis, 708228), (.nemesis, 711481), (.nemesis, 503803), (.nemesis, 21934),
-        (.nemesis, 23368), (.nemesis, 8761), (.nemesis, 13104)
+        (.nemesis, 23368), (.nemesis, 8761), (.nemesis, 13104),
+        (.nemesis, 10365)
     ])
     func seedsTheSoaksFoundStayFixed(mode: SimulationMode, seed: UInt64) {
         var sim = Simulation(mode.parameters(seed: seed))
