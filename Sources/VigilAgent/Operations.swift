@@ -59,8 +59,7 @@ final class Operations: AgentService, @unchecked Sendable {
         env["VIGIL_BIN"] = binary
         env["VIGIL_CONFIG"] = configFile
         if op.resource.ocf != nil {
-            env["OCF_ROOT"] = runner.searchPath.ocfRoot
-            env["OCF_FUNCTIONS_DIR"] = runner.searchPath.ocfRoot + "/lib/heartbeat"
+            env.merge(runner.searchPath.ocfEnvironment) { _, b in b }
             // The agents' own state (Dummy's state file, IPaddr2's and Filesystem's locks): per node, cleared at
             // boot; an HA_RSCTMP in the agent's own environment wins.
             if env["HA_RSCTMP"] == nil {

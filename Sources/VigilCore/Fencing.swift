@@ -29,6 +29,8 @@ extension ClusterNode {
     /// Whether vanished node `n` is fenced; if not, starts (or keeps up) a fence operation and says what it
     /// waits for.
     mutating func fence(_ n: String, now: Instant, into out: inout [Action]) -> FenceVerdict {
+        guard storage != nil, spec.storage != nil else { return .waiting(.noStorage) }
+        if holdFenceForRejoin(n, now: now) { return .waiting(.rejoining(node: n)) }
         guard var st = storage, let s = spec.storage else { return .waiting(.noStorage) }
         defer { storage = st }
         let disk = st.peers[n]?.slot

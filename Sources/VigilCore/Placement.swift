@@ -220,13 +220,7 @@ extension ClusterNode {
                     continue
                 } else if leftStopped || dsStopped, canFence {
                     // An unseen later incarnation would read a pill (or has no storage and no quorum).
-                    if holdFenceForRejoin(n, now: now) {
-                        waits.append(.fencing(.rejoining(node: n)))
-                    } else if case let .waiting(why) = fence(n, now: now, into: &out) {
-                        waits.append(.fencing(why))
-                    } else {
-                        continue
-                    }
+                    if case let .waiting(why) = fence(n, now: now, into: &out) { waits.append(.fencing(why)) } else { continue }
                 } else if ds != nil, !dsStopped {
                     // It left (its leave packets were lost, its slot says so) while the group may still be
                     // active there: a pill cannot fence it (its agent is gone).
@@ -237,13 +231,7 @@ extension ClusterNode {
                     waits.append(.leftActive(node: n, phase: r!.phase, unseenEpoch: leftStopped))
                 } else if canFence {
                     // Shared storage: a poison pill, then the acknowledgement or msgwait.
-                    if holdFenceForRejoin(n, now: now) {
-                        waits.append(.fencing(.rejoining(node: n)))
-                    } else if case let .waiting(why) = fence(n, now: now, into: &out) {
-                        waits.append(.fencing(why))
-                    } else {
-                        continue
-                    }
+                    if case let .waiting(why) = fence(n, now: now, into: &out) { waits.append(.fencing(why)) } else { continue }
                 } else if spec.fencing == .none {
                     let key = "\(n)/\(g.name)/\(membership.peers[n]?.incarnation ?? 0)"
                     if !groups.assumedStopped.contains(key) {

@@ -127,6 +127,9 @@ public struct AgentSearchPath: Hashable, Sendable {
         self.ocfRoot = ocfRoot
     }
 
+    /// OCF_ROOT and OCF_FUNCTIONS_DIR for a call of an OCF agent under `ocfRoot`.
+    public var ocfEnvironment: [String: String] { ["OCF_ROOT": ocfRoot, "OCF_FUNCTIONS_DIR": ocfRoot + "/lib/heartbeat"] }
+
     /// The candidate paths for `agent`, in lookup order (the shell picks the first executable regular file).
     public func candidates(for agent: String) -> [String] {
         directories.map { $0.hasSuffix("/") ? $0 + agent : $0 + "/" + agent }

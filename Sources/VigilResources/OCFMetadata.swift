@@ -319,11 +319,10 @@ extension ResourceRunner {
     /// Runs `AGENT meta-data` (an OCF agent, under this runner's OCF_ROOT) and parses what it prints.
     public func ocfMetadata(_ agent: String, timeout: Duration = .seconds(10)) throws(LaunchError) -> OCFMetadata {
         let located = try find(agent)
-        let env = [
-            "OCF_ROOT": searchPath.ocfRoot, "OCF_FUNCTIONS_DIR": searchPath.ocfRoot + "/lib/heartbeat",
+        let env = searchPath.ocfEnvironment.merging([
             "OCF_RESOURCE_INSTANCE": "meta-data", "OCF_RA_VERSION_MAJOR": "1", "OCF_RA_VERSION_MINOR": "1",
             "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"
-        ]
+        ]) { a, _ in a }
         let out = try run(argv: [located.path, "meta-data"], environment: env, timeout: timeout)
         guard out.succeeded, let text = out.standardOutput ?? Optional(out.stdout) else {
             throw LaunchError(

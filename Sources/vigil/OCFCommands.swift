@@ -82,8 +82,7 @@ func validateAll(_ r: ResourceSpec, instance: String, group: String, metadata: O
     env.merge(
         OCF.environment(agent: r.ocf!, parameters: r.parameters, instance: instance, timeout: timeout, interval: .zero)
     ) { a, _ in a }
-    env["OCF_ROOT"] = runner.searchPath.ocfRoot
-    env["OCF_FUNCTIONS_DIR"] = runner.searchPath.ocfRoot + "/lib/heartbeat"
+    env.merge(runner.searchPath.ocfEnvironment) { _, b in b }
     guard let out = try? runner.run(argv: [agent.path, "validate-all"], environment: env, timeout: timeout) else {
         return "could not be run"
     }

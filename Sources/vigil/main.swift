@@ -452,8 +452,7 @@ struct ResourceCommand: ParsableCommand {
                 let op = ResourceOperation(
                     id: 0, group: group, resourceIndex: 0, resource: spec, action: action, timeout: limit, reason: .monitor)
                 env.merge(op.environment) { a, _ in a }
-                env["OCF_ROOT"] = runner.searchPath.ocfRoot
-                env["OCF_FUNCTIONS_DIR"] = runner.searchPath.ocfRoot + "/lib/heartbeat"
+                env.merge(runner.searchPath.ocfEnvironment) { _, b in b }
             }
             for (k, v) in Agent.passedThrough where env[k] == nil { env[k] = v }
             // The agent's default (RUN_DIR/resource-agents with the default run_dir), so state files are the cluster's.
