@@ -58,7 +58,8 @@ let package = Package(
         .target(
             name: "VigilAgent",
             dependencies: [
-                "VigilCore", "VigilWire", "VigilConfig", "VigilResources", "VigilStorage", "VigilDrill", "CSystemd",
+                "VigilCore", "VigilWire", "VigilConfig", "VigilResources", "VigilStorage", "VigilDrill", "CSystemd", "CLinux",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log")
@@ -77,7 +78,9 @@ let package = Package(
             dependencies: [
                 "VigilAgent", "VigilExporter", "VigilConfig", "VigilWire", "VigilCore", "VigilSimulation", "VigilHeartbeat",
                 "VigilResources", "VigilStorage", "VigilDrill",
-                .product(name: "ArgumentParser", package: "swift-argument-parser")
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log")
             ]),
         // `vigil virt` (the vm agent's engine) as a program of its own: only it links libvirt.
         .executableTarget(
@@ -88,10 +91,12 @@ let package = Package(
             ]),
         // transcripts/: data-driven placement scenarios (text files the transcript tests read and can rewrite).
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore", "VigilSimulation"], exclude: ["transcripts"]),
-        .testTarget(name: "VigilWireTests", dependencies: ["VigilWire", "VigilCore"]),
+        .testTarget(
+            name: "VigilWireTests",
+            dependencies: ["VigilWire", "VigilCore", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "VigilConfigTests", dependencies: ["VigilConfig", "VigilCore"]),
         .testTarget(name: "VigilHeartbeatTests", dependencies: ["VigilHeartbeat", "VigilConfig", "VigilCore", "VigilWire"]),
-        .testTarget(name: "VigilResourcesTests", dependencies: ["VigilResources", "VigilCore"]),
+        .testTarget(name: "VigilResourcesTests", dependencies: ["VigilResources", "VigilCore", "VigilConfig"]),
         .testTarget(name: "VigilVirtTests", dependencies: ["VigilVirt"]),
         .testTarget(name: "VigilStorageTests", dependencies: ["VigilStorage", "VigilCore", "VigilSimulation"]),
         .testTarget(name: "VigilDrillTests", dependencies: ["VigilDrill"]),
