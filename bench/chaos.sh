@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Chaos bench: a random nemesis (kill -9, kill + restart, SIGSTOP/SIGCONT, crashes, controlled leaves, LAN cuts,
-# partitions, one-way cuts, deaf and mute nodes, frozen storage targets; standby/unstandby/move/unmove and
-# confirm-down of a crashed node) against a 3- or 5-node cluster of real agents with shared storage, for N
+# partitions, one-way cuts, deaf, mute and lossy nodes, frozen storage targets, a group's process killed, starts
+# or stops that fail; standby/unstandby/move/unmove, confirm-down of a crashed node and cleanup after a resource
+# fault) against a 3- or 5-node cluster of real agents with shared storage, for N
 # minutes, with a process sampler judging every 2 ms that no group runs on two nodes; at the end everything is
 # healed and every group must run exactly once.
 #

@@ -10,7 +10,8 @@ msgwait 2 s), G groups of the `chaos` test agent (one recognisable process per g
 and a process sampler (bench/chaos/sampler.py, its own process, every 2 ms) that records every moment a group is
 active on two nodes. Then, until N minutes have passed, it runs the steps of a schedule drawn from the seed
 (schedule.py): a fault, held for its duration, healed, then a wait (bounded) until every group runs exactly once
-again; now and then an operation (standby, unstandby, move, unmove; confirm-down after a crash). Before healing
+again; now and then an operation (standby, unstandby, move, unmove; confirm-down after a crash; cleanup after a
+resource fault). Before healing
 a fault that lasted --account-after seconds (2), every group must be accounted for within --account-timeout (10)
 more: running on exactly one node with the coordinator naming it, or the coordinator saying why not (BLOCKED,
 or waiting for a fence); otherwise it was silently lost. At the end it heals everything and checks that every
@@ -245,8 +246,61 @@ class Nemesis:
                 if kind == "storage-freeze-cut":
                     c.tb("heal", node)
                     self.cut_nodes.discard(node)
+        elif kind == "lossy":
+            info["loss"] = step["loss"]
+            c.tb("lossy", node, str(step["loss"]))
+            heal = lambda: c.tb("netheal", node)  # noqa: E731
+        elif kind == "res-kill":
+            pids = c.scan().get(step["group"], {}).get(node, [])
+            info.update(group=step["group"], pids=pids)
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            heal = lambda: self.cleanup_failures()  # noqa: E731
+        elif kind == "failstart":
+            flag = os.path.join(c.run, f"failstart.{node}")
+            open(flag, "w").close()
+            info["group"] = step["group"]
+            self.operation({"i": step["i"], "kind": "move", "group": step["group"], "node": node})
+            def heal():
+                os.remove(flag)
+                self.cleanup_failures()
+        elif kind == "failstop":
+            # Every stop fails while the group is moved away from where it runs: the stop fails, the old owner
+            # keeps it (blocked), and it must start nowhere else until an operator's cleanup after the fix.
+            flag = os.path.join(c.run, "failstop")
+            open(flag, "w").close()
+            to = self.resolve(step["to"], step["fallback"], exclude=(node,))
+            info.update(group=step["group"], to=to)
+            self.operation({"i": step["i"], "kind": "move", "group": step["group"], "node": to})
+            def heal():
+                os.remove(flag)
+                self.cleanup_failures()
         self.event("fault", step=step["i"], kind=kind, duration=step["duration"], **info)
         return heal
+
+    def cleanup_failures(self):
+        """What an operator does once a failing resource is fixed: `vigil cleanup GROUP NODE` wherever a group is
+        blocked or has failed max_restarts (2) times, as the coordinator sees it (sent to NODE itself if its agent
+        answers, else to the coordinator)."""
+        s = self.c.statuses()
+        k = self.c.coordinator(s)
+        if not k:
+            self.event("cleanup-skipped", why="no coordinator")
+            return
+        for gs in k["groups"]:
+            phases, failures = gs.get("nodes", {}), gs.get("failures", {})
+            for n in sorted(set(phases) | set(failures)):
+                if phases.get(n) == "blocked" or failures.get(n, 0) >= 2:
+                    via = n if n in s else k["node"]
+                    try:
+                        reply = self.c.request(via, f"cleanup {gs['name']} {n}").strip()
+                    except OSError as e:
+                        reply = f"error: {e}"
+                    self.ops["cleanup"] += 1
+                    self.event("op", kind="cleanup", group=gs["name"], node=n, via=via, reply=reply)
 
     def confirm_down(self, node):
         """After a crash: once the coordinator sees NODE dead, `confirm-down NODE` to it (it is really down)."""
@@ -316,6 +370,11 @@ class Nemesis:
         for t in self.timers:
             t.cancel()
         c.tb("netheal", "all", check=False)
+        for f in ["failstop"] + [f"failstart.{n}" for n in c.nodes]:
+            try:
+                os.remove(os.path.join(c.run, f))
+            except OSError:
+                pass
         for kind in c.storage:
             c.tb("storage-thaw", kind, check=False)
         for n in c.nodes:
@@ -419,6 +478,7 @@ class Nemesis:
         self.current = "final"
         self.heal_everything()
         self.lift_operations()
+        self.cleanup_failures()
         took, why = c.wait_settled(args.final_timeout)
         self.poll_sampler()
         self.event("final", settled=took is not None, seconds=took and round(took, 3), why=why)

@@ -28,13 +28,18 @@ FAULTS = {
     "mute": (2, False),                # nothing the node sends reaches anyone
     "storage-freeze": (1, True),       # SIGSTOP of a storage target (tgtd or vblade)
     "storage-freeze-cut": (1, True),   # a target frozen, and the node cut off the LAN
+    "lossy": (2, False),               # a flaky port: "loss" % of the node's LAN packets lost, both ways
+    "res-kill": (2, False),            # kill -9 of a group's process where it runs (the guest crashed)
+    "failstart": (1, False),           # every start on the node fails (exit 1) while "group" is moved there
+    "failstop": (1, False),            # every stop fails, anywhere, while "group" is moved to "to"
 }
 OPS = {"standby": 2, "unstandby": 2, "move": 2, "unmove": 2}
 
 DURATION = {"kill": (0.5, 5.0), "kill-restart": (0.0, 0.0), "freeze": (0.2, 3.0), "crash": (1.0, 5.0),
             "crash-confirm": (1.0, 4.0), "cut-confirm": (1.0, 4.0), "leave": (0.5, 4.0), "cut": (0.5, 6.0), "partition": (0.5, 6.0),
             "oneway": (0.5, 6.0), "deaf": (0.5, 6.0), "mute": (0.5, 6.0), "storage-freeze": (0.5, 5.0),
-            "storage-freeze-cut": (1.0, 5.0)}
+            "storage-freeze-cut": (1.0, 5.0), "lossy": (1.0, 8.0), "res-kill": (0.5, 3.0), "failstart": (1.0, 6.0),
+            "failstop": (1.0, 5.0)}
 
 
 def generate(seed, nodes, groups, storage, steps=3000):
@@ -99,5 +104,16 @@ def generate(seed, nodes, groups, storage, steps=3000):
             step["others"] = rng.sample(nodes, len(nodes))   # order in which the rest of the minority is filled
         if kind.startswith("storage-freeze"):
             step["target"] = rng.choice(storage)
+        if kind == "lossy":
+            step["loss"] = rng.choice([20, 40, 60, 80])
+        if kind in ("res-kill", "failstop"):
+            step["group"] = rng.choice(groups)
+            step["node"] = f"@owner:{step['group']}"
+        if kind == "failstop":
+            step["to"] = rng.choice(nodes)
+        if kind == "failstart":
+            step["group"] = rng.choice(groups)
+        if kind in ("failstart", "failstop"):
+            pinned.add(step["group"])
         out.append(step)
     return out
