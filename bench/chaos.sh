@@ -7,7 +7,7 @@
 # healed and every group must run exactly once.
 #
 #   bench/chaos.sh --minutes N [--nodes 3|5] [--seed S] [--groups G] [--storage iscsi,aoe|iscsi|aoe|none]
-#                  [--no-watchdog] [--schedule FILE] [--out DIR] [--verbose]
+#                  [--no-watchdog] [--faults KIND,...] [--schedule FILE] [--out DIR] [--verbose]
 #
 # Prints the faults by kind, the operations, and `chaos: N faults, M operations, V violations`; exits 1 on a
 # violation (or an agent that died by itself). The schedule, events, sampler log and summary go to

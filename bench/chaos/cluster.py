@@ -57,7 +57,8 @@ class Cluster:
             for i, g in enumerate(self.groups):
                 mode = " migratable" if i < self.migratable else ""
                 f.write(f'\n[[group]]\nname = "{g}"\nhome = "{self.nodes[i % len(self.nodes)]}"\n'
-                        f'resources = ["chaos {g}{mode}"]\nmonitor_interval = "1s"\nstop_timeout = "10s"\n')
+                        f'resources = ["chaos {g}{mode}"]\nmonitor_interval = "1s"\nstop_timeout = "10s"\n'
+                        'start_timeout = "8s"\nstatus_timeout = "3s"\n')
         args = ["--nodes", str(len(self.nodes)), "--groups", "0", "--append", path, "--fencing", "required",
                 "--agent", "chaos", "--agent-dir", self.agents, *TIMING]
         if self.storage:

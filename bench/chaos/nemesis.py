@@ -2,7 +2,7 @@
 """bench/chaos.sh: a random nemesis against a cluster of real Vigil agents with shared storage, for minutes.
 
     bench/chaos.sh --minutes N [--nodes 3|5] [--seed S] [--groups G] [--storage iscsi,aoe|iscsi|aoe|none]
-                   [--no-watchdog] [--schedule FILE] [--out DIR] [--name NAME]
+                   [--no-watchdog] [--faults KIND,...] [--schedule FILE] [--out DIR] [--name NAME]
 
 Brings up `scripts/vigil-testbed` (N nodes in network namespaces, the namespace tests' timing: interval 50 ms,
 deadtime 300 ms; fencing required; shared storage on tgtd (iSCSI) and/or vblade (AoE) with stop-resources,
@@ -74,6 +74,7 @@ class Nemesis:
         self.current = "start"
         self.cut_nodes = set()
         self.frozen_storage = set()
+        self.stopped_storage = set()
         self.t0 = time.monotonic()
 
     # -- bookkeeping -------------------------------------------------------------------------------------------
@@ -259,13 +260,25 @@ class Nemesis:
                 except OSError:
                     pass
             heal = lambda: self.cleanup_failures()  # noqa: E731
-        elif kind == "failstart":
-            flag = os.path.join(c.run, f"failstart.{node}")
+        elif kind == "storage-restart":
+            target = step["target"]
+            info = {"target": target}
+            c.tb("storage-stop", target)
+            self.stopped_storage.add(target)
+            def heal():
+                c.tb("storage-start", target)
+                self.stopped_storage.discard(target)
+        elif kind in ("failstart", "hang"):
+            # failstart: every start on NODE fails; hang: every operation there (start, stop, status) hangs until
+            # the agent's timeout kills it. Meanwhile "group" is moved to NODE.
+            flag = os.path.join(c.run, f"{kind}.{node}")
             open(flag, "w").close()
             info["group"] = step["group"]
             self.operation({"i": step["i"], "kind": "move", "group": step["group"], "node": node})
             def heal():
                 os.remove(flag)
+                if kind == "hang":
+                    self.wait_hung_operations()
                 self.cleanup_failures()
         elif kind == "failstop":
             # Every stop fails while the group is moved away from where it runs: the stop fails, the old owner
@@ -280,6 +293,26 @@ class Nemesis:
                 self.cleanup_failures()
         self.event("fault", step=step["i"], kind=kind, duration=step["duration"], **info)
         return heal
+
+    def wait_hung_operations(self, timeout=20):
+        """Until no operation of the chaos agent still hangs (each is killed by the agent's timeout: stop 10 s,
+        start 8 s, status 3 s), so that the cleanup after a hang comes after its last failure."""
+        prefix = f"vigil-hang:{self.c.name}:".encode()
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < timeout:
+            hung = []
+            for entry in os.scandir("/proc"):
+                if entry.name.isdigit():
+                    try:
+                        with open(f"/proc/{entry.name}/cmdline", "rb") as f:
+                            if f.read(128).startswith(prefix):
+                                hung.append(entry.name)
+                    except OSError:
+                        pass
+            if not hung:
+                return
+            self.observe(0.1)
+        self.event("hang-outlived", why=f"operations still hung {timeout} s after the heal")
 
     def cleanup_failures(self):
         """What an operator does once a failing resource is fixed: `vigil cleanup GROUP NODE` wherever a group is
@@ -370,7 +403,10 @@ class Nemesis:
         for t in self.timers:
             t.cancel()
         c.tb("netheal", "all", check=False)
-        for f in ["failstop"] + [f"failstart.{n}" for n in c.nodes]:
+        for kind in sorted(self.stopped_storage):
+            c.tb("storage-start", kind, check=False)
+        self.stopped_storage.clear()
+        for f in ["failstop"] + [f"{k}.{n}" for k in ("failstart", "hang") for n in c.nodes]:
             try:
                 os.remove(os.path.join(c.run, f))
             except OSError:
@@ -413,11 +449,14 @@ class Nemesis:
         or the coordinator says why not), within --account-timeout more seconds; else it is silently lost, a
         violation. The fault is held meanwhile."""
         t0 = time.monotonic()
+        # A hang may hold a group in `stopping` for a whole chain of timeouts before it is reported blocked: the
+        # monitor's (3 s), the stop's (10 s), the status after the failed stop (3 s).
+        timeout = self.args.account_timeout + (16 if step["kind"] == "hang" else 0)
         while True:
             ok, why = self.c.accounted()
             if ok:
                 return
-            if time.monotonic() - t0 >= self.args.account_timeout:
+            if time.monotonic() - t0 >= timeout:
                 break
             self.observe(0.05)
         lost = {"step": step["i"], "kind": step["kind"], "why": why}
@@ -496,6 +535,7 @@ def main():
     p.add_argument("--storage", default="iscsi,aoe", help="iscsi,aoe (default), iscsi, aoe or none")
     p.add_argument("--no-watchdog", action="store_true", help="do not emulate a watchdog device (see above)")
     p.add_argument("--schedule", help="replay the steps of a saved schedule.json instead of drawing them")
+    p.add_argument("--faults", help="draw only these fault kinds (comma list, e.g. hang,failstop,res-kill)")
     p.add_argument("--heal-timeout", type=float, default=30.0)
     p.add_argument("--account-after", type=float, default=2.0,
                    help="faults lasting at least this long are checked before their heal: every group accounted for")
@@ -520,7 +560,11 @@ def main():
     else:
         seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 10**6)
         nodes = [f"n{i}" for i in range(1, args.nodes + 1)]
-        steps = schedulelib.generate(seed, nodes, [f"g{i}" for i in range(1, groups + 1)], storage)
+        kinds = args.faults.split(",") if args.faults else None
+        unknown = sorted(set(kinds or ()) - set(schedulelib.FAULTS))
+        if unknown:
+            p.error(f"--faults: no fault kind {', '.join(unknown)} (kinds: {', '.join(schedulelib.FAULTS)})")
+        steps = schedulelib.generate(seed, nodes, [f"g{i}" for i in range(1, groups + 1)], storage, kinds=kinds)
     out = os.path.abspath(args.out or os.path.join(repo, "bench", "results", f"chaos-{seed}"))
     os.makedirs(out, exist_ok=True)
     for f in ("events.jsonl", "sampler.jsonl"):
@@ -580,7 +624,7 @@ def main():
                 sampler_proc.kill()
         n.poll_sampler()
         lost = final[0] is None and code == 0
-        if n.violations or lost or code not in (0, 130):
+        if n.violations or n.lost or lost or code not in (0, 130):
             c.collect_logs(os.path.join(out, "logs"))
         c.down()
 

@@ -28,6 +28,8 @@ FAULTS = {
     "mute": (2, False),                # nothing the node sends reaches anyone
     "storage-freeze": (1, True),       # SIGSTOP of a storage target (tgtd or vblade)
     "storage-freeze-cut": (1, True),   # a target frozen, and the node cut off the LAN
+    "storage-restart": (1, True),      # a storage target stopped (tgtd's target deleted, vblade killed), started again
+    "hang": (1, False),                # every resource operation on the node hangs until its timeout kills it
     "lossy": (2, False),               # a flaky port: "loss" % of the node's LAN packets lost, both ways
     "res-kill": (2, False),            # kill -9 of a group's process where it runs (the guest crashed)
     "failstart": (1, False),           # every start on the node fails (exit 1) while "group" is moved there
@@ -39,12 +41,13 @@ DURATION = {"kill": (0.5, 5.0), "kill-restart": (0.0, 0.0), "freeze": (0.2, 3.0)
             "crash-confirm": (1.0, 4.0), "cut-confirm": (1.0, 4.0), "leave": (0.5, 4.0), "cut": (0.5, 6.0), "partition": (0.5, 6.0),
             "oneway": (0.5, 6.0), "deaf": (0.5, 6.0), "mute": (0.5, 6.0), "storage-freeze": (0.5, 5.0),
             "storage-freeze-cut": (1.0, 5.0), "lossy": (1.0, 8.0), "res-kill": (0.5, 3.0), "failstart": (1.0, 6.0),
-            "failstop": (1.0, 5.0)}
+            "failstop": (1.0, 5.0), "storage-restart": (1.0, 6.0), "hang": (1.0, 6.0)}
 
 
-def generate(seed, nodes, groups, storage, steps=3000):
+def generate(seed, nodes, groups, storage, steps=3000, kinds=None):
+    """The steps for SEED; with KINDS, only those fault kinds are drawn (operations as usual)."""
     rng = random.Random(seed)
-    faults = [(k, w) for k, (w, st) in FAULTS.items() if storage or not st]
+    faults = [(k, w) for k, (w, st) in FAULTS.items() if (storage or not st) and (kinds is None or k in kinds)]
     standby, pinned = set(), set()
     confirmed = False
     max_standby = (len(nodes) - 1) // 2
@@ -102,7 +105,7 @@ def generate(seed, nodes, groups, storage, steps=3000):
         if kind == "partition":
             step["size"] = rng.randint(1, (len(nodes) - 1) // 2)
             step["others"] = rng.sample(nodes, len(nodes))   # order in which the rest of the minority is filled
-        if kind.startswith("storage-freeze"):
+        if kind.startswith("storage-freeze") or kind == "storage-restart":
             step["target"] = rng.choice(storage)
         if kind == "lossy":
             step["loss"] = rng.choice([20, 40, 60, 80])
@@ -111,9 +114,9 @@ def generate(seed, nodes, groups, storage, steps=3000):
             step["node"] = f"@owner:{step['group']}"
         if kind == "failstop":
             step["to"] = rng.choice(nodes)
-        if kind == "failstart":
+        if kind in ("failstart", "hang"):
             step["group"] = rng.choice(groups)
-        if kind in ("failstart", "failstop"):
+        if kind in ("failstart", "failstop", "hang"):
             pinned.add(step["group"])
         out.append(step)
     return out
