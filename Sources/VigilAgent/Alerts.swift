@@ -36,6 +36,11 @@ public enum AlertEnvironment {
             ]
         case let .groupDisabled(g, off):
             ["KIND": "group", "GROUP": g, "STATE": off ? "disabled" : "enabled", "DESC": "group \(g) \(off ? "disabled" : "enabled")"]
+        case let .failuresExpired(g):
+            [
+                "KIND": "group", "GROUP": g, "STATE": "failures-expired",
+                "DESC": "group \(g)'s failures on this node expired (failure_timeout): it may run here again"
+            ]
         case .standbyChanged, .packetsDropped, .heartbeatDaemon, .requestAnswered:
             nil
         }

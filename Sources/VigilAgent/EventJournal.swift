@@ -128,6 +128,7 @@ final class EventJournal {
                     ?? "Linux-HA Heartbeat quiet: groups may run here again"
             )
         case let .groupDisabled(g, off): ("group", off ? "\(g) disabled" : "\(g) enabled")
+        case let .failuresExpired(g): ("group", "\(g) failures expired")
         case let .requestAnswered(request, from, answer): ("request", "\(request) (requested on \(from)): \(answer)")
         case .linkChanged, .packetsDropped: nil
         }

@@ -17,8 +17,8 @@ public enum ReloadOutcome: Sendable, Hashable, Codable, CustomStringConvertible 
 
 extension Agent {
     /// Reads cluster.conf again and applies what can change at run time: the groups' tuning (monitor_interval,
-    /// timeouts, max_restarts, stop_retries, auto_failback), shutdown_timeout, alerts and alert_timeout. Anything
-    /// else refuses the whole reload, with the reason. On the loop.
+    /// timeouts, max_restarts, stop_retries, failure_timeout, auto_failback), shutdown_timeout, alerts and
+    /// alert_timeout. Anything else refuses the whole reload, with the reason. On the loop.
     func reload() -> ReloadOutcome {
         guard !exiting else { return .refused("the agent is leaving") }
         guard !options.fromHeartbeat else {

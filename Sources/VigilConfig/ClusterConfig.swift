@@ -90,7 +90,7 @@ public enum ConfigLoader {
     static let nodeKeys = ["name", "addresses", "votes", "libvirt_uri"]
     static let groupKeys = [
         "name", "home", "resources", "auto_failback", "start_timeout", "stop_timeout", "status_timeout",
-        "max_restarts", "monitor_interval", "stop_retries"
+        "max_restarts", "monitor_interval", "stop_retries", "failure_timeout"
     ]
     static let virtKeys = [
         "uri", "peer_uri", "migration_uri", "max_downtime", "auto_converge", "postcopy_after",
@@ -406,6 +406,12 @@ public enum ConfigLoader {
                 case "max_restarts": g.maxRestarts = try int(e, err, in: 0...100)
                 case "monitor_interval": g.monitorInterval = try duration(e, err)
                 case "stop_retries": g.stopRetries = try int(e, err, in: 0...100)
+                case "failure_timeout":
+                    let t = try duration(e, err)
+                    guard t == .zero || t >= .seconds(1) else {
+                        throw err(e.line, "failure_timeout must be \"0s\" (failures kept until `vigil cleanup`) or at least 1s")
+                    }
+                    g.failureTimeout = t
                 default:
                     throw err(
                         e.line,
@@ -586,9 +592,9 @@ public enum ConfigLoader {
         return d
     }
 
-    /// Parses "250ms", "1.5s", "40us", "2m". Fractions are allowed; the result is rounded to microseconds.
+    /// Parses "250ms", "1.5s", "40us", "2m", "1h". Fractions are allowed; the result is rounded to microseconds.
     public static func parseDuration(_ s: String) -> Duration? {
-        let units: [(String, Double)] = [("us", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9)]
+        let units: [(String, Double)] = [("us", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9)]
         for (suffix, scale) in units where s.hasSuffix(suffix) {
             let number = s.dropLast(suffix.count)
             guard !number.isEmpty, number.allSatisfy({ $0.isNumber || $0 == "." }), let v = Double(number), v >= 0, v < 1e6 else {

@@ -90,6 +90,7 @@ public enum ConfigWriter {
             # status_timeout = "30s"
             # monitor_interval = "10s"       # status checks while running ("0s": none)
             # max_restarts = 2               # failures on one node before the group moves
+            # failure_timeout = "1h"         # a node forgets them this long after the last ("0s", the default: never)
 
             # The vm agent (`vigil virt`): libvirt URIs and live migration.
             # [virt]

@@ -52,6 +52,8 @@ public enum ClusterEvent: Hashable, Sendable, Codable {
     case coordinatorChanged(term: UInt64, coordinator: String?)
     /// A group reached a new phase on this node.
     case groupChanged(group: String, phase: GroupPhase)
+    /// The group's failures on this node were forgotten: its `failure_timeout` passed since the last one.
+    case failuresExpired(group: String)
     /// This node entered or left standby (the shell persists it).
     case standbyChanged(Bool)
     /// A shared storage device changed health.

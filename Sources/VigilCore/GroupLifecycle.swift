@@ -220,6 +220,7 @@ extension ClusterNode {
         case .start:
             if let why = result.failure {
                 l.failures = l.failures &+ 1
+                l.lastFailureAt = now
                 if case .failedHere = result, Int(l.failures) <= g.maxRestarts {
                     // No retry here can fix it (OCF 2-6): this node is given up for the group now.
                     l.failures = UInt8(clamping: g.maxRestarts + 1)
@@ -332,6 +333,7 @@ extension ClusterNode {
             l.lastMonitorPassed = l.found ? nil : now
             if l.found {
                 l.failures = l.failures &+ 1
+                l.lastFailureAt = now
                 groups.local[gi] = l
                 if let a = groups.table[gi], a.epoch == l.ackEpoch, !a.owner.isEmpty, a.owner != me, a.source == me {
                     // A handover was assigned while the monitor ran: it stays a handover (the target migrates
@@ -378,11 +380,34 @@ extension ClusterNode {
         groups.local[gi] = l
     }
 
-    /// The next monitor or stop retry due on this node (for `nextWakeup`).
+    /// The next monitor, stop retry or failure expiry due on this node (for `nextWakeup`).
     func nextGroupWakeup() -> Instant? {
-        groups.local.compactMap { l in
+        groups.local.indices.compactMap { gi in
+            let l = groups.local[gi]
             if case let .waiting(until) = l.stopRetry?.phase { return until }
-            return l.sequence == nil && l.phase == .running ? l.nextMonitor : nil
+            return [l.sequence == nil && l.phase == .running ? l.nextMonitor : nil, failureExpiry(gi)].compactMap { $0 }.min()
         }.min()
+    }
+
+    /// Forgets the failures of every group whose `failure_timeout` has passed since its last failure here (before
+    /// placement, which the event it emits makes run again).
+    mutating func expireFailures(now: Instant, into out: inout [Action]) {
+        for gi in spec.groups.indices {
+            guard let expiry = failureExpiry(gi), now >= expiry else { continue }
+            groups.local[gi].failures = 0
+            groups.local[gi].lastFailureAt = nil
+            let g = spec.groups[gi]
+            out.append(.log(.notice, "failures of \(g.name) on this node expired (failure_timeout \(g.failureTimeout.compactDescription))"))
+            out.append(.event(.failuresExpired(group: g.name)))
+        }
+    }
+
+    /// When group `gi`'s failures on this node expire (its `failure_timeout` after the last one), if they do: not
+    /// while an operation runs, and never for a blocked group (a failed stop needs fencing or a cleanup).
+    func failureExpiry(_ gi: Int) -> Instant? {
+        let l = groups.local[gi]
+        let timeout = spec.groups[gi].failureTimeout
+        guard timeout > .zero, l.failures > 0, l.sequence == nil, l.phase != .blocked, let at = l.lastFailureAt else { return nil }
+        return at + timeout
     }
 }

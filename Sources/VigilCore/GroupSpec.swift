@@ -15,6 +15,9 @@ public struct GroupSpec: Hashable, Sendable {
     /// A failed stop is tried again this many more times, 1 s apart, before the group is blocked
     /// (Heartbeat's haresources: 9, i.e. ten attempts).
     public var stopRetries: Int = 0
+    /// Failures on a node are forgotten this long after the last one, as `vigil cleanup` would (zero: kept until
+    /// a cleanup; Pacemaker's `failure-timeout`). A blocked group is never released by it.
+    public var failureTimeout: Duration = .zero
     /// The timeouts cluster.conf sets for this group (the others are defaults, which an OCF agent's advised
     /// timeouts replace for its resource).
     public var timeoutsSet: Set<ResourceAction> = []

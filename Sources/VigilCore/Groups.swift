@@ -20,6 +20,8 @@ struct LocalGroup: Sendable {
     var phase: GroupPhase = .unknown
     var ackEpoch: UInt64 = 0
     var failures: UInt8 = 0
+    /// When the last of `failures` happened (for the group's `failure_timeout`).
+    var lastFailureAt: Instant?
     /// The last stop here was a handover: what it stopped may still run here (a `vm` is left running for the
     /// target to migrate) until the handover is resolved. Counts as possibly active for every safety rule
     /// until a probe after the new owner reports it running says it is gone from here.
@@ -272,6 +274,7 @@ extension ClusterNode {
     /// Runs after every event: the coordinator places, this node acts, and a changed report or table is sent at once.
     mutating func afterGroupEvent(now: Instant, into out: inout [Action]) {
         guard !spec.groups.isEmpty, !leaving else { return }
+        expireFailures(now: now, into: &out)
         if out.contains(where: Self.changesPlacementInputs) { groups.placementDue = true }
         if let t = groups.placementRecheck, now >= t {
             groups.placementRecheck = nil
@@ -296,7 +299,7 @@ extension ClusterNode {
         guard case let .event(e) = a else { return false }
         switch e {
         case .memberChanged, .quorumChanged, .coordinatorChanged, .standbyChanged, .groupChanged,
-            .storageChanged, .fenced, .peerFenced, .heartbeatDaemon:
+            .storageChanged, .fenced, .peerFenced, .heartbeatDaemon, .failuresExpired:
             return true
         case .linkChanged, .packetsDropped, .requestAnswered, .groupDisabled: return false
         }

@@ -135,6 +135,7 @@ extension ClusterNode {
             g.maxRestarts = new.maxRestarts
             g.monitorInterval = new.monitorInterval
             g.stopRetries = new.stopRetries
+            g.failureTimeout = new.failureTimeout
             return g
         }
         return tuned == to ? nil : "settings other than the groups' tuning changed (nodes, timing, quorum, fencing or storage)"

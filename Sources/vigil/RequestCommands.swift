@@ -338,7 +338,8 @@ struct Reload: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Read cluster.conf again and apply what can change at run time (as SIGHUP and `systemctl reload vigil`).",
         discussion: """
-            Applied: the groups' monitor_interval, timeouts, max_restarts, stop_retries and auto_failback; \
+            Applied: the groups' monitor_interval, timeouts, max_restarts, stop_retries, failure_timeout and \
+            auto_failback; \
             shutdown_timeout; alerts and alert_timeout. Anything else (nodes, keys, timing, storage, adding, removing \
             or changing a group's resources or home) refuses the whole reload with the reason, exit code 1: apply it \
             with `vigil restart` on every node, which moves no group. Run it on every node: each reads its own file.

@@ -57,6 +57,7 @@ import VigilCore
         #expect(ConfigLoader.parseDuration("1.5s") == .milliseconds(1500))
         #expect(ConfigLoader.parseDuration("40us") == .microseconds(40))
         #expect(ConfigLoader.parseDuration("2m") == .seconds(120))
+        #expect(ConfigLoader.parseDuration("1h") == .seconds(3600))
         #expect(ConfigLoader.parseDuration("2") == nil)
         #expect(ConfigLoader.parseDuration("ms") == nil)
         #expect(ConfigLoader.parseDuration("-1s") == nil)
@@ -290,8 +291,12 @@ struct SplitMixForTest: RandomNumberGenerator {
             name = "g"
             resources = ["Delay::1"]
             stop_retries = 9
+            failure_timeout = "1h"
             """
         let c = try ConfigLoader.load(text: text, file: "c")
+        #expect(c.spec.groups[0].failureTimeout == .seconds(3600))
+        let short = error(text.replacingOccurrences(of: "\"1h\"", with: "\"500ms\""))
+        #expect(short?.line == 16 && short?.message.contains("at least 1s") == true, "\(short?.description ?? "accepted")")
         #expect(c.allowCRC && c.logFile == "/var/log/ha-log" && c.logFacility == "local0")
         #expect(c.respawn == ["hacluster /usr/bin/true --flag"] && c.pingNodes == ["10.0.0.254"] && c.pingDeadtime == .seconds(5))
         #expect(c.spec.groups[0].stopRetries == 9)

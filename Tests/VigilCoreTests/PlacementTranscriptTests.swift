@@ -7,7 +7,8 @@ import Testing
 /// (messages summarised, assignments when they change), and the coordinator's note for every group.
 ///
 /// Commands (one per line; `#` starts a comment; expected output lines are indented by two spaces):
-/// - `cluster NODE...` then `group NAME [home=NODE] [resources=N] [failback] [max_restarts=N]`: the spec;
+/// - `cluster NODE...` then `group NAME [home=NODE] [resources=N] [failback] [max_restarts=N]
+///   [failure_timeout=DURATION]`: the spec;
 ///   `start` creates node `a` at t = 1 s.
 /// - `time DURATION` (e.g. `time 100ms`): advance the clock and tick.
 /// - `hear NODE [GROUP=PHASE[!FAILURES][~]]... [noack] [standby] [nohear]`: a heartbeat from NODE following
@@ -110,6 +111,7 @@ struct TranscriptRun {
                 case "resources": g.resources = (0..<Int(kv[1])!).map { ResourceSpec(agent: "dummy", arguments: [w[1], "\($0)"]) }
                 case "failback": g.autoFailback = true
                 case "max_restarts": g.maxRestarts = Int(kv[1])!
+                case "failure_timeout": g.failureTimeout = Self.duration(kv[1]) ?? .zero
                 default: errors.append("group option \(opt)")
                 }
             }
