@@ -23,8 +23,10 @@ extension ClusterNode {
             persistDue = true
         }
         var l = groups.local[gi]
-        // `vigil unmanage`: nothing new is done here (an operation in flight finishes).
-        if groups.table[gi]?.unmanaged == true, l.sequence == nil { return }
+        // `vigil unmanage`: nothing new is done here (an operation in flight finishes). Except when this node is
+        // fenced: the peers count on everything here being stopped (a reset would stop it too), so the fence's hard
+        // stop overrides unmanage.
+        if groups.table[gi]?.unmanaged == true, l.sequence == nil, !isFenced { return }
         guard l.sequence == nil else {
             if case .waiting = l.stopRetry?.phase, l.inFlight == nil, case let .stop(reason, _) = l.sequence, !isHardStop(reason),
                 isFenced || (!quorate && spec.noQuorum == .stop && now - started >= spec.timing.initdead && isHardStop(.quorumLost))

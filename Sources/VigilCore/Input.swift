@@ -40,7 +40,7 @@ extension ClusterNode {
         /// The shell could not make `Ready.persist` durable (and ran none of that step's actions).
         case persistFailed(String)
         /// `vigil reload`: a configuration that differs from the running one only in what `reloadable` allows
-        /// (the groups' tuning: monitor interval, timeouts, restarts, stop retries, auto_failback; the shutdown
+        /// (the groups' tuning: monitor interval, timeouts, restarts, stop retries, failure timeout, auto_failback; the shutdown
         /// timeout is the shell's). Anything else is refused (logged) and changes nothing.
         case reconfigure(ClusterSpec)
     }

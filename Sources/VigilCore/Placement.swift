@@ -208,7 +208,11 @@ extension ClusterNode {
                 // member acknowledged: a coordinator this node never heard may have named a later incarnation
                 // of it (it restarted, unseen by this node).
                 let seenAll = missed == 0 || (r?.ackEpoch ?? 0) > missed
-                let leftStopped = state(of: n) == .left && r?.phase == .stopped && r?.handedOver == false
+                // "Left" proves something only of the incarnation that left: a later one, heard since but not
+                // (yet) hearing this node, is an agent that runs and may have been given the group meanwhile
+                // (its report here is then the old incarnation's evidence).
+                let gone = state(of: n) == .left && membership.peers[n].map { $0.incarnation == $0.leftIncarnation } ?? true
+                let leftStopped = gone && r?.phase == .stopped && r?.handedOver == false
                 let ds = diskSaysLeft(n)
                 let dsStopped = ds.map { gi < 32 && $0.activeGroups & (1 << UInt32(gi)) == 0 } ?? false
                 let canFence = spec.fencing == .required && storage != nil
@@ -225,7 +229,7 @@ extension ClusterNode {
                     // It left (its leave packets were lost, its slot says so) while the group may still be
                     // active there: a pill cannot fence it (its agent is gone).
                     waits.append(.leftActiveOnDisk(node: n))
-                } else if state(of: n) == .left, r != nil, !(leftStopped && spec.fencing == .none) {
+                } else if gone, r != nil, !(leftStopped && spec.fencing == .none) {
                     // Its agent exited (and disarmed its watchdog): nobody would read a pill, so msgwait
                     // proves nothing. An administrator must confirm it down.
                     waits.append(.leftActive(node: n, phase: r!.phase, unseenEpoch: leftStopped))

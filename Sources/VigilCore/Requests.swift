@@ -81,6 +81,7 @@ extension ClusterNode {
         case let .cleanup(g, _):
             guard let gi = spec.groups.firstIndex(where: { $0.name == g }) else { return .refused(by: me, .noSuchGroup(g)) }
             groups.local[gi].failures = 0
+            groups.local[gi].lastFailureAt = nil
             if groups.local[gi].phase == .blocked, groups.local[gi].sequence == nil {
                 groups.local[gi].phase = .unknown  // probe again
             }

@@ -111,7 +111,8 @@ struct TranscriptRun {
                 case "resources": g.resources = (0..<Int(kv[1])!).map { ResourceSpec(agent: "dummy", arguments: [w[1], "\($0)"]) }
                 case "failback": g.autoFailback = true
                 case "max_restarts": g.maxRestarts = Int(kv[1])!
-                case "failure_timeout": g.failureTimeout = Self.duration(kv[1]) ?? .zero
+                case "failure_timeout":
+                    if let d = Self.duration(kv[1]) { g.failureTimeout = d } else { errors.append("failure_timeout \(kv[1])") }
                 default: errors.append("group option \(opt)")
                 }
             }
