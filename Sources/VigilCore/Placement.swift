@@ -229,9 +229,10 @@ extension ClusterNode {
                     // It left (its leave packets were lost, its slot says so) while the group may still be
                     // active there: a pill cannot fence it (its agent is gone).
                     waits.append(.leftActiveOnDisk(node: n))
-                } else if gone, r != nil, !(leftStopped && spec.fencing == .none) {
+                } else if state(of: n) == .left, r != nil, !(leftStopped && spec.fencing == .none), gone || !canFence {
                     // Its agent exited (and disarmed its watchdog): nobody would read a pill, so msgwait
-                    // proves nothing. An administrator must confirm it down.
+                    // proves nothing. An administrator must confirm it down. (A later incarnation, heard since,
+                    // is fenced below where storage can; without, it is waited for here too.)
                     waits.append(.leftActive(node: n, phase: r!.phase, unseenEpoch: leftStopped))
                 } else if canFence {
                     // Shared storage: a poison pill, then the acknowledgement or msgwait.
