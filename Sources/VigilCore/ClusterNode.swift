@@ -129,6 +129,7 @@ public struct ClusterNode: Sendable {
         if let g = membership.graceEnd { consider(g) }
         if election.amnesiaFloor != nil { consider(started + amnesiaGrace) }
         if let m = nextGroupWakeup() { consider(m) }
+        if let e = spec.groups.indices.compactMap(failureExpiry).min() { consider(e) }
         if groups.shuttingDown, !groups.leaveDecided, let d = groups.shutdownDeadline { consider(d) }
         if let s = nextStorageWakeup() { consider(s) }
         return next

@@ -382,12 +382,11 @@ extension ClusterNode {
         groups.local[gi] = l
     }
 
-    /// The next monitor, stop retry or failure expiry due on this node (for `nextWakeup`).
+    /// The next monitor or stop retry due on this node (for `nextWakeup`).
     func nextGroupWakeup() -> Instant? {
-        groups.local.indices.compactMap { gi in
-            let l = groups.local[gi]
+        groups.local.compactMap { l in
             if case let .waiting(until) = l.stopRetry?.phase { return until }
-            return [l.sequence == nil && l.phase == .running ? l.nextMonitor : nil, failureExpiry(gi)].compactMap { $0 }.min()
+            return l.sequence == nil && l.phase == .running ? l.nextMonitor : nil
         }.min()
     }
 
