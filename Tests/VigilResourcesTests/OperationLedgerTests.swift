@@ -54,7 +54,10 @@ import VigilCore
         let dir = tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let runner = ResourceRunner(searchPath: AgentSearchPath(), ledger: OperationLedger(directory: dir))
-        let out = try runner.run(argv: ["/bin/sh", "-c", "ls \(dir)"], environment: [:], timeout: .seconds(5))
+        // The runner records the operation just after spawning it, so the script may run before the record is
+        // written: it looks for up to 5 s (a record that never comes leaves its output empty).
+        let script = "for i in $(seq 500); do [ -n \"$(ls \(dir))\" ] && break; sleep 0.01; done; ls \(dir)"
+        let out = try runner.run(argv: ["/bin/sh", "-c", script], environment: [:], timeout: .seconds(10))
         #expect(out.exitCode == 0)
         #expect(!out.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "not recorded while it ran")
         #expect((try? FileManager.default.contentsOfDirectory(atPath: dir))?.isEmpty == true, "still recorded after it ended")
