@@ -29,8 +29,11 @@ public enum StatusTable {
             out += "\n"
             var g = [["GROUP", "STATE", "OWNER", "HOME", "NODES", "REASON"]]
             for x in r.groups {
-                let nodes = x.nodes.sorted { $0.key < $1.key }.filter { $0.value != "stopped" }
-                    .map { "\($0.key):\($0.value)" + (x.failures[$0.key].map { "(\($0) failures)" } ?? "") }
+                let nodes = x.nodes.sorted { $0.key < $1.key }.filter { $0.value != "stopped" || x.failures[$0.key] != nil }
+                    .map { n in
+                        "\(n.key):\(n.value)"
+                            + (x.failures[n.key].map { failures($0, expireInMs: n.key == r.node ? x.failuresExpireInMs : nil) } ?? "")
+                    }
                 g.append([
                     x.name, x.state, x.owner ?? "-", x.home ?? "-", nodes.isEmpty ? "-" : nodes.joined(separator: " "),
                     x.reason + (x.preferred.map { " [pinned to \($0)]" } ?? "")
@@ -77,6 +80,15 @@ public enum StatusTable {
         out += drops.isEmpty ? "\n" : " (\(drops.joined(separator: ", ")))\n"
         out += "(* this node, (C) coordinator)\n"
         return out
+    }
+
+    /// "(2 failures)", or on this node with a `failure_timeout` "(2 failures, expire in 41 min)".
+    public static func failures(_ count: Int, expireInMs: Double?) -> String {
+        guard let ms = expireInMs else { return "(\(count) failures)" }
+        let s = Int((ms / 1000).rounded(.up))
+        let min = (s + 59) / 60
+        let left = s < 120 ? "\(s) s" : min < 120 ? "\(min) min" : "\(min / 60) h \(min % 60) min"
+        return "(\(count) failures, expire in \(left))"
     }
 
     static func table(_ rows: [[String]]) -> String {

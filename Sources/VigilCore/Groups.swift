@@ -191,7 +191,8 @@ extension ClusterNode {
                 name: g.name, owner: owner, state: state,
                 reason: note?.description ?? defaultNote(gi, a), nodes: phases, failures: failures,
                 epoch: a?.epoch ?? 0, preferred: a?.preferred.isEmpty == false ? a!.preferred : nil,
-                home: g.home, monitorPassedMsAgo: now.flatMap { n in groups.local[gi].lastMonitorPassed.map { (n - $0).milliseconds } })
+                home: g.home, monitorPassedMsAgo: now.flatMap { n in groups.local[gi].lastMonitorPassed.map { (n - $0).milliseconds } },
+                failuresExpireInMs: now.flatMap { n in failureExpiry(gi).map { max($0 - n, .zero).milliseconds } })
         }
     }
 

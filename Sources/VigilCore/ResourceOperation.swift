@@ -167,10 +167,14 @@ public struct GroupStatus: Hashable, Sendable, Codable {
     /// On this node: how long ago a monitor last found every resource of the group running, since it last
     /// started or was found running here (nil: no such monitor yet).
     public var monitorPassedMsAgo: Double?
+    /// On this node: in how many milliseconds its failures of the group expire (`failure_timeout`); nil when
+    /// it has none, the group has no `failure_timeout`, or nothing can expire now (blocked, an operation runs).
+    public var failuresExpireInMs: Double?
 
     enum CodingKeys: String, CodingKey {
         case name, owner, state, reason, nodes, failures, epoch, preferred, home
         case monitorPassedMsAgo = "monitor_passed_ms_ago"
+        case failuresExpireInMs = "failures_expire_in_ms"
     }
 
     /// Every key is always present (null when empty), as everywhere in the status JSON.
@@ -186,5 +190,6 @@ public struct GroupStatus: Hashable, Sendable, Codable {
         try c.encode(preferred, forKey: .preferred)
         try c.encode(home, forKey: .home)
         try c.encode(monitorPassedMsAgo, forKey: .monitorPassedMsAgo)
+        try c.encode(failuresExpireInMs, forKey: .failuresExpireInMs)
     }
 }

@@ -18,6 +18,7 @@ import Testing
 /// - `leave NODE`: NODE's controlled leave (its report as in its last `hear`).
 /// - `done RESULT...`: the oldest operations in flight finish, one per result (`ok`, `stopped`, `fail`).
 /// - `request TEXT`: an admin request made on `a` (`move web c`, `standby a`, ...).
+/// - `status GROUP`: `a`'s `vigil status` of GROUP: its state, each node's failures, and in how long `a`'s expire.
 /// - `shutdown DURATION`: a controlled stop of `a` with that shutdown timeout.
 ///
 /// `VIGIL_REWRITE_TRANSCRIPTS=1 swift test --filter PlacementTranscript` rewrites the expected output.
@@ -146,6 +147,15 @@ struct TranscriptRun {
         case "shutdown":
             guard let d = Self.duration(w[1]) else { errors.append("duration \(w[1])"); return [] }
             return step(.shutdown(timeout: d))
+        case "status":
+            guard let g = node!.status(now: now).groups.first(where: { $0.name == w[1] }) else {
+                errors.append("status: no group \(w[1])"); return []
+            }
+            let failures = g.failures.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+            return [
+                "status \(g.name): \(g.state), failures \(failures.isEmpty ? "-" : failures)"
+                    + (g.failuresExpireInMs.map { ", expire here in \(Int($0)) ms" } ?? "")
+            ]
         case "request":
             guard let r = AdminRequest(text: w.dropFirst().joined(separator: " ")) else { errors.append("request \(line)"); return [] }
             return step(.request(r, number: 1, from: "a"))

@@ -32,6 +32,22 @@ import VigilAgent
         #expect(text.components(separatedBy: "(standby)").count == 2, "only n2: \(text)")
     }
 
+    @Test func theTableShowsWhenThisNodesFailuresExpire() {
+        var r = Self.report()
+        r.groups = [
+            RequestWaitTests.group("web", owner: nil, "stopped", nodes: ["n1": "stopped", "n2": "stopped"], failures: ["n1": 2, "n2": 1])
+        ]
+        r.groups[0].failuresExpireInMs = 2_459_001
+        let text = StatusTable.render(r)
+        #expect(text.contains("n1:stopped(2 failures, expire in 41 min)"), "\(text)")
+        #expect(text.contains("n2:stopped(1 failures)"), "only this node's expiry is known here: \(text)")
+        #expect(StatusTable.failures(1, expireInMs: 1) == "(1 failures, expire in 1 s)")
+        #expect(StatusTable.failures(1, expireInMs: 119_000) == "(1 failures, expire in 119 s)")
+        #expect(StatusTable.failures(1, expireInMs: 7_140_000) == "(1 failures, expire in 119 min)")
+        #expect(StatusTable.failures(1, expireInMs: 7_200_000) == "(1 failures, expire in 2 h 0 min)")
+        #expect(StatusTable.failures(3, expireInMs: 86_399_000) == "(3 failures, expire in 24 h 0 min)")
+    }
+
     @Test func warningsAndCriticalsWorstFirst() {
         var r = Self.report()
         r.nodes[2].state = "dead"
