@@ -453,9 +453,13 @@ extension ClusterNode {
         // A candidate writes the term it stands for: a peer that reads it never stands for the same term.
         var claimed = term
         if case let .candidate(t, _, _) = role { claimed = max(claimed, t) }
+        // A term counted as voted (for nobody known: the record was lost or older, finding 9) is written too, with
+        // no coordinator: the evidence that it may have been used outlives this node's next restart or crash, so
+        // a peer that reads it stands above it (finding 19).
+        let written = max(claimed, election.record.votedTerm)
         return DiskSlot(
-            node: me, incarnation: incarnation, counter: st.counter, term: claimed,
-            coordinator: election.termCoordinator.term == term ? election.termCoordinator.name : "",
+            node: me, incarnation: incarnation, counter: st.counter, term: written,
+            coordinator: written == claimed && election.termCoordinator.term == term ? election.termCoordinator.name : "",
             quorate: quorate, fenced: st.fenced != nil && allStopped, leaving: leaving,
             ackSerial: st.fenced != nil && allStopped ? st.fenced!.serial : 0, activeGroups: active)
     }

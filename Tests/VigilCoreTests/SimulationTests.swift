@@ -43,7 +43,7 @@ import VigilSimulation
     @Test(arguments: [
         (SimulationMode.nemesis, UInt64(601490)), (.nemesis, 708228), (.nemesis, 711481), (.nemesis, 503803), (.nemesis, 21934),
         (.nemesis, 23368), (.nemesis, 8761), (.nemesis, 13104),
-        (.nemesis, 10365), (.nemesis, 916052), (.storage, 912537)
+        (.nemesis, 10365), (.nemesis, 916052), (.storage, 912537), (.nemesis, 957162)
     ])
     func seedsTheSoaksFoundStayFixed(mode: SimulationMode, seed: UInt64) {
         var sim = Simulation(mode.parameters(seed: seed))

@@ -272,8 +272,8 @@ extension SoakFindingsTests {
 
     /// This node's slot from before its restart shows a term its election record does not know (the record was
     /// lost, or restored from an older copy of the same run, which the writer check cannot see): the term
-    /// counts as voted for nobody, so this node neither votes in it again nor stands for it. A term a peer's
-    /// slot showed stays known after the peer rewrites its slot.
+    /// counts as voted for nobody, so this node neither votes in it again nor stands for it, and its own slot
+    /// shows it from then on (finding 19). A term a peer's slot showed stays known after the peer rewrites its slot.
     @Test func termsOnTheDiskSurviveALostOrOlderElectionRecord() {
         var storage = SimulationParameters.simStorage
         storage.devices = ["sim0"]
@@ -300,6 +300,10 @@ extension SoakFindingsTests {
         n.apply(found, now: .zero, into: &out)
         #expect(n.electionRecord.votedTerm == 5 && n.electionRecord.votedFor == "")
         #expect(n.persistDue)
+        // Its own slot now shows term 5 too, with no coordinator (finding 19, nemesis 957162): were this node to
+        // crash or lose its record again, a peer reading the slot still stands above the term it may have used.
+        let mine = n.mySlot(n.storage!)
+        #expect(mine.term == 5 && mine.coordinator == "" && n.term < 5)
         // b restarts and rewrites its slot with a lower term: term 7 stays known, so this node stands above it.
         _ = n.absorb(
             Self.snapshot(nodes: 2, slots: [1: slot("b", incarnation: 5, term: 0)]), device: 0, url: "d0", into: &dev, state: &st,
